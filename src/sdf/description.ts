@@ -1,0 +1,150 @@
+/**
+ * A system description: the one type both a TypeScript-written system and a parsed Microkit `.system` file
+ * produce, and the only input the kernel boots. Field names follow the Microkit XML attributes (camelCased);
+ * optional fields take Microkit's defaults (see `defaults` below), so a description written by hand needs only
+ * what it means.
+ *
+ * `location` fields are set by the `.system` parser and point at the element's `<`; rule errors use them so
+ * every diagnostic is `file:line:col`. A description written in TypeScript has none, and its diagnostics say
+ * which PD or channel they are about instead.
+ */
+
+import type { SourceLocation } from "../errors.ts";
+
+export type { SourceLocation };
+
+export interface SystemDescription {
+  /** Where the description came from (a `.system` path), for messages. */
+  readonly file?: string | undefined;
+  /** Top-level protection domains; children are nested in `children`. */
+  readonly protectionDomains: readonly ProtectionDomainDescription[];
+  readonly channels: readonly ChannelDescription[];
+  readonly memoryRegions?: readonly MemoryRegionDescription[] | undefined;
+  /** Microkit `<domain_schedule>`: shown by `check`, not enforced by worker threads. */
+  readonly domainSchedule?: readonly DomainScheduleEntry[] | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface ProtectionDomainDescription {
+  /** Unique in the system, at most 64 characters; `monitor` is reserved. */
+  readonly name: string;
+  /** 0..254; default 0. Drives the protected-call rule: a PPC goes only to a strictly higher priority. */
+  readonly priority?: number | undefined;
+  /**
+   * The PD's program: a module path or `file:` URL whose default export is `protectionDomain({...})`.
+   * A parsed `.system` file holds `program_image path` here as written (`server.elf`) until the CLI resolves it.
+   */
+  readonly program: string;
+  /** A passive PD runs only when notified or called, after its `init`. */
+  readonly passive?: boolean | undefined;
+  /** Microkit scheduling parameters (µs): shown by `check`, not enforced by worker threads. */
+  readonly budget?: number | undefined;
+  readonly period?: number | undefined;
+  readonly stackSize?: number | undefined;
+  readonly cpu?: number | undefined;
+  readonly fpu?: boolean | undefined;
+  readonly smc?: boolean | undefined;
+  readonly domain?: string | undefined;
+  /** For a child PD: its id in the parent's view (0..61), passed to the parent's `fault(child, ...)`. */
+  readonly id?: number | undefined;
+  readonly children?: readonly ProtectionDomainDescription[] | undefined;
+  readonly maps?: readonly MapDescription[] | undefined;
+  readonly irqs?: readonly IrqDescription[] | undefined;
+  readonly setvars?: readonly SetvarDescription[] | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface ChannelEndDescription {
+  /** Name of the PD that holds this end. */
+  readonly pd: string;
+  /** The end's id, local to its PD: 0..61, unique among that PD's channel and IRQ ids. */
+  readonly id: number;
+  /** This end may make protected calls through the channel (to the other end's PD). Default false. */
+  readonly pp?: boolean | undefined;
+  /** This end may notify the other. Default true. */
+  readonly notify?: boolean | undefined;
+  readonly setvarId?: string | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface ChannelDescription {
+  readonly ends: readonly [ChannelEndDescription, ChannelEndDescription];
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface MemoryRegionDescription {
+  readonly name: string;
+  /** Bytes; a multiple of the page size. */
+  readonly size: number;
+  readonly pageSize?: number | undefined;
+  readonly physAddr?: number | undefined;
+  readonly prefillPath?: string | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface MapDescription {
+  /** Name of a memory region. */
+  readonly mr: string;
+  readonly vaddr: number;
+  /** A mix of `r`, `w`, `x`; never `w` alone. Default `rw`. */
+  readonly perms?: string | undefined;
+  readonly cached?: boolean | undefined;
+  /** The name under which the PD finds this mapping (seed 000's `memory_region_symbol!`). */
+  readonly setvarVaddr?: string | undefined;
+  readonly setvarSize?: string | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface IrqDescription {
+  readonly irq?: number | undefined;
+  readonly id: number;
+  readonly trigger?: "edge" | "level" | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface SetvarDescription {
+  readonly symbol: string;
+  readonly regionPaddr?: string | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface DomainScheduleEntry {
+  readonly name: string;
+  readonly length: number;
+  readonly location?: SourceLocation | undefined;
+}
+
+/** Microkit's defaults, in one place. */
+export const defaults = {
+  priority: 0,
+  budget: 1000,
+  passive: false,
+  pp: false,
+  notify: true,
+  perms: "rw",
+  cached: true,
+  pageSize: 0x1000,
+} as const;
+
+/** Microkit's limits (tool 2.x). Channel and IRQ ids stop at 61: badge bits 62 and 63 are reserved. */
+export const limits = {
+  maxChannelId: 61,
+  maxProtectionDomains: 63,
+  maxPdNameLength: 64,
+  maxPriority: 254,
+} as const;
+
+/** Every protection domain, children after their parent (depth first), with the parent's name. */
+export function allProtectionDomains(
+  system: SystemDescription,
+): { readonly pd: ProtectionDomainDescription; readonly parent: string | undefined }[] {
+  const out: { pd: ProtectionDomainDescription; parent: string | undefined }[] = [];
+  const walk = (pds: readonly ProtectionDomainDescription[], parent: string | undefined): void => {
+    for (const pd of pds) {
+      out.push({ pd, parent });
+      walk(pd.children ?? [], pd.name);
+    }
+  };
+  walk(system.protectionDomains, undefined);
+  return out;
+}
