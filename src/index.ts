@@ -1,0 +1,41 @@
+/**
+ * isokit: capability-secure microkernel IPC for JavaScript isolates.
+ *
+ * Inside a PD program: `protectionDomain`, `Channel`, `MessageInfo`, the message-register functions.
+ * In the booting thread: `boot` a `SystemDescription`.
+ */
+
+// PD programs
+export { protectionDomain, Child } from "./pd/program.ts";
+export type { Handler, ProgramOptions, ProtectionDomainProgram } from "./pd/program.ts";
+export { Channel, ChannelSet } from "./pd/channel.ts";
+export {
+  getMr,
+  getMrBig,
+  setMr,
+  withMsgRegs,
+  withMsgRegsMut,
+  withMsgBytes,
+  withMsgBytesMut,
+  debugPrintln,
+} from "./pd/registers.ts";
+export type { ReadonlyMessageRegisters, ReadonlyMessageBytes } from "./pd/registers.ts";
+export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";
+export { MR_COUNT } from "./protocol/layout.ts";
+
+// The booting thread
+export { boot } from "./kernel/boot.ts";
+export type { BootOptions } from "./kernel/boot.ts";
+export type { RunningSystem, PdStatus, PdState, PdFault, SystemEvents } from "./kernel/system.ts";
+export type {
+  SystemDescription,
+  ProtectionDomainDescription,
+  ChannelDescription,
+  ChannelEndDescription,
+  MemoryRegionDescription,
+  MapDescription,
+} from "./sdf/description.ts";
+
+// Errors
+export { IpcError, ErrorCode, isIpcError, formatDiagnostic } from "./errors.ts";
+export type { Diagnostic, SourceLocation, IpcErrorDetails } from "./errors.ts";

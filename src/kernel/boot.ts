@@ -1,0 +1,51 @@
+/**
+ * `boot()`: the one way to start a system, in either mode.
+ */
+
+import { defaultWaitOptions } from "../shm/wait.ts";
+import type { SystemDescription } from "../sdf/description.ts";
+import { InProcessSystem } from "./in-process.ts";
+import { planSystem } from "./plan.ts";
+import type { Listener, RunningSystem } from "./system.ts";
+import { WorkerSystem } from "./worker-system.ts";
+
+export interface BootOptions {
+  /**
+   * `workers` (default): one worker thread per PD, messages through shared memory.
+   * `in-process`: every PD in this thread, a ppcall a direct call — for unit tests and hosts without
+   * SharedArrayBuffer; no isolation.
+   */
+  readonly mode?: "workers" | "in-process";
+  /** Directory that relative `program` paths are resolved against. Default: the current directory. */
+  readonly baseDir?: string;
+  /** Where `debugPrintln` output goes. Default: stdout, as `name: text`. */
+  readonly onOutput?: Listener<"output">;
+  /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
+  readonly wait?: {
+    readonly mode?: "sync" | "async";
+    /** Spin budget before sleeping, µs. Default 20. */
+    readonly spinMicros?: number;
+    /** Longest sleep before re-checking liveness, ms. Default 50. */
+    readonly sliceMs?: number;
+  };
+}
+
+/**
+ * Validates `system`, starts every PD and runs every `init()`. Resolves when all PDs have finished `init()`
+ * (or faulted in it: see `faults`).
+ * @throws IpcError `InvalidSystem` when the description breaks a rule or a program cannot be loaded
+ */
+export async function boot(system: SystemDescription, options: BootOptions = {}): Promise<RunningSystem> {
+  const plan = planSystem(system, options.baseDir ?? process.cwd());
+  const onOutput = options.onOutput ?? ((e) => process.stdout.write(`${e.pd}: ${e.text}\n`));
+  if (options.mode === "in-process") return InProcessSystem.start(plan, onOutput);
+  return WorkerSystem.start(
+    plan,
+    {
+      mode: options.wait?.mode ?? "sync",
+      spinMicros: options.wait?.spinMicros ?? defaultWaitOptions.spinMicros,
+      sliceMs: options.wait?.sliceMs ?? defaultWaitOptions.sliceMs,
+    },
+    onOutput,
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * The kernel in in-process mode: every PD in the booting thread. Notifications are delivered by a scheduler
+ * that runs after the current entry points return, highest priority first (as seL4 would pick the
+ * highest-priority runnable PD); a ppcall is a direct call into the callee.
+ *
+ * Each PD gets its own instance of its program module (the import URL carries the PD's name), so two PDs
+ * running the same program do not share module state, as they would not in worker mode.
+ */
+
+import { IpcError } from "../errors.ts";
+import { enterPd } from "../pd/context.ts";
+import { InProcessPd, type InProcessEnd, type InProcessScheduler } from "../pd/in-process-runtime.ts";
+import { isProtectionDomainProgram } from "../pd/program.ts";
+import type { Plan } from "./plan.ts";
+import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
+
+/** Notification deliveries per scheduler turn before yielding to the event loop (a PD notifying itself forever must not freeze the thread). */
+const DELIVERIES_PER_TURN = 1000;
+
+export class InProcessSystem implements RunningSystem, InProcessScheduler {
+  readonly mode = "in-process" as const;
+  private readonly events = new Events();
+  private readonly pdMap = new Map<string, InProcessPd>();
+  private readonly states = new Map<string, PdState>();
+  private readonly faultList: PdFault[] = [];
+  private scheduled = false;
+  private running = 0;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  private constructor() {}
+
+  static async start(plan: Plan, onOutput: Listener<"output">): Promise<InProcessSystem> {
+    const system = new InProcessSystem();
+    system.events.on("output", onOutput);
+    const programs = await Promise.all(
+      plan.pds.map(async (pd) => {
+        const url = `${pd.programUrl}${pd.programUrl.includes("?") ? "&" : "?"}isokit-pd=${encodeURIComponent(pd.name)}`;
+        let module: { default?: unknown };
+        try {
+          module = (await import(url)) as { default?: unknown };
+        } catch (error) {
+          throw new IpcError("InvalidSystem", `boot: PD '${pd.name}' failed to load: ${String(error)}`, { operation: "boot", pd: pd.name }, { cause: error });
+        }
+        if (!isProtectionDomainProgram(module.default)) {
+          throw new IpcError("InvalidSystem", `boot: PD '${pd.name}' failed to load: program ${pd.programUrl} must default-export protectionDomain({...})`, {
+            operation: "boot",
+            pd: pd.name,
+          });
+        }
+        return module.default;
+      }),
+    );
+    plan.pds.forEach((pd, i) => {
+      const ends = new Map<number, InProcessEnd>();
+      for (const end of pd.ends) {
+        const peerPlan = plan.pds.find((p) => p.name === end.peer)!;
+        const peerEnd = peerPlan.ends.find((e) => e.channel === end.channel && e.end !== end.end)!;
+        ends.set(end.id, { id: end.id, pp: end.pp, notify: end.notify, peer: end.peer, peerId: peerEnd.id });
+      }
+      system.pdMap.set(pd.name, new InProcessPd(pd.name, pd.priority, programs[i]!.handler, ends, system));
+      system.states.set(pd.name, "starting");
+    });
+    // Higher priority first, as the seL4 scheduler would run the inits.
+    for (const pd of [...system.pdMap.values()].sort((a, b) => b.priority - a.priority)) {
+      system.enter(pd, "init", () => {
+        pd.runInit();
+      });
+      if (!pd.dead) system.states.set(pd.name, "running");
+    }
+    return system;
+  }
+
+  get faults(): readonly PdFault[] {
+    return this.faultList;
+  }
+
+  pds(): PdStatus[] {
+    return [...this.pdMap.values()].map((pd) => ({ name: pd.name, priority: pd.priority, state: this.states.get(pd.name)! }));
+  }
+
+  on<K extends keyof SystemEvents>(event: K, listener: Listener<K>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  // ---- InProcessScheduler -------------------------------------------------------------------------------
+
+  lookup(name: string): InProcessPd | undefined {
+    return this.pdMap.get(name);
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.turn();
+    });
+  }
+
+  fault(pd: InProcessPd, entry: string, error: unknown): void {
+    if (pd.dead) return;
+    pd.dead = true;
+    this.states.set(pd.name, "faulted");
+    const fault: PdFault = { pd: pd.name, entry, error: error instanceof Error ? error : new Error(String(error)) };
+    this.faultList.push(fault);
+    this.events.emit("fault", fault);
+  }
+
+  output(pd: string, text: string): void {
+    this.events.emit("output", { pd, text });
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------------------
+
+  private turn(): void {
+    this.scheduled = false;
+    for (let n = 0; n < DELIVERIES_PER_TURN && !this.stopped; n++) {
+      let next: InProcessPd | undefined;
+      for (const pd of this.pdMap.values()) if (pd.hasPending && (next === undefined || pd.priority > next.priority)) next = pd;
+      if (next === undefined) break;
+      const pd = next;
+      const channels = pd.takePending();
+      this.enter(pd, "notified", () => {
+        pd.runNotified(channels);
+      });
+    }
+    if ([...this.pdMap.values()].some((pd) => pd.hasPending) && !this.stopped) this.schedule();
+    else this.releaseIdleWaiters();
+  }
+
+  private enter(pd: InProcessPd, entry: string, body: () => void): void {
+    this.running++;
+    try {
+      enterPd(pd, body);
+    } catch (error) {
+      this.fault(pd, entry, error);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private isQuiet(): boolean {
+    return this.stopped || (!this.scheduled && this.running === 0 && ![...this.pdMap.values()].some((pd) => pd.hasPending));
+  }
+
+  private releaseIdleWaiters(): void {
+    if (!this.isQuiet()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.isQuiet()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  shutdown(): Promise<void> {
+    this.stopped = true;
+    for (const pd of this.pdMap.values()) {
+      if (!pd.dead) this.states.set(pd.name, "stopped");
+      pd.dead = true;
+    }
+    this.releaseIdleWaiters();
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}

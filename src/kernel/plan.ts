@@ -1,0 +1,90 @@
+/**
+ * From a system description to a boot plan: validate (the same rules and wording as the `.system` checker),
+ * flatten child PDs, give every PD its channel ends, and resolve program modules to URLs.
+ */
+
+import { existsSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { formatDiagnostic, IpcError } from "../errors.ts";
+import { allProtectionDomains, defaults, type SystemDescription } from "../sdf/description.ts";
+import { checkSystem } from "../sdf/rules.ts";
+
+export interface PlannedEnd {
+  /** Index of the channel in the description. */
+  readonly channel: number;
+  /** Which end of the channel buffer. */
+  readonly end: 0 | 1;
+  readonly id: number;
+  readonly pp: boolean;
+  readonly notify: boolean;
+  /** The other end holds `pp`: this PD serves protected calls on this channel. */
+  readonly serves: boolean;
+  readonly peer: string;
+}
+
+export interface PlannedPd {
+  readonly name: string;
+  readonly priority: number;
+  readonly passive: boolean;
+  readonly programUrl: string;
+  readonly parent: string | undefined;
+  readonly childId: number | undefined;
+  readonly ends: readonly PlannedEnd[];
+}
+
+export interface Plan {
+  readonly pds: readonly PlannedPd[];
+  readonly channelCount: number;
+}
+
+/**
+ * @param baseDir directory that relative `program` paths are resolved against
+ * @throws IpcError `InvalidSystem` with every diagnostic, or naming a program module that does not exist
+ */
+export function planSystem(system: SystemDescription, baseDir: string): Plan {
+  const errors = checkSystem(system).filter((d) => d.severity === "error");
+  if (errors.length > 0) {
+    throw new IpcError("InvalidSystem", `boot: invalid system description:\n${errors.map(formatDiagnostic).join("\n")}`, {
+      operation: "boot",
+      diagnostics: errors,
+    });
+  }
+  const ends = new Map<string, PlannedEnd[]>();
+  system.channels.forEach((channel, index) => {
+    const [a, b] = channel.ends;
+    const pair = [a, b] as const;
+    pair.forEach((end, i) => {
+      const other = pair[1 - i]!;
+      const list = ends.get(end.pd) ?? [];
+      list.push({
+        channel: index,
+        end: i as 0 | 1,
+        id: end.id,
+        pp: end.pp ?? defaults.pp,
+        notify: end.notify ?? defaults.notify,
+        serves: other.pp ?? defaults.pp,
+        peer: other.pd,
+      });
+      ends.set(end.pd, list);
+    });
+  });
+  const pds = allProtectionDomains(system).map(({ pd, parent }) => ({
+    name: pd.name,
+    priority: pd.priority ?? defaults.priority,
+    passive: pd.passive ?? defaults.passive,
+    programUrl: programUrl(pd.name, pd.program, baseDir),
+    parent,
+    childId: pd.id,
+    ends: (ends.get(pd.name) ?? []).sort((x, y) => x.id - y.id),
+  }));
+  return { pds, channelCount: system.channels.length };
+}
+
+function programUrl(pd: string, program: string, baseDir: string): string {
+  const path = program.startsWith("file:") ? fileURLToPath(program) : isAbsolute(program) ? program : resolve(baseDir, program);
+  if (!existsSync(path)) {
+    throw new IpcError("InvalidSystem", `boot: program of PD '${pd}' not found: ${path}`, { operation: "boot", pd });
+  }
+  return pathToFileURL(path).href;
+}

@@ -1,0 +1,62 @@
+/**
+ * What `boot()` returns, in both modes: the running system, its PDs' states, their output and faults, and a
+ * clean shutdown.
+ */
+
+export type PdState = "starting" | "running" | "faulted" | "exited" | "stopped";
+
+export interface PdStatus {
+  readonly name: string;
+  readonly priority: number;
+  readonly state: PdState;
+}
+
+export interface PdFault {
+  readonly pd: string;
+  /** The entry point that threw (`init`, `notified`, `protected`, `fault`), or `load`, or `exit`. */
+  readonly entry: string;
+  readonly error: Error;
+}
+
+export interface SystemEvents {
+  output: { readonly pd: string; readonly text: string };
+  fault: PdFault;
+  exit: { readonly pd: string; readonly code: number };
+}
+
+export type Listener<K extends keyof SystemEvents> = (event: SystemEvents[K]) => void;
+
+export interface RunningSystem extends AsyncDisposable {
+  readonly mode: "workers" | "in-process";
+  /** Every PD and its state now. */
+  pds(): PdStatus[];
+  /** Faults so far, oldest first. */
+  readonly faults: readonly PdFault[];
+  on<K extends keyof SystemEvents>(event: K, listener: Listener<K>): () => void;
+  /**
+   * Resolves when the system is quiescent: every live PD waits for an event and none is pending or in
+   * flight, seen twice `settleMs` apart. (A PD in `async` wait mode may still have timers of its own.)
+   */
+  whenIdle(settleMs?: number): Promise<void>;
+  /** Stops every PD: asks each to leave its loop, then terminates any that has not after `graceMs`. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** A small typed event hub shared by both modes. */
+export class Events {
+  private readonly listeners = new Map<keyof SystemEvents, Set<(event: never) => void>>();
+
+  on<K extends keyof SystemEvents>(event: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(event);
+    if (set === undefined) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  emit<K extends keyof SystemEvents>(event: K, value: SystemEvents[K]): number {
+    const set = this.listeners.get(event);
+    if (set === undefined) return 0;
+    for (const listener of set) (listener as Listener<K>)(value);
+    return set.size;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The kernel in worker mode: one worker thread per PD.
+ *
+ * The kernel makes every shared buffer and hands each PD exactly its own: its doorbell, its control word, and
+ * the buffer of each channel it holds an end of (plus the doorbells of its peers, which carry no data). It is
+ * never on the path of a message; it watches the workers and, when one dies, does what the dead PD can no
+ * longer do: marks its ends dead and wakes every PD blocked in a protected call to it (`PeerDied`).
+ */
+
+import { Worker } from "node:worker_threads";
+import { deserializeError, IpcError } from "../errors.ts";
+import type { PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
+import { CallState, CHANNEL_I32, CONTROL_BYTES, CONTROL_I32, DOORBELL_BYTES, DOORBELL_I32 } from "../protocol/layout.ts";
+import { ChannelMemory } from "../shm/channel-memory.ts";
+import type { Plan, PlannedPd } from "./plan.ts";
+import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
+
+const here = import.meta.url;
+const runningFromSource = here.endsWith(".ts");
+const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
+const runtimeUrl = new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here).href;
+
+interface KernelPd {
+  readonly plan: PlannedPd;
+  readonly doorbell: Int32Array;
+  readonly control: Int32Array;
+  readonly worker: Worker;
+  state: PdState;
+  readonly exited: Promise<number>;
+  readonly initDone: Promise<void>;
+}
+
+interface KernelChannel {
+  readonly i32: Int32Array;
+  /** Names of the PDs at end 0 and end 1. */
+  readonly pds: readonly [string, string];
+}
+
+export class WorkerSystem implements RunningSystem {
+  readonly mode = "workers" as const;
+  private readonly events = new Events();
+  private readonly pdMap = new Map<string, KernelPd>();
+  private readonly channels: KernelChannel[] = [];
+  private readonly faultList: PdFault[] = [];
+  private stopping = false;
+  private shutdownPromise: Promise<void> | undefined;
+
+  private constructor() {}
+
+  /** Starts every PD and resolves once each has finished `init()` (or died trying). */
+  static async start(plan: Plan, wait: WaitConfig, onOutput: Listener<"output">): Promise<WorkerSystem> {
+    const system = new WorkerSystem();
+    system.events.on("output", onOutput);
+    await system.launch(plan, wait);
+    return system;
+  }
+
+  get faults(): readonly PdFault[] {
+    return this.faultList;
+  }
+
+  pds(): PdStatus[] {
+    return [...this.pdMap.values()].map((pd) => ({ name: pd.plan.name, priority: pd.plan.priority, state: pd.state }));
+  }
+
+  on<K extends keyof SystemEvents>(event: K, listener: Listener<K>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  private async launch(plan: Plan, wait: WaitConfig): Promise<void> {
+    const doorbells = new Map<string, SharedArrayBuffer>();
+    for (const pd of plan.pds) doorbells.set(pd.name, new SharedArrayBuffer(DOORBELL_BYTES));
+    const buffers: SharedArrayBuffer[] = [];
+    for (let i = 0; i < plan.channelCount; i++) buffers.push(ChannelMemory.create(i));
+    const channelPds: [string, string][] = buffers.map(() => ["", ""]);
+    for (const pd of plan.pds) for (const end of pd.ends) channelPds[end.channel]![end.end] = pd.name;
+    buffers.forEach((buffer, i) => this.channels.push({ i32: new Int32Array(buffer), pds: channelPds[i]! }));
+
+    const useTsx = runningFromSource || plan.pds.some((pd) => /\.[cm]?tsx?$/.test(pd.programUrl));
+    for (const pd of plan.pds) {
+      const control = new SharedArrayBuffer(CONTROL_BYTES);
+      const ends: PdEndBootData[] = pd.ends.map((end) => ({
+        id: end.id,
+        buffer: buffers[end.channel]!,
+        end: end.end,
+        pp: end.pp,
+        notify: end.notify,
+        serves: end.serves,
+        peer: end.peer,
+        peerDoorbell: doorbells.get(end.peer)!,
+      }));
+      const boot: PdBootData = {
+        name: pd.name,
+        priority: pd.priority,
+        passive: pd.passive,
+        programUrl: pd.programUrl,
+        runtimeUrl,
+        useTsx,
+        doorbell: doorbells.get(pd.name)!,
+        control,
+        ends,
+        wait,
+      };
+      this.spawn(pd, boot);
+    }
+    // init() of every PD runs concurrently, as on Microkit; a notify or ppcall made in init() to a PD that has
+    // not started yet waits in the channel buffer until that PD's loop runs.
+    const loadFailures: PdFault[] = [];
+    const off = this.events.on("fault", (fault) => {
+      if (fault.entry === "load") loadFailures.push(fault);
+    });
+    await Promise.all([...this.pdMap.values()].map((pd) => pd.initDone));
+    off();
+    if (loadFailures.length > 0) {
+      await this.shutdown();
+      const first = loadFailures[0]!;
+      throw new IpcError(
+        "InvalidSystem",
+        `boot: ${loadFailures.map((f) => `PD '${f.pd}' failed to load: ${f.error.message}`).join("; ")}`,
+        { operation: "boot", pd: first.pd },
+        { cause: first.error },
+      );
+    }
+  }
+
+  private spawn(plan: PlannedPd, boot: PdBootData): void {
+    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}` });
+    let markInitDone!: () => void;
+    const initDone = new Promise<void>((resolve) => (markInitDone = resolve));
+    const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
+    const pd: KernelPd = {
+      plan,
+      doorbell: new Int32Array(boot.doorbell),
+      control: new Int32Array(boot.control),
+      worker,
+      state: "starting",
+      exited,
+      initDone,
+    };
+    this.pdMap.set(plan.name, pd);
+
+    worker.on("message", (message: PdToKernel) => {
+      switch (message.type) {
+        case "loaded": // ["loaded"]
+          break;
+        case "init-done": // ["init-done"]
+          if (pd.state === "starting") pd.state = "running";
+          markInitDone();
+          break;
+        case "output": // ["output", text]
+          this.events.emit("output", { pd: plan.name, text: message.text });
+          break;
+        case "fault": // ["fault", entry, error]
+          this.died(pd, "faulted", message.entry, deserializeError(message.error));
+          markInitDone();
+          break;
+        case "stopped": // ["stopped"]
+          break;
+        default:
+          // Deny by default: a worker runs untrusted code, so an unknown control message is reported, not obeyed.
+          this.died(pd, "faulted", "control", new IpcError("InvalidArgument", `PD '${plan.name}' sent an unknown control message`));
+      }
+    });
+    worker.on("error", (error) => {
+      this.died(pd, "faulted", "uncaught", error);
+      markInitDone();
+    });
+    worker.on("exit", (code) => {
+      if (pd.state === "starting" || pd.state === "running") {
+        this.died(pd, this.stopping ? "stopped" : "exited", "exit", new IpcError("PeerDied", `PD '${plan.name}' exited with code ${code}`, { pd: plan.name }));
+      } else if (pd.state !== "faulted") {
+        pd.state = this.stopping ? "stopped" : "exited";
+      }
+      this.events.emit("exit", { pd: plan.name, code });
+      markInitDone();
+    });
+  }
+
+  /**
+   * A PD is gone. Mark each of its ends dead, then sweep every call it was serving to CALLEE_DIED and wake the
+   * caller. Order matters: DEAD first, so a caller that publishes a call after the sweep sees DEAD on its
+   * re-check (worker-runtime.ts, ppcall).
+   */
+  private died(pd: KernelPd, state: PdState, entry: string, error: Error): void {
+    if (pd.state === "faulted" || pd.state === "exited" || pd.state === "stopped") return;
+    pd.state = state;
+    for (const end of pd.plan.ends) {
+      const i32 = this.channels[end.channel]!.i32;
+      Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, 1);
+      if (end.serves) {
+        Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
+        Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
+      }
+    }
+    if ((state === "faulted" || state === "exited") && !this.stopping) {
+      const fault: PdFault = { pd: pd.plan.name, entry, error };
+      this.faultList.push(fault);
+      this.events.emit("fault", fault);
+    }
+    // A faulted PD is stopped, as Microkit stops a faulting PD: its worker must not run on.
+    if (state === "faulted") void pd.worker.terminate();
+  }
+
+  async whenIdle(settleMs = 20): Promise<void> {
+    let quietSamples = 0;
+    while (quietSamples < 2) {
+      await new Promise((r) => setTimeout(r, settleMs));
+      quietSamples = this.isQuiet() ? quietSamples + 1 : 0;
+    }
+  }
+
+  private isQuiet(): boolean {
+    for (const pd of this.pdMap.values()) {
+      if (pd.state === "starting") return false;
+      if (pd.state !== "running") continue;
+      if (Atomics.load(pd.doorbell, DOORBELL_I32.IDLE) !== 1 || Atomics.load(pd.doorbell, DOORBELL_I32.RING) !== 0) return false;
+    }
+    for (const channel of this.channels) {
+      const i32 = channel.i32;
+      const alive = (end: 0 | 1): boolean => this.pdMap.get(channel.pds[end])?.state === "running";
+      if (Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return false;
+      if (alive(0) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END0) !== 0) return false;
+      if (alive(1) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END1) !== 0) return false;
+    }
+    return true;
+  }
+
+  shutdown(graceMs = 2000): Promise<void> {
+    this.shutdownPromise ??= this.stopAll(graceMs);
+    return this.shutdownPromise;
+  }
+
+  private async stopAll(graceMs: number): Promise<void> {
+    this.stopping = true;
+    for (const pd of this.pdMap.values()) {
+      Atomics.store(pd.control, CONTROL_I32.STOP, 1); // read by the PD after every wake-up and sleep slice
+      Atomics.store(pd.doorbell, DOORBELL_I32.RING, 1);
+      Atomics.notify(pd.doorbell, DOORBELL_I32.RING);
+    }
+    const all = Promise.all([...this.pdMap.values()].map((pd) => pd.exited));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
+    const outcome = await Promise.race([all, late]);
+    clearTimeout(timer);
+    if (outcome === "late") {
+      // A PD stuck in its own code (or with handles open in async mode) does not leave by itself.
+      await Promise.all([...this.pdMap.values()].map((pd) => pd.worker.terminate()));
+    }
+    await all;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}

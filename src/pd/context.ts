@@ -1,0 +1,58 @@
+/**
+ * The running PD, as seen by the functions a program calls (`getMr`, `Channel.notify`, ...).
+ *
+ * In a worker there is one PD per isolate, so the context is set once. In the in-process mode several PDs
+ * share a thread and the dispatcher switches the context around every entry point it runs (`enterPd`).
+ *
+ * The context lives on `globalThis` under a registered symbol, not in a module variable: a program may import
+ * isokit through another path than the runtime did (the package name, `dist/`, `src/`), which gives it its
+ * own copy of this module. Every copy must find the same current PD.
+ */
+
+import { IpcError } from "../errors.ts";
+import type { MessageInfo } from "../protocol/message-info.ts";
+import type { IpcBuffer } from "../shm/ipc-buffer.ts";
+
+/** What the runtime of one PD provides to the program's calls. */
+export interface PdContext {
+  readonly name: string;
+  readonly ipc: IpcBuffer;
+  /** Signals the peer of channel `channel`; throws `InvalidChannel` / `PermissionDenied` / `PeerDied`. */
+  notify(channel: number, operation: string): void;
+  /** Checks that `notify` on `channel` would be allowed now, without sending (for deferred notifies). */
+  checkNotify(channel: number, operation: string): void;
+  /** A protected call through `channel`; the reply's registers are in `ipc` when it returns. */
+  ppcall(channel: number, info: MessageInfo): MessageInfo;
+  /** Records a notify to send when the running entry point returns (at most one per entry point). */
+  deferNotify(channel: number): void;
+  /** Writes one line of PD output (the kernel prefixes it with the PD's name). */
+  output(text: string): void;
+}
+
+const CURRENT = Symbol.for("isokit.currentPd");
+type Holder = { [CURRENT]?: PdContext | undefined };
+
+export function currentPd(operation: string): PdContext {
+  const pd = (globalThis as Holder)[CURRENT];
+  if (pd === undefined) {
+    throw new IpcError("NotInitialized", `${operation}: not inside a running protection domain`, { operation });
+  }
+  return pd;
+}
+
+/** Runs `fn` with `pd` as the current PD, restoring the previous one after (nested in-process calls). */
+export function enterPd<T>(pd: PdContext, fn: () => T): T {
+  const holder = globalThis as Holder;
+  const previous = holder[CURRENT];
+  holder[CURRENT] = pd;
+  try {
+    return fn();
+  } finally {
+    holder[CURRENT] = previous;
+  }
+}
+
+/** Makes `pd` the current PD for the rest of the isolate's life (worker mode). */
+export function setCurrentPd(pd: PdContext): void {
+  (globalThis as Holder)[CURRENT] = pd;
+}

@@ -1,0 +1,183 @@
+/**
+ * What both PD runtimes (worker, in-process) share: the rights table of the PD's channel ends, the entry-point
+ * runner (one at a time, deferred notify sent on return, failures wrapped with the entry point's name), and
+ * the default behaviour of entry points the program does not define.
+ */
+
+import { IpcError } from "../errors.ts";
+import type { MessageInfo } from "../protocol/message-info.ts";
+import { IpcBuffer } from "../shm/ipc-buffer.ts";
+import { Channel, type ChannelSet, toMessageInfo } from "./channel.ts";
+import type { PdContext } from "./context.ts";
+import type { Child, Handler } from "./program.ts";
+
+/** What a PD may do with one of its channel ends. */
+export interface EndRights {
+  readonly id: number;
+  readonly pp: boolean;
+  readonly notify: boolean;
+  readonly peer: string;
+}
+
+export type EntryPoint = "init" | "notified" | "protected" | "fault";
+
+export abstract class PdRuntime implements PdContext {
+  readonly ipc = new IpcBuffer();
+  private deferred: number | undefined;
+  private running: EntryPoint | undefined;
+
+  readonly name: string;
+  protected readonly handler: Handler;
+  protected readonly rights: ReadonlyMap<number, EndRights>;
+
+  protected constructor(name: string, handler: Handler, rights: ReadonlyMap<number, EndRights>) {
+    this.name = name;
+    this.handler = handler;
+    this.rights = rights;
+  }
+
+  abstract notify(channel: number, operation: string): void;
+  abstract ppcall(channel: number, info: MessageInfo): MessageInfo;
+  abstract output(text: string): void;
+
+  /** The rights of `channel`, or `InvalidChannel` naming the operation (`ppcall: not valid for channel 13`). */
+  protected endFor(channel: number, operation: string): EndRights {
+    const end = this.rights.get(channel);
+    if (end === undefined) {
+      throw new IpcError("InvalidChannel", `${operation}: not valid for channel ${channel} (PD '${this.name}' holds no such channel)`, {
+        operation,
+        channel,
+        pd: this.name,
+      });
+    }
+    return end;
+  }
+
+  protected endForPpcall(channel: number): EndRights {
+    const end = this.endFor(channel, "ppcall");
+    if (!end.pp) {
+      throw new IpcError(
+        "PermissionDenied",
+        `ppcall: not valid for channel ${channel} (PD '${this.name}' has no pp="true" on this end)`,
+        { operation: "ppcall", channel, pd: this.name },
+      );
+    }
+    return end;
+  }
+
+  checkNotify(channel: number, operation: string): void {
+    const end = this.endFor(channel, operation);
+    if (!end.notify) {
+      throw new IpcError(
+        "PermissionDenied",
+        `${operation}: not valid for channel ${channel} (PD '${this.name}' has notify="false" on this end)`,
+        { operation, channel, pd: this.name },
+      );
+    }
+  }
+
+  deferNotify(channel: number): void {
+    if (this.running === undefined) {
+      throw new IpcError("NotInitialized", "deferredNotify: only valid inside an entry point", {
+        operation: "deferredNotify",
+        channel,
+        pd: this.name,
+      });
+    }
+    this.checkNotify(channel, "deferredNotify");
+    if (this.deferred !== undefined) {
+      throw new IpcError(
+        "ResourceBusy",
+        `deferredNotify: a deferred notify to channel ${this.deferred} is already pending in this ${this.running}(); at most one per entry point`,
+        { operation: "deferredNotify", channel, pd: this.name },
+      );
+    }
+    this.deferred = channel;
+  }
+
+  /** Runs `init()`. Throws `EntryPointFailed` (cause: what the program threw). */
+  runInit(): void {
+    this.enter("init", () => {
+      this.handler.init?.call(this.handler);
+    });
+  }
+
+  runNotified(channels: ChannelSet): void {
+    this.enter("notified", () => {
+      const notified = this.handler.notified;
+      if (notified === undefined) {
+        throw new IpcError("EntryPointFailed", `notified: PD '${this.name}' has no notified() entry point but was notified on ${channels.toString()}`, {
+          operation: "notified",
+          pd: this.name,
+        });
+      }
+      notified.call(this.handler, channels);
+    });
+  }
+
+  /** Runs `protected()` and checks that it returned a MessageInfo. */
+  runProtected(channel: number, info: MessageInfo): MessageInfo {
+    return this.enter("protected", () => {
+      const serve = this.handler.protected;
+      if (serve === undefined) {
+        throw new IpcError(
+          "EntryPointFailed",
+          `protected: PD '${this.name}' has no protected() entry point but was called on channel ${channel} with ${info.toString()}`,
+          { operation: "protected", channel, pd: this.name },
+        );
+      }
+      const reply: unknown = serve.call(this.handler, new Channel(channel), info);
+      return toMessageInfo(reply, "protected");
+    });
+  }
+
+  runFault(child: Child, info: MessageInfo): boolean {
+    return this.enter("fault", () => {
+      const fault = this.handler.fault;
+      if (fault === undefined) return false;
+      const verdict: unknown = fault.call(this.handler, child, info);
+      if (typeof verdict !== "boolean") {
+        throw new IpcError("EntryPointFailed", `fault: must return true (resume the child) or false (stop it), got ${typeof verdict}`, {
+          operation: "fault",
+          pd: this.name,
+        });
+      }
+      return verdict;
+    });
+  }
+
+  private enter<T>(entry: EntryPoint, body: () => T): T {
+    if (this.running !== undefined) {
+      throw new IpcError("ResourceBusy", `${entry}: PD '${this.name}' is already running ${this.running}(); entry points run one at a time`, {
+        operation: entry,
+        pd: this.name,
+      });
+    }
+    this.running = entry;
+    this.deferred = undefined;
+    let result: T;
+    try {
+      result = body();
+    } catch (error) {
+      throw entryFailure(entry, this.name, error);
+    } finally {
+      this.running = undefined;
+    }
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    if (deferred !== undefined) {
+      try {
+        this.notify(deferred, "deferredNotify");
+      } catch (error) {
+        throw entryFailure(entry, this.name, error);
+      }
+    }
+    return result;
+  }
+}
+
+function entryFailure(entry: EntryPoint, pd: string, error: unknown): IpcError {
+  if (error instanceof IpcError && error.code === "EntryPointFailed" && error.pd === pd) return error;
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new IpcError("EntryPointFailed", `${entry}: PD '${pd}' threw ${what}`, { operation: entry, pd }, { cause: error });
+}

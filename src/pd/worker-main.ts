@@ -1,0 +1,45 @@
+/**
+ * The start of a PD worker (after bin/pd-worker.mjs): import the program, check its default export, run the
+ * loop. Everything the PD may reach arrives in `workerData` (see protocol/control.ts: PdBootData).
+ */
+
+import { parentPort, workerData } from "node:worker_threads";
+import { IpcError, serializeError } from "../errors.ts";
+import type { PdBootData, PdToKernel } from "../protocol/control.ts";
+import { assertLittleEndian } from "../protocol/layout.ts";
+import { setCurrentPd } from "./context.ts";
+import { isProtectionDomainProgram } from "./program.ts";
+import { WorkerPd } from "./worker-runtime.ts";
+
+function post(message: PdToKernel): void {
+  parentPort?.postMessage(message);
+}
+
+export async function runWorker(): Promise<void> {
+  const boot = workerData as PdBootData;
+  assertLittleEndian();
+  let program: unknown;
+  try {
+    const module = (await import(boot.programUrl)) as { default?: unknown };
+    program = module.default;
+  } catch (error) {
+    post({ type: "fault", entry: "load", error: serializeError(error) });
+    return;
+  }
+  if (!isProtectionDomainProgram(program)) {
+    const error = new IpcError(
+      "InvalidSystem",
+      `program of PD '${boot.name}' (${boot.programUrl}) must default-export protectionDomain({...})`,
+      { operation: "load", pd: boot.name },
+    );
+    post({ type: "fault", entry: "load", error: serializeError(error) });
+    return;
+  }
+  const mode = program.options.wait ?? boot.wait.mode;
+  const pd = new WorkerPd({ ...boot, wait: { ...boot.wait, mode } }, program.handler);
+  setCurrentPd(pd);
+  post({ type: "loaded" });
+  if (pd.isAsync) await pd.runAsync();
+  else pd.runSync();
+  post({ type: "stopped" });
+}

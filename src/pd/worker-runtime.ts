@@ -1,0 +1,301 @@
+/**
+ * The runtime of a PD in its own worker thread: the event loop over shared memory.
+ *
+ * The PD holds, from the kernel: its doorbell (shared with its peers), its control word (shared with the
+ * kernel only), and one buffer per channel end (shared with that channel's other PD only). See
+ * protocol/layout.ts for who writes which word.
+ *
+ * Loop (sync mode; async mode is the same with `await` on the sleep):
+ *
+ *   init()
+ *   repeat until STOP:
+ *     swap RING to 0                 -- before the scan: a ring that lands during the scan is not lost
+ *     scan every end: a pending call (CALL_STATE == CALLED, where this PD serves) is served;
+ *                     pending notifications (NOTIFY_TO_ME swapped to 0) are gathered into one ChannelSet
+ *     if nothing was pending: sleep on RING (bounded slice; on timeout the scan runs again anyway)
+ *
+ * ppcall (caller side): write the registers, CALL_STATE IDLE -> CALLED, ring the callee, wait while CALLED.
+ * The wait re-checks the callee's DEAD flag after every sleep slice, so a callee that dies is noticed even if
+ * the kernel's wake-up were lost.
+ */
+
+import { parentPort } from "node:worker_threads";
+import { IpcError, serializeError } from "../errors.ts";
+import type { PdBootData, PdToKernel } from "../protocol/control.ts";
+import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32 } from "../protocol/layout.ts";
+import type { MessageInfo } from "../protocol/message-info.ts";
+import { ChannelMemory } from "../shm/channel-memory.ts";
+import { AsyncWait, SyncWait, wakeIfSleeping } from "../shm/wait.ts";
+import { ChannelSet } from "./channel.ts";
+import type { Handler } from "./program.ts";
+import { PdRuntime, type EndRights } from "./runtime.ts";
+
+interface WorkerEnd extends EndRights {
+  readonly memory: ChannelMemory;
+  readonly serves: boolean;
+  readonly peerDoorbell: Int32Array;
+}
+
+/** Thrown inside the PD when the kernel asked it to stop while it was blocked; ends the loop quietly. */
+class StopRequested extends Error {}
+
+export class WorkerPd extends PdRuntime {
+  private readonly doorbell: Int32Array;
+  private readonly control: Int32Array;
+  /** Ends in increasing id order: the scan order, so lower ids are served first. */
+  private readonly endList: readonly WorkerEnd[];
+  private readonly ends: ReadonlyMap<number, WorkerEnd>;
+  private readonly syncWait: SyncWait;
+  private readonly asyncWait: AsyncWait | undefined;
+  private faulted = false;
+
+  constructor(boot: PdBootData, handler: Handler) {
+    const ends = new Map<number, WorkerEnd>();
+    for (const e of boot.ends) {
+      ends.set(e.id, {
+        id: e.id,
+        pp: e.pp,
+        notify: e.notify,
+        peer: e.peer,
+        serves: e.serves,
+        memory: new ChannelMemory(e.buffer, e.end),
+        peerDoorbell: new Int32Array(e.peerDoorbell),
+      });
+    }
+    super(boot.name, handler, ends);
+    this.ends = ends;
+    this.endList = [...ends.values()].sort((a, b) => a.id - b.id);
+    this.doorbell = new Int32Array(boot.doorbell);
+    this.control = new Int32Array(boot.control);
+    const waitOptions = { spinMicros: boot.wait.spinMicros, sliceMs: boot.wait.sliceMs };
+    // ppcall waits synchronously in both modes: a protected call blocks its caller by definition.
+    this.syncWait = new SyncWait(waitOptions);
+    this.asyncWait = boot.wait.mode === "async" ? new AsyncWait(waitOptions) : undefined;
+  }
+
+  // ---- PdContext ------------------------------------------------------------------------------------------
+
+  notify(channel: number, operation: string): void {
+    this.checkNotify(channel, operation);
+    const end = this.ends.get(channel)!;
+    const i32 = end.memory.i32;
+    if (Atomics.load(i32, end.memory.peerDead) !== 0) throw this.peerDied(end, operation);
+    Atomics.store(i32, end.memory.notifyToPeer, 1); // publishes the notification (coalesces with any pending one)
+    this.ring(end);
+  }
+
+  ppcall(channel: number, info: MessageInfo): MessageInfo {
+    const end = this.endForPpcall(channel) as WorkerEnd;
+    const memory = end.memory;
+    const i32 = memory.i32;
+    if (Atomics.load(i32, memory.peerDead) !== 0) throw this.peerDied(end, "ppcall");
+    memory.writeMessage(info, this.ipc); // plain stores, published by the CAS below
+    const previous = Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.IDLE, CallState.CALLED);
+    if (previous !== CallState.IDLE) {
+      if (previous === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
+      throw new IpcError("ResourceBusy", `ppcall: channel ${channel} already has a call in flight (state ${previous})`, {
+        operation: "ppcall",
+        channel,
+        pd: this.name,
+      });
+    }
+    // Re-check after publishing: the kernel sets DEAD before it sweeps CALLED -> CALLEE_DIED, so either its
+    // sweep saw our CALLED or we see its DEAD here.
+    if (Atomics.load(i32, memory.peerDead) !== 0) {
+      Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
+      throw this.peerDied(end, "ppcall");
+    }
+    this.ring(end);
+    for (;;) {
+      const state = Atomics.load(i32, CHANNEL_I32.CALL_STATE); // acquire: the reply registers are visible after REPLIED
+      if (state === CallState.REPLIED) break;
+      if (state === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
+      if (state !== CallState.CALLED) {
+        throw new IpcError("InvalidArgument", `ppcall: channel ${channel} is in an unknown call state ${state}`, {
+          operation: "ppcall",
+          channel,
+          pd: this.name,
+        });
+      }
+      if (!this.syncWait.waitWhile(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CHANNEL_I32.CALLER_SLEEPING)) {
+        // A sleep slice passed: re-check what a lost wake-up could hide.
+        if (Atomics.load(i32, memory.peerDead) !== 0) {
+          Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
+        }
+        if (Atomics.load(this.control, CONTROL_I32.STOP) !== 0) throw new StopRequested();
+      }
+    }
+    const reply = memory.readMessage(this.ipc);
+    Atomics.store(i32, CHANNEL_I32.CALL_STATE, CallState.IDLE); // the channel is free for the next call
+    if (reply === undefined) {
+      throw new IpcError("InvalidArgument", `ppcall: PD '${end.peer}' replied on channel ${channel} with a malformed message`, {
+        operation: "ppcall",
+        channel,
+        pd: this.name,
+      });
+    }
+    return reply;
+  }
+
+  output(text: string): void {
+    this.post({ type: "output", text });
+  }
+
+  // ---- the loop -------------------------------------------------------------------------------------------
+
+  /** Runs `init`, then serves events until the kernel says STOP. Returns when the PD is done. */
+  runSync(): void {
+    if (!this.start()) return;
+    const doorbell = this.doorbell;
+    for (;;) {
+      if (this.stopRequested()) return;
+      Atomics.store(doorbell, DOORBELL_I32.RING, 0);
+      if (!this.scanOnce()) return;
+      if (this.hasPendingWork()) continue;
+      Atomics.store(doorbell, DOORBELL_I32.IDLE, 1);
+      while (!this.syncWait.waitWhile(doorbell, DOORBELL_I32.RING, 0, DOORBELL_I32.SLEEPING)) {
+        if (this.stopRequested() || this.hasPendingWork()) break; // slice over: a ring may have been lost
+      }
+      Atomics.store(doorbell, DOORBELL_I32.IDLE, 0);
+    }
+  }
+
+  /** As `runSync`, but sleeps with `Atomics.waitAsync` so timers, I/O and promises keep running. */
+  async runAsync(): Promise<void> {
+    const wait = this.asyncWait ?? new AsyncWait();
+    if (!this.start()) return;
+    const doorbell = this.doorbell;
+    for (;;) {
+      if (this.stopRequested()) return;
+      Atomics.store(doorbell, DOORBELL_I32.RING, 0);
+      if (!this.scanOnce()) return;
+      if (this.hasPendingWork()) continue;
+      Atomics.store(doorbell, DOORBELL_I32.IDLE, 1);
+      while (!(await wait.waitWhile(doorbell, DOORBELL_I32.RING, 0, DOORBELL_I32.SLEEPING))) {
+        if (this.stopRequested() || this.hasPendingWork()) break;
+      }
+      Atomics.store(doorbell, DOORBELL_I32.IDLE, 0);
+    }
+  }
+
+  get isAsync(): boolean {
+    return this.asyncWait !== undefined;
+  }
+
+  private start(): boolean {
+    try {
+      this.runInit();
+    } catch (error) {
+      this.fail("init", error);
+      return false;
+    }
+    this.post({ type: "init-done" });
+    return true;
+  }
+
+  /** One pass over every end. Returns false if the PD faulted or was stopped (the loop must end). */
+  private scanOnce(): boolean {
+    let low = 0;
+    let high = 0;
+    for (const end of this.endList) {
+      const i32 = end.memory.i32;
+      if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) {
+        if (!this.serve(end)) return false;
+      }
+      if (Atomics.load(i32, end.memory.notifyToMe) !== 0 && Atomics.exchange(i32, end.memory.notifyToMe, 0) !== 0) {
+        if (end.id < 31) low |= 1 << end.id;
+        else high |= 1 << (end.id - 31);
+      }
+    }
+    if (low !== 0 || high !== 0) {
+      try {
+        this.runNotified(new ChannelSet(low, high)); // allocation: one small object per delivery
+      } catch (error) {
+        this.fail("notified", error);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Serves the call pending on `end`. Returns false if `protected()` failed (the PD faults). */
+  private serve(end: WorkerEnd): boolean {
+    const memory = end.memory;
+    const i32 = memory.i32;
+    const request = memory.readMessage(this.ipc);
+    if (request === undefined) {
+      // A malformed request is the caller's fault, not ours: refuse it and keep serving.
+      memory.u32[CHANNEL_I32.MSG_COUNT] = 0xffff_ffff; // the caller's readMessage refuses this reply
+      Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.REPLIED);
+      wakeIfSleeping(i32, CHANNEL_I32.CALL_STATE, CHANNEL_I32.CALLER_SLEEPING);
+      return true;
+    }
+    let reply: MessageInfo;
+    try {
+      reply = this.runProtected(end.id, request);
+    } catch (error) {
+      this.fail("protected", error);
+      return false;
+    }
+    memory.writeMessage(reply, this.ipc);
+    // publishes the reply registers; CAS so a CALLEE_DIED written by the kernel is never overwritten
+    Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.REPLIED);
+    wakeIfSleeping(i32, CHANNEL_I32.CALL_STATE, CHANNEL_I32.CALLER_SLEEPING);
+    return true;
+  }
+
+  /** Anything left to do: a call to serve or a notification to deliver. Read-only, for the sleep decision. */
+  private hasPendingWork(): boolean {
+    for (const end of this.endList) {
+      const i32 = end.memory.i32;
+      if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return true;
+      if (Atomics.load(i32, end.memory.notifyToMe) !== 0) return true;
+    }
+    return false;
+  }
+
+  private stopRequested(): boolean {
+    return Atomics.load(this.control, CONTROL_I32.STOP) !== 0;
+  }
+
+  private ring(end: WorkerEnd): void {
+    Atomics.store(end.peerDoorbell, DOORBELL_I32.RING, 1); // after the event was published in the channel
+    wakeIfSleeping(end.peerDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING);
+  }
+
+  private peerDied(end: WorkerEnd, operation: string): IpcError {
+    return new IpcError("PeerDied", `${operation}: PD '${end.peer}' at the other end of channel ${end.id} has died`, {
+      operation,
+      channel: end.id,
+      pd: end.peer,
+    });
+  }
+
+  /**
+   * The PD faulted. Release every caller it serves and mark its ends dead (the kernel does the same when it
+   * hears of the fault or sees the worker exit; doing it here first wakes callers without a round trip), then
+   * tell the kernel why.
+   */
+  private fail(entry: string, error: unknown): void {
+    if (this.faulted) return;
+    this.faulted = true;
+    const stopping = this.stopRequested() || isStopRequested(error);
+    for (const end of this.endList) {
+      const i32 = end.memory.i32;
+      Atomics.store(i32, end.memory.selfDead, 1);
+      if (end.serves && Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED) === CallState.CALLED) {
+        Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
+      }
+    }
+    if (!stopping) this.post({ type: "fault", entry, error: serializeError(error) });
+  }
+
+  private post(message: PdToKernel): void {
+    parentPort?.postMessage(message);
+  }
+}
+
+function isStopRequested(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof StopRequested) return true;
+  return false;
+}

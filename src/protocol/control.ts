@@ -1,0 +1,62 @@
+/**
+ * The control plane between the kernel and a PD's worker: what the kernel hands a worker at start
+ * (`workerData`), and the messages a worker posts back. Control messages use `postMessage`; messages between
+ * PDs never do (they go through the channel buffers of layout.ts).
+ */
+
+import type { SerializedIpcError } from "../errors.ts";
+
+/** `workerData` of a PD worker: everything the PD may reach, and nothing else. */
+export interface PdBootData {
+  readonly name: string;
+  readonly priority: number;
+  readonly passive: boolean;
+  /** URL of the program module. */
+  readonly programUrl: string;
+  /** URL of the runtime entry (pd/worker-main), so a worker runs the same build (src or dist) as its kernel. */
+  readonly runtimeUrl: string;
+  /** Register the tsx loader before importing the program (TypeScript programs or a TypeScript runtime). */
+  readonly useTsx: boolean;
+  readonly doorbell: SharedArrayBuffer;
+  readonly control: SharedArrayBuffer;
+  readonly ends: readonly PdEndBootData[];
+  readonly wait: WaitConfig;
+}
+
+export interface PdEndBootData {
+  /** The channel id local to this PD. */
+  readonly id: number;
+  /** The channel's buffer, shared with exactly the PD at the other end. */
+  readonly buffer: SharedArrayBuffer;
+  /** Which end of the channel buffer this PD is. */
+  readonly end: 0 | 1;
+  /** This end may ppcall the other. */
+  readonly pp: boolean;
+  /** This end may notify the other. */
+  readonly notify: boolean;
+  /** The other end may ppcall this PD: this PD serves calls on this channel. */
+  readonly serves: boolean;
+  readonly peer: string;
+  /** The other PD's doorbell, rung after publishing a notification or a call. */
+  readonly peerDoorbell: SharedArrayBuffer;
+}
+
+export interface WaitConfig {
+  /** `sync`: the PD's loop blocks its thread (fastest). `async`: it keeps the event loop alive. */
+  readonly mode: "sync" | "async";
+  readonly spinMicros: number;
+  readonly sliceMs: number;
+}
+
+/** Messages a PD worker posts to the kernel. */
+export type PdToKernel =
+  // ["loaded"]: the program module was imported and has a valid default export
+  | { readonly type: "loaded" }
+  // ["init-done"]: init() returned; the PD now waits for events
+  | { readonly type: "init-done" }
+  // ["fault", entry, error]: an entry point threw (or the program failed to load); the PD is stopping
+  | { readonly type: "fault"; readonly entry: string; readonly error: SerializedIpcError }
+  // ["output", text]: one line from debugPrintln
+  | { readonly type: "output"; readonly text: string }
+  // ["stopped"]: the loop saw STOP and returned
+  | { readonly type: "stopped" };

@@ -1,0 +1,134 @@
+/**
+ * The shared-memory ABI: every offset, state value and size of the buffers PDs share, in one place.
+ * Mirrored, table for table, in docs/protocol.md — change both together.
+ *
+ * All multi-byte values are little-endian (the runtime refuses to start on a big-endian host, see
+ * `assertLittleEndian`). Offsets are byte offsets; the `I32_*` constants are the same offsets divided by 4,
+ * for `Int32Array` views. Lines are 128 bytes apart: two 64-byte cache lines, because x86's adjacent-line
+ * prefetcher pairs lines and would otherwise make neighbours false-share.
+ */
+
+/** Bytes between independently written words. */
+export const LINE = 128;
+
+/** Message registers per message: Microkit's promised 64 (seL4 has 120; see message-info.ts). */
+export const MR_COUNT = 64;
+/** Bytes of message registers: 64 words of 8 bytes. */
+export const MR_BYTES = MR_COUNT * 8;
+
+// ---------------------------------------------------------------------------------------------------------
+// Channel buffer: one per channel, shared by exactly the two PDs at its ends (and the kernel).
+//
+//  byte  | field             | written by                          | read by
+//  ------+-------------------+-------------------------------------+------------------------------
+//    0   | MAGIC             | kernel, at creation                 | runtime (sanity check)
+//    4   | CHANNEL_TAG       | kernel, at creation                 | tests / diagnostics
+//    8   | END0_DEAD         | kernel (and end 0's own runtime)    | end 1, before and while calling
+//   12   | END1_DEAD         | kernel (and end 1's own runtime)    | end 0
+//  128   | CALL_STATE        | caller: IDLE->CALLED, REPLIED->IDLE | both
+//        |                   | callee: CALLED->REPLIED             |
+//        |                   | kernel: CALLED->CALLEE_DIED         |
+//  132   | CALLER_SLEEPING   | caller (1 while in Atomics.wait)    | callee / kernel: notify only if 1
+//  256   | NOTIFY_TO_END0    | end 1 sets 1; end 0 swaps to 0      | end 0
+//  384   | NOTIFY_TO_END1    | end 0 sets 1; end 1 swaps to 0      | end 1
+//  512   | MSG_COUNT (u32)   | caller (request), callee (reply)    | the other side, after CALL_STATE
+//  516   | MSG_LABEL_LO (u32)|   "                                 |   "
+//  520   | MSG_LABEL_HI (u32)|   label = HI * 2^32 + LO, HI < 2^20 |   "
+//  576   | MRS (64 x u64)    |   "  only `count` words are written |   "  only `count` words are read
+//
+// A channel carries protected calls in at most one direction (the `pp` end calls), so request and reply
+// share one message area: the callee writes its reply only after reading the request, and the caller reads
+// the reply only after CALL_STATE says REPLIED. Each side copies the message into its own private IPC buffer,
+// so a peer that keeps scribbling on the shared area cannot change what the other side already read.
+// ---------------------------------------------------------------------------------------------------------
+
+export const CHANNEL_MAGIC = 0x43_6f_73_69; // "isoC" read as bytes
+export const CHANNEL = {
+  MAGIC: 0,
+  TAG: 4,
+  END0_DEAD: 8,
+  END1_DEAD: 12,
+  CALL_STATE: LINE,
+  CALLER_SLEEPING: LINE + 4,
+  NOTIFY_TO_END0: 2 * LINE,
+  NOTIFY_TO_END1: 3 * LINE,
+  MSG_COUNT: 4 * LINE,
+  MSG_LABEL_LO: 4 * LINE + 4,
+  MSG_LABEL_HI: 4 * LINE + 8,
+  MRS: 4 * LINE + 64,
+} as const;
+export const CHANNEL_BYTES = CHANNEL.MRS + MR_BYTES + 64; // 1152
+
+/** Int32 indices of the channel words that are used with `Atomics`. */
+export const CHANNEL_I32 = {
+  MAGIC: CHANNEL.MAGIC / 4,
+  TAG: CHANNEL.TAG / 4,
+  END0_DEAD: CHANNEL.END0_DEAD / 4,
+  END1_DEAD: CHANNEL.END1_DEAD / 4,
+  CALL_STATE: CHANNEL.CALL_STATE / 4,
+  CALLER_SLEEPING: CHANNEL.CALLER_SLEEPING / 4,
+  NOTIFY_TO_END0: CHANNEL.NOTIFY_TO_END0 / 4,
+  NOTIFY_TO_END1: CHANNEL.NOTIFY_TO_END1 / 4,
+  MSG_COUNT: CHANNEL.MSG_COUNT / 4,
+  MSG_LABEL_LO: CHANNEL.MSG_LABEL_LO / 4,
+  MSG_LABEL_HI: CHANNEL.MSG_LABEL_HI / 4,
+} as const;
+
+/** Values of CALL_STATE. A call is IDLE -> CALLED -> REPLIED -> IDLE; CALLEE_DIED is terminal. */
+export const CallState = {
+  IDLE: 0,
+  CALLED: 1,
+  REPLIED: 2,
+  CALLEE_DIED: 3,
+} as const;
+export type CallState = (typeof CallState)[keyof typeof CallState];
+
+// ---------------------------------------------------------------------------------------------------------
+// Doorbell: one per PD. The PD sleeps on RING; every peer it shares a channel with (and the kernel) may ring.
+//
+//  byte | field    | written by                               | read by
+//  -----+----------+------------------------------------------+-----------------------------------------
+//    0  | RING     | ringers set 1 after publishing an event; | the PD: waits while 0
+//       |          | the PD swaps it to 0 before each scan    |
+//    4  | SLEEPING | the PD (1 while in Atomics.wait)         | ringers: Atomics.notify only if 1
+//    8  | IDLE     | the PD: 1 while waiting with nothing     | the kernel's quiescence check
+//       |          | left to do, 0 while it runs              |
+//
+// The doorbell is only a wake-up hint. What happened is always read from the channel buffers, which only the
+// two ends hold, so a peer that rings falsely or clears RING causes at most a spurious scan or a late wake-up,
+// bounded by the sleep slice (see shm/wait.ts) — never a forged or lost event.
+// ---------------------------------------------------------------------------------------------------------
+
+export const DOORBELL = {
+  RING: 0,
+  SLEEPING: 4,
+  IDLE: 8,
+} as const;
+export const DOORBELL_BYTES = LINE;
+export const DOORBELL_I32 = {
+  RING: DOORBELL.RING / 4,
+  SLEEPING: DOORBELL.SLEEPING / 4,
+  IDLE: DOORBELL.IDLE / 4,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------------
+// Control: one per PD, shared only between the PD and the kernel (no peer holds it).
+//
+//  byte | field | written by                 | read by
+//  -----+-------+----------------------------+-------------------------------------------
+//    0  | STOP  | kernel: 1 = leave the loop | the PD, after every wake-up and sleep slice
+// ---------------------------------------------------------------------------------------------------------
+
+export const CONTROL = {
+  STOP: 0,
+} as const;
+export const CONTROL_BYTES = LINE;
+export const CONTROL_I32 = {
+  STOP: CONTROL.STOP / 4,
+} as const;
+
+export function assertLittleEndian(): void {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+    throw new Error("isokit: the shared-memory protocol is little-endian; this host is big-endian");
+  }
+}
