@@ -18,6 +18,7 @@ export {
   withMsgBytes,
   withMsgBytesMut,
   debugPrintln,
+  pdName,
 } from "./pd/registers.ts";
 export type { ReadonlyMessageRegisters, ReadonlyMessageBytes } from "./pd/registers.ts";
 export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";

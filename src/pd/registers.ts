@@ -52,3 +52,8 @@ export function withMsgBytesMut<T>(f: (bytes: Uint8Array) => T): T {
 export function debugPrintln(...parts: unknown[]): void {
   currentPd("debugPrintln").output(parts.map((p) => (typeof p === "string" ? p : String(p))).join(" "));
 }
+
+/** The running PD's name, as the system description gives it (rust-sel4 `pd_name()`). */
+export function pdName(): string {
+  return currentPd("pdName").name;
+}

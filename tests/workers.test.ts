@@ -1,0 +1,91 @@
+// What only real worker threads can show: isolation of buffers, a callee whose thread exits, shutdown.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { boot, IpcError } from "../src/index.ts";
+import { clientServer, run, testsDir } from "./helpers.ts";
+
+describe("workers", () => {
+  test("a callee whose worker exits mid-call wakes its caller with PeerDied", async () => {
+    await using s = await run(clientServer("exits"), "workers");
+    assert.deepEqual(s.of("exits"), ["call -> PeerDied: ppcall: PD 'server' at the other end of channel 13 has died"]);
+    assert.equal(s.system.pds().find((p) => p.name === "server")?.state, "exited");
+    assert.equal(s.system.faults[0]?.entry, "exit");
+  });
+
+  test("a PD reaches only its own channels' buffers", async () => {
+    // Channels 0: a-b, 1: b-c, 2: a-c, 3: c-probe. The probe holds only channel 3.
+    const probe = (name: string) => ({ name, priority: 10, program: "programs/probe.ts" });
+    await using s = await run(
+      {
+        protectionDomains: [probe("a"), probe("b"), probe("c"), probe("p")],
+        channels: [
+          { ends: [{ pd: "a", id: 0 }, { pd: "b", id: 0 }] },
+          { ends: [{ pd: "b", id: 1 }, { pd: "c", id: 1 }] },
+          { ends: [{ pd: "a", id: 2 }, { pd: "c", id: 2 }] },
+          { ends: [{ pd: "c", id: 3 }, { pd: "p", id: 3 }] },
+        ],
+      },
+      "workers",
+    );
+    const seen = (pd: string) => JSON.parse(s.of(pd)[0] ?? "null") as { channelTags: number[]; otherBuffers: number };
+    assert.deepEqual(seen("a").channelTags, [0, 2]);
+    assert.deepEqual(seen("b").channelTags, [0, 1]);
+    assert.deepEqual(seen("c").channelTags, [1, 2, 3]);
+    assert.deepEqual(seen("p").channelTags, [3]);
+    // Besides channel buffers: its own doorbell and control word, and one doorbell per distinct peer.
+    assert.equal(seen("p").otherBuffers, 2 + 1);
+    assert.equal(seen("c").otherBuffers, 2 + 3);
+  });
+
+  test("shutdown stops every worker", async () => {
+    const system = await boot(clientServer("multiply"), { baseDir: testsDir, onOutput: () => {} });
+    const exits: string[] = [];
+    system.on("exit", (e) => exits.push(`${e.pd}:${e.code}`));
+    await system.whenIdle();
+    await system.shutdown();
+    assert.deepEqual(exits.sort(), ["multiply:0", "server:0"]);
+    assert.deepEqual(
+      system.pds().map((p) => p.state),
+      ["stopped", "stopped"],
+    );
+    assert.deepEqual(system.faults, []);
+  });
+
+  test("a fault in init() is reported and the PD is stopped; the rest run", async () => {
+    await using s = await run(
+      {
+        protectionDomains: [
+          { name: "bad", priority: 1, program: "programs/init-throws.ts" },
+          { name: "multiply", priority: 100, program: "programs/client.ts" },
+          { name: "server", priority: 200, program: "programs/server.ts" },
+        ],
+        channels: clientServer("multiply").channels,
+      },
+      "workers",
+    );
+    assert.equal(s.system.faults.length, 1);
+    assert.equal(s.system.faults[0]?.pd, "bad");
+    assert.equal(s.system.faults[0]?.entry, "init");
+    assert.match(s.system.faults[0]!.error.message, /init: PD 'bad' threw TypeError: init failed on purpose/);
+    assert.deepEqual(s.of("multiply"), ["reply label=0 count=1 MR0=42"]);
+  });
+});
+
+describe("boot refuses", () => {
+  for (const mode of ["workers", "in-process"] as const) {
+    test(`a program without a protectionDomain default export (${mode})`, async () => {
+      await assert.rejects(
+        boot({ protectionDomains: [{ name: "x", program: "programs/no-default.ts" }], channels: [] }, { mode, baseDir: testsDir }),
+        (error: unknown) =>
+          error instanceof IpcError && error.code === "InvalidSystem" && /PD 'x' failed to load: .*must default-export protectionDomain/.test(error.message),
+      );
+    });
+  }
+
+  test("a missing program module, naming the path", async () => {
+    await assert.rejects(
+      boot({ protectionDomains: [{ name: "x", program: "programs/nope.ts" }], channels: [] }, { baseDir: testsDir }),
+      (error: unknown) => error instanceof IpcError && error.code === "InvalidSystem" && /program of PD 'x' not found: .*programs\/nope\.ts/.test(error.message),
+    );
+  });
+});
