@@ -65,8 +65,8 @@ describe("workers", () => {
     );
     assert.equal(s.system.faults.length, 1);
     assert.equal(s.system.faults[0]?.pd, "bad");
-    assert.equal(s.system.faults[0]?.entry, "init");
-    assert.match(s.system.faults[0]!.error.message, /init: PD 'bad' threw TypeError: init failed on purpose/);
+    assert.equal(s.system.faults[0].entry, "init");
+    assert.match(s.system.faults[0].error.message, /init: PD 'bad' threw TypeError: init failed on purpose/);
     assert.deepEqual(s.of("multiply"), ["reply label=0 count=1 MR0=42"]);
   });
 });

@@ -49,8 +49,8 @@ export class Events {
   on<K extends keyof SystemEvents>(event: K, listener: Listener<K>): () => void {
     let set = this.listeners.get(event);
     if (set === undefined) this.listeners.set(event, (set = new Set()));
-    set.add(listener as (event: never) => void);
-    return () => set.delete(listener as (event: never) => void);
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   emit<K extends keyof SystemEvents>(event: K, value: SystemEvents[K]): number {

@@ -239,7 +239,7 @@ export class WorkerSystem implements RunningSystem {
     }
     const all = Promise.all([...this.pdMap.values()].map((pd) => pd.exited));
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => { resolve("late"); }, graceMs)));
     const outcome = await Promise.race([all, late]);
     clearTimeout(timer);
     if (outcome === "late") {

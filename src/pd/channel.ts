@@ -62,7 +62,7 @@ export class Channel {
 export function toMessageInfo(value: unknown, operation: string): MessageInfo {
   if (value instanceof MessageInfo) return value;
   if (typeof value === "object" && value !== null && "label" in value && "count" in value) {
-    const { label, count } = value as { label: unknown; count: unknown };
+    const { label, count } = value;
     if (typeof label === "number" && typeof count === "number") return new MessageInfo(label, count);
   }
   throw new IpcError("InvalidArgument", `${operation}: expected a MessageInfo, got ${describe(value)}`, { operation });

@@ -98,44 +98,41 @@ export abstract class PdRuntime implements PdContext {
   /** Runs `init()`. Throws `EntryPointFailed` (cause: what the program threw). */
   runInit(): void {
     this.enter("init", () => {
-      this.handler.init?.call(this.handler);
+      this.handler.init?.();
     });
   }
 
   runNotified(channels: ChannelSet): void {
     this.enter("notified", () => {
-      const notified = this.handler.notified;
-      if (notified === undefined) {
+      if (this.handler.notified === undefined) {
         throw new IpcError("EntryPointFailed", `notified: PD '${this.name}' has no notified() entry point but was notified on ${channels.toString()}`, {
           operation: "notified",
           pd: this.name,
         });
       }
-      notified.call(this.handler, channels);
+      this.handler.notified(channels);
     });
   }
 
   /** Runs `protected()` and checks that it returned a MessageInfo. */
   runProtected(channel: number, info: MessageInfo): MessageInfo {
     return this.enter("protected", () => {
-      const serve = this.handler.protected;
-      if (serve === undefined) {
+      if (this.handler.protected === undefined) {
         throw new IpcError(
           "EntryPointFailed",
           `protected: PD '${this.name}' has no protected() entry point but was called on channel ${channel} with ${info.toString()}`,
           { operation: "protected", channel, pd: this.name },
         );
       }
-      const reply: unknown = serve.call(this.handler, new Channel(channel), info);
+      const reply: unknown = this.handler.protected(new Channel(channel), info);
       return toMessageInfo(reply, "protected");
     });
   }
 
   runFault(child: Child, info: MessageInfo): boolean {
     return this.enter("fault", () => {
-      const fault = this.handler.fault;
-      if (fault === undefined) return false;
-      const verdict: unknown = fault.call(this.handler, child, info);
+      if (this.handler.fault === undefined) return false;
+      const verdict: unknown = this.handler.fault(child, info);
       if (typeof verdict !== "boolean") {
         throw new IpcError("EntryPointFailed", `fault: must return true (resume the child) or false (stop it), got ${typeof verdict}`, {
           operation: "fault",
@@ -144,6 +141,12 @@ export abstract class PdRuntime implements PdContext {
       }
       return verdict;
     });
+  }
+
+  private takeDeferred(): number | undefined {
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    return deferred;
   }
 
   private enter<T>(entry: EntryPoint, body: () => T): T {
@@ -163,8 +166,7 @@ export abstract class PdRuntime implements PdContext {
     } finally {
       this.running = undefined;
     }
-    const deferred = this.deferred;
-    this.deferred = undefined;
+    const deferred = this.takeDeferred();
     if (deferred !== undefined) {
       try {
         this.notify(deferred, "deferredNotify");
