@@ -1,5 +1,6 @@
 // @ts-check
 import eslint from "@eslint/js";
+import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 // Dependencies point one way (docs/architecture in ../shared/style.md):
@@ -31,8 +32,8 @@ const layerRules = Object.entries(forbidden).map(([layer, banned]) => ({
   },
 }));
 
-export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "bin/", "**/*.js", "!eslint.config.js"] },
+export default defineConfig(
+  { ignores: ["dist/", "node_modules/", "bin/", "scratch/", "**/*.js", "**/*.mjs", "!eslint.config.js"] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
