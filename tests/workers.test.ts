@@ -89,3 +89,28 @@ describe("boot refuses", () => {
     );
   });
 });
+
+describe("hostile and asynchronous peers", () => {
+  test("a malformed request written straight into the channel is refused; the server keeps serving", async () => {
+    const description = clientServer("hostile");
+    await using s = await run({ ...description, protectionDomains: [{ name: "hostile", priority: 100, program: "programs/hostile.ts" }, description.protectionDomains[1]!] }, "workers");
+    // REPLIED (2) with the refusal marker in MSG_COUNT, which the runtime's readMessage turns into an error.
+    assert.deepEqual(s.of("hostile"), [`malformed call answered: state=2 count=${0xffff_ffff}`, "proper call: MR0=15"]);
+    assert.deepEqual(s.system.faults, []);
+  });
+
+  test("a PD in async wait mode keeps its event loop: timers fire and can call", async () => {
+    const description = clientServer("async");
+    const s = await run(
+      { ...description, protectionDomains: [{ name: "async", priority: 100, program: "programs/async-timer.ts" }, description.protectionDomains[1]!] },
+      "workers",
+    );
+    try {
+      // The timer fires 10 ms after init; whenIdle may come first, so wait for the line itself (guarded).
+      for (let i = 0; i < 500 && s.of("async").length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(s.of("async"), ["timer fired; server says 72"]);
+    } finally {
+      await s.system.shutdown();
+    }
+  });
+});

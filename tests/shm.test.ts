@@ -1,0 +1,99 @@
+// The shared-memory layer on its own: wait strategies, register copies, and what a receiver refuses.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Worker } from "node:worker_threads";
+import { ChannelMemory, IpcBuffer, layout, SyncWait } from "../src/internal.ts";
+import { IpcError, MessageInfo } from "../src/index.ts";
+
+describe("SyncWait", () => {
+  test("returns false when a slice passes with no change", () => {
+    const i32 = new Int32Array(new SharedArrayBuffer(8));
+    assert.equal(new SyncWait({ spinMicros: 1, sliceMs: 5 }).waitWhile(i32, 0, 0, 1), false);
+    assert.equal(i32[1], 0, "the sleeping flag is cleared after the sleep");
+  });
+
+  test("a change published without any notify (a lost wake-up) is seen after one slice", async () => {
+    const i32 = new Int32Array(new SharedArrayBuffer(8));
+    // The other thread stores the new value but never calls Atomics.notify and ignores the sleeping flag.
+    const worker = new Worker(
+      `const { workerData: i32 } = require("node:worker_threads");
+       while (Atomics.load(i32, 1) === 0) {}  // wait until the main thread sleeps
+       Atomics.store(i32, 0, 7);`,
+      { eval: true, workerData: i32 },
+    );
+    const wait = new SyncWait({ spinMicros: 0, sliceMs: 20 });
+    let changed = false;
+    for (let slices = 0; slices < 500 && !changed; slices++) changed = wait.waitWhile(i32, 0, 0, 1);
+    assert.equal(changed, true);
+    assert.equal(Atomics.load(i32, 0), 7);
+    await new Promise((r) => worker.once("exit", r));
+  });
+});
+
+describe("IpcBuffer", () => {
+  test("64-bit registers as numbers and bigints", () => {
+    const ipc = new IpcBuffer();
+    ipc.set(0, Number.MAX_SAFE_INTEGER);
+    assert.equal(ipc.get(0), Number.MAX_SAFE_INTEGER);
+    ipc.set(1, 0xffff_ffff_ffff_ffffn);
+    assert.equal(ipc.getBig(1), 0xffff_ffff_ffff_ffffn);
+    assert.throws(() => ipc.get(1), (e: unknown) => e instanceof IpcError && e.code === "InvalidArgument" && /use getMrBig/.test(e.message));
+    assert.deepEqual([...ipc.bytes.subarray(0, 8)], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00]);
+    for (const bad of [-1, 1.5, 2 ** 53, Number.NaN]) assert.throws(() => ipc.set(2, bad), /setMr: register 2 takes/);
+    assert.throws(() => ipc.set(2, 1n << 64n), /unsigned 64-bit/);
+    assert.throws(() => ipc.set(64, 1), /register index must be 0..63/);
+  });
+});
+
+describe("ChannelMemory", () => {
+  test("copies exactly `count` registers and the label, little-endian", () => {
+    const buffer = ChannelMemory.create(9);
+    const caller = new ChannelMemory(buffer, 0);
+    const callee = new ChannelMemory(buffer, 1);
+    const out = new IpcBuffer();
+    for (let i = 0; i < 4; i++) out.set(i, 0x1_0000_0001 * (i + 1));
+    caller.writeMessage(new MessageInfo(2 ** 52 - 1, 2), out);
+    const bytes = new Uint8Array(buffer);
+    assert.deepEqual([...bytes.subarray(layout.CHANNEL.MSG_COUNT, layout.CHANNEL.MSG_COUNT + 12)], [2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
+    assert.deepEqual([...bytes.subarray(layout.CHANNEL.MRS, layout.CHANNEL.MRS + 8)], [1, 0, 0, 0, 1, 0, 0, 0]);
+    assert.deepEqual([...bytes.subarray(layout.CHANNEL.MRS + 16, layout.CHANNEL.MRS + 24)], [0, 0, 0, 0, 0, 0, 0, 0], "register 2 was not copied");
+    const into = new IpcBuffer();
+    const info = callee.readMessage(into);
+    assert.deepEqual(info, new MessageInfo(2 ** 52 - 1, 2));
+    assert.equal(into.get(1), 0x2_0000_0002);
+    assert.equal(callee.tag, 9);
+  });
+
+  test("refuses a count or label out of range, copying nothing", () => {
+    const buffer = ChannelMemory.create(0);
+    const u32 = new Uint32Array(buffer);
+    const end = new ChannelMemory(buffer, 1);
+    const into = new IpcBuffer();
+    u32[layout.CHANNEL_I32.MSG_COUNT] = 65;
+    assert.equal(end.readMessage(into), undefined);
+    u32[layout.CHANNEL_I32.MSG_COUNT] = 1;
+    u32[layout.CHANNEL_I32.MSG_LABEL_HI] = 0x10_0000; // label 2^52
+    assert.equal(end.readMessage(into), undefined);
+    assert.equal(into.get(0), 0);
+  });
+
+  test("the layout's offsets do not overlap and respect cache lines", () => {
+    const offsets = Object.values(layout.CHANNEL);
+    assert.equal(new Set(offsets).size, offsets.length);
+    assert.equal(layout.CHANNEL.CALL_STATE % layout.LINE, 0);
+    assert.equal(layout.CHANNEL.NOTIFY_TO_END0 % layout.LINE, 0);
+    assert.equal(layout.CHANNEL.NOTIFY_TO_END1 % layout.LINE, 0);
+    assert.equal(layout.CHANNEL.MRS % 8, 0);
+    assert.ok(layout.CHANNEL.MRS + layout.MR_BYTES <= layout.CHANNEL_BYTES);
+  });
+});
+
+describe("MessageInfo", () => {
+  test("label up to 2^52-1, count up to 64", () => {
+    assert.equal(new MessageInfo(2 ** 52 - 1, 64).count, 64);
+    assert.throws(() => new MessageInfo(2 ** 52, 0), (e: unknown) => e instanceof IpcError && e.code === "InvalidArgument");
+    assert.throws(() => new MessageInfo(-1, 0), (e: unknown) => e instanceof IpcError && e.code === "InvalidArgument");
+    assert.throws(() => new MessageInfo(0, 65), (e: unknown) => e instanceof IpcError && e.code === "MessageTooLarge");
+    assert.throws(() => new MessageInfo(0, 1.5), (e: unknown) => e instanceof IpcError && e.code === "InvalidArgument");
+  });
+});
