@@ -39,9 +39,9 @@ describe("IpcBuffer", () => {
     assert.equal(ipc.getBig(1), 0xffff_ffff_ffff_ffffn);
     assert.throws(() => ipc.get(1), (e: unknown) => e instanceof IpcError && e.code === "InvalidArgument" && /use getMrBig/.test(e.message));
     assert.deepEqual([...ipc.bytes.subarray(0, 8)], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00]);
-    for (const bad of [-1, 1.5, 2 ** 53, Number.NaN]) assert.throws(() => ipc.set(2, bad), /setMr: register 2 takes/);
-    assert.throws(() => ipc.set(2, 1n << 64n), /unsigned 64-bit/);
-    assert.throws(() => ipc.set(64, 1), /register index must be 0..63/);
+    for (const bad of [-1, 1.5, 2 ** 53, Number.NaN]) assert.throws(() => { ipc.set(2, bad); }, /setMr: register 2 takes/);
+    assert.throws(() => { ipc.set(2, 1n << 64n); }, /unsigned 64-bit/);
+    assert.throws(() => { ipc.set(64, 1); }, /register index must be 0..63/);
   });
 });
 

@@ -95,7 +95,7 @@ describe("hostile and asynchronous peers", () => {
     const description = clientServer("hostile");
     await using s = await run({ ...description, protectionDomains: [{ name: "hostile", priority: 100, program: "programs/hostile.ts" }, description.protectionDomains[1]!] }, "workers");
     // REPLIED (2) with the refusal marker in MSG_COUNT, which the runtime's readMessage turns into an error.
-    assert.deepEqual(s.of("hostile"), [`malformed call answered: state=2 count=${0xffff_ffff}`, "proper call: MR0=15"]);
+    assert.deepEqual(s.of("hostile"), [`malformed call answered: state=2 count=4294967295`, "proper call: MR0=15"]);
     assert.deepEqual(s.system.faults, []);
   });
 
