@@ -20,6 +20,8 @@ export interface BootOptions {
   readonly baseDir?: string;
   /** Where `debugPrintln` output goes. Default: stdout, as `name: text`. */
   readonly onOutput?: Listener<"output">;
+  /** Told of every PD state change from the start, including during boot (for progress displays). */
+  readonly onState?: Listener<"state">;
   /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
   readonly wait?: {
     readonly mode?: "sync" | "async";
@@ -38,7 +40,7 @@ export interface BootOptions {
 export async function boot(system: SystemDescription, options: BootOptions = {}): Promise<RunningSystem> {
   const plan = planSystem(system, options.baseDir ?? process.cwd());
   const onOutput = options.onOutput ?? ((e) => process.stdout.write(`${e.pd}: ${e.text}\n`));
-  if (options.mode === "in-process") return InProcessSystem.start(plan, onOutput);
+  if (options.mode === "in-process") return InProcessSystem.start(plan, onOutput, options.onState);
   return WorkerSystem.start(
     plan,
     {
@@ -47,5 +49,6 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
       sliceMs: options.wait?.sliceMs ?? defaultWaitOptions.sliceMs,
     },
     onOutput,
+    options.onState,
   );
 }

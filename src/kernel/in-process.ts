@@ -30,9 +30,10 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
 
   private constructor() {}
 
-  static async start(plan: Plan, onOutput: Listener<"output">): Promise<InProcessSystem> {
+  static async start(plan: Plan, onOutput: Listener<"output">, onState?: Listener<"state">): Promise<InProcessSystem> {
     const system = new InProcessSystem();
     system.events.on("output", onOutput);
+    if (onState !== undefined) system.events.on("state", onState);
     const programs = await Promise.all(
       plan.pds.map(async (pd) => {
         const url = `${pd.programUrl}${pd.programUrl.includes("?") ? "&" : "?"}isokit-pd=${encodeURIComponent(pd.name)}`;
@@ -66,7 +67,7 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
       system.enter(pd, "init", () => {
         pd.runInit();
       });
-      if (!pd.dead) system.states.set(pd.name, "running");
+      if (!pd.dead) system.setState(pd.name, "running");
     }
     return system;
   }
@@ -81,6 +82,12 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
 
   on<K extends keyof SystemEvents>(event: K, listener: Listener<K>): () => void {
     return this.events.on(event, listener);
+  }
+
+  private setState(pd: string, state: PdState): void {
+    if (this.states.get(pd) === state) return;
+    this.states.set(pd, state);
+    this.events.emit("state", { pd, state });
   }
 
   // ---- InProcessScheduler -------------------------------------------------------------------------------
@@ -100,7 +107,7 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
   fault(pd: InProcessPd, entry: string, error: unknown): void {
     if (pd.dead) return;
     pd.dead = true;
-    this.states.set(pd.name, "faulted");
+    this.setState(pd.name, "faulted");
     const fault: PdFault = { pd: pd.name, entry, error: error instanceof Error ? error : new Error(String(error)) };
     this.faultList.push(fault);
     this.events.emit("fault", fault);
@@ -158,7 +165,7 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
   shutdown(): Promise<void> {
     this.stopped = true;
     for (const pd of this.pdMap.values()) {
-      if (!pd.dead) this.states.set(pd.name, "stopped");
+      if (!pd.dead) this.setState(pd.name, "stopped");
       pd.dead = true;
     }
     this.releaseIdleWaiters();

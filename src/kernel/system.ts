@@ -22,6 +22,8 @@ export interface SystemEvents {
   output: { readonly pd: string; readonly text: string };
   fault: PdFault;
   exit: { readonly pd: string; readonly code: number };
+  /** A PD changed state (`running` once its init() returned). */
+  state: { readonly pd: string; readonly state: PdState };
 }
 
 export type Listener<K extends keyof SystemEvents> = (event: SystemEvents[K]) => void;

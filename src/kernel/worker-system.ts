@@ -48,9 +48,10 @@ export class WorkerSystem implements RunningSystem {
   private constructor() {}
 
   /** Starts every PD and resolves once each has finished `init()` (or died trying). */
-  static async start(plan: Plan, wait: WaitConfig, onOutput: Listener<"output">): Promise<WorkerSystem> {
+  static async start(plan: Plan, wait: WaitConfig, onOutput: Listener<"output">, onState?: Listener<"state">): Promise<WorkerSystem> {
     const system = new WorkerSystem();
     system.events.on("output", onOutput);
+    if (onState !== undefined) system.events.on("state", onState);
     await system.launch(plan, wait);
     return system;
   }
@@ -144,7 +145,7 @@ export class WorkerSystem implements RunningSystem {
         case "loaded": // ["loaded"]
           break;
         case "init-done": // ["init-done"]
-          if (pd.state === "starting") pd.state = "running";
+          if (pd.state === "starting") this.setState(pd, "running");
           markInitDone();
           break;
         case "output": // ["output", text]
@@ -169,7 +170,7 @@ export class WorkerSystem implements RunningSystem {
       if (pd.state === "starting" || pd.state === "running") {
         this.died(pd, this.stopping ? "stopped" : "exited", "exit", new IpcError("PeerDied", `PD '${plan.name}' exited with code ${code}`, { pd: plan.name }));
       } else if (pd.state !== "faulted") {
-        pd.state = this.stopping ? "stopped" : "exited";
+        this.setState(pd, this.stopping ? "stopped" : "exited");
       }
       this.events.emit("exit", { pd: plan.name, code });
       markInitDone();
@@ -183,7 +184,7 @@ export class WorkerSystem implements RunningSystem {
    */
   private died(pd: KernelPd, state: PdState, entry: string, error: Error): void {
     if (pd.state === "faulted" || pd.state === "exited" || pd.state === "stopped") return;
-    pd.state = state;
+    this.setState(pd, state);
     for (const end of pd.plan.ends) {
       const i32 = this.channels[end.channel]!.i32;
       Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, 1);
@@ -199,6 +200,12 @@ export class WorkerSystem implements RunningSystem {
     }
     // A faulted PD is stopped, as Microkit stops a faulting PD: its worker must not run on.
     if (state === "faulted") void pd.worker.terminate();
+  }
+
+  private setState(pd: KernelPd, state: PdState): void {
+    if (pd.state === state) return;
+    pd.state = state;
+    this.events.emit("state", { pd: pd.plan.name, state });
   }
 
   async whenIdle(settleMs = 20): Promise<void> {

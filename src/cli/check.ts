@@ -1,0 +1,39 @@
+/** `isokit check FILE...`: a summary of each valid system, or its located errors. Exit 1 on any error. */
+
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import pc from "picocolors";
+import { formatDiagnostic } from "../errors.ts";
+import { parseSystem } from "../sdf/index.ts";
+import type { Io } from "./run.ts";
+import { summarize } from "./summary.ts";
+
+export function checkCommand(files: readonly string[], io: Io): number {
+  let failed = false;
+  for (const file of files) {
+    const display = relative(process.cwd(), file) || file;
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      io.err(`${display}: ${pc.red("error")}: cannot read: ${error instanceof Error ? error.message : String(error)}`);
+      failed = true;
+      continue;
+    }
+    const result = parseSystem(text, display);
+    if (!result.ok) {
+      failed = true;
+      for (const d of result.diagnostics) io.err(colour(formatDiagnostic(d)));
+      continue;
+    }
+    for (const w of result.warnings) io.err(colour(formatDiagnostic(w)));
+    if (files.length > 1) io.out(pc.bold(pc.underline(display)));
+    for (const line of summarize(result.system)) io.out(line);
+    io.out(`${display}: ${pc.green("ok")}`);
+  }
+  return failed ? 1 : 0;
+}
+
+function colour(line: string): string {
+  return line.replace(/: (error|warning): /, (_m, sev: string) => `: ${sev === "error" ? pc.red(pc.bold(sev)) : pc.yellow(pc.bold(sev))}: `);
+}
