@@ -7,7 +7,7 @@
 import { IpcError } from "../errors.ts";
 import type { MessageInfo } from "../protocol/message-info.ts";
 import { IpcBuffer } from "../shm/ipc-buffer.ts";
-import { Channel, type ChannelSet, toMessageInfo } from "./channel.ts";
+import { Channel, type ChannelSet, MAX_CHANNEL_ID, toMessageInfo } from "./channel.ts";
 import type { PdContext } from "./context.ts";
 import type { Child, Handler } from "./program.ts";
 
@@ -20,6 +20,9 @@ export interface EndRights {
 }
 
 export type EntryPoint = "init" | "notified" | "protected" | "fault";
+
+/** Channel objects are immutable: one per id, so serving a call allocates none. */
+const CHANNELS: readonly Channel[] = Array.from({ length: MAX_CHANNEL_ID + 1 }, (_, id) => new Channel(id));
 
 export abstract class PdRuntime implements PdContext {
   readonly ipc = new IpcBuffer();
@@ -124,7 +127,7 @@ export abstract class PdRuntime implements PdContext {
           { operation: "protected", channel, pd: this.name },
         );
       }
-      const reply: unknown = this.handler.protected(new Channel(channel), info);
+      const reply: unknown = this.handler.protected(CHANNELS[channel]!, info);
       return toMessageInfo(reply, "protected");
     });
   }

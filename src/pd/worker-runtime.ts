@@ -152,11 +152,11 @@ export class WorkerPd extends PdRuntime {
       Atomics.store(doorbell, DOORBELL_I32.RING, 0);
       if (!this.scanOnce()) return;
       if (this.hasPendingWork()) continue;
-      Atomics.store(doorbell, DOORBELL_I32.IDLE, 1);
+      Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (!this.syncWait.waitWhile(doorbell, DOORBELL_I32.RING, 0, DOORBELL_I32.SLEEPING)) {
         if (this.stopRequested() || this.hasPendingWork()) break; // slice over: a ring may have been lost
       }
-      Atomics.store(doorbell, DOORBELL_I32.IDLE, 0);
+      Atomics.store(this.control, CONTROL_I32.IDLE, 0);
     }
   }
 
@@ -170,11 +170,11 @@ export class WorkerPd extends PdRuntime {
       Atomics.store(doorbell, DOORBELL_I32.RING, 0);
       if (!this.scanOnce()) return;
       if (this.hasPendingWork()) continue;
-      Atomics.store(doorbell, DOORBELL_I32.IDLE, 1);
+      Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (!(await wait.waitWhile(doorbell, DOORBELL_I32.RING, 0, DOORBELL_I32.SLEEPING))) {
         if (this.stopRequested() || this.hasPendingWork()) break;
       }
-      Atomics.store(doorbell, DOORBELL_I32.IDLE, 0);
+      Atomics.store(this.control, CONTROL_I32.IDLE, 0);
     }
   }
 

@@ -91,8 +91,6 @@ export type CallState = (typeof CallState)[keyof typeof CallState];
 //    0  | RING     | ringers set 1 after publishing an event; | the PD: waits while 0
 //       |          | the PD swaps it to 0 before each scan    |
 //    4  | SLEEPING | the PD (1 while in Atomics.wait)         | ringers: Atomics.notify only if 1
-//    8  | IDLE     | the PD: 1 while waiting with nothing     | the kernel's quiescence check
-//       |          | left to do, 0 while it runs              |
 //
 // The doorbell is only a wake-up hint. What happened is always read from the channel buffers, which only the
 // two ends hold, so a peer that rings falsely or clears RING causes at most a spurious scan or a late wake-up,
@@ -102,29 +100,33 @@ export type CallState = (typeof CallState)[keyof typeof CallState];
 export const DOORBELL = {
   RING: 0,
   SLEEPING: 4,
-  IDLE: 8,
 } as const;
 export const DOORBELL_BYTES = LINE;
 export const DOORBELL_I32 = {
   RING: DOORBELL.RING / 4,
   SLEEPING: DOORBELL.SLEEPING / 4,
-  IDLE: DOORBELL.IDLE / 4,
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------
 // Control: one per PD, shared only between the PD and the kernel (no peer holds it).
 //
-//  byte | field | written by                 | read by
-//  -----+-------+----------------------------+-------------------------------------------
-//    0  | STOP  | kernel: 1 = leave the loop | the PD, after every wake-up and sleep slice
+//  byte | field | written by                                 | read by
+//  -----+-------+--------------------------------------------+-------------------------------------------
+//    0  | STOP  | kernel: 1 = leave the loop                 | the PD, after every wake-up and sleep slice
+//  128  | IDLE  | the PD: 1 while it waits with nothing left | the kernel's quiescence check
+//       |       | to do, 0 while it runs                     |
+// IDLE is on its own line, away from the doorbell: the PD writes it around every sleep, and on the doorbell's
+// line it would bounce that line between the PD and its ringers.
 // ---------------------------------------------------------------------------------------------------------
 
 export const CONTROL = {
   STOP: 0,
+  IDLE: LINE,
 } as const;
-export const CONTROL_BYTES = LINE;
+export const CONTROL_BYTES = 2 * LINE;
 export const CONTROL_I32 = {
   STOP: CONTROL.STOP / 4,
+  IDLE: CONTROL.IDLE / 4,
 } as const;
 
 export function assertLittleEndian(): void {
