@@ -220,7 +220,7 @@ export class WorkerSystem implements RunningSystem {
     for (const pd of this.pdMap.values()) {
       if (pd.state === "starting") return false;
       if (pd.state !== "running") continue;
-      if (Atomics.load(pd.control, CONTROL_I32.IDLE) !== 1 || Atomics.load(pd.doorbell, DOORBELL_I32.RING) !== 0) return false;
+      if (Atomics.load(pd.control, CONTROL_I32.IDLE) !== 1) return false;
     }
     for (const channel of this.channels) {
       const i32 = channel.i32;

@@ -9,10 +9,10 @@
  *
  *   init()
  *   repeat until STOP:
- *     swap RING to 0                 -- before the scan: a ring that lands during the scan is not lost
  *     scan every end: a pending call (CALL_STATE == CALLED, where this PD serves) is served;
  *                     pending notifications (NOTIFY_TO_ME swapped to 0) are gathered into one ChannelSet
- *     if nothing was pending: sleep on RING (bounded slice; on timeout the scan runs again anyway)
+ *     spin, polling the channel words themselves, for the spin budget
+ *     then SLEEPING = 1, RING = 0, look once more, and sleep on RING (bounded slice; look again after it)
  *
  * ppcall (caller side): write the registers, CALL_STATE IDLE -> CALLED, ring the callee, wait while CALLED.
  * The wait re-checks the callee's DEAD flag after every sleep slice, so a callee that dies is noticed even if
@@ -25,7 +25,7 @@ import type { PdBootData, PdToKernel } from "../protocol/control.ts";
 import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32 } from "../protocol/layout.ts";
 import type { MessageInfo } from "../protocol/message-info.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
-import { AsyncWait, SyncWait, wakeIfSleeping } from "../shm/wait.ts";
+import { ringIfSleeping, spinUntil, SyncWait, wakeIfSleeping } from "../shm/wait.ts";
 import { ChannelSet } from "./channel.ts";
 import type { Handler } from "./program.ts";
 import { PdRuntime, type EndRights } from "./runtime.ts";
@@ -46,7 +46,9 @@ export class WorkerPd extends PdRuntime {
   private readonly endList: readonly WorkerEnd[];
   private readonly ends: ReadonlyMap<number, WorkerEnd>;
   private readonly syncWait: SyncWait;
-  private readonly asyncWait: AsyncWait | undefined;
+  private readonly async: boolean;
+  private readonly spinMicros: number;
+  private readonly sliceMs: number;
   private faulted = false;
 
   constructor(boot: PdBootData, handler: Handler) {
@@ -70,7 +72,9 @@ export class WorkerPd extends PdRuntime {
     const waitOptions = { spinMicros: boot.wait.spinMicros, sliceMs: boot.wait.sliceMs };
     // ppcall waits synchronously in both modes: a protected call blocks its caller by definition.
     this.syncWait = new SyncWait(waitOptions);
-    this.asyncWait = boot.wait.mode === "async" ? new AsyncWait(waitOptions) : undefined;
+    this.async = boot.wait.mode === "async";
+    this.spinMicros = boot.wait.spinMicros;
+    this.sliceMs = boot.wait.sliceMs;
   }
 
   // ---- PdContext ------------------------------------------------------------------------------------------
@@ -146,15 +150,14 @@ export class WorkerPd extends PdRuntime {
   /** Runs `init`, then serves events until the kernel says STOP. Returns when the PD is done. */
   runSync(): void {
     if (!this.start()) return;
-    const doorbell = this.doorbell;
     for (;;) {
       if (this.stopRequested()) return;
-      Atomics.store(doorbell, DOORBELL_I32.RING, 0);
       if (!this.scanOnce()) return;
-      if (this.hasPendingWork()) continue;
+      if (spinUntil(this.pendingOrStop, this.spinMicros)) continue;
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
-      while (!this.syncWait.waitWhile(doorbell, DOORBELL_I32.RING, 0, DOORBELL_I32.SLEEPING)) {
-        if (this.stopRequested() || this.hasPendingWork()) break; // slice over: a ring may have been lost
+      while (this.prepareToSleep()) {
+        Atomics.wait(this.doorbell, DOORBELL_I32.RING, 0, this.sliceMs);
+        if (this.wokeUp()) break;
       }
       Atomics.store(this.control, CONTROL_I32.IDLE, 0);
     }
@@ -162,24 +165,47 @@ export class WorkerPd extends PdRuntime {
 
   /** As `runSync`, but sleeps with `Atomics.waitAsync` so timers, I/O and promises keep running. */
   async runAsync(): Promise<void> {
-    const wait = this.asyncWait ?? new AsyncWait();
     if (!this.start()) return;
-    const doorbell = this.doorbell;
     for (;;) {
       if (this.stopRequested()) return;
-      Atomics.store(doorbell, DOORBELL_I32.RING, 0);
       if (!this.scanOnce()) return;
-      if (this.hasPendingWork()) continue;
+      if (spinUntil(this.pendingOrStop, Math.min(this.spinMicros, 5))) continue;
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
-      while (!(await wait.waitWhile(doorbell, DOORBELL_I32.RING, 0, DOORBELL_I32.SLEEPING))) {
-        if (this.stopRequested() || this.hasPendingWork()) break;
+      while (this.prepareToSleep()) {
+        const result = Atomics.waitAsync(this.doorbell, DOORBELL_I32.RING, 0, this.sliceMs);
+        if (result.async) await result.value;
+        if (this.wokeUp()) break;
       }
       Atomics.store(this.control, CONTROL_I32.IDLE, 0);
     }
   }
 
+  private readonly pendingOrStop = (): boolean => this.hasPendingWork() || this.stopRequested();
+
+  /**
+   * Announces the sleep (SLEEPING = 1, RING = 0), then looks once more. Returns true if the PD may sleep.
+   * The ringer publishes its event before it reads SLEEPING; we set SLEEPING before this last look: so either
+   * the look sees the event or the ringer sees SLEEPING and rings (the store-load pattern of shm/wait.ts).
+   */
+  private prepareToSleep(): boolean {
+    Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 1);
+    Atomics.store(this.doorbell, DOORBELL_I32.RING, 0);
+    if (this.pendingOrStop()) {
+      Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 0);
+      return false;
+    }
+    return true;
+  }
+
+  /** After a sleep: true if there is something to do; false if the slice just ran out (sleep again). */
+  private wokeUp(): boolean {
+    Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 0);
+    // A ring that carries no event (a hostile or stale ring) just costs this look.
+    return Atomics.load(this.doorbell, DOORBELL_I32.RING) !== 0 || this.pendingOrStop();
+  }
+
   get isAsync(): boolean {
-    return this.asyncWait !== undefined;
+    return this.async;
   }
 
   private start(): boolean {
@@ -259,8 +285,7 @@ export class WorkerPd extends PdRuntime {
   }
 
   private ring(end: WorkerEnd): void {
-    Atomics.store(end.peerDoorbell, DOORBELL_I32.RING, 1); // after the event was published in the channel
-    wakeIfSleeping(end.peerDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING);
+    ringIfSleeping(end.peerDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING); // after the event was published
   }
 
   private peerDied(end: WorkerEnd, operation: string): IpcError {

@@ -29,12 +29,17 @@ export const MR_BYTES = MR_COUNT * 8;
 //        |                   | callee: CALLED->REPLIED             |
 //        |                   | kernel: CALLED->CALLEE_DIED         |
 //  132   | CALLER_SLEEPING   | caller (1 while in Atomics.wait)    | callee / kernel: notify only if 1
-//  256   | NOTIFY_TO_END0    | end 1 sets 1; end 0 swaps to 0      | end 0
-//  384   | NOTIFY_TO_END1    | end 0 sets 1; end 1 swaps to 0      | end 1
-//  512   | MSG_COUNT (u32)   | caller (request), callee (reply)    | the other side, after CALL_STATE
-//  516   | MSG_LABEL_LO (u32)|   "                                 |   "
-//  520   | MSG_LABEL_HI (u32)|   label = HI * 2^32 + LO, HI < 2^20 |   "
-//  576   | MRS (64 x u64)    |   "  only `count` words are written |   "  only `count` words are read
+//  136   | MSG_COUNT (u32)   | caller (request), callee (reply)    | the other side, after CALL_STATE
+//  140   | MSG_LABEL_LO (u32)|   "                                 |   "
+//  144   | MSG_LABEL_HI (u32)|   label = HI * 2^32 + LO, HI < 2^20 |   "
+//  152   | MRS (64 x u64)    |   "  only `count` words are written |   "  only `count` words are read
+//  768   | NOTIFY_TO_END0    | end 1 sets 1; end 0 swaps to 0      | end 0
+//  896   | NOTIFY_TO_END1    | end 0 sets 1; end 1 swaps to 0      | end 1
+//
+// The call state, the tag and the first five registers share one 64-byte cache line (128..191): a small
+// call moves that one line to the callee and back, which is the floor of a round trip between two cores.
+// The notification words sit on lines of their own: a spinning receiver polls them, and a line nobody
+// writes stays in its cache for free.
 //
 // A channel carries protected calls in at most one direction (the `pp` end calls), so request and reply
 // share one message area: the callee writes its reply only after reading the request, and the caller reads
@@ -50,14 +55,14 @@ export const CHANNEL = {
   END1_DEAD: 12,
   CALL_STATE: LINE,
   CALLER_SLEEPING: LINE + 4,
-  NOTIFY_TO_END0: 2 * LINE,
-  NOTIFY_TO_END1: 3 * LINE,
-  MSG_COUNT: 4 * LINE,
-  MSG_LABEL_LO: 4 * LINE + 4,
-  MSG_LABEL_HI: 4 * LINE + 8,
-  MRS: 4 * LINE + 64,
+  MSG_COUNT: LINE + 8,
+  MSG_LABEL_LO: LINE + 12,
+  MSG_LABEL_HI: LINE + 16,
+  MRS: LINE + 24,
+  NOTIFY_TO_END0: 6 * LINE,
+  NOTIFY_TO_END1: 7 * LINE,
 } as const;
-export const CHANNEL_BYTES = CHANNEL.MRS + MR_BYTES + 64; // 1152
+export const CHANNEL_BYTES = 8 * LINE; // 1024; MRS end at 664
 
 /** Int32 indices of the channel words that are used with `Atomics`. */
 export const CHANNEL_I32 = {
@@ -88,9 +93,14 @@ export type CallState = (typeof CallState)[keyof typeof CallState];
 //
 //  byte | field    | written by                               | read by
 //  -----+----------+------------------------------------------+-----------------------------------------
-//    0  | RING     | ringers set 1 after publishing an event; | the PD: waits while 0
-//       |          | the PD swaps it to 0 before each scan    |
-//    4  | SLEEPING | the PD (1 while in Atomics.wait)         | ringers: Atomics.notify only if 1
+//    0  | RING     | ringers set 1, only if SLEEPING is 1;    | the PD: sleeps while 0
+//       |          | the PD sets 0 before it decides to sleep |
+//    4  | SLEEPING | the PD (1 from just before its last scan | ringers, after publishing an event in
+//       |          | until it wakes)                          | the channel buffer
+//
+// A PD that is awake polls its channel buffers directly (spinning, then scanning after every wake-up), so
+// on the hot path nobody writes the doorbell: a ringer only reads SLEEPING (a line that stays in its cache)
+// and writes RING and calls Atomics.notify only when the PD really sleeps.
 //
 // The doorbell is only a wake-up hint. What happened is always read from the channel buffers, which only the
 // two ends hold, so a peer that rings falsely or clears RING causes at most a spurious scan or a late wake-up,

@@ -101,6 +101,35 @@ export class AsyncWait {
 }
 
 /**
+ * Spins until `ready()` returns true or the budget runs out: for a waiter that watches several words (a PD
+ * polling all its channels). Returns true if `ready()` did.
+ */
+export function spinUntil(ready: () => boolean, spinMicros: number): boolean {
+  if (ready()) return true;
+  if (spinMicros <= 0) return false;
+  let deadline = 0;
+  for (let i = 1; ; i++) {
+    if (ready()) return true;
+    if ((i & 63) === 0) {
+      const now = performance.now();
+      if (deadline === 0) deadline = now + spinMicros / 1000;
+      else if (now >= deadline) return false;
+    }
+  }
+}
+
+/**
+ * The waker's half for a doorbell: call after publishing an event where the sleeper will look for it.
+ * Writes the doorbell only if its owner sleeps (or is about to): on the hot path a ring is one load.
+ */
+export function ringIfSleeping(doorbell: Int32Array, ringIndex: number, sleepingIndex: number): void {
+  if (Atomics.load(doorbell, sleepingIndex) !== 0) {
+    Atomics.store(doorbell, ringIndex, 1);
+    Atomics.notify(doorbell, ringIndex, 1);
+  }
+}
+
+/**
  * The waker's half: call after publishing the new value of `i32[index]`. Costs one load unless the waiter
  * sleeps. Must come after the store that publishes the event (sequentially consistent order).
  */
