@@ -21,6 +21,8 @@ export {
   pdName,
 } from "./pd/registers.ts";
 export type { ReadonlyMessageRegisters, ReadonlyMessageBytes } from "./pd/registers.ts";
+export { memoryRegion } from "./pd/regions.ts";
+export type { MappedRegion } from "./pd/regions.ts";
 export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";
 export { MR_COUNT } from "./protocol/layout.ts";
 

@@ -10,7 +10,10 @@
 import { IpcError } from "../errors.ts";
 import { enterPd } from "../pd/context.ts";
 import { InProcessPd, type InProcessEnd, type InProcessScheduler } from "../pd/in-process-runtime.ts";
-import { isProtectionDomainProgram } from "../pd/program.ts";
+import { Child, isProtectionDomainProgram } from "../pd/program.ts";
+import { makeMappedRegion } from "../pd/regions.ts";
+import { FaultLabel } from "../protocol/layout.ts";
+import { MessageInfo } from "../protocol/message-info.ts";
 import type { Plan } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
@@ -52,6 +55,11 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
         return module.default;
       }),
     );
+    // Without SharedArrayBuffer (a page without cross-origin isolation) regions are plain ArrayBuffers: in one
+    // thread they are shared all the same.
+    const regionBuffers = new Map(
+      plan.regions.map((r) => [r.name, typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(r.size) : new ArrayBuffer(r.size)]),
+    );
     plan.pds.forEach((pd, i) => {
       const ends = new Map<number, InProcessEnd>();
       for (const end of pd.ends) {
@@ -59,7 +67,9 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
         const peerEnd = peerPlan.ends.find((e) => e.channel === end.channel && e.end !== end.end)!;
         ends.set(end.id, { id: end.id, pp: end.pp, notify: end.notify, peer: end.peer, peerId: peerEnd.id });
       }
-      system.pdMap.set(pd.name, new InProcessPd(pd.name, pd.priority, programs[i]!.handler, ends, system));
+      const parent = pd.parent === undefined ? undefined : { name: pd.parent, childId: pd.childId ?? 0 };
+      const regions = pd.maps.map((m) => makeMappedRegion(m.symbol, m.region, regionBuffers.get(m.region)!, m.perms));
+      system.pdMap.set(pd.name, new InProcessPd(pd.name, pd.priority, programs[i]!.handler, ends, system, parent, regions));
       system.states.set(pd.name, "starting");
     });
     // Higher priority first, as the seL4 scheduler would run the inits.
@@ -104,13 +114,29 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
     });
   }
 
-  fault(pd: InProcessPd, entry: string, error: unknown): void {
-    if (pd.dead) return;
-    pd.dead = true;
-    this.setState(pd.name, "faulted");
-    const fault: PdFault = { pd: pd.name, entry, error: error instanceof Error ? error : new Error(String(error)) };
+  fault(pd: InProcessPd, entry: string, error: unknown): boolean {
+    if (pd.dead) return false;
+    const err = error instanceof Error ? error : new Error(String(error));
+    // A child's fault goes to its parent's fault(), as on Microkit; true lets the child go on serving.
+    const parent = pd.parent === undefined ? undefined : this.pdMap.get(pd.parent.name);
+    let resumed = false;
+    let handledBy: string | undefined;
+    if (parent !== undefined && !parent.dead && !this.stopped) {
+      handledBy = parent.name;
+      const childId = pd.parent!.childId;
+      this.enter(parent, "fault", () => {
+        resumed = parent.runFault(new Child(childId), new MessageInfo(FaultLabel.ENTRY_POINT_THREW, 0));
+      });
+      if (parent.dead) handledBy = undefined;
+    }
+    if (!resumed) {
+      pd.dead = true;
+      this.setState(pd.name, "faulted");
+    }
+    const fault: PdFault = { pd: pd.name, entry, error: err, handledBy, resumed };
     this.faultList.push(fault);
     this.events.emit("fault", fault);
+    return resumed;
   }
 
   output(pd: string, text: string): void {

@@ -23,6 +23,13 @@ export interface PlannedEnd {
   readonly peer: string;
 }
 
+export interface PlannedMap {
+  /** The name the PD finds the mapping by: `setvar_vaddr`, else the region's name. */
+  readonly symbol: string;
+  readonly region: string;
+  readonly perms: string;
+}
+
 export interface PlannedPd {
   readonly name: string;
   readonly priority: number;
@@ -31,11 +38,13 @@ export interface PlannedPd {
   readonly parent: string | undefined;
   readonly childId: number | undefined;
   readonly ends: readonly PlannedEnd[];
+  readonly maps: readonly PlannedMap[];
 }
 
 export interface Plan {
   readonly pds: readonly PlannedPd[];
   readonly channelCount: number;
+  readonly regions: readonly { readonly name: string; readonly size: number }[];
 }
 
 /**
@@ -77,8 +86,10 @@ export function planSystem(system: SystemDescription, baseDir: string): Plan {
     parent,
     childId: pd.id,
     ends: (ends.get(pd.name) ?? []).sort((x, y) => x.id - y.id),
+    maps: (pd.maps ?? []).map((m) => ({ symbol: m.setvarVaddr ?? m.mr, region: m.mr, perms: m.perms ?? defaults.perms })),
   }));
-  return { pds, channelCount: system.channels.length };
+  const regions = (system.memoryRegions ?? []).map((r) => ({ name: r.name, size: r.size }));
+  return { pds, channelCount: system.channels.length, regions };
 }
 
 function programUrl(pd: string, program: string, baseDir: string): string {

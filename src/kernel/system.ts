@@ -16,6 +16,10 @@ export interface PdFault {
   /** The entry point that threw (`init`, `notified`, `protected`, `fault`), or `load`, or `exit`. */
   readonly entry: string;
   readonly error: Error;
+  /** The parent whose `fault()` handled it, if the PD is a child whose parent was alive. */
+  readonly handledBy?: string | undefined;
+  /** The parent's verdict: the child went on serving. */
+  readonly resumed: boolean;
 }
 
 export interface SystemEvents {

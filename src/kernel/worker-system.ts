@@ -10,7 +10,16 @@
 import { Worker } from "node:worker_threads";
 import { deserializeError, IpcError } from "../errors.ts";
 import type { PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
-import { CallState, CHANNEL_I32, CONTROL_BYTES, CONTROL_I32, DOORBELL_BYTES, DOORBELL_I32 } from "../protocol/layout.ts";
+import {
+  CallState,
+  CHANNEL_I32,
+  CONTROL_BYTES,
+  CONTROL_I32,
+  DOORBELL_BYTES,
+  DOORBELL_I32,
+  FaultLabel,
+  Verdict,
+} from "../protocol/layout.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
 import type { Plan, PlannedPd } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
@@ -43,6 +52,7 @@ export class WorkerSystem implements RunningSystem {
   private readonly channels: KernelChannel[] = [];
   private readonly faultList: PdFault[] = [];
   private stopping = false;
+  private readonly parentQueues = new Map<string, Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
 
   private constructor() {}
@@ -77,6 +87,7 @@ export class WorkerSystem implements RunningSystem {
     for (const pd of plan.pds) for (const end of pd.ends) channelPds[end.channel]![end.end] = pd.name;
     buffers.forEach((buffer, i) => this.channels.push({ i32: new Int32Array(buffer), pds: channelPds[i]! }));
 
+    const regionBuffers = new Map(plan.regions.map((r) => [r.name, new SharedArrayBuffer(r.size)]));
     const useTsx = runningFromSource || plan.pds.some((pd) => /\.[cm]?tsx?$/.test(pd.programUrl));
     for (const pd of plan.pds) {
       const control = new SharedArrayBuffer(CONTROL_BYTES);
@@ -101,6 +112,8 @@ export class WorkerSystem implements RunningSystem {
         control,
         ends,
         wait,
+        hasParent: pd.parent !== undefined,
+        regions: pd.maps.map((m) => ({ symbol: m.symbol, region: m.region, perms: m.perms, buffer: regionBuffers.get(m.region)! })),
       };
       this.spawn(pd, boot);
     }
@@ -152,8 +165,12 @@ export class WorkerSystem implements RunningSystem {
           this.events.emit("output", { pd: plan.name, text: message.text });
           break;
         case "fault": // ["fault", entry, error]
-          this.died(pd, "faulted", message.entry, deserializeError(message.error));
-          markInitDone();
+          if (plan.parent !== undefined && message.entry !== "load" && !this.stopping) {
+            void this.childFaulted(pd, message.entry, deserializeError(message.error), markInitDone);
+          } else {
+            this.died(pd, "faulted", message.entry, deserializeError(message.error));
+            markInitDone();
+          }
           break;
         case "stopped": // ["stopped"]
           break;
@@ -182,7 +199,7 @@ export class WorkerSystem implements RunningSystem {
    * caller. Order matters: DEAD first, so a caller that publishes a call after the sweep sees DEAD on its
    * re-check (worker-runtime.ts, ppcall).
    */
-  private died(pd: KernelPd, state: PdState, entry: string, error: Error): void {
+  private died(pd: KernelPd, state: PdState, entry: string, error: Error, record = true): void {
     if (pd.state === "faulted" || pd.state === "exited" || pd.state === "stopped") return;
     this.setState(pd, state);
     for (const end of pd.plan.ends) {
@@ -193,13 +210,56 @@ export class WorkerSystem implements RunningSystem {
         Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
       }
     }
-    if ((state === "faulted" || state === "exited") && !this.stopping) {
-      const fault: PdFault = { pd: pd.plan.name, entry, error };
-      this.faultList.push(fault);
-      this.events.emit("fault", fault);
+    if ((state === "faulted" || state === "exited") && !this.stopping && record) {
+      this.recordFault({ pd: pd.plan.name, entry, error, resumed: false });
     }
     // A faulted PD is stopped, as Microkit stops a faulting PD: its worker must not run on.
     if (state === "faulted") void pd.worker.terminate();
+  }
+
+  private recordFault(fault: PdFault): void {
+    this.faultList.push(fault);
+    this.events.emit("fault", fault);
+  }
+
+  /**
+   * A child faulted and waits for a verdict. Its parent's `fault()` decides (Microkit's fault handling): the
+   * kernel posts the fault in the parent's control buffer, rings it, and waits for CHILD_VERDICT. Faults to
+   * one parent are handled one at a time. A dead parent means stop.
+   */
+  private async childFaulted(child: KernelPd, entry: string, error: Error, markInitDone: () => void): Promise<void> {
+    const parentName = child.plan.parent!;
+    const parent = this.pdMap.get(parentName);
+    const previous = this.parentQueues.get(parentName) ?? Promise.resolve();
+    let verdict: number = Verdict.STOP;
+    const turn = previous.then(async () => {
+      if (parent === undefined) return;
+      await parent.initDone; // a fault in the child's init() may come before the parent's init() is done
+      if (parent.state !== "running") return;
+      const control = parent.control;
+      Atomics.store(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING);
+      Atomics.store(control, CONTROL_I32.CHILD_LABEL, FaultLabel.ENTRY_POINT_THREW);
+      Atomics.store(control, CONTROL_I32.CHILD_FAULT, (child.plan.childId ?? 0) + 1); // publishes the fault
+      Atomics.store(parent.doorbell, DOORBELL_I32.RING, 1);
+      Atomics.notify(parent.doorbell, DOORBELL_I32.RING);
+      while (parent.state === "running" && !this.stopping) {
+        const wait = Atomics.waitAsync(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING, 50);
+        if (wait.async) await wait.value;
+        const v = Atomics.load(control, CONTROL_I32.CHILD_VERDICT);
+        if (v !== Verdict.PENDING) {
+          verdict = v;
+          break;
+        }
+      }
+    });
+    this.parentQueues.set(parentName, turn);
+    await turn;
+    const resumed = verdict === Verdict.RESUME && child.state !== "faulted" && !this.stopping;
+    this.recordFault({ pd: child.plan.name, entry, error, handledBy: parent?.state === "running" ? parentName : undefined, resumed });
+    Atomics.store(child.control, CONTROL_I32.VERDICT, resumed ? Verdict.RESUME : Verdict.STOP);
+    Atomics.notify(child.control, CONTROL_I32.VERDICT);
+    if (!resumed) this.died(child, "faulted", entry, error, false);
+    markInitDone();
   }
 
   private setState(pd: KernelPd, state: PdState): void {

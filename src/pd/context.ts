@@ -12,6 +12,7 @@
 import { IpcError } from "../errors.ts";
 import type { MessageInfo } from "../protocol/message-info.ts";
 import type { IpcBuffer } from "../shm/ipc-buffer.ts";
+import type { MappedRegion } from "./regions.ts";
 
 /** What the runtime of one PD provides to the program's calls. */
 export interface PdContext {
@@ -27,6 +28,8 @@ export interface PdContext {
   deferNotify(channel: number): void;
   /** Writes one line of PD output (the kernel prefixes it with the PD's name). */
   output(text: string): void;
+  /** The memory region mapped under `symbol`. */
+  region(symbol: string): MappedRegion;
 }
 
 const CURRENT = Symbol.for("isokit.currentPd");

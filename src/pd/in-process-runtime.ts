@@ -12,6 +12,7 @@ import type { MessageInfo } from "../protocol/message-info.ts";
 import { ChannelSet } from "./channel.ts";
 import { enterPd } from "./context.ts";
 import type { Handler } from "./program.ts";
+import type { MappedRegion } from "./regions.ts";
 import { PdRuntime, type EndRights } from "./runtime.ts";
 
 export interface InProcessEnd extends EndRights {
@@ -24,22 +25,33 @@ export interface InProcessScheduler {
   lookup(name: string): InProcessPd | undefined;
   /** Some PD has pending notifications: deliver them once the current entry points have returned. */
   schedule(): void;
-  /** `pd` threw out of an entry point: mark it dead and report it. */
-  fault(pd: InProcessPd, entry: string, error: unknown): void;
+  /** `pd` threw out of an entry point: report it; returns true if its parent's fault() let it resume. */
+  fault(pd: InProcessPd, entry: string, error: unknown): boolean;
   output(pd: string, text: string): void;
 }
 
 export class InProcessPd extends PdRuntime {
   readonly priority: number;
+  /** The parent's name and this PD's id in the parent's view, for a child PD. */
+  readonly parent: { readonly name: string; readonly childId: number } | undefined;
   dead = false;
   private pendingLow = 0;
   private pendingHigh = 0;
   private readonly ends: ReadonlyMap<number, InProcessEnd>;
   private readonly scheduler: InProcessScheduler;
 
-  constructor(name: string, priority: number, handler: Handler, ends: ReadonlyMap<number, InProcessEnd>, scheduler: InProcessScheduler) {
-    super(name, handler, ends);
+  constructor(
+    name: string,
+    priority: number,
+    handler: Handler,
+    ends: ReadonlyMap<number, InProcessEnd>,
+    scheduler: InProcessScheduler,
+    parent: { readonly name: string; readonly childId: number } | undefined,
+    regions: readonly MappedRegion[],
+  ) {
+    super(name, handler, ends, regions);
     this.priority = priority;
+    this.parent = parent;
     this.ends = ends;
     this.scheduler = scheduler;
   }
@@ -78,7 +90,14 @@ export class InProcessPd extends PdRuntime {
     try {
       reply = enterPd(callee, () => callee.runProtected(end.peerId, info));
     } catch (error) {
-      this.scheduler.fault(callee, "protected", error);
+      if (this.scheduler.fault(callee, "protected", error)) {
+        throw new IpcError(
+          "EntryPointFailed",
+          `ppcall: PD '${callee.name}' faulted serving the call on channel ${channel}; its parent let it resume`,
+          { operation: "ppcall", channel, pd: callee.name },
+          { cause: error },
+        );
+      }
       throw new IpcError("PeerDied", `ppcall: PD '${callee.name}' at the other end of channel ${channel} has died`, {
         operation: "ppcall",
         channel,

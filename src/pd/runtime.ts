@@ -10,6 +10,7 @@ import { IpcBuffer } from "../shm/ipc-buffer.ts";
 import { Channel, type ChannelSet, MAX_CHANNEL_ID, toMessageInfo } from "./channel.ts";
 import type { PdContext } from "./context.ts";
 import type { Child, Handler } from "./program.ts";
+import type { MappedRegion } from "./regions.ts";
 
 /** What a PD may do with one of its channel ends. */
 export interface EndRights {
@@ -32,11 +33,25 @@ export abstract class PdRuntime implements PdContext {
   readonly name: string;
   protected readonly handler: Handler;
   protected readonly rights: ReadonlyMap<number, EndRights>;
+  private readonly regions: ReadonlyMap<string, MappedRegion>;
 
-  protected constructor(name: string, handler: Handler, rights: ReadonlyMap<number, EndRights>) {
+  protected constructor(name: string, handler: Handler, rights: ReadonlyMap<number, EndRights>, regions: readonly MappedRegion[]) {
     this.name = name;
     this.handler = handler;
     this.rights = rights;
+    this.regions = new Map(regions.map((r) => [r.symbol, r]));
+  }
+
+  region(symbol: string): MappedRegion {
+    const region = this.regions.get(symbol);
+    if (region === undefined) {
+      const known = [...this.regions.keys()].map((k) => `'${k}'`).join(", ");
+      throw new IpcError("InvalidArgument", `memoryRegion: PD '${this.name}' has no mapping '${symbol}' (it maps ${known === "" ? "none" : known})`, {
+        operation: "memoryRegion",
+        pd: this.name,
+      });
+    }
+    return region;
   }
 
   abstract notify(channel: number, operation: string): void;

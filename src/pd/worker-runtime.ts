@@ -22,12 +22,13 @@
 import { parentPort } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
 import type { PdBootData, PdToKernel } from "../protocol/control.ts";
-import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32 } from "../protocol/layout.ts";
-import type { MessageInfo } from "../protocol/message-info.ts";
+import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32, Verdict } from "../protocol/layout.ts";
+import { MessageInfo } from "../protocol/message-info.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
 import { ringIfSleeping, spinUntil, SyncWait, wakeIfSleeping } from "../shm/wait.ts";
-import { ChannelSet } from "./channel.ts";
-import type { Handler } from "./program.ts";
+import { ChannelSet, MAX_CHANNEL_ID } from "./channel.ts";
+import { Child, type Handler } from "./program.ts";
+import { makeMappedRegion } from "./regions.ts";
 import { PdRuntime, type EndRights } from "./runtime.ts";
 
 interface WorkerEnd extends EndRights {
@@ -50,6 +51,7 @@ export class WorkerPd extends PdRuntime {
   private readonly spinMicros: number;
   private readonly sliceMs: number;
   private faulted = false;
+  private readonly hasParent: boolean;
 
   constructor(boot: PdBootData, handler: Handler) {
     const ends = new Map<number, WorkerEnd>();
@@ -64,7 +66,12 @@ export class WorkerPd extends PdRuntime {
         peerDoorbell: new Int32Array(e.peerDoorbell),
       });
     }
-    super(boot.name, handler, ends);
+    super(
+      boot.name,
+      handler,
+      ends,
+      boot.regions.map((r) => makeMappedRegion(r.symbol, r.region, r.buffer, r.perms)),
+    );
     this.ends = ends;
     this.endList = [...ends.values()].sort((a, b) => a.id - b.id);
     this.doorbell = new Int32Array(boot.doorbell);
@@ -74,6 +81,7 @@ export class WorkerPd extends PdRuntime {
     this.syncWait = new SyncWait(waitOptions);
     this.async = boot.wait.mode === "async";
     this.spinMicros = boot.wait.spinMicros;
+    this.hasParent = boot.hasParent;
     this.sliceMs = boot.wait.sliceMs;
   }
 
@@ -114,6 +122,14 @@ export class WorkerPd extends PdRuntime {
       const state = Atomics.load(i32, CHANNEL_I32.CALL_STATE); // acquire: the reply registers are visible after REPLIED
       if (state === CallState.REPLIED) break;
       if (state === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
+      if (state === CallState.CALLEE_FAULTED) {
+        Atomics.store(i32, CHANNEL_I32.CALL_STATE, CallState.IDLE);
+        throw new IpcError(
+          "EntryPointFailed",
+          `ppcall: PD '${end.peer}' faulted serving the call on channel ${channel}; its parent let it resume`,
+          { operation: "ppcall", channel, pd: end.peer },
+        );
+      }
       if (state !== CallState.CALLED) {
         throw new IpcError("InvalidArgument", `ppcall: channel ${channel} is in an unknown call state ${state}`, {
           operation: "ppcall",
@@ -212,8 +228,7 @@ export class WorkerPd extends PdRuntime {
     try {
       this.runInit();
     } catch (error) {
-      this.fail("init", error);
-      return false;
+      if (!this.fail("init", error, undefined)) return false;
     }
     this.post({ type: "init-done" });
     return true;
@@ -221,6 +236,7 @@ export class WorkerPd extends PdRuntime {
 
   /** One pass over every end. Returns false if the PD faulted or was stopped (the loop must end). */
   private scanOnce(): boolean {
+    if (Atomics.load(this.control, CONTROL_I32.CHILD_FAULT) !== 0 && !this.handleChildFault()) return false;
     let low = 0;
     let high = 0;
     for (const end of this.endList) {
@@ -237,8 +253,7 @@ export class WorkerPd extends PdRuntime {
       try {
         this.runNotified(new ChannelSet(low, high)); // allocation: one small object per delivery
       } catch (error) {
-        this.fail("notified", error);
-        return false;
+        return this.fail("notified", error, undefined);
       }
     }
     return true;
@@ -260,8 +275,7 @@ export class WorkerPd extends PdRuntime {
     try {
       reply = this.runProtected(end.id, request);
     } catch (error) {
-      this.fail("protected", error);
-      return false;
+      return this.fail("protected", error, end);
     }
     memory.writeMessage(reply, this.ipc);
     // publishes the reply registers; CAS so a CALLEE_DIED written by the kernel is never overwritten
@@ -270,8 +284,36 @@ export class WorkerPd extends PdRuntime {
     return true;
   }
 
+  /**
+   * The kernel posted a child's fault (CHILD_FAULT = id + 1): run `fault()` and leave the verdict for the
+   * kernel. Returns false if `fault()` itself threw and this PD is not resumed.
+   */
+  private handleChildFault(): boolean {
+    const control = this.control;
+    const child = Atomics.load(control, CONTROL_I32.CHILD_FAULT) - 1;
+    const label = Atomics.load(control, CONTROL_I32.CHILD_LABEL);
+    let verdict: boolean;
+    try {
+      verdict = child >= 0 && child <= MAX_CHANNEL_ID && this.runFault(new Child(child), new MessageInfo(label, 0));
+    } catch (error) {
+      verdict = false;
+      this.reportVerdict(verdict);
+      return this.fail("fault", error, undefined);
+    }
+    this.reportVerdict(verdict);
+    return true;
+  }
+
+  private reportVerdict(resume: boolean): void {
+    const control = this.control;
+    Atomics.store(control, CONTROL_I32.CHILD_VERDICT, resume ? Verdict.RESUME : Verdict.STOP);
+    Atomics.store(control, CONTROL_I32.CHILD_FAULT, 0);
+    Atomics.notify(control, CONTROL_I32.CHILD_VERDICT); // the kernel waits with waitAsync
+  }
+
   /** Anything left to do: a call to serve or a notification to deliver. Read-only, for the sleep decision. */
   private hasPendingWork(): boolean {
+    if (Atomics.load(this.control, CONTROL_I32.CHILD_FAULT) !== 0) return true;
     for (const end of this.endList) {
       const i32 = end.memory.i32;
       if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return true;
@@ -297,14 +339,48 @@ export class WorkerPd extends PdRuntime {
   }
 
   /**
-   * The PD faulted. Release every caller it serves and mark its ends dead (the kernel does the same when it
-   * hears of the fault or sees the worker exit; doing it here first wakes callers without a round trip), then
-   * tell the kernel why.
+   * The PD faulted in `entry` (while serving `serving`, if it was a protected call).
+   *
+   * A child PD reports to the kernel and waits for its parent's verdict: resumed, it answers the call it was
+   * serving with CALLEE_FAULTED and goes on serving (returns true). Otherwise — no parent, or the parent says
+   * stop — it releases every caller it serves and marks its ends dead (the kernel does the same when it hears
+   * of the fault or sees the worker exit; doing it here first wakes callers without a round trip), then
+   * returns false and the loop ends.
    */
-  private fail(entry: string, error: unknown): void {
-    if (this.faulted) return;
-    this.faulted = true;
+  private fail(entry: string, error: unknown, serving: WorkerEnd | undefined): boolean {
+    if (this.faulted) return false;
     const stopping = this.stopRequested() || isStopRequested(error);
+    if (!stopping && this.hasParent) {
+      Atomics.store(this.control, CONTROL_I32.VERDICT, Verdict.PENDING);
+      this.post({ type: "fault", entry, error: serializeError(error) });
+      const verdict = this.awaitVerdict();
+      if (verdict === Verdict.RESUME) {
+        if (serving !== undefined) {
+          const i32 = serving.memory.i32;
+          Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_FAULTED);
+          Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
+        }
+        return true;
+      }
+      this.die();
+      return false;
+    }
+    this.die();
+    if (!stopping) this.post({ type: "fault", entry, error: serializeError(error) });
+    return false;
+  }
+
+  private awaitVerdict(): number {
+    for (;;) {
+      const verdict = Atomics.load(this.control, CONTROL_I32.VERDICT);
+      if (verdict !== Verdict.PENDING) return verdict;
+      if (this.stopRequested()) return Verdict.STOP;
+      this.syncWait.waitWhile(this.control, CONTROL_I32.VERDICT, Verdict.PENDING, CONTROL_I32.VERDICT_SLEEPING);
+    }
+  }
+
+  private die(): void {
+    this.faulted = true;
     for (const end of this.endList) {
       const i32 = end.memory.i32;
       Atomics.store(i32, end.memory.selfDead, 1);
@@ -312,7 +388,6 @@ export class WorkerPd extends PdRuntime {
         Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
       }
     }
-    if (!stopping) this.post({ type: "fault", entry, error: serializeError(error) });
   }
 
   private post(message: PdToKernel): void {

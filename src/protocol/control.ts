@@ -21,6 +21,19 @@ export interface PdBootData {
   readonly control: SharedArrayBuffer;
   readonly ends: readonly PdEndBootData[];
   readonly wait: WaitConfig;
+  /** This PD has a parent: its faults go to the parent's `fault()` and it waits for the verdict. */
+  readonly hasParent: boolean;
+  /** Memory regions the PD maps, by their `setvar_vaddr` name. */
+  readonly regions: readonly PdRegionBootData[];
+}
+
+export interface PdRegionBootData {
+  /** The name the PD finds the region by (`setvar_vaddr`, else the region's name). */
+  readonly symbol: string;
+  readonly region: string;
+  readonly buffer: SharedArrayBuffer;
+  /** `r`, `rw`, `rx`, `rwx`: a map without `w` gets a read-only view (cooperative; see docs). */
+  readonly perms: string;
 }
 
 export interface PdEndBootData {

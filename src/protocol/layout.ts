@@ -79,12 +79,17 @@ export const CHANNEL_I32 = {
   MSG_LABEL_HI: CHANNEL.MSG_LABEL_HI / 4,
 } as const;
 
-/** Values of CALL_STATE. A call is IDLE -> CALLED -> REPLIED -> IDLE; CALLEE_DIED is terminal. */
+/**
+ * Values of CALL_STATE. A call is IDLE -> CALLED -> REPLIED -> IDLE. CALLEE_DIED is terminal.
+ * CALLEE_FAULTED (the callee threw, and its parent's fault() let it resume) ends one call: the caller gets an
+ * error and sets IDLE, and the channel serves the next call.
+ */
 export const CallState = {
   IDLE: 0,
   CALLED: 1,
   REPLIED: 2,
   CALLEE_DIED: 3,
+  CALLEE_FAULTED: 4,
 } as const;
 export type CallState = (typeof CallState)[keyof typeof CallState];
 
@@ -125,6 +130,15 @@ export const DOORBELL_I32 = {
 //    0  | STOP  | kernel: 1 = leave the loop                 | the PD, after every wake-up and sleep slice
 //  128  | IDLE  | the PD: 1 while it waits with nothing left | the kernel's quiescence check
 //       |       | to do, 0 while it runs                     |
+//  256  | VERDICT        | PD (child): 0 before it reports a fault;   | the faulted child, waiting
+//       |                | kernel: 1 resume / 2 stop                  |
+//  260  | VERDICT_SLEEPING | the child, while it waits                | the kernel: notify only if 1
+//  384  | CHILD_FAULT    | kernel: child id + 1 (0 = none); the PD    | the PD (parent), in its scan
+//       |                | (parent) sets 0 after fault() returned     |
+//  388  | CHILD_LABEL    | kernel: the fault's label                  | the parent
+//  392  | CHILD_VERDICT  | parent: 1 resume / 2 stop                  | the kernel (waitAsync)
+// Faults travel only through this buffer, which no peer holds: a child cannot forge a verdict, and a PD
+// cannot forge a fault of another.
 // IDLE is on its own line, away from the doorbell: the PD writes it around every sleep, and on the doorbell's
 // line it would bounce that line between the PD and its ringers.
 // ---------------------------------------------------------------------------------------------------------
@@ -132,11 +146,36 @@ export const DOORBELL_I32 = {
 export const CONTROL = {
   STOP: 0,
   IDLE: LINE,
+  VERDICT: 2 * LINE,
+  VERDICT_SLEEPING: 2 * LINE + 4,
+  CHILD_FAULT: 3 * LINE,
+  CHILD_LABEL: 3 * LINE + 4,
+  CHILD_VERDICT: 3 * LINE + 8,
 } as const;
-export const CONTROL_BYTES = 2 * LINE;
+export const CONTROL_BYTES = 4 * LINE;
 export const CONTROL_I32 = {
   STOP: CONTROL.STOP / 4,
   IDLE: CONTROL.IDLE / 4,
+  VERDICT: CONTROL.VERDICT / 4,
+  VERDICT_SLEEPING: CONTROL.VERDICT_SLEEPING / 4,
+  CHILD_FAULT: CONTROL.CHILD_FAULT / 4,
+  CHILD_LABEL: CONTROL.CHILD_LABEL / 4,
+  CHILD_VERDICT: CONTROL.CHILD_VERDICT / 4,
+} as const;
+
+/** Values of VERDICT / CHILD_VERDICT. */
+export const Verdict = {
+  PENDING: 0,
+  RESUME: 1,
+  STOP: 2,
+} as const;
+
+/**
+ * The label of the MessageInfo a parent's `fault(child, msgInfo)` receives. seL4 puts the fault type there
+ * (VM fault, user exception, ...); a JS PD has one kind of fault: it threw out of an entry point.
+ */
+export const FaultLabel = {
+  ENTRY_POINT_THREW: 1,
 } as const;
 
 export function assertLittleEndian(): void {

@@ -1,0 +1,54 @@
+/**
+ * Memory regions mapped into the running PD (Microkit `<map mr=... setvar_vaddr=...>`; seed 000's
+ * `memory_region_symbol!`). A PD finds a mapping by its `setvar_vaddr` name (else the region's name).
+ *
+ * What is enforced: a PD receives only the regions its description maps into it (the kernel hands it those
+ * SharedArrayBuffers and no others). What is not: a map without `w` is read-only by type and by
+ * `writableBytes()` refusing, but the PD's isolate holds the SharedArrayBuffer itself, and JavaScript has no
+ * read-only view of shared memory — a hostile PD can write to it. Treat `perms="r"` as cooperative.
+ */
+
+import { IpcError } from "../errors.ts";
+import { currentPd } from "./context.ts";
+import type { ReadonlyMessageBytes } from "./registers.ts";
+
+export interface MappedRegion {
+  /** The name the PD asked for (`setvar_vaddr`, else the region's name). */
+  readonly symbol: string;
+  /** The memory region's name in the system description. */
+  readonly region: string;
+  readonly size: number;
+  /** `perms` of the map, e.g. `rw` or `r`. */
+  readonly perms: string;
+  readonly writable: boolean;
+  /** The region's bytes, typed read-only (see `writableBytes`). */
+  readonly bytes: ReadonlyMessageBytes;
+  /** The region's bytes for writing; throws `PermissionDenied` for a map without `w`. */
+  writableBytes(): Uint8Array;
+}
+
+export function makeMappedRegion(symbol: string, region: string, buffer: SharedArrayBuffer | ArrayBuffer, perms: string): MappedRegion {
+  const bytes = new Uint8Array(buffer);
+  const writable = perms.includes("w");
+  return {
+    symbol,
+    region,
+    size: bytes.length,
+    perms,
+    writable,
+    bytes,
+    writableBytes() {
+      if (!writable) {
+        throw new IpcError("PermissionDenied", `memoryRegion: '${symbol}' (region '${region}') is mapped with perms="${perms}", not writable`, {
+          operation: "memoryRegion",
+        });
+      }
+      return bytes;
+    },
+  };
+}
+
+/** The mapping named `symbol` in the running PD; `InvalidArgument` naming what is mapped if there is none. */
+export function memoryRegion(symbol: string): MappedRegion {
+  return currentPd("memoryRegion").region(symbol);
+}
