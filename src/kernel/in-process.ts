@@ -122,12 +122,11 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
     let resumed = false;
     let handledBy: string | undefined;
     if (parent !== undefined && !parent.dead && !this.stopped) {
-      handledBy = parent.name;
       const childId = pd.parent!.childId;
-      this.enter(parent, "fault", () => {
-        resumed = parent.runFault(new Child(childId), new MessageInfo(FaultLabel.ENTRY_POINT_THREW, 0));
-      });
-      if (parent.dead) handledBy = undefined;
+      const verdict = this.enter(parent, "fault", () => parent.runFault(new Child(childId), new MessageInfo(FaultLabel.ENTRY_POINT_THREW, 0)));
+      resumed = verdict === true;
+      // A parent whose fault() threw has faulted itself (enter reported it): the child is not handled.
+      handledBy = verdict === undefined ? undefined : parent.name;
     }
     if (!resumed) {
       pd.dead = true;
@@ -161,12 +160,14 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
     else this.releaseIdleWaiters();
   }
 
-  private enter(pd: InProcessPd, entry: string, body: () => void): void {
+  /** Runs an entry point of `pd`; a throw is `pd`'s fault. Returns the body's value, undefined if it threw. */
+  private enter<T>(pd: InProcessPd, entry: string, body: () => T): T | undefined {
     this.running++;
     try {
-      enterPd(pd, body);
+      return enterPd(pd, body);
     } catch (error) {
       this.fault(pd, entry, error);
+      return undefined;
     } finally {
       this.running--;
     }

@@ -242,7 +242,7 @@ export class WorkerSystem implements RunningSystem {
       Atomics.store(control, CONTROL_I32.CHILD_FAULT, (child.plan.childId ?? 0) + 1); // publishes the fault
       Atomics.store(parent.doorbell, DOORBELL_I32.RING, 1);
       Atomics.notify(parent.doorbell, DOORBELL_I32.RING);
-      while (parent.state === "running" && !this.stopping) {
+      while (isAlive(parent) && !this.stopping) {
         const wait = Atomics.waitAsync(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING, 50);
         if (wait.async) await wait.value;
         const v = Atomics.load(control, CONTROL_I32.CHILD_VERDICT);
@@ -319,4 +319,9 @@ export class WorkerSystem implements RunningSystem {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
+}
+
+/** Read through a function so the compiler does not narrow a state that other callbacks change. */
+function isAlive(pd: KernelPd): boolean {
+  return pd.state === "running";
 }
