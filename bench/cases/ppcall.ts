@@ -1,0 +1,97 @@
+// isokit's own cases: protected calls and notifications between two PDs on real worker threads, and boot.
+// Each round boots a fresh system; the client PD times its own loop (warm-up first) and prints one JSON line.
+import { fileURLToPath } from "node:url";
+import { boot, type SystemDescription } from "../../src/index.ts";
+
+const programs = fileURLToPath(new URL("../programs/", import.meta.url));
+
+function pair(client: string): SystemDescription {
+  return {
+    protectionDomains: [
+      { name: client, priority: 100, program: `${programs}ppcall-client.ts` },
+      { name: "server", priority: 200, program: `${programs}ppcall-server.ts` },
+    ],
+    channels: [{ ends: [{ pd: client, id: 0, pp: true }, { pd: "server", id: 1 }] }],
+  };
+}
+
+/** Boots the pair, lets the client run one measured round, returns its µs per operation. */
+async function oneRound(client: string, iterations: number, spinMicros?: number): Promise<number> {
+  process.env["ISOKIT_BENCH_ROUNDS"] = "1";
+  process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
+  let line = "";
+  const system = await boot(pair(client), {
+    onOutput: (e) => {
+      line = e.text;
+    },
+    ...(spinMicros === undefined ? {} : { wait: { spinMicros } }),
+  });
+  try {
+    await system.whenIdle();
+    if (system.faults.length > 0) throw new Error(`${client}: ${system.faults[0]!.error.message}`);
+    const parsed = JSON.parse(line) as { rounds: number[] };
+    const value = parsed.rounds[0];
+    if (value === undefined) throw new Error(`${client}: no result`);
+    return value;
+  } finally {
+    await system.shutdown();
+  }
+}
+
+/** The compiled package (`npm run build`): boot.10pd measures what a user's JavaScript PDs cost to start. */
+const dist = new URL("../../dist/index.js", import.meta.url).href;
+
+async function bootTenPds(): Promise<number> {
+  const compiled = (await import(dist)) as { boot: typeof boot };
+  const names = Array.from({ length: 10 }, (_, i) => `pd${i}`);
+  const start = performance.now();
+  const system = await compiled.boot({
+    protectionDomains: names.map((name, i) => ({ name, priority: i, program: `${programs}idle.mjs` })),
+    channels: names.slice(1).map((name, i) => ({ ends: [{ pd: names[i]!, id: 0 }, { pd: name, id: 1 }] as const })),
+  });
+  const elapsed = performance.now() - start;
+  await system.shutdown();
+  return elapsed;
+}
+
+export interface IsokitCase {
+  readonly id: string;
+  readonly unit: "µs/op" | "ms";
+  readonly lowerIsBetter: true;
+  readonly baseline?: readonly string[];
+  run(round: number): Promise<number>;
+}
+
+const cases: IsokitCase[] = [
+  {
+    id: "ppcall.hot",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["floor.spin", "postmessage.rtt", "comlink.rtt"],
+    run: () => oneRound("hot", 200_000),
+  },
+  {
+    // Callee asleep on every call: both PDs sleep in Atomics.wait between events (spin budget 0), the
+    // configuration floor.futex measures with raw futexes.
+    id: "ppcall.cold",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["floor.futex"],
+    run: () => oneRound("hot", 5_000, 0),
+  },
+  {
+    id: "notify.hot",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["floor.spin"],
+    run: () => oneRound("notify", 200_000),
+  },
+  {
+    id: "boot.10pd",
+    unit: "ms",
+    lowerIsBetter: true,
+    run: bootTenPds,
+  },
+];
+
+export default cases;
