@@ -60,6 +60,20 @@ for (const mode of modes) {
       ]);
     });
 
+    test("20,000 calls with random counts and 64-bit values arrive intact, reversed and back", async () => {
+      await using s = await run(
+        {
+          protectionDomains: [
+            { name: "client", priority: 1, program: "programs/stress-client.ts" },
+            { name: "server", priority: 2, program: "programs/stress-server.ts" },
+          ],
+          channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 0 }] }],
+        },
+        mode,
+      );
+      assert.deepEqual(s.of("client"), ["calls=20000 bad=0"]);
+    });
+
     test("a callee that throws in protected() fails the call with PeerDied and is stopped", async () => {
       await using s = await run(clientServer("throws"), mode);
       assert.deepEqual(s.of("throws"), [
