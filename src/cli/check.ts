@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import pc from "picocolors";
+import { colourDiagnostic } from "./format.ts";
 import { formatDiagnostic } from "../errors.ts";
 import { parseSystem } from "../sdf/index.ts";
 import type { Io } from "./run.ts";
@@ -23,10 +24,10 @@ export function checkCommand(files: readonly string[], io: Io): number {
     const result = parseSystem(text, display);
     if (!result.ok) {
       failed = true;
-      for (const d of result.diagnostics) io.err(colour(formatDiagnostic(d)));
+      for (const d of result.diagnostics) io.err(colourDiagnostic(formatDiagnostic(d)));
       continue;
     }
-    for (const w of result.warnings) io.err(colour(formatDiagnostic(w)));
+    for (const w of result.warnings) io.err(colourDiagnostic(formatDiagnostic(w)));
     if (files.length > 1) io.out(pc.bold(pc.underline(display)));
     for (const line of summarize(result.system)) io.out(line);
     io.out(`${display}: ${pc.green("ok")}`);
@@ -34,6 +35,3 @@ export function checkCommand(files: readonly string[], io: Io): number {
   return failed ? 1 : 0;
 }
 
-function colour(line: string): string {
-  return line.replace(/: (error|warning): /, (_m, sev: string) => `: ${sev === "error" ? pc.red(pc.bold(sev)) : pc.yellow(pc.bold(sev))}: `);
-}

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { Listr } from "listr2";
 import pc from "picocolors";
+import { colourDiagnostic } from "./format.ts";
 import { formatDiagnostic, IpcError } from "../errors.ts";
 import { boot } from "../kernel/boot.ts";
 import type { PdState, SystemEvents } from "../kernel/system.ts";
@@ -139,6 +140,3 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
   return faults > 0 ? 1 : 0;
 }
 
-function colourDiagnostic(line: string): string {
-  return line.replace(/: (error|warning): /, (_m, sev: string) => `: ${sev === "error" ? pc.red(pc.bold(sev)) : pc.yellow(pc.bold(sev))}: `);
-}
