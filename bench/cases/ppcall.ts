@@ -2,6 +2,7 @@
 // Each round boots a fresh system; the client PD times its own loop (warm-up first) and prints one JSON line.
 import { fileURLToPath } from "node:url";
 import { boot, type SystemDescription } from "../../src/index.ts";
+import type { BenchCase } from "../harness.ts";
 
 const programs = fileURLToPath(new URL("../programs/", import.meta.url));
 
@@ -54,15 +55,7 @@ async function bootTenPds(): Promise<number> {
   return elapsed;
 }
 
-export interface IsokitCase {
-  readonly id: string;
-  readonly unit: "µs/op" | "ms";
-  readonly lowerIsBetter: true;
-  readonly baseline?: readonly string[];
-  run(round: number): Promise<number>;
-}
-
-const cases: IsokitCase[] = [
+const cases: BenchCase[] = [
   {
     id: "ppcall.hot",
     unit: "µs/op",

@@ -5,7 +5,7 @@
  */
 
 import { IpcError } from "../errors.ts";
-import type { MessageInfo } from "../protocol/message-info.ts";
+import { MessageInfo } from "../protocol/message-info.ts";
 import { IpcBuffer } from "../shm/ipc-buffer.ts";
 import { Channel, type ChannelSet, MAX_CHANNEL_ID, toMessageInfo } from "./channel.ts";
 import type { PdContext } from "./context.ts";
@@ -34,11 +34,14 @@ export abstract class PdRuntime implements PdContext {
   protected readonly handler: Handler;
   protected readonly rights: ReadonlyMap<number, EndRights>;
   private readonly regions: ReadonlyMap<string, MappedRegion>;
+  /** The same ends indexed by id (an array lookup on the hot path; out-of-range ids read undefined). */
+  private readonly byId: readonly (EndRights | undefined)[];
 
   protected constructor(name: string, handler: Handler, rights: ReadonlyMap<number, EndRights>, regions: readonly MappedRegion[]) {
     this.name = name;
     this.handler = handler;
     this.rights = rights;
+    this.byId = Array.from({ length: MAX_CHANNEL_ID + 1 }, (_, id) => rights.get(id));
     this.regions = new Map(regions.map((r) => [r.symbol, r]));
   }
 
@@ -60,7 +63,7 @@ export abstract class PdRuntime implements PdContext {
 
   /** The rights of `channel`, or `InvalidChannel` naming the operation (`ppcall: not valid for channel 13`). */
   protected endFor(channel: number, operation: string): EndRights {
-    const end = this.rights.get(channel);
+    const end = this.byId[channel];
     if (end === undefined) {
       throw new IpcError("InvalidChannel", `${operation}: not valid for channel ${channel} (PD '${this.name}' holds no such channel)`, {
         operation,
@@ -132,19 +135,51 @@ export abstract class PdRuntime implements PdContext {
     });
   }
 
-  /** Runs `protected()` and checks that it returned a MessageInfo. */
+  /**
+   * Runs `protected()` and checks that it returned a MessageInfo. This is the callee's hot path, so it does
+   * what `enter` does without allocating a closure per call.
+   */
   runProtected(channel: number, info: MessageInfo): MessageInfo {
-    return this.enter("protected", () => {
-      if (this.handler.protected === undefined) {
+    if (this.running !== undefined || this.handler.protected === undefined) {
+      return this.enter("protected", () => {
         throw new IpcError(
           "EntryPointFailed",
           `protected: PD '${this.name}' has no protected() entry point but was called on channel ${channel} with ${info.toString()}`,
           { operation: "protected", channel, pd: this.name },
         );
-      }
-      const reply: unknown = this.handler.protected(CHANNELS[channel]!, info);
+      });
+    }
+    this.running = "protected";
+    this.deferred = undefined;
+    let reply: unknown;
+    try {
+      reply = this.handler.protected(CHANNELS[channel]!, info);
+    } catch (error) {
+      throw entryFailure("protected", this.name, error);
+    } finally {
+      this.running = undefined;
+    }
+    const checked = reply instanceof MessageInfo ? reply : this.checkedReply(reply);
+    this.sendDeferred("protected");
+    return checked;
+  }
+
+  private checkedReply(reply: unknown): MessageInfo {
+    try {
       return toMessageInfo(reply, "protected");
-    });
+    } catch (error) {
+      throw entryFailure("protected", this.name, error);
+    }
+  }
+
+  private sendDeferred(entry: EntryPoint): void {
+    const deferred = this.takeDeferred();
+    if (deferred === undefined) return;
+    try {
+      this.notify(deferred, "deferredNotify");
+    } catch (error) {
+      throw entryFailure(entry, this.name, error);
+    }
   }
 
   runFault(child: Child, info: MessageInfo): boolean {
@@ -184,14 +219,7 @@ export abstract class PdRuntime implements PdContext {
     } finally {
       this.running = undefined;
     }
-    const deferred = this.takeDeferred();
-    if (deferred !== undefined) {
-      try {
-        this.notify(deferred, "deferredNotify");
-      } catch (error) {
-        throw entryFailure(entry, this.name, error);
-      }
-    }
+    this.sendDeferred(entry);
     return result;
   }
 }

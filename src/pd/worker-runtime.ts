@@ -101,9 +101,13 @@ export class WorkerPd extends PdRuntime {
     const memory = end.memory;
     const i32 = memory.i32;
     if (Atomics.load(i32, memory.peerDead) !== 0) throw this.peerDied(end, "ppcall");
+    // A finished call leaves REPLIED in place: the next call starts from it, so the caller writes the call line
+    // once per call (storing IDLE after each reply would cost one more line transfer per round trip).
+    const idle = Atomics.load(i32, CHANNEL_I32.CALL_STATE);
+    if (idle === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
     memory.writeMessage(info, this.ipc); // plain stores, published by the CAS below
-    const previous = Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.IDLE, CallState.CALLED);
-    if (previous !== CallState.IDLE) {
+    const previous = idle === CallState.IDLE || idle === CallState.REPLIED ? Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, idle, CallState.CALLED) : idle;
+    if (previous !== idle) {
       if (previous === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
       throw new IpcError("ResourceBusy", `ppcall: channel ${channel} already has a call in flight (state ${previous})`, {
         operation: "ppcall",
@@ -145,8 +149,7 @@ export class WorkerPd extends PdRuntime {
         if (Atomics.load(this.control, CONTROL_I32.STOP) !== 0) throw new StopRequested();
       }
     }
-    const reply = memory.readMessage(this.ipc);
-    Atomics.store(i32, CHANNEL_I32.CALL_STATE, CallState.IDLE); // the channel is free for the next call
+    const reply = memory.readMessage(this.ipc); // CALL_STATE stays REPLIED: the channel is free for the next call
     if (reply === undefined) {
       throw new IpcError("InvalidArgument", `ppcall: PD '${end.peer}' replied on channel ${channel} with a malformed message`, {
         operation: "ppcall",
@@ -169,7 +172,11 @@ export class WorkerPd extends PdRuntime {
     for (;;) {
       if (this.stopRequested()) return;
       if (!this.scanOnce()) return;
-      if (spinUntil(this.pendingOrStop, this.spinMicros)) continue;
+      // Hot path: work that arrives while spinning is scanned at once, without going round the loop.
+      while (spinUntil(this.pendingOrStop, this.spinMicros)) {
+        if (this.stopRequested()) return;
+        if (!this.scanOnce()) return;
+      }
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (this.prepareToSleep()) {
         Atomics.wait(this.doorbell, DOORBELL_I32.RING, 0, this.sliceMs);
@@ -314,7 +321,9 @@ export class WorkerPd extends PdRuntime {
   /** Anything left to do: a call to serve or a notification to deliver. Read-only, for the sleep decision. */
   private hasPendingWork(): boolean {
     if (Atomics.load(this.control, CONTROL_I32.CHILD_FAULT) !== 0) return true;
-    for (const end of this.endList) {
+    const ends = this.endList;
+    for (let k = 0; k < ends.length; k++) {
+      const end = ends[k]!;
       const i32 = end.memory.i32;
       if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return true;
       if (Atomics.load(i32, end.memory.notifyToMe) !== 0) return true;

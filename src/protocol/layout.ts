@@ -25,7 +25,7 @@ export const MR_BYTES = MR_COUNT * 8;
 //    4   | CHANNEL_TAG       | kernel, at creation                 | tests / diagnostics
 //    8   | END0_DEAD         | kernel (and end 0's own runtime)    | end 1, before and while calling
 //   12   | END1_DEAD         | kernel (and end 1's own runtime)    | end 0
-//  128   | CALL_STATE        | caller: IDLE->CALLED, REPLIED->IDLE | both
+//  128   | CALL_STATE        | caller: IDLE/REPLIED->CALLED        | both
 //        |                   | callee: CALLED->REPLIED             |
 //        |                   | kernel: CALLED->CALLEE_DIED         |
 //  132   | CALLER_SLEEPING   | caller (1 while in Atomics.wait)    | callee / kernel: notify only if 1
@@ -80,7 +80,8 @@ export const CHANNEL_I32 = {
 } as const;
 
 /**
- * Values of CALL_STATE. A call is IDLE -> CALLED -> REPLIED -> IDLE. CALLEE_DIED is terminal.
+ * Values of CALL_STATE. A call is IDLE or REPLIED -> CALLED -> REPLIED (REPLIED stays until the next call, so
+ * the caller writes the line once per call). CALLEE_DIED is terminal.
  * CALLEE_FAULTED (the callee threw, and its parent's fault() let it resume) ends one call: the caller gets an
  * error and sets IDLE, and the channel serves the next call.
  */
