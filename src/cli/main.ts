@@ -25,7 +25,7 @@ export function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name("isokit")
     .description(
-      "Check and run seL4 Microkit system descriptions (.system files) with JavaScript/TypeScript programs as the\n" +
+      "Check and run seL4 Microkit system descriptions (.system files) with JavaScript/TypeScript programs as the " +
         "protection domain images: one worker thread per PD, channels and protected calls over shared memory.",
     )
     .showHelpAfterError();
@@ -41,8 +41,8 @@ export function main(argv: readonly string[]): Promise<number> {
   program
     .command("run")
     .description(
-      "boot a .system file and stream PD output. program_image path=\"x.elf\" runs x.ts, x.mts, x.js or x.mjs\n" +
-        "beside the file. Stops when every PD waits with nothing pending, on --timeout, or on Ctrl-C;\n" +
+      'boot a .system file and stream PD output. program_image path="x.elf" runs x.ts, x.mts, x.js or x.mjs ' +
+        "beside the file. Stops when every PD waits with nothing pending, on --timeout, or on Ctrl-C; " +
         "exits 1 if a PD died unhandled.",
     )
     .argument("<file>", ".system file")

@@ -13,7 +13,7 @@ import { formatDiagnostic, IpcError } from "../errors.ts";
 import { boot } from "../kernel/boot.ts";
 import type { PdState, SystemEvents } from "../kernel/system.ts";
 import { allProtectionDomains } from "../sdf/description.ts";
-import { parseSystem } from "../sdf/index.ts";
+import { parseSystem, unsupportedFeatures } from "../sdf/index.ts";
 import { parseImageOverrides, resolveImages } from "./images.ts";
 
 export interface RunOptions {
@@ -41,6 +41,11 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
   const parsed = parseSystem(text, display);
   if (!parsed.ok) {
     for (const d of parsed.diagnostics) io.err(colourDiagnostic(formatDiagnostic(d)));
+    return 1;
+  }
+  const unsupported = unsupportedFeatures(parsed.system);
+  if (unsupported.length > 0) {
+    for (const d of unsupported) io.err(colourDiagnostic(formatDiagnostic(d)));
     return 1;
   }
   for (const w of parsed.warnings) io.err(colourDiagnostic(formatDiagnostic(w)));

@@ -25,6 +25,8 @@ import type { Plan, PlannedPd } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
 const here = import.meta.url;
+/** How long PD output waits so lines from different workers can be put in the order they were written. */
+const OUTPUT_WINDOW_MS = 15;
 const runningFromSource = here.endsWith(".ts");
 const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
 const runtimeUrl = new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here).href;
@@ -52,6 +54,8 @@ export class WorkerSystem implements RunningSystem {
   private readonly channels: KernelChannel[] = [];
   private readonly faultList: PdFault[] = [];
   private stopping = false;
+  private readonly output: { pd: string; text: string; at: number }[] = [];
+  private outputTimer: NodeJS.Timeout | undefined;
   private readonly parentQueues = new Map<string, Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
 
@@ -161,8 +165,8 @@ export class WorkerSystem implements RunningSystem {
           if (pd.state === "starting") this.setState(pd, "running");
           markInitDone();
           break;
-        case "output": // ["output", text]
-          this.events.emit("output", { pd: plan.name, text: message.text });
+        case "output": // ["output", text, at]
+          this.bufferOutput(plan.name, message.text, message.at);
           break;
         case "fault": // ["fault", entry, error]
           if (plan.parent !== undefined && message.entry !== "load" && !this.stopping) {
@@ -215,6 +219,33 @@ export class WorkerSystem implements RunningSystem {
     }
     // A faulted PD is stopped, as Microkit stops a faulting PD: its worker must not run on.
     if (state === "faulted") void pd.worker.terminate();
+  }
+
+  /**
+   * Lines from different workers reach this thread through different ports, in no particular order. Each
+   * carries the time it was written; lines wait `OUTPUT_WINDOW_MS` and are emitted sorted by that time, so a
+   * reply printed by a callee comes before the caller's line about it.
+   */
+  private bufferOutput(pd: string, text: string, at: number): void {
+    this.output.push({ pd, text, at: Number.isFinite(at) ? at : performance.timeOrigin + performance.now() });
+    this.outputTimer ??= setTimeout(() => {
+      this.outputTimer = undefined;
+      this.flushOutput(false);
+    }, OUTPUT_WINDOW_MS);
+  }
+
+  private flushOutput(all: boolean): void {
+    const horizon = all ? Infinity : performance.timeOrigin + performance.now() - OUTPUT_WINDOW_MS;
+    this.output.sort((a, b) => a.at - b.at);
+    let n = 0;
+    while (n < this.output.length && this.output[n]!.at <= horizon) n++;
+    for (const line of this.output.splice(0, n)) this.events.emit("output", { pd: line.pd, text: line.text });
+    if (this.output.length > 0) {
+      this.outputTimer ??= setTimeout(() => {
+        this.outputTimer = undefined;
+        this.flushOutput(false);
+      }, OUTPUT_WINDOW_MS);
+    }
   }
 
   private recordFault(fault: PdFault): void {
@@ -274,6 +305,7 @@ export class WorkerSystem implements RunningSystem {
       await new Promise((r) => setTimeout(r, settleMs));
       quietSamples = this.isQuiet() ? quietSamples + 1 : 0;
     }
+    this.flushOutput(true);
   }
 
   private isQuiet(): boolean {
@@ -314,6 +346,9 @@ export class WorkerSystem implements RunningSystem {
       await Promise.all([...this.pdMap.values()].map((pd) => pd.worker.terminate()));
     }
     await all;
+    clearTimeout(this.outputTimer);
+    this.outputTimer = undefined;
+    this.flushOutput(true);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

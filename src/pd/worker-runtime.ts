@@ -161,7 +161,8 @@ export class WorkerPd extends PdRuntime {
   }
 
   output(text: string): void {
-    this.post({ type: "output", text });
+    // The wall-clock time lets the kernel print lines of different PDs in the order they were written.
+    this.post({ type: "output", text, at: performance.timeOrigin + performance.now() });
   }
 
   // ---- the loop -------------------------------------------------------------------------------------------

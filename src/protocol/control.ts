@@ -69,7 +69,7 @@ export type PdToKernel =
   | { readonly type: "init-done" }
   // ["fault", entry, error]: an entry point threw (or the program failed to load); the PD is stopping
   | { readonly type: "fault"; readonly entry: string; readonly error: SerializedIpcError }
-  // ["output", text]: one line from debugPrintln
-  | { readonly type: "output"; readonly text: string }
+  // ["output", text, at]: one line from debugPrintln, written at `at` (ms since the epoch, sub-ms precision)
+  | { readonly type: "output"; readonly text: string; readonly at: number }
   // ["stopped"]: the loop saw STOP and returned
   | { readonly type: "stopped" };

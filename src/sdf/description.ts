@@ -23,6 +23,8 @@ export interface SystemDescription {
   /** Microkit `<domain_schedule>`: shown by `check`, not enforced by worker threads. */
   readonly domainSchedule?: readonly DomainScheduleEntry[] | undefined;
   readonly location?: SourceLocation | undefined;
+  /** Elements the parser read but isokit cannot run (`cspace`, `virtual_machine`, ...): `run` refuses them. */
+  readonly unsupported?: readonly { readonly element: string; readonly why: string; readonly location: SourceLocation }[] | undefined;
 }
 
 export interface ProtectionDomainDescription {

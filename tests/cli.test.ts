@@ -1,0 +1,75 @@
+// The isokit command end to end: a real child process running bin/isokit.js, output piped (so plain).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+
+function isokit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(root, "bin/isokit.js"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("isokit run", () => {
+  test("boots the tutorial's ipc.system and shows the exchange", () => {
+    const r = isokit("run", "examples/ipc/ipc.system");
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.ok(lines.includes("client: init, notifying the server"), r.stdout);
+    assert.ok(lines.includes("server: protected call on Channel(37) with MessageInfo(label=1, count=2)"), r.stdout);
+    assert.ok(lines.includes("client: reply label=0 count=1 MR0=42"), r.stdout);
+    assert.match(r.stdout, /stopped \(idle\) after \d+ ms: client stopped, server stopped/);
+  });
+
+  test("--image overrides a PD's program", () => {
+    const r = isokit("run", "examples/ipc/ipc.system", "--image", "client=tests/programs/init-throws.ts");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /fault in client \(init\): init: PD 'client' threw TypeError: init failed on purpose/);
+  });
+
+  test("a PD that dies unhandled makes the command exit 1", () => {
+    const r = isokit("run", "tests/programs/fault.system");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /fault in bad \(init\)/);
+    assert.match(r.stdout, /bad faulted/);
+  });
+
+  test("a program that cannot be found lists what was tried", () => {
+    const r = isokit("run", "tests/programs/missing.system");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /tests\/programs\/missing\.system:3:5: error: no program for PD 'ghost' \(program_image 'no-such-program\.elf'\); tried:/);
+    for (const ext of [".ts", ".mts", ".js", ".mjs"]) assert.ok(r.stderr.includes(`no-such-program${ext}`), r.stderr);
+  });
+});
+
+describe("isokit check", () => {
+  test("prints a summary of a valid system", () => {
+    const r = isokit("check", "examples/ipc/ipc.system");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /client {2}priority 100/);
+    assert.match(r.stdout, /server {2}priority 200/);
+    assert.match(r.stdout, /client:13 \(pp\) --> server:37/);
+    assert.match(r.stdout, /examples\/ipc\/ipc\.system: ok/);
+  });
+
+  test("reports located errors and exits 1", () => {
+    const r = isokit("check", "tests/programs/missing.system", "tests/fixtures/sdf/invalid/ch_bidirectional_ppc.system");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /ch_bidirectional_ppc\.system:14:5: error: cannot ppc bidirectionally/);
+  });
+
+  test("--help explains both commands", () => {
+    const r = isokit("--help");
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /check <file\.\.\.>/);
+    assert.match(r.stdout, /run \[options\] <file>/);
+    assert.match(r.stdout, /--image|program_image/);
+  });
+});
