@@ -95,7 +95,7 @@ export function table(results: readonly Result[], cases: readonly AnyCase[]): st
   const rows: string[][] = [["case", "unit", "median", "min–max", "p99", "rounds", "vs"]];
   for (const c of cases) {
     if (isSkipped(c)) {
-      rows.push([c.id, "", "skipped", c.skipped, "", "", ""]);
+      rows.push([c.id, "", "skipped", "", "", "", c.skipped]);
       continue;
     }
     const r = byId.get(c.id);
@@ -104,8 +104,9 @@ export function table(results: readonly Result[], cases: readonly AnyCase[]): st
       .map((b) => byId.get(b))
       .filter((b): b is Result => b !== undefined)
       .map((b) => {
-        const ratio = c.lowerIsBetter ? r.median / b.median : b.median / r.median;
-        return ratio >= 1 ? `${format(ratio)}× ${b.case}` : `1/${format(1 / ratio)} of ${b.case}`;
+        // cost: how many times the baseline's time (or the baseline's rate / ours, for throughput)
+        const cost = c.lowerIsBetter ? r.median / b.median : b.median / r.median;
+        return cost >= 1 ? `${format(cost)}× the cost of ${b.case}` : `${format(1 / cost)}× faster than ${b.case}`;
       });
     rows.push([c.id, r.unit, format(r.median), `${format(r.min)}–${format(r.max)}`, format(r.p99), String(r.rounds), ratios.join(", ")]);
   }
