@@ -32,6 +32,12 @@ export const ErrorCode = {
   EntryPointFailed: "EntryPointFailed",
   /** The system (or the PD) has been shut down. */
   ShutDown: "ShutDown",
+  /** A capability token names nothing in the holder's capability space (guessed, stale, closed or revoked). */
+  InvalidCapability: "InvalidCapability",
+  /** No protection domain with that id exists (any more). */
+  ProcessNotFound: "ProcessNotFound",
+  /** No room for another object or capability (e.g. an object that has used all 65,535 generations). */
+  OutOfMemory: "OutOfMemory",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -58,6 +64,8 @@ export interface IpcErrorDetails {
   readonly pd?: string;
   /** For `InvalidSystem`: every problem found, in source order. */
   readonly diagnostics?: readonly Diagnostic[];
+  /** The capability token the operation was given. */
+  readonly capability?: bigint;
 }
 
 export class IpcError extends Error {
@@ -67,6 +75,7 @@ export class IpcError extends Error {
   readonly channel: number | undefined;
   readonly pd: string | undefined;
   readonly diagnostics: readonly Diagnostic[];
+  readonly capability: bigint | undefined;
 
   constructor(code: ErrorCode, message: string, details: IpcErrorDetails = {}, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -75,10 +84,14 @@ export class IpcError extends Error {
     this.channel = details.channel;
     this.pd = details.pd;
     this.diagnostics = details.diagnostics ?? [];
+    this.capability = details.capability;
   }
 
-  toJSON(): SerializedIpcError {
-    return serializeError(this);
+  /** For `JSON.stringify`: the capability token (a bigint) as a hex string. */
+  toJSON(): Record<string, unknown> {
+    const { details, ...rest } = serializeError(this);
+    const capability = details?.capability;
+    return { ...rest, details: { ...details, capability: capability === undefined ? undefined : `0x${capability.toString(16)}` } };
   }
 }
 
@@ -108,6 +121,7 @@ export function serializeError(error: unknown): SerializedIpcError {
       ...(error.channel === undefined ? {} : { channel: error.channel }),
       ...(error.pd === undefined ? {} : { pd: error.pd }),
       ...(error.diagnostics.length === 0 ? {} : { diagnostics: error.diagnostics }),
+      ...(error.capability === undefined ? {} : { capability: error.capability }),
     };
     return { name: error.name, message: error.message, stack: error.stack, code: error.code, details };
   }
