@@ -53,7 +53,7 @@ export default protectionDomain({
     }
     const run = name === "hot" ? hot : cold;
     const n = name === "hot" ? iterations : Math.max(50, Math.floor(iterations / 1000));
-    run(Math.floor(n / 4)); // warm-up
+    run(n); // warm-up: long enough for both sides to reach optimized code
     for (let r = 0; r < rounds; r++) results.push(run(n));
     report();
   },

@@ -33,10 +33,19 @@ export interface PdContext {
 }
 
 const CURRENT = Symbol.for("isokit.currentPd");
-type Holder = { [CURRENT]?: PdContext | undefined };
+
+/**
+ * One holder object per isolate, shared by every copy of this module (found through the registered symbol
+ * once, at load). Reading `holder.pd` is an ordinary property load: the hot path does it several times per
+ * call, and a symbol-keyed load from the global object costs more.
+ */
+interface Holder {
+  pd: PdContext | undefined;
+}
+const holder: Holder = ((globalThis as { [CURRENT]?: Holder })[CURRENT] ??= { pd: undefined });
 
 export function currentPd(operation: string): PdContext {
-  const pd = (globalThis as Holder)[CURRENT];
+  const pd = holder.pd;
   if (pd === undefined) {
     throw new IpcError("NotInitialized", `${operation}: not inside a running protection domain`, { operation });
   }
@@ -45,17 +54,16 @@ export function currentPd(operation: string): PdContext {
 
 /** Runs `fn` with `pd` as the current PD, restoring the previous one after (nested in-process calls). */
 export function enterPd<T>(pd: PdContext, fn: () => T): T {
-  const holder = globalThis as Holder;
-  const previous = holder[CURRENT];
-  holder[CURRENT] = pd;
+  const previous = holder.pd;
+  holder.pd = pd;
   try {
     return fn();
   } finally {
-    holder[CURRENT] = previous;
+    holder.pd = previous;
   }
 }
 
 /** Makes `pd` the current PD for the rest of the isolate's life (worker mode). */
 export function setCurrentPd(pd: PdContext): void {
-  (globalThis as Holder)[CURRENT] = pd;
+  holder.pd = pd;
 }

@@ -51,6 +51,8 @@ export class WorkerPd extends PdRuntime {
   private readonly spinMicros: number;
   private readonly sliceMs: number;
   private faulted = false;
+  /** The end whose call the last `hasPendingWork` saw (the spin's shortcut to `serve`). */
+  private callReady: WorkerEnd | undefined;
   private readonly hasParent: boolean;
 
   constructor(boot: PdBootData, handler: Handler) {
@@ -176,7 +178,10 @@ export class WorkerPd extends PdRuntime {
       // Hot path: work that arrives while spinning is scanned at once, without going round the loop.
       while (spinUntil(this.pendingOrStop, this.spinMicros)) {
         if (this.stopRequested()) return;
-        if (!this.scanOnce()) return;
+        // A call seen while spinning is served at once; anything else goes through a full scan.
+        const ready = this.callReady;
+        this.callReady = undefined;
+        if (ready !== undefined ? !this.serve(ready) : !this.scanOnce()) return;
       }
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (this.prepareToSleep()) {
@@ -271,6 +276,7 @@ export class WorkerPd extends PdRuntime {
   private serve(end: WorkerEnd): boolean {
     const memory = end.memory;
     const i32 = memory.i32;
+    if (Atomics.load(i32, CHANNEL_I32.CALL_STATE) !== CallState.CALLED) return true; // nothing (left) to serve
     const request = memory.readMessage(this.ipc);
     if (request === undefined) {
       // A malformed request is the caller's fault, not ours: refuse it and keep serving.
@@ -321,12 +327,16 @@ export class WorkerPd extends PdRuntime {
 
   /** Anything left to do: a call to serve or a notification to deliver. Read-only, for the sleep decision. */
   private hasPendingWork(): boolean {
+    this.callReady = undefined;
     if (Atomics.load(this.control, CONTROL_I32.CHILD_FAULT) !== 0) return true;
     const ends = this.endList;
     for (let k = 0; k < ends.length; k++) {
       const end = ends[k]!;
       const i32 = end.memory.i32;
-      if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return true;
+      if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) {
+        this.callReady = end;
+        return true;
+      }
       if (Atomics.load(i32, end.memory.notifyToMe) !== 0) return true;
     }
     return false;

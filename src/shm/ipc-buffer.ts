@@ -40,6 +40,12 @@ export class IpcBuffer {
   /** Sets register `index` to an unsigned 64-bit value: a safe non-negative integer or a bigint < 2^64. */
   set(index: number, value: number | bigint): void {
     checkIndex("setMr", index);
+    if (typeof value === "number" && (value >>> 0) === value) {
+      // The common case, a value that fits 32 bits: two stores, no division.
+      this.u32[2 * index] = value;
+      this.u32[2 * index + 1] = 0;
+      return;
+    }
     if (typeof value === "number") {
       if (!Number.isSafeInteger(value) || value < 0) {
         throw new IpcError(
@@ -62,7 +68,8 @@ export class IpcBuffer {
 }
 
 function checkIndex(operation: string, index: number): void {
-  if (!Number.isInteger(index) || index < 0 || index >= MR_COUNT) {
+  // `>>> 0` leaves only integers 0..2^32-1 unchanged: one comparison rejects fractions, negatives and NaN.
+  if (index >>> 0 !== index || index >= MR_COUNT) {
     throw new IpcError("InvalidArgument", `${operation}: register index must be 0..${MR_COUNT - 1}, got ${String(index)}`, {
       operation,
     });
