@@ -42,7 +42,15 @@ const CURRENT = Symbol.for("isokit.currentPd");
 interface Holder {
   pd: PdContext | undefined;
 }
-const holder: Holder = ((globalThis as { [CURRENT]?: Holder })[CURRENT] ??= { pd: undefined });
+const holder: Holder = sharedHolder();
+
+function sharedHolder(): Holder {
+  const existing: unknown = Reflect.get(globalThis, CURRENT);
+  if (typeof existing === "object" && existing !== null && "pd" in existing) return existing as Holder;
+  const created: Holder = { pd: undefined };
+  Reflect.set(globalThis, CURRENT, created);
+  return created;
+}
 
 export function currentPd(operation: string): PdContext {
   const pd = holder.pd;
