@@ -124,6 +124,9 @@ export class WorkerPd extends PdRuntime {
       throw this.peerDied(end, "ppcall");
     }
     this.ring(end);
+    // A callee that is awake answers within a few hundred loads: wait for it right here, before the general
+    // wait (which also handles sleeping, death and shutdown).
+    for (let n = 0; n < 512 && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED; n++);
     for (;;) {
       const state = Atomics.load(i32, CHANNEL_I32.CALL_STATE); // acquire: the reply registers are visible after REPLIED
       if (state === CallState.REPLIED) break;
@@ -176,7 +179,7 @@ export class WorkerPd extends PdRuntime {
       if (this.stopRequested()) return;
       if (!this.scanOnce()) return;
       // Hot path: work that arrives while spinning is scanned at once, without going round the loop.
-      while (spinUntil(this.pendingOrStop, this.spinMicros)) {
+      while (this.spinForWork()) {
         if (this.stopRequested()) return;
         // A call seen while spinning is served at once; anything else goes through a full scan.
         const ready = this.callReady;
@@ -210,6 +213,44 @@ export class WorkerPd extends PdRuntime {
   }
 
   private readonly pendingOrStop = (): boolean => this.hasPendingWork() || this.stopRequested();
+
+  /**
+   * The sync loop's spin: polls the channel words directly for up to `spinMicros` (the kernel's control words
+   * every 64 rounds, the clock every 1024), so a call is seen within a few loads of being published. Returns
+   * true if something is pending; `callReady` names the end if it is a call.
+   */
+  private spinForWork(): boolean {
+    const ends = this.endList;
+    const count = ends.length;
+    const control = this.control;
+    let deadline = 0;
+    for (let i = 0; ; i++) {
+      for (let k = 0; k < count; k++) {
+        const end = ends[k]!;
+        const i32 = end.memory.i32;
+        if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) {
+          this.callReady = end;
+          return true;
+        }
+        if (Atomics.load(i32, end.memory.notifyToMe) !== 0) {
+          this.callReady = undefined;
+          return true;
+        }
+      }
+      if ((i & 63) === 0) {
+        if (Atomics.load(control, CONTROL_I32.CHILD_FAULT) !== 0 || Atomics.load(control, CONTROL_I32.STOP) !== 0) {
+          this.callReady = undefined;
+          return true;
+        }
+        if (this.spinMicros <= 0) return false;
+        if ((i & 1023) === 0) {
+          const now = performance.now();
+          if (deadline === 0) deadline = now + this.spinMicros / 1000;
+          else if (now >= deadline) return false;
+        }
+      }
+    }
+  }
 
   /**
    * Announces the sleep (SLEEPING = 1, RING = 0), then looks once more. Returns true if the PD may sleep.
