@@ -1,22 +1,50 @@
 /**
- * The benchmark harness: a case runs ≥ 5 measured rounds after one warm-up round; each round measures many
- * operations and reports one figure (µs per operation, ms, ...). We report the median and the spread over
- * rounds, and measure the timer's own cost so a reader can tell signal from clock (tinybench's practice).
- * Peers (postMessage, Comlink, raw shared memory) are cases too, measured in the same run.
+ * The benchmark harness (style principle 12, after tinybench): every case runs one warm-up round and then
+ * ≥ 5 measured rounds, one case at a time; a round measures many operations and yields one figure (µs per
+ * operation, M messages per second, ms, ...). We report the median, the spread (min–max) and p99 over rounds,
+ * measure the timer's own cost so a reader can tell signal from clock, and compare each case with the peers
+ * it names as baselines, measured in the same run.
+ *
+ * Adding a case: write a module under bench/cases/ that default-exports `readonly AnyCase[]` and list it in
+ * bench/cases/index.ts. A case that replaces one of bench/cases/pending.ts takes over its row by id.
  */
 
-import { cpus, platform, arch } from "node:os";
+import { arch, cpus, platform } from "node:os";
+import type { Worker, WorkerOptions } from "node:worker_threads";
+import { Threads } from "./threads.ts";
 
-export type Unit = "µs/op" | "ns/op" | "ms" | "M msg/s" | "GB/s";
+export type Unit = "µs/op" | "ns/op" | "M msg/s" | "GB/s" | "ms";
+
+/** What a case gets from the harness for each call. */
+export interface RunContext {
+  /** `--quick`: rounds should be shorter (see `scale`). */
+  readonly quick: boolean;
+  /** Multiply your operation counts by this (1, or 0.25 with `--quick`). */
+  readonly scale: number;
+  /**
+   * Starts a worker the harness terminates when the case ends, even when it throws or times out. A bare name
+   * is a script in bench/workers/.
+   */
+  spawn(script: string | URL, options?: WorkerOptions): Worker;
+}
 
 export interface BenchCase {
   readonly id: string;
   readonly unit: Unit;
   readonly lowerIsBetter: boolean;
-  /** Cases to show this one's ratio against, when they ran. */
+  /** Ids of cases (same unit) to show this one's ratio against, when they ran. `--filter` runs them too. */
   readonly baseline?: readonly string[];
-  /** One round; `round` is -1 for the warm-up. Resolves to the round's figure in `unit`. */
-  run(round: number): Promise<number>;
+  /** A few words for the last column, e.g. what is measured. */
+  readonly note?: string;
+  /** Once, before the warm-up round: start workers and wait until they are ready. */
+  setup?(context: RunContext): Promise<void>;
+  /**
+   * One round; `round` is -1 for the warm-up, then 0, 1, ... Resolves to the round's figure in `unit`
+   * (finite, > 0): typically many operations timed with performance.now() and divided.
+   */
+  run(round: number, context: RunContext): Promise<number>;
+  /** Once, after the last round or the failure; runs before the harness terminates the case's workers. */
+  teardown?(): Promise<void>;
 }
 
 export interface SkippedCase {
@@ -37,78 +65,213 @@ export interface Result {
   readonly values: readonly number[];
 }
 
+export interface Failure {
+  readonly case: string;
+  readonly error: string;
+}
+
+export type Outcome = Result | Failure;
+
 export function isSkipped(c: AnyCase): c is SkippedCase {
   return "skipped" in c;
 }
 
-/** Nearest-rank percentile of `values` (sorted copy). */
+export function isFailure(o: Outcome): o is Failure {
+  return "error" in o;
+}
+
+/**
+ * Joins case modules in order. Two runnable cases may not share an id; a runnable case replaces a skipped one
+ * with its id (in the skipped one's place if that came first). Baselines must name runnable or skipped cases
+ * of the registry, with the same unit when runnable.
+ */
+export function registry(modules: readonly (readonly AnyCase[])[]): readonly AnyCase[] {
+  const byId = new Map<string, AnyCase>();
+  for (const c of modules.flat()) {
+    const seen = byId.get(c.id);
+    if (seen !== undefined && !isSkipped(seen) && !isSkipped(c)) throw new Error(`bench: two cases named '${c.id}'`);
+    if (seen === undefined || isSkipped(seen)) byId.set(c.id, c);
+  }
+  for (const c of byId.values()) {
+    if (isSkipped(c)) continue;
+    for (const b of c.baseline ?? []) {
+      const base = byId.get(b);
+      if (base === undefined) throw new Error(`bench: case '${c.id}' names baseline '${b}', which no case module defines`);
+      if (!isSkipped(base) && base.unit !== c.unit) {
+        throw new Error(`bench: case '${c.id}' (${c.unit}) names baseline '${b}' (${base.unit}): units differ`);
+      }
+    }
+  }
+  return [...byId.values()];
+}
+
+/** The cases whose id contains `filter`, plus the baselines they name (so their ratios can be shown). */
+export function select(cases: readonly AnyCase[], filter: string | undefined): readonly AnyCase[] {
+  if (filter === undefined) return cases;
+  const wanted = new Set(cases.filter((c) => c.id.includes(filter)).map((c) => c.id));
+  for (const c of cases) if (wanted.has(c.id) && !isSkipped(c)) for (const b of c.baseline ?? []) wanted.add(b);
+  return cases.filter((c) => wanted.has(c.id));
+}
+
+/** Median (mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Nearest-rank percentile of `values`. */
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;
 }
 
-export async function measure(c: BenchCase, rounds: number): Promise<Result> {
-  await c.run(-1);
+export interface MeasureOptions {
+  readonly rounds: number;
+  readonly quick: boolean;
+  /** A round (or setup) taking longer fails the case; its workers are then terminated. */
+  readonly roundTimeoutMs: number;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`${what} took longer than ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
+/** Runs one case: setup, a warm-up round, `rounds` measured rounds, teardown; its workers always terminated. */
+export async function measure(c: BenchCase, options: MeasureOptions): Promise<Result> {
+  const threads = new Threads();
+  const context: RunContext = {
+    quick: options.quick,
+    scale: options.quick ? 0.25 : 1,
+    spawn: (script, workerOptions) => threads.spawn(script, workerOptions),
+  };
   const values: number[] = [];
-  for (let r = 0; r < rounds; r++) values.push(await c.run(r));
+  try {
+    if (c.setup !== undefined) await withTimeout(c.setup(context), options.roundTimeoutMs, `${c.id}: setup`);
+    for (let round = -1; round < options.rounds; round++) {
+      const what = round < 0 ? `${c.id}: warm-up round` : `${c.id}: round ${round}`;
+      const value = await withTimeout(c.run(round, context), options.roundTimeoutMs, what);
+      if (!Number.isFinite(value) || value <= 0) throw new Error(`${what}: figure ${value} is not a positive number`);
+      if (round >= 0) values.push(value);
+    }
+  } finally {
+    try {
+      if (c.teardown !== undefined) await withTimeout(c.teardown(), options.roundTimeoutMs, `${c.id}: teardown`);
+    } finally {
+      await threads.terminateAll();
+    }
+  }
   return {
     case: c.id,
     unit: c.unit,
-    median: percentile(values, 50),
+    median: median(values),
     p99: percentile(values, 99),
     min: Math.min(...values),
     max: Math.max(...values),
-    rounds,
+    rounds: values.length,
     values,
   };
 }
 
-/** What one `performance.now()` costs here, in ns (median of 5 runs of 100,000 reads). */
-export function timerOverheadNs(): number {
-  const runs: number[] = [];
+export interface TimerCost {
+  /** ns per performance.now() read (what the cases time with). */
+  readonly performanceNowNs: number;
+  /** ns per process.hrtime.bigint() read. */
+  readonly hrtimeNs: number;
+  /** Smallest non-zero step between two performance.now() reads, in ns. */
+  readonly resolutionNs: number;
+}
+
+/** The timer's own cost: median of 5 runs of 100,000 back-to-back reads, per clock (tinybench's practice). */
+export function timerCost(): TimerCost {
+  const n = 100_000;
+  const nowRuns: number[] = [];
+  const hrRuns: number[] = [];
+  let sink = 0;
   for (let r = 0; r < 5; r++) {
-    const n = 100_000;
-    const start = performance.now();
-    let sink = 0;
+    let start = process.hrtime.bigint();
     for (let i = 0; i < n; i++) sink += performance.now();
-    runs.push(((performance.now() - start) * 1e6) / n + (sink === -1 ? 1 : 0));
+    nowRuns.push(Number(process.hrtime.bigint() - start) / n);
+    let last = 0n;
+    start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) last = process.hrtime.bigint();
+    hrRuns.push(Number(last - start) / n);
   }
-  return percentile(runs, 50);
+  let resolution = Infinity;
+  for (let i = 0; i < 1000; i++) {
+    const a = performance.now();
+    let b = performance.now();
+    while (b === a) b = performance.now();
+    resolution = Math.min(resolution, (b - a) * 1e6);
+  }
+  // `sink` keeps the performance.now() loop from being optimised away.
+  if (sink === -1) resolution = -1;
+  return { performanceNowNs: median(nowRuns), hrtimeNs: median(hrRuns), resolutionNs: resolution };
 }
 
-export function describeMachine(): { cpu: string; cores: number; node: string; platform: string } {
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly node: string;
+  readonly platform: string;
+}
+
+export function describeMachine(): Machine {
   const list = cpus();
-  return { cpu: list[0]?.model.trim() ?? "unknown", cores: list.length, node: process.version, platform: `${platform()} ${arch()}` };
+  return {
+    cpu: list[0]?.model.trim() ?? "unknown",
+    cores: list.length,
+    node: process.version,
+    platform: `${platform()} ${arch()}`,
+  };
 }
 
-function format(value: number): string {
+/** Three significant digits, no exponent for the ranges benchmarks produce. */
+export function format(value: number): string {
   if (value >= 100) return value.toFixed(0);
   if (value >= 10) return value.toFixed(1);
   if (value >= 1) return value.toFixed(2);
-  return value.toFixed(3);
+  if (value >= 0.1) return value.toFixed(3);
+  return value.toPrecision(3);
 }
 
-/** The table: one row per case, ratios against its baselines when they ran. */
-export function table(results: readonly Result[], cases: readonly AnyCase[]): string[] {
-  const byId = new Map(results.map((r) => [r.case, r]));
-  const rows: string[][] = [["case", "unit", "median", "min–max", "p99", "rounds", "vs"]];
+/** "3.1× the cost of b" / "2.0× faster than b", from this case's point of view. */
+function ratio(c: BenchCase, r: Result, b: Result): string {
+  // How many times the baseline's cost this case's figure is; for a throughput, the inverse of the rates.
+  const cost = c.lowerIsBetter ? r.median / b.median : b.median / r.median;
+  return cost >= 1 ? `${format(cost)}× the cost of ${b.case}` : `${format(1 / cost)}× faster than ${b.case}`;
+}
+
+/** The table: one row per case in registry order; ratios against baselines that ran; skips and failures. */
+export function table(cases: readonly AnyCase[], outcomes: readonly Outcome[]): string[] {
+  const byId = new Map(outcomes.map((o) => [o.case, o]));
+  const rows: string[][] = [["case", "unit", "median", "min–max", "p99", "rounds", "vs / note"]];
   for (const c of cases) {
     if (isSkipped(c)) {
       rows.push([c.id, "", "skipped", "", "", "", c.skipped]);
       continue;
     }
-    const r = byId.get(c.id);
-    if (r === undefined) continue;
+    const o = byId.get(c.id);
+    if (o === undefined) continue;
+    if (isFailure(o)) {
+      rows.push([c.id, c.unit, "FAILED", "", "", "", o.error]);
+      continue;
+    }
     const ratios = (c.baseline ?? [])
       .map((b) => byId.get(b))
-      .filter((b): b is Result => b !== undefined)
-      .map((b) => {
-        // cost: how many times the baseline's time (or the baseline's rate / ours, for throughput)
-        const cost = c.lowerIsBetter ? r.median / b.median : b.median / r.median;
-        return cost >= 1 ? `${format(cost)}× the cost of ${b.case}` : `${format(1 / cost)}× faster than ${b.case}`;
-      });
-    rows.push([c.id, r.unit, format(r.median), `${format(r.min)}–${format(r.max)}`, format(r.p99), String(r.rounds), ratios.join(", ")]);
+      .filter((b): b is Result => b !== undefined && !isFailure(b))
+      .map((b) => ratio(c, o, b));
+    const last = [...ratios, ...(c.note === undefined ? [] : [c.note])].join("; ");
+    rows.push([c.id, o.unit, format(o.median), `${format(o.min)}–${format(o.max)}`, format(o.p99), String(o.rounds), last]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());

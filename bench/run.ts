@@ -1,48 +1,105 @@
 /**
  * `npm run bench`: isokit against raw shared memory, postMessage and Comlink, on this machine, in one run.
  *
- *   --rounds N     measured rounds per case (default 7, at least 5)
- *   --filter S     only cases whose id contains S
- *   --json FILE    also write { machine, timerOverheadNs, results } as JSON
- *   --quick        5 rounds (for a fast look)
+ *   --rounds N     measured rounds per case after one warm-up (default 7, at least 5)
+ *   --filter S     only cases whose id contains S, plus the baselines they compare against
+ *   --json FILE    also write { machine, timerOverheadNs, results } as JSON, one record per case
+ *   --quick        5 rounds of a quarter of the operations each (a fast look, not figures to quote)
+ *
+ * Cases run one at a time. A case that fails is reported (table, JSON `{ case, error }`) and the run goes on;
+ * the exit code is then 1.
  */
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { allCases } from "./cases/index.ts";
-import { describeMachine, isSkipped, measure, table, timerOverheadNs, type Result } from "./harness.ts";
+import {
+  describeMachine,
+  format,
+  isFailure,
+  isSkipped,
+  measure,
+  select,
+  table,
+  timerCost,
+  type Outcome,
+} from "./harness.ts";
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "7" },
-    filter: { type: "string" },
-    json: { type: "string" },
-    quick: { type: "boolean", default: false },
-  },
-});
-const rounds = values.quick ? 5 : Math.max(5, Number.parseInt(values.rounds, 10) || 7);
-const cases = allCases.filter((c) => values.filter === undefined || c.id.includes(values.filter));
+const usage = "usage: node --import tsx bench/run.ts [--rounds N (>= 5)] [--filter SUBSTR] [--json FILE] [--quick]";
 
-const machine = describeMachine();
-const overhead = timerOverheadNs();
-process.stdout.write(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}\n`);
-process.stdout.write(`timer: performance.now() costs ${overhead.toFixed(0)} ns; ${rounds} rounds per case after one warm-up\n\n`);
+function options(): { rounds: number; quick: boolean; filter: string | undefined; json: string | undefined } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        rounds: { type: "string" },
+        filter: { type: "string" },
+        json: { type: "string" },
+        quick: { type: "boolean", default: false },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${usage}\n`);
+    process.exit(2);
+  }
+  let rounds = values.quick ? 5 : 7;
+  if (values.rounds !== undefined) {
+    rounds = Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) {
+      process.stderr.write(`--rounds: '${values.rounds}' is not a whole number of rounds\n${usage}\n`);
+      process.exit(2);
+    }
+    if (rounds < 5) {
+      process.stderr.write(`--rounds ${rounds}: a median and spread need at least 5 rounds; using 5\n`);
+      rounds = 5;
+    }
+  }
+  return { rounds, quick: values.quick, filter: values.filter, json: values.json };
+}
 
-const results: Result[] = [];
+const { rounds, quick, filter, json } = options();
+const cases = select(allCases, filter);
+if (cases.length === 0) {
+  process.stderr.write(`--filter '${filter ?? ""}' matches no case; cases: ${allCases.map((c) => c.id).join(", ")}\n`);
+  process.exit(2);
+}
+
+const timer = timerCost();
+process.stdout.write(
+  `timer: performance.now() costs ${format(timer.performanceNowNs)} ns a read (resolution ${format(timer.resolutionNs)} ns), ` +
+    `process.hrtime.bigint() ${format(timer.hrtimeNs)} ns; ${rounds} rounds per case after one warm-up${quick ? ", quick" : ""}\n`,
+);
+
+const outcomes: Outcome[] = [];
 for (const c of cases) {
   if (isSkipped(c)) continue;
   process.stderr.write(`  ${c.id} ...`);
-  const result = await measure(c, rounds);
-  results.push(result);
-  process.stderr.write(` ${result.median.toPrecision(3)} ${result.unit}\n`);
+  const started = performance.now();
+  try {
+    const result = await measure(c, { rounds, quick, roundTimeoutMs: 60_000 });
+    outcomes.push(result);
+    process.stderr.write(` ${format(result.median)} ${result.unit} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    outcomes.push({ case: c.id, error });
+    process.stderr.write(` FAILED: ${error}\n`);
+  }
 }
-process.stdout.write(`\n${table(results, cases).join("\n")}\n`);
 
-if (values.json !== undefined) {
-  const records = [
-    ...results.map((r) => ({ case: r.case, unit: r.unit, median: r.median, p99: r.p99, min: r.min, max: r.max, rounds: r.rounds })),
-    ...cases.filter(isSkipped).map((c) => ({ case: c.id, skipped: c.skipped })),
-  ];
-  writeFileSync(values.json, `${JSON.stringify({ machine, timerOverheadNs: overhead, results: records }, null, 2)}\n`);
-  process.stdout.write(`\nwrote ${values.json}\n`);
+const machine = describeMachine();
+process.stdout.write(`\n${table(cases, outcomes).join("\n")}\n\n`);
+process.stdout.write(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}\n`);
+
+if (json !== undefined) {
+  const byId = new Map(outcomes.map((o) => [o.case, o]));
+  const records = cases.map((c) => {
+    if (isSkipped(c)) return { case: c.id, skipped: c.skipped };
+    const o = byId.get(c.id);
+    if (o === undefined || isFailure(o)) return { case: c.id, error: o?.error ?? "did not run" };
+    return { case: o.case, unit: o.unit, median: o.median, p99: o.p99, min: o.min, max: o.max, rounds: o.rounds };
+  });
+  writeFileSync(json, `${JSON.stringify({ machine, timerOverheadNs: timer.performanceNowNs, results: records }, null, 2)}\n`);
+  process.stdout.write(`wrote ${json}\n`);
 }
+
+if (outcomes.some(isFailure)) process.exitCode = 1;

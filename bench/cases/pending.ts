@@ -1,20 +1,20 @@
-// Cases of the full suite whose feature has not landed yet: listed, with the reason, so the table shows them.
+// Cases of the full suite whose feature has not landed yet, in one place, so the table and the JSON list them.
+// To build one: write its case (same id) in a case module listed in index.ts and delete its line here (a
+// runnable case with the same id takes this row's place even before, see `registry` in ../harness.ts).
+// ppcall.hot, ppcall.cold, notify.hot and boot.10pd are built: see ppcall.ts.
 import type { SkippedCase } from "../harness.ts";
 
-const reason = (issue: string): string => `feature not built yet (${issue})`;
+const skipped = (id: string): SkippedCase => ({ id, skipped: "feature not built yet" });
 
-const cases: SkippedCase[] = [
-  { id: "postmessage.pipelined", skipped: reason("async channels issue") },
-  { id: "messageport.rtt", skipped: reason("async channels issue") },
-  { id: "endpoint.call", skipped: reason("capabilities and endpoints issue") },
-  { id: "endpoint.call.flooded", skipped: reason("capabilities and endpoints issue") },
-  { id: "channel.64b", skipped: reason("async channels issue") },
-  { id: "channel.64b.batched", skipped: reason("async channels issue") },
-  { id: "channel.4k", skipped: reason("async channels issue") },
-  { id: "region.1mib.rtt", skipped: reason("zero-copy issue") },
-  { id: "postmessage.1mib.transfer", skipped: reason("zero-copy issue") },
-  { id: "layout.codec", skipped: reason("zero-copy issue") },
-  { id: "msgpackr.codec", skipped: reason("zero-copy issue") },
+const cases: readonly SkippedCase[] = [
+  skipped("endpoint.call"),
+  skipped("endpoint.call.flooded"),
+  skipped("channel.64b"),
+  skipped("channel.64b.batched"),
+  skipped("channel.4k"),
+  skipped("region.1mib.rtt"),
+  skipped("layout.codec"),
+  skipped("msgpackr.codec"),
 ];
 
 export default cases;
