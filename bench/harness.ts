@@ -146,40 +146,80 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   });
 }
 
-/** Runs one case: setup, a warm-up round, `rounds` measured rounds, teardown; its workers always terminated. */
-export async function measure(c: BenchCase, options: MeasureOptions): Promise<Result> {
-  const threads = new Threads();
-  const context: RunContext = {
-    quick: options.quick,
-    scale: options.quick ? 0.25 : 1,
-    spawn: (script, workerOptions) => threads.spawn(script, workerOptions),
+/**
+ * Runs all `cases` with their rounds interleaved: every setup, every warm-up, then round r of each case
+ * before round r + 1 of any. On a shared VM the cost of core-to-core traffic changes over minutes (the host
+ * moves the vCPUs); interleaving puts a case and its baselines in the same conditions, and `ratio` pairs
+ * their rounds. A case that fails stops; the others go on. Every worker is terminated at the end.
+ */
+export async function measureInterleaved(
+  cases: readonly BenchCase[],
+  options: MeasureOptions,
+  onRound?: (id: string, round: number, value: number) => void,
+): Promise<Outcome[]> {
+  const states = cases.map((c) => {
+    const threads = new Threads();
+    const context: RunContext = {
+      quick: options.quick,
+      scale: options.quick ? 0.25 : 1,
+      spawn: (script, workerOptions) => threads.spawn(script, workerOptions),
+    };
+    return { c, threads, context, values: [] as number[], error: undefined as string | undefined };
+  });
+  const step = async (state: (typeof states)[number], what: string, work: () => Promise<number | undefined>): Promise<void> => {
+    if (state.error !== undefined) return;
+    try {
+      const value = await withTimeout(work(), options.roundTimeoutMs, what);
+      if (value !== undefined && (!Number.isFinite(value) || value <= 0)) throw new Error(`${what}: figure ${value} is not a positive number`);
+      if (value !== undefined) state.values.push(value);
+    } catch (e) {
+      state.error = e instanceof Error ? e.message : String(e);
+    }
   };
-  const values: number[] = [];
   try {
-    if (c.setup !== undefined) await withTimeout(c.setup(context), options.roundTimeoutMs, `${c.id}: setup`);
-    for (let round = -1; round < options.rounds; round++) {
-      const what = round < 0 ? `${c.id}: warm-up round` : `${c.id}: round ${round}`;
-      const value = await withTimeout(c.run(round, context), options.roundTimeoutMs, what);
-      if (!Number.isFinite(value) || value <= 0) throw new Error(`${what}: figure ${value} is not a positive number`);
-      if (round >= 0) values.push(value);
+    for (const s of states) {
+      await step(s, `${s.c.id}: setup`, async () => {
+        await s.c.setup?.(s.context);
+        return undefined;
+      });
+    }
+    for (const s of states) {
+      await step(s, `${s.c.id}: warm-up round`, async () => {
+        await s.c.run(-1, s.context);
+        return undefined;
+      });
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const s of states) {
+        await step(s, `${s.c.id}: round ${round}`, () => s.c.run(round, s.context));
+        const last = s.values.at(-1);
+        if (s.error === undefined && last !== undefined) onRound?.(s.c.id, round, last);
+      }
     }
   } finally {
-    try {
-      if (c.teardown !== undefined) await withTimeout(c.teardown(), options.roundTimeoutMs, `${c.id}: teardown`);
-    } finally {
-      await threads.terminateAll();
+    for (const s of states) {
+      try {
+        if (s.c.teardown !== undefined) await withTimeout(s.c.teardown(), options.roundTimeoutMs, `${s.c.id}: teardown`);
+      } catch (e) {
+        s.error ??= e instanceof Error ? e.message : String(e);
+      } finally {
+        await s.threads.terminateAll();
+      }
     }
   }
-  return {
-    case: c.id,
-    unit: c.unit,
-    median: median(values),
-    p99: percentile(values, 99),
-    min: Math.min(...values),
-    max: Math.max(...values),
-    rounds: values.length,
-    values,
-  };
+  return states.map((s): Outcome => {
+    if (s.error !== undefined) return { case: s.c.id, error: s.error };
+    return {
+      case: s.c.id,
+      unit: s.c.unit,
+      median: median(s.values),
+      p99: percentile(s.values, 99),
+      min: Math.min(...s.values),
+      max: Math.max(...s.values),
+      rounds: s.values.length,
+      values: s.values,
+    };
+  });
 }
 
 export interface TimerCost {
@@ -246,8 +286,12 @@ export function format(value: number): string {
 
 /** "3.1× the cost of b" / "2.0× faster than b", from this case's point of view. */
 function ratio(c: BenchCase, r: Result, b: Result): string {
-  // How many times the baseline's cost this case's figure is; for a throughput, the inverse of the rates.
-  const cost = c.lowerIsBetter ? r.median / b.median : b.median / r.median;
+  // How many times the baseline's cost this case's figure is (for a throughput, the inverse of the rates):
+  // the median of the round-by-round ratios, so rounds measured side by side are compared with each other.
+  const n = Math.min(r.values.length, b.values.length);
+  const costs: number[] = [];
+  for (let i = 0; i < n; i++) costs.push(c.lowerIsBetter ? r.values[i]! / b.values[i]! : b.values[i]! / r.values[i]!);
+  const cost = costs.length > 0 ? median(costs) : c.lowerIsBetter ? r.median / b.median : b.median / r.median;
   return cost >= 1 ? `${format(cost)}× the cost of ${b.case}` : `${format(1 / cost)}× faster than ${b.case}`;
 }
 

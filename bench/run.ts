@@ -18,10 +18,11 @@ import {
   format,
   isFailure,
   isSkipped,
-  measure,
+  measureInterleaved,
   select,
   table,
   timerCost,
+  type BenchCase,
   type Outcome,
 } from "./harness.ts";
 
@@ -67,24 +68,17 @@ if (cases.length === 0) {
 const timer = timerCost();
 process.stdout.write(
   `timer: performance.now() costs ${format(timer.performanceNowNs)} ns a read (resolution ${format(timer.resolutionNs)} ns), ` +
-    `process.hrtime.bigint() ${format(timer.hrtimeNs)} ns; ${rounds} rounds per case after one warm-up${quick ? ", quick" : ""}\n`,
+    `process.hrtime.bigint() ${format(timer.hrtimeNs)} ns; ${rounds} rounds per case after one warm-up, interleaved across cases${quick ? ", quick" : ""}; ratios pair the rounds\n`,
 );
 
-const outcomes: Outcome[] = [];
-for (const c of cases) {
-  if (isSkipped(c)) continue;
-  process.stderr.write(`  ${c.id} ...`);
-  const started = performance.now();
-  try {
-    const result = await measure(c, { rounds, quick, roundTimeoutMs: 60_000 });
-    outcomes.push(result);
-    process.stderr.write(` ${format(result.median)} ${result.unit} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
-  } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    outcomes.push({ case: c.id, error });
-    process.stderr.write(` FAILED: ${error}\n`);
-  }
-}
+const runnable = cases.filter((c): c is BenchCase => !isSkipped(c));
+process.stderr.write(`  ${runnable.length} cases: setup and warm-up, then ${rounds} interleaved rounds\n`);
+const started = performance.now();
+const outcomes: Outcome[] = await measureInterleaved(runnable, { rounds, quick, roundTimeoutMs: 60_000 }, (id, round, value) => {
+  process.stderr.write(`  round ${round} ${id}: ${format(value)}\n`);
+});
+for (const o of outcomes) if (isFailure(o)) process.stderr.write(`  ${o.case} FAILED: ${o.error}\n`);
+process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
 const machine = describeMachine();
 process.stdout.write(`\n${table(cases, outcomes).join("\n")}\n\n`);
