@@ -71,6 +71,48 @@ describe("workers", () => {
   });
 });
 
+describe("blocked callers", () => {
+  test("every PD blocked in a ppcall to a PD that exits wakes with PeerDied", async () => {
+    // Three callers, all with label 2: the server takes one call, pauses, and exits its worker. The other
+    // calls are pending by then (or arrive after its death): every caller ends with PeerDied, none hangs.
+    const callers = ["caller-2", "other-2", "third-2"];
+    await using s = await run(
+      {
+        protectionDomains: [
+          ...callers.map((name, i) => ({ name, priority: 10 + i, program: "programs/blocked-caller.ts" })),
+          { name: "server", priority: 100, program: "programs/stuck-server.ts" },
+        ],
+        channels: callers.map((name, i) => ({ ends: [{ pd: name, id: 0, pp: true }, { pd: "server", id: i + 1 }] as const })),
+      },
+      "workers",
+    );
+    for (const name of callers) assert.deepEqual(s.of(name), ["PeerDied"], name);
+    assert.equal(s.system.pds().find((p) => p.name === "server")?.state, "exited");
+  });
+
+  test("shutdown does not hang on a PD stuck in its own code, nor on its blocked caller", async () => {
+    const system = await boot(
+      {
+        protectionDomains: [
+          { name: "caller-1", priority: 10, program: "programs/blocked-caller.ts" },
+          { name: "server", priority: 100, program: "programs/stuck-server.ts" },
+        ],
+        channels: [{ ends: [{ pd: "caller-1", id: 0, pp: true }, { pd: "server", id: 0 }] }],
+      },
+      { baseDir: testsDir, onOutput: () => {}, initTimeoutMs: 300 },
+    );
+    assert.equal(system.pds().find((p) => p.name === "caller-1")?.state, "starting", "its init() is blocked in a ppcall");
+    const exits: string[] = [];
+    system.on("exit", (e) => exits.push(e.pd));
+    await system.shutdown(200);
+    assert.deepEqual(exits.sort(), ["caller-1", "server"]);
+    assert.deepEqual(
+      system.pds().map((p) => p.state),
+      ["stopped", "stopped"],
+    );
+  });
+});
+
 describe("boot refuses", () => {
   for (const mode of ["workers", "in-process"] as const) {
     test(`a program without a protectionDomain default export (${mode})`, async () => {

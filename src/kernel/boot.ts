@@ -22,6 +22,11 @@ export interface BootOptions {
   readonly onOutput?: Listener<"output">;
   /** Told of every PD state change from the start, including during boot (for progress displays). */
   readonly onState?: Listener<"state">;
+  /**
+   * How long `boot` waits for every `init()` to return (workers mode). A PD whose init() is still running then
+   * stays `starting`; boot resolves anyway. Default 10,000 ms.
+   */
+  readonly initTimeoutMs?: number;
   /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
   readonly wait?: {
     readonly mode?: "sync" | "async";
@@ -34,7 +39,7 @@ export interface BootOptions {
 
 /**
  * Validates `system`, starts every PD and runs every `init()`. Resolves when all PDs have finished `init()`
- * (or faulted in it: see `faults`).
+ * (or faulted in it: see `faults`), or after `initTimeoutMs` if some init() is still running.
  * @throws IpcError `InvalidSystem` when the description breaks a rule or a program cannot be loaded
  */
 export async function boot(system: SystemDescription, options: BootOptions = {}): Promise<RunningSystem> {
@@ -50,5 +55,6 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
     },
     onOutput,
     options.onState,
+    options.initTimeoutMs ?? 10_000,
   );
 }

@@ -62,11 +62,17 @@ export class WorkerSystem implements RunningSystem {
   private constructor() {}
 
   /** Starts every PD and resolves once each has finished `init()` (or died trying). */
-  static async start(plan: Plan, wait: WaitConfig, onOutput: Listener<"output">, onState?: Listener<"state">): Promise<WorkerSystem> {
+  static async start(
+    plan: Plan,
+    wait: WaitConfig,
+    onOutput: Listener<"output">,
+    onState: Listener<"state"> | undefined,
+    initTimeoutMs: number,
+  ): Promise<WorkerSystem> {
     const system = new WorkerSystem();
     system.events.on("output", onOutput);
     if (onState !== undefined) system.events.on("state", onState);
-    await system.launch(plan, wait);
+    await system.launch(plan, wait, initTimeoutMs);
     return system;
   }
 
@@ -82,7 +88,7 @@ export class WorkerSystem implements RunningSystem {
     return this.events.on(event, listener);
   }
 
-  private async launch(plan: Plan, wait: WaitConfig): Promise<void> {
+  private async launch(plan: Plan, wait: WaitConfig, initTimeoutMs: number): Promise<void> {
     const doorbells = new Map<string, SharedArrayBuffer>();
     for (const pd of plan.pds) doorbells.set(pd.name, new SharedArrayBuffer(DOORBELL_BYTES));
     const buffers: SharedArrayBuffer[] = [];
@@ -127,7 +133,14 @@ export class WorkerSystem implements RunningSystem {
     const off = this.events.on("fault", (fault) => {
       if (fault.entry === "load") loadFailures.push(fault);
     });
-    await Promise.all([...this.pdMap.values()].map((pd) => pd.initDone));
+    // An init() may block (a ppcall to a PD that never answers, a loop): boot does not wait for it forever.
+    // Such a PD stays "starting" and whenIdle() does not see the system as idle while it does.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.pdMap.values()].map((pd) => pd.initDone)),
+      new Promise((resolve) => (timer = setTimeout(resolve, initTimeoutMs))),
+    ]);
+    clearTimeout(timer);
     off();
     if (loadFailures.length > 0) {
       await this.shutdown();
