@@ -53,6 +53,18 @@ for (const mode of modes) {
       assert.equal(s.system.pds().find((p) => p.name === "server")?.state, "faulted");
     });
 
+    test("a region with prefill_path and no size is sized from its file and filled with it", async () => {
+      await using s = await run(
+        {
+          memoryRegions: [{ name: "data", size: 0, prefillPath: "programs/prefill.bin" }],
+          protectionDomains: [{ name: "reader", priority: 1, program: "programs/prefill-reader.ts", maps: [{ mr: "data", vaddr: 0x400_0000, perms: "r", setvarVaddr: "data" }] }],
+          channels: [],
+        },
+        mode,
+      );
+      assert.deepEqual(s.of("reader"), ["4096 bytes: 'prefilled by the kernel', then 0"]);
+    });
+
     test("a region is shared by the PDs that map it, by their setvar_vaddr names", async () => {
       await using s = await run(
         {

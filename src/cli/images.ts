@@ -5,7 +5,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { IpcError } from "../errors.ts";
 import type { ProtectionDomainDescription, SystemDescription } from "../sdf/description.ts";
 
@@ -60,5 +60,9 @@ export function resolveImages(system: SystemDescription, systemFile: string, ove
       operation: "--image",
     });
   }
-  return { ...system, protectionDomains };
+  // prefill_path is relative to the .system file, like program_image.
+  const memoryRegions = system.memoryRegions?.map((r) =>
+    r.prefillPath === undefined || isAbsolute(r.prefillPath) ? r : { ...r, prefillPath: join(dir, r.prefillPath) },
+  );
+  return { ...system, protectionDomains, memoryRegions };
 }

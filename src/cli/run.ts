@@ -134,7 +134,8 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
     }
   });
   await system.shutdown();
-  const faults = system.faults.length;
+  // A child's fault its parent handled (resumed or stopped it) is part of the system's design, not a failure.
+  const faults = system.faults.filter((f) => f.handledBy === undefined).length;
   io.out(
     pc.dim(`stopped (${reason}) after ${Date.now() - started} ms: `) +
       system

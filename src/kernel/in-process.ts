@@ -14,7 +14,7 @@ import { Child, isProtectionDomainProgram } from "../pd/program.ts";
 import { makeMappedRegion } from "../pd/regions.ts";
 import { FaultLabel } from "../protocol/layout.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
-import type { Plan } from "./plan.ts";
+import { regionBuffer, type Plan } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
 /** Notification deliveries per scheduler turn before yielding to the event loop (a PD notifying itself forever must not freeze the thread). */
@@ -58,7 +58,7 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
     // Without SharedArrayBuffer (a page without cross-origin isolation) regions are plain ArrayBuffers: in one
     // thread they are shared all the same.
     const regionBuffers = new Map(
-      plan.regions.map((r) => [r.name, typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(r.size) : new ArrayBuffer(r.size)]),
+      plan.regions.map((r) => [r.name, regionBuffer(r, () => (typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(r.size) : new ArrayBuffer(r.size)))]),
     );
     plan.pds.forEach((pd, i) => {
       const ends = new Map<number, InProcessEnd>();

@@ -3,7 +3,7 @@
  * flatten child PDs, give every PD its channel ends, and resolve program modules to URLs.
  */
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatDiagnostic, IpcError } from "../errors.ts";
@@ -30,6 +30,13 @@ export interface PlannedMap {
   readonly perms: string;
 }
 
+export interface PlannedRegion {
+  readonly name: string;
+  readonly size: number;
+  /** Initial contents (Microkit `prefill_path`), copied in when the region is created. */
+  readonly prefill?: Uint8Array | undefined;
+}
+
 export interface PlannedPd {
   readonly name: string;
   readonly priority: number;
@@ -44,7 +51,7 @@ export interface PlannedPd {
 export interface Plan {
   readonly pds: readonly PlannedPd[];
   readonly channelCount: number;
-  readonly regions: readonly { readonly name: string; readonly size: number }[];
+  readonly regions: readonly PlannedRegion[];
 }
 
 /**
@@ -88,7 +95,25 @@ export function planSystem(system: SystemDescription, baseDir: string): Plan {
     ends: (ends.get(pd.name) ?? []).sort((x, y) => x.id - y.id),
     maps: (pd.maps ?? []).map((m) => ({ symbol: m.setvarVaddr ?? m.mr, region: m.mr, perms: m.perms ?? defaults.perms })),
   }));
-  const regions = (system.memoryRegions ?? []).map((r) => ({ name: r.name, size: r.size }));
+  const regions = (system.memoryRegions ?? []).map((r): PlannedRegion => {
+    if (r.prefillPath === undefined) return { name: r.name, size: r.size };
+    const path = isAbsolute(r.prefillPath) ? r.prefillPath : resolve(baseDir, r.prefillPath);
+    let prefill: Uint8Array;
+    try {
+      prefill = readFileSync(path);
+    } catch (error) {
+      throw new IpcError("InvalidSystem", `boot: prefill_path of memory region '${r.name}' cannot be read: ${path}`, { operation: "boot" }, { cause: error });
+    }
+    // Microkit sizes a prefilled region without `size` from its file, rounded up to whole pages.
+    const pageSize = r.pageSize ?? defaults.pageSize;
+    const size = r.size > 0 ? r.size : Math.max(pageSize, Math.ceil(prefill.length / pageSize) * pageSize);
+    if (prefill.length > size) {
+      throw new IpcError("InvalidSystem", `boot: prefill_path of memory region '${r.name}' (${prefill.length} bytes) does not fit its size (${size})`, {
+        operation: "boot",
+      });
+    }
+    return { name: r.name, size, prefill };
+  });
   return { pds, channelCount: system.channels.length, regions };
 }
 
@@ -98,4 +123,11 @@ function programUrl(pd: string, program: string, baseDir: string): string {
     throw new IpcError("InvalidSystem", `boot: program of PD '${pd}' not found: ${path}`, { operation: "boot", pd });
   }
   return pathToFileURL(path).href;
+}
+
+/** A region's memory, made by `allocate` and filled with its prefill, if any. */
+export function regionBuffer<T extends ArrayBufferLike>(region: PlannedRegion, allocate: () => T): T {
+  const buffer = allocate();
+  if (region.prefill !== undefined) new Uint8Array(buffer).set(region.prefill);
+  return buffer;
 }

@@ -21,7 +21,7 @@ import {
   Verdict,
 } from "../protocol/layout.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
-import type { Plan, PlannedPd } from "./plan.ts";
+import { regionBuffer, type Plan, type PlannedPd } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
 const here = import.meta.url;
@@ -97,7 +97,7 @@ export class WorkerSystem implements RunningSystem {
     for (const pd of plan.pds) for (const end of pd.ends) channelPds[end.channel]![end.end] = pd.name;
     buffers.forEach((buffer, i) => this.channels.push({ i32: new Int32Array(buffer), pds: channelPds[i]! }));
 
-    const regionBuffers = new Map(plan.regions.map((r) => [r.name, new SharedArrayBuffer(r.size)]));
+    const regionBuffers = new Map(plan.regions.map((r) => [r.name, regionBuffer(r, () => new SharedArrayBuffer(r.size))]));
     const useTsx = runningFromSource || plan.pds.some((pd) => /\.[cm]?tsx?$/.test(pd.programUrl));
     for (const pd of plan.pds) {
       const control = new SharedArrayBuffer(CONTROL_BYTES);
