@@ -1,6 +1,6 @@
 // The isokit command end to end: a real child process running bin/isokit.js, output piped (so plain).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,35 @@ describe("isokit run", () => {
     assert.ok(lines.includes("server: protected call on Channel(37) with MessageInfo(label=1, count=2)"), r.stdout);
     assert.ok(lines.includes("client: reply label=0 count=1 MR0=42"), r.stdout);
     assert.match(r.stdout, /stopped \(idle\) after \d+ ms: client stopped, server stopped/);
+  });
+
+  test("--keep-running stops on --timeout, cleanly", () => {
+    const r = isokit("run", "examples/ipc/ipc.system", "--keep-running", "--timeout", "400");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /stopped \(timeout of 400 ms\) after \d+ ms: client stopped, server stopped/);
+  });
+
+  test("Ctrl-C (SIGINT) shuts the system down cleanly", async () => {
+    const child = spawn(process.execPath, [join(root, "bin/isokit.js"), "run", "examples/ipc/ipc.system", "--keep-running"], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    const booted = new Promise<void>((resolve) => {
+      child.stdout.on("data", (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes("MR0=42")) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    await booted;
+    child.kill("SIGINT");
+    const status = await exited;
+    clearTimeout(guard);
+    assert.equal(status, 0);
+    assert.match(stdout, /stopped \(interrupted\) after \d+ ms: client stopped, server stopped/);
   });
 
   test("--image overrides a PD's program", () => {
