@@ -65,6 +65,22 @@ for (const mode of modes) {
       assert.deepEqual(s.of("reader"), ["4096 bytes: 'prefilled by the kernel', then 0"]);
     });
 
+    test("the host can supply a region's memory and exchange data with the PDs that map it", async () => {
+      const shared = new SharedArrayBuffer(0x1000);
+      new Uint8Array(shared).set(new TextEncoder().encode("hello"));
+      await using s = await run(
+        {
+          memoryRegions: [{ name: "shared", size: 0x1000 }],
+          protectionDomains: [{ name: "pd", priority: 1, program: "programs/host-region.ts", maps: [{ mr: "shared", vaddr: 0x400_0000, setvarVaddr: "shared" }] }],
+          channels: [],
+        },
+        mode,
+        { regions: { shared } },
+      );
+      assert.deepEqual(s.of("pd"), ["host says 'hello'"]);
+      assert.equal(new TextDecoder().decode(new Uint8Array(shared, 8, 5)), "world");
+    });
+
     test("a region is shared by the PDs that map it, by their setvar_vaddr names", async () => {
       await using s = await run(
         {

@@ -27,6 +27,12 @@ export interface BootOptions {
    * stays `starting`; boot resolves anyway. Default 10,000 ms.
    */
   readonly initTimeoutMs?: number;
+  /**
+   * Memory the booting thread shares with the PDs: a memory region of the description with this name uses this
+   * SharedArrayBuffer (at least the region's size) instead of a new one, so the host can exchange data with
+   * the PDs that map it.
+   */
+  readonly regions?: Readonly<Record<string, SharedArrayBuffer>>;
   /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
   readonly wait?: {
     readonly mode?: "sync" | "async";
@@ -43,7 +49,7 @@ export interface BootOptions {
  * @throws IpcError `InvalidSystem` when the description breaks a rule or a program cannot be loaded
  */
 export async function boot(system: SystemDescription, options: BootOptions = {}): Promise<RunningSystem> {
-  const plan = planSystem(system, options.baseDir ?? process.cwd());
+  const plan = planSystem(system, options.baseDir ?? process.cwd(), options.regions);
   const onOutput = options.onOutput ?? ((e) => process.stdout.write(`${e.pd}: ${e.text}\n`));
   if (options.mode === "in-process") return InProcessSystem.start(plan, onOutput, options.onState);
   return WorkerSystem.start(

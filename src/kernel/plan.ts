@@ -35,6 +35,8 @@ export interface PlannedRegion {
   readonly size: number;
   /** Initial contents (Microkit `prefill_path`), copied in when the region is created. */
   readonly prefill?: Uint8Array | undefined;
+  /** Memory the host supplied for this region (`BootOptions.regions`), used instead of a new buffer. */
+  readonly hostBuffer?: SharedArrayBuffer | undefined;
 }
 
 export interface PlannedPd {
@@ -58,7 +60,11 @@ export interface Plan {
  * @param baseDir directory that relative `program` paths are resolved against
  * @throws IpcError `InvalidSystem` with every diagnostic, or naming a program module that does not exist
  */
-export function planSystem(system: SystemDescription, baseDir: string): Plan {
+export function planSystem(
+  system: SystemDescription,
+  baseDir: string,
+  hostRegions: Readonly<Record<string, SharedArrayBuffer>> = {},
+): Plan {
   const errors = checkSystem(system).filter((d) => d.severity === "error");
   if (errors.length > 0) {
     throw new IpcError("InvalidSystem", `boot: invalid system description:\n${errors.map(formatDiagnostic).join("\n")}`, {
@@ -95,7 +101,18 @@ export function planSystem(system: SystemDescription, baseDir: string): Plan {
     ends: (ends.get(pd.name) ?? []).sort((x, y) => x.id - y.id),
     maps: (pd.maps ?? []).map((m) => ({ symbol: m.setvarVaddr ?? m.mr, region: m.mr, perms: m.perms ?? defaults.perms })),
   }));
+  const known = new Set((system.memoryRegions ?? []).map((r) => r.name));
+  for (const name of Object.keys(hostRegions)) {
+    if (!known.has(name)) throw new IpcError("InvalidSystem", `boot: regions.${name}: the system has no memory region '${name}'`, { operation: "boot" });
+  }
   const regions = (system.memoryRegions ?? []).map((r): PlannedRegion => {
+    const hostBuffer = Object.hasOwn(hostRegions, r.name) ? hostRegions[r.name] : undefined;
+    if (hostBuffer !== undefined) {
+      if (!(hostBuffer instanceof SharedArrayBuffer) || hostBuffer.byteLength < r.size) {
+        throw new IpcError("InvalidSystem", `boot: regions.${r.name} must be a SharedArrayBuffer of at least ${r.size} bytes`, { operation: "boot" });
+      }
+      return { name: r.name, size: hostBuffer.byteLength, hostBuffer };
+    }
     if (r.prefillPath === undefined) return { name: r.name, size: r.size };
     const path = isAbsolute(r.prefillPath) ? r.prefillPath : resolve(baseDir, r.prefillPath);
     let prefill: Uint8Array;
@@ -126,7 +143,8 @@ function programUrl(pd: string, program: string, baseDir: string): string {
 }
 
 /** A region's memory, made by `allocate` and filled with its prefill, if any. */
-export function regionBuffer<T extends ArrayBufferLike>(region: PlannedRegion, allocate: () => T): T {
+export function regionBuffer<T extends SharedArrayBuffer | ArrayBuffer>(region: PlannedRegion, allocate: () => T): T | SharedArrayBuffer {
+  if (region.hostBuffer !== undefined) return region.hostBuffer;
   const buffer = allocate();
   if (region.prefill !== undefined) new Uint8Array(buffer).set(region.prefill);
   return buffer;

@@ -107,16 +107,12 @@ export class WorkerPd extends PdRuntime {
     // once per call (storing IDLE after each reply would cost one more line transfer per round trip).
     const idle = Atomics.load(i32, CHANNEL_I32.CALL_STATE);
     if (idle === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
+    // Anything but IDLE or REPLIED means the line is not ours to write (only a peer that writes CALL_STATE
+    // itself, against the protocol, can cause it): refuse before touching the message area.
+    if (idle !== CallState.IDLE && idle !== CallState.REPLIED) throw this.notFree(end, idle);
     memory.writeMessage(info, this.ipc); // plain stores, published by the CAS below
-    const previous = idle === CallState.IDLE || idle === CallState.REPLIED ? Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, idle, CallState.CALLED) : idle;
-    if (previous !== idle) {
-      if (previous === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
-      throw new IpcError("ResourceBusy", `ppcall: channel ${channel} already has a call in flight (state ${previous})`, {
-        operation: "ppcall",
-        channel,
-        pd: this.name,
-      });
-    }
+    const previous = Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, idle, CallState.CALLED);
+    if (previous !== idle) throw previous === CallState.CALLEE_DIED ? this.peerDied(end, "ppcall") : this.notFree(end, previous);
     // Re-check after publishing: the kernel sets DEAD before it sweeps CALLED -> CALLEE_DIED, so either its
     // sweep saw our CALLED or we see its DEAD here.
     if (Atomics.load(i32, memory.peerDead) !== 0) {
@@ -389,6 +385,14 @@ export class WorkerPd extends PdRuntime {
 
   private ring(end: WorkerEnd): void {
     ringIfSleeping(end.peerDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING); // after the event was published
+  }
+
+  private notFree(end: WorkerEnd, state: number): IpcError {
+    return new IpcError("ResourceBusy", `ppcall: channel ${end.id} is not free for a call (state ${state})`, {
+      operation: "ppcall",
+      channel: end.id,
+      pd: this.name,
+    });
   }
 
   private peerDied(end: WorkerEnd, operation: string): IpcError {
