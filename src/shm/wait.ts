@@ -21,6 +21,10 @@
  * caller can re-check what a hostile or dead peer might have left undone (a cleared doorbell, a peer that died
  * without answering) and wait again. No lost wake-up can hang a PD for longer than one slice.
  *
+ * The second strategy, for PDs that must keep their event loop alive, is the same protocol with
+ * `Atomics.waitAsync` in place of `Atomics.wait` and a spin of at most 5 µs (while it spins, the PD's own
+ * event loop cannot run either): see `WorkerPd.runAsync`, which sleeps on its doorbell that way.
+ *
  * Spinning is bounded by time (`spinMicros`), not iterations, so its cost does not depend on the CPU; the
  * clock is read once every 256 loads. On a 2-core machine a spinner holds a whole core, so the default budget
  * is short: long enough to catch a reply from a peer that is running (the hot path), short enough that an
@@ -70,31 +74,6 @@ export class SyncWait {
     if (spinWhile(i32, index, value, this.options.spinMicros)) return true;
     Atomics.store(i32, sleepingIndex, 1); // publish "may sleep" before the final check (see the header)
     if (Atomics.load(i32, index) === value) Atomics.wait(i32, index, value, this.options.sliceMs);
-    Atomics.store(i32, sleepingIndex, 0);
-    return Atomics.load(i32, index) !== value;
-  }
-}
-
-/**
- * Keeps the event loop alive: a short spin, then `Atomics.waitAsync`. For PDs that use timers, I/O or
- * promises. Wakers are the same as for `SyncWait`; the difference is only on the waiting side.
- */
-export class AsyncWait {
-  readonly options: WaitOptions;
-
-  constructor(options: Partial<WaitOptions> = {}) {
-    // An async waiter spins less: while it spins, its own event loop cannot run either.
-    this.options = { ...defaultWaitOptions, spinMicros: 5, ...options };
-  }
-
-  /** As `SyncWait.waitWhile`, but yields to the event loop while it sleeps. */
-  async waitWhile(i32: Int32Array, index: number, value: number, sleepingIndex: number): Promise<boolean> {
-    if (spinWhile(i32, index, value, this.options.spinMicros)) return true;
-    Atomics.store(i32, sleepingIndex, 1);
-    if (Atomics.load(i32, index) === value) {
-      const result = Atomics.waitAsync(i32, index, value, this.options.sliceMs);
-      if (result.async) await result.value;
-    }
     Atomics.store(i32, sleepingIndex, 0);
     return Atomics.load(i32, index) !== value;
   }
