@@ -22,6 +22,8 @@ export interface SystemDescription {
   readonly memoryRegions?: readonly MemoryRegionDescription[] | undefined;
   /** Microkit `<domain_schedule>`: shown by `check`, not enforced by worker threads. */
   readonly domainSchedule?: readonly DomainScheduleEntry[] | undefined;
+  /** Microkit 2.x `<domains><domain name id/>`: the names a PD's `domain` may use (ids as written, if any). */
+  readonly domains?: readonly DomainDescription[] | undefined;
   readonly location?: SourceLocation | undefined;
   /** Elements the parser read but isokit cannot run (`cspace`, `virtual_machine`, ...): `run` refuses them. */
   readonly unsupported?: readonly { readonly element: string; readonly why: string; readonly location: SourceLocation }[] | undefined;
@@ -49,6 +51,10 @@ export interface ProtectionDomainDescription {
   readonly domain?: string | undefined;
   /** For a child PD: its id in the parent's view (0..61), passed to the parent's `fault(child, ...)`. */
   readonly id?: number | undefined;
+  /** For a child PD: the symbol in the *parent's* program that receives the child's id (Microkit `setvar_id`). */
+  readonly setvarId?: string | undefined;
+  /** Microkit `program_image path_for_symbols`: kept as written, unused by isokit. */
+  readonly programForSymbols?: string | undefined;
   readonly children?: readonly ProtectionDomainDescription[] | undefined;
   readonly maps?: readonly MapDescription[] | undefined;
   readonly irqs?: readonly IrqDescription[] | undefined;
@@ -94,6 +100,8 @@ export interface MapDescription {
   /** The name under which the PD finds this mapping (seed 000's `memory_region_symbol!`). */
   readonly setvarVaddr?: string | undefined;
   readonly setvarSize?: string | undefined;
+  /** Symbol that receives the size of the region's prefill data; the region needs a `prefill_path`. */
+  readonly setvarPrefillSize?: string | undefined;
   readonly location?: SourceLocation | undefined;
 }
 
@@ -101,6 +109,8 @@ export interface IrqDescription {
   readonly irq?: number | undefined;
   readonly id: number;
   readonly trigger?: "edge" | "level" | undefined;
+  /** Symbol that receives `id` (Microkit `setvar_id`). */
+  readonly setvarId?: string | undefined;
   readonly location?: SourceLocation | undefined;
 }
 
@@ -112,7 +122,15 @@ export interface SetvarDescription {
 
 export interface DomainScheduleEntry {
   readonly name: string;
+  /** In `unit`s: microseconds unless the entry says `ticks`. */
   readonly length: number;
+  readonly unit?: "us" | "ticks" | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+export interface DomainDescription {
+  readonly name: string;
+  readonly id?: number | undefined;
   readonly location?: SourceLocation | undefined;
 }
 
@@ -134,6 +152,9 @@ export const limits = {
   maxProtectionDomains: 63,
   maxPdNameLength: 64,
   maxPriority: 254,
+  /** `stack_size` bounds (Microkit `PD_MIN_STACK_SIZE`, `PD_MAX_STACK_SIZE`); it must also be a multiple of 0x1000. */
+  minStackSize: 0x1000,
+  maxStackSize: 0x100_0000,
 } as const;
 
 /** Every protection domain, children after their parent (depth first), with the parent's name. */

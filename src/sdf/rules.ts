@@ -1,10 +1,12 @@
 /**
  * The rules a system description must obey, checked after every PD has been read (Microkit's two phases:
  * all PDs first, then channels and the rules between them). Pure: description in, diagnostics out. Used by
- * the `.system` parser and by the kernel for descriptions written in TypeScript (which have no locations).
+ * the `.system` parser and by the kernel for descriptions written in TypeScript, which have no locations —
+ * so every rule works on values alone, and a location is only ever an addition.
  *
- * Messages use Microkit's own wording (tool/microkit/src/sdf.rs) so users can search for them; unlike Microkit,
- * every rule error carries a location when the description has one, and a rule between two objects quotes both.
+ * Messages use Microkit's own wording (tool/microkit/src/sdf*.rs) so users can search for them; unlike Microkit,
+ * every rule error carries a location when the description has one (the element the rule is about), and a rule
+ * between two objects quotes both: a duplicate says where the first one was.
  */
 
 import type { Diagnostic, SourceLocation } from "../errors.ts";
@@ -13,24 +15,30 @@ import {
   defaults,
   limits,
   type ChannelEndDescription,
+  type MapDescription,
   type MemoryRegionDescription,
   type ProtectionDomainDescription,
   type SystemDescription,
 } from "./description.ts";
 
 /** Page sizes a memory region may use (4 KiB and 2 MiB, as on Microkit's 64-bit targets). */
-const PAGE_SIZES = [0x1000, 0x20_0000] as const;
-const MIN_STACK = 0x1000;
-const MAX_STACK = 0x10_0000;
+const PAGE_SIZES: readonly number[] = [0x1000, 0x20_0000];
+const SMALLEST_PAGE = 0x1000;
+
+type Report = (message: string, location: SourceLocation | undefined) => void;
 
 export function checkSystem(system: SystemDescription): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const error = (message: string, location: SourceLocation | undefined): void => {
+  const error: Report = (message, location) => {
     out.push({ severity: "error", message, location });
+  };
+  const warning: Report = (message, location) => {
+    out.push({ severity: "warning", message, location });
   };
 
   // ---- protection domains --------------------------------------------------------------------------------
   const everyPd = allProtectionDomains(system);
+  if (everyPd.length === 0) error("at least one protection domain must be defined", system.location);
   if (everyPd.length > limits.maxProtectionDomains) {
     error(
       `too many protection domains (${everyPd.length}) defined. Maximum is ${limits.maxProtectionDomains}.`,
@@ -46,10 +54,13 @@ export function checkSystem(system: SystemDescription): Diagnostic[] {
     }
     pds.set(pd.name, pd);
     checkProtectionDomain(pd, error);
+    checkChildIds(pd, error);
   }
 
   // ---- memory regions -----------------------------------------------------------------------------------
   const regions = new Map<string, MemoryRegionDescription>();
+  const placed: { region: MemoryRegionDescription; start: number; end: number }[] = [];
+  const broken = new Set<string>();
   for (const region of system.memoryRegions ?? []) {
     const first = regions.get(region.name);
     if (first !== undefined) {
@@ -57,60 +68,94 @@ export function checkSystem(system: SystemDescription): Diagnostic[] {
       continue;
     }
     regions.set(region.name, region);
-    const pageSize = region.pageSize ?? defaults.pageSize;
-    if (!(PAGE_SIZES as readonly number[]).includes(pageSize)) {
-      error(`page_size (${hex(pageSize)}) is not supported: use 0x1000 or 0x200000 (element 'memory_region')`, region.location);
-    } else if (region.size % pageSize !== 0 || (region.size === 0 && region.prefillPath === undefined)) {
-      error(`size (${hex(region.size)}) must be a non-zero multiple of the page size (${hex(pageSize)}) (element 'memory_region')`, region.location);
+    if (!checkRegion(region, error)) {
+      // Its page size or size is wrong: checking maps against it would only repeat that.
+      broken.add(region.name);
+      continue;
     }
+    if (region.physAddr === undefined || region.size === 0) continue;
+    const start = region.physAddr;
+    const end = start + region.size;
+    const other = placed.find((p) => start < p.end && p.start < end);
+    if (other !== undefined) {
+      error(
+        `memory region '${region.name}' physical address range ${range(start, end)} overlaps with another memory region ` +
+          `'${other.region.name}' ${range(other.start, other.end)}${firstDefined(other.region.location)}`,
+        region.location,
+      );
+    }
+    placed.push({ region, start, end });
   }
 
-  // ---- maps (need the regions) ----------------------------------------------------------------------------
+  // ---- maps and setvars (need the regions) ----------------------------------------------------------------
+  const used = new Set<string>();
   for (const { pd } of everyPd) {
+    const mapped: { map: MapDescription; start: number; end: number }[] = [];
     for (const map of pd.maps ?? []) {
+      const at = map.location ?? pd.location;
       const region = regions.get(map.mr);
+      used.add(map.mr);
+      if (!checkPerms(map, at, error)) continue;
       if (region === undefined) {
-        error(`invalid memory region name '${map.mr}' on 'map'`, map.location ?? pd.location);
+        error(`invalid memory region name '${map.mr}' on 'map'`, at);
+        continue;
+      }
+      if (broken.has(region.name)) continue;
+      if (map.setvarPrefillSize !== undefined && region.prefillPath === undefined) error("'setvar_prefill_size' used for MR without a `prefill_path`", at);
+      if (!Number.isSafeInteger(map.vaddr) || map.vaddr < 0) {
+        error(`vaddr must be a non-negative integer, got ${map.vaddr} (element 'map')`, at);
         continue;
       }
       const pageSize = region.pageSize ?? defaults.pageSize;
       if (map.vaddr % pageSize !== 0) {
-        error(`vaddr (${hex(map.vaddr)}) must be a multiple of the page size (${hex(pageSize)}) of region '${region.name}' (element 'map')`, map.location ?? pd.location);
+        error(`invalid vaddr alignment on 'map': ${hex(map.vaddr)} is not a multiple of the page size (${hex(pageSize)}) of region '${region.name}'`, at);
+        continue;
       }
-      const perms = map.perms ?? defaults.perms;
-      if (perms === "" || perms === "w" || !/^[rwx]+$/.test(perms)) {
-        error(`perms must only be a combination of 'r', 'w', and 'x' and not 'w' alone, got '${perms}' (element 'map')`, map.location ?? pd.location);
+      // A prefilled region without a size is sized when its file is read: its extent is not known here.
+      if (region.size <= 0) continue;
+      const start = map.vaddr;
+      const end = start + region.size;
+      const other = mapped.find((m) => start < m.end && m.start < end);
+      if (other !== undefined) {
+        error(
+          `map for '${map.mr}' has virtual address range ${range(start, end)} which overlaps with map for '${other.map.mr}' ` +
+            `${range(other.start, other.end)} in protection domain '${pd.name}'${firstDefined(other.map.location)}`,
+          at,
+        );
+      }
+      mapped.push({ map, start, end });
+    }
+    for (const setvar of pd.setvars ?? []) {
+      if (setvar.regionPaddr !== undefined && !regions.has(setvar.regionPaddr)) {
+        error(`invalid memory region name '${setvar.regionPaddr}' on 'setvar'`, setvar.location ?? pd.location);
       }
     }
   }
+  checkSetvarSymbols(system, everyPd, error);
 
-  // ---- ids: channel ends and IRQs share one id space per PD -----------------------------------------------
+  // ---- ids: channel ends and IRQs share one id space per PD (IRQs first, as Microkit) -------------------------
   const usedIds = new Map<string, SourceLocation | undefined>();
-  const claimId = (pd: string, id: number, location: SourceLocation | undefined, what: "channel" | "irq"): boolean => {
+  const claimId = (pd: string, id: number, location: SourceLocation | undefined): boolean => {
     const key = `${pd}\u0000${id}`;
     if (usedIds.has(key)) {
-      error(`duplicate ${what === "irq" ? "id" : "channel id"}: ${id} in protection domain: '${pd}'${firstDefined(usedIds.get(key))}`, location);
+      error(`duplicate channel id: ${id} in protection domain: '${pd}'${firstDefined(usedIds.get(key))}`, location);
       return false;
     }
     usedIds.set(key, location);
     return true;
   };
+  const irqNumbers = new Map<number, { pd: string; location: SourceLocation | undefined }>();
   for (const { pd } of everyPd) {
     for (const irq of pd.irqs ?? []) {
-      if (!validId(irq.id)) error(`id must be < ${limits.maxChannelId + 1} (element 'irq')`, irq.location ?? pd.location);
-      else claimId(pd.name, irq.id, irq.location ?? pd.location, "irq");
-    }
-    const childIds = new Map<number, ProtectionDomainDescription>();
-    for (const child of pd.children ?? []) {
-      if (child.id === undefined) continue;
-      if (!validId(child.id)) {
-        error(`id must be < ${limits.maxChannelId + 1} (element 'protection_domain')`, child.location);
-        continue;
-      }
-      const first = childIds.get(child.id);
+      const at = irq.location ?? pd.location;
+      if (!Number.isInteger(irq.id) || irq.id < 0) error(`id must be >= 0 (element 'irq')`, at);
+      else if (irq.id > limits.maxChannelId) error(`id must be < ${limits.maxChannelId + 1} (element 'irq')`, at);
+      else claimId(pd.name, irq.id, at);
+      if (irq.irq === undefined) continue;
+      const first = irqNumbers.get(irq.irq);
       if (first !== undefined) {
-        error(`duplicate id: ${child.id} for child protection domains '${first.name}' and '${child.name}' of '${pd.name}'`, child.location);
-      } else childIds.set(child.id, child);
+        error(`duplicate irq: ${irq.irq} in protection domain: '${pd.name}' (first used by protection domain '${first.pd}'${seenAt(first.location)})`, at);
+      } else irqNumbers.set(irq.irq, { pd: pd.name, location: at });
     }
   }
 
@@ -136,7 +181,7 @@ export function checkSystem(system: SystemDescription): Diagnostic[] {
       } else if (end.id > limits.maxChannelId) {
         error(`id must be < ${limits.maxChannelId + 1} (element 'end')`, at);
         endsValid = false;
-      } else if (!claimId(end.pd, end.id, at, "channel")) {
+      } else if (!claimId(end.pd, end.id, at)) {
         endsValid = false;
       }
     }
@@ -156,42 +201,185 @@ export function checkSystem(system: SystemDescription): Diagnostic[] {
         "PPCs must be to protection domains of strictly higher priorities; " +
           `channel with PPC exists from pd ${caller.pd} (priority: ${callerPriority}) ` +
           `to pd ${callee.pd} (priority: ${calleePriority})`,
-        channel.location,
+        channel.location ?? caller.location,
       );
     }
+  }
+
+  checkDomains(system, everyPd, error);
+
+  // Microkit prints this as a WARNING and builds the system anyway.
+  for (const region of regions.values()) {
+    if (!used.has(region.name)) warning(`unused memory region '${region.name}'`, region.location);
   }
   return out;
 }
 
-function checkProtectionDomain(pd: ProtectionDomainDescription, error: (message: string, location: SourceLocation | undefined) => void): void {
-  if (pd.name === "") error("name must not be empty (element 'protection_domain')", pd.location);
+function checkProtectionDomain(pd: ProtectionDomainDescription, error: Report): void {
+  const at = pd.location;
+  if (pd.name === "") error("name must not be empty (element 'protection_domain')", at);
   if (pd.name.length > limits.maxPdNameLength) {
-    error(`name '${pd.name.slice(0, 16)}...' is ${pd.name.length} characters; it must be at most ${limits.maxPdNameLength} (element 'protection_domain')`, pd.location);
+    error(`name '${pd.name.slice(0, 16)}...' is ${pd.name.length} characters; it must be at most ${limits.maxPdNameLength} (element 'protection_domain')`, at);
   }
-  if (pd.name === "monitor") error("the name 'monitor' is reserved for the Microkit monitor (element 'protection_domain')", pd.location);
+  if (pd.name === "monitor") error("the name 'monitor' is reserved for the Microkit monitor (element 'protection_domain')", at);
   const priority = pd.priority ?? defaults.priority;
   if (!Number.isInteger(priority) || priority < 0 || priority > limits.maxPriority) {
-    error(`priority must be between 0 and ${limits.maxPriority}, got ${priority} (element 'protection_domain')`, pd.location);
+    error(`priority must be between 0 and ${limits.maxPriority}, got ${priority} (element 'protection_domain')`, at);
   }
   const budget = pd.budget ?? defaults.budget;
   const period = pd.period ?? budget;
-  if (budget > period) error(`budget (${budget}) must be less than, or equal to, period (${period}) (element 'protection_domain')`, pd.location);
-  if (pd.stackSize !== undefined && (pd.stackSize < MIN_STACK || pd.stackSize > MAX_STACK || pd.stackSize % 0x1000 !== 0)) {
-    error(
-      `stack size must be a multiple of 0x1000 between ${hex(MIN_STACK)} and ${hex(MAX_STACK)} bytes, got ${hex(pd.stackSize)} (element 'protection_domain')`,
-      pd.location,
-    );
+  if (budget > period) error(`budget (${budget}) must be less than, or equal to, period (${period}) (element 'protection_domain')`, at);
+  if (pd.stackSize !== undefined) {
+    const { minStackSize: min, maxStackSize: max } = limits;
+    if (!Number.isInteger(pd.stackSize) || pd.stackSize < min || pd.stackSize > max) {
+      error(`stack size must be between ${hex(min)} bytes and ${hex(max)} bytes, got ${hexOrRaw(pd.stackSize)} (element 'protection_domain')`, at);
+    } else if (pd.stackSize % SMALLEST_PAGE !== 0) {
+      error(`stack size must be aligned to the smallest page size, ${SMALLEST_PAGE} bytes, got ${hex(pd.stackSize)} (element 'protection_domain')`, at);
+    }
+  }
+  if (pd.cpu !== undefined && (!Number.isInteger(pd.cpu) || pd.cpu < 0)) error(`cpu must be a non-negative integer, got ${pd.cpu} (element 'protection_domain')`, at);
+}
+
+/** Child ids: a child's faults reach its parent badged with the id, so ids are 0..61 and unique per parent. */
+function checkChildIds(parent: ProtectionDomainDescription, error: Report): void {
+  const seen = new Map<number, ProtectionDomainDescription>();
+  for (const child of parent.children ?? []) {
+    if (child.id === undefined) continue;
+    if (!Number.isInteger(child.id) || child.id < 0) {
+      error(`id must be >= 0 (element 'protection_domain')`, child.location);
+      continue;
+    }
+    if (child.id > limits.maxChannelId) {
+      error(`id must be < ${limits.maxChannelId + 1} (element 'protection_domain')`, child.location);
+      continue;
+    }
+    const first = seen.get(child.id);
+    if (first !== undefined) {
+      error(
+        `duplicate id: ${child.id} in protection domain: '${parent.name}' (child '${child.name}' clashes with child '${first.name}'${seenAt(first.location)})`,
+        child.location,
+      );
+    } else seen.set(child.id, child);
   }
 }
 
-function validId(id: number): boolean {
-  return Number.isInteger(id) && id >= 0 && id <= limits.maxChannelId;
+/** Reports what is wrong with one region on its own; returns false if anything is. */
+function checkRegion(region: MemoryRegionDescription, error: Report): boolean {
+  const at = region.location;
+  const pageSize = region.pageSize ?? defaults.pageSize;
+  if (!PAGE_SIZES.includes(pageSize)) {
+    error(`page size ${hexOrRaw(pageSize)} not supported: use 0x1000 or 0x200000 (element 'memory_region')`, at);
+    return false;
+  }
+  if (!Number.isSafeInteger(region.size) || region.size < 0) {
+    error(`size must be a non-negative integer, got ${region.size} (element 'memory_region')`, at);
+    return false;
+  }
+  // Size 0 with a prefill file means "as large as the file" (known when the file is read).
+  if (region.size === 0 && region.prefillPath === undefined) {
+    error("size must be greater than 0 (element 'memory_region')", at);
+    return false;
+  }
+  if (region.size % pageSize !== 0) {
+    error(`size is not a multiple of the page size, got size ${hex(region.size)} with page size ${hex(pageSize)} (element 'memory_region')`, at);
+    return false;
+  }
+  if (region.physAddr !== undefined && (!Number.isSafeInteger(region.physAddr) || region.physAddr % pageSize !== 0)) {
+    error(`phys_addr is not aligned to the page size, got ${hexOrRaw(region.physAddr)} with page size ${hex(pageSize)} (element 'memory_region')`, at);
+    return false;
+  }
+  return true;
+}
+
+/** Microkit `SysMapPerms::from_str`: only r, w, x; the kernel refuses write-only mappings. */
+function checkPerms(map: MapDescription, at: SourceLocation | undefined, error: Report): boolean {
+  const perms = map.perms ?? defaults.perms;
+  if (perms === "" || !/^[rwx]+$/.test(perms)) {
+    error(`perms must only be a combination of 'r', 'w', and 'x', got '${perms}' (element 'map')`, at);
+    return false;
+  }
+  // Execute does not make a mapping readable: `wx` is as write-only as `w` (Microkit refuses both).
+  if (perms.includes("w") && !perms.includes("r")) {
+    error("perms must not be 'w', write-only mappings are not allowed (element 'map')", at);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Every symbol Microkit patches into a PD's program must be named once in that PD: map `setvar_*`, `<setvar>`,
+ * irq and channel-end `setvar_id`, and a child's `setvar_id` (which is patched into the *parent*).
+ */
+function checkSetvarSymbols(system: SystemDescription, everyPd: ReturnType<typeof allProtectionDomains>, error: Report): void {
+  type Claim = { symbol: string; element: string; location: SourceLocation | undefined };
+  const claims = new Map<string, Claim[]>();
+  const claim = (pd: string, symbol: string | undefined, element: string, location: SourceLocation | undefined): void => {
+    if (symbol === undefined) return;
+    claims.set(pd, [...(claims.get(pd) ?? []), { symbol, element, location }]);
+  };
+  for (const { pd } of everyPd) {
+    for (const map of pd.maps ?? []) {
+      for (const symbol of [map.setvarVaddr, map.setvarSize, map.setvarPrefillSize]) claim(pd.name, symbol, "map", map.location ?? pd.location);
+    }
+    for (const setvar of pd.setvars ?? []) claim(pd.name, setvar.symbol, "setvar", setvar.location ?? pd.location);
+    for (const irq of pd.irqs ?? []) claim(pd.name, irq.setvarId, "irq", irq.location ?? pd.location);
+    for (const child of pd.children ?? []) claim(pd.name, child.setvarId, "protection_domain", child.location);
+  }
+  for (const channel of system.channels) {
+    for (const end of channel.ends) claim(end.pd, end.setvarId, "end", end.location ?? channel.location);
+  }
+  for (const list of claims.values()) {
+    // In document order when located, so the second spelling is the one reported.
+    const ordered = [...list].sort((x, y) => (x.location?.line ?? 0) - (y.location?.line ?? 0) || (x.location?.column ?? 0) - (y.location?.column ?? 0));
+    const seen = new Map<string, Claim>();
+    for (const c of ordered) {
+      const first = seen.get(c.symbol);
+      if (first !== undefined) error(`setvar on symbol '${c.symbol}' already exists (element '${c.element}')${firstDefined(first.location)}`, c.location);
+      else seen.set(c.symbol, c);
+    }
+  }
+}
+
+/**
+ * A PD's `domain` must name a declared domain: with Microkit 2.x `<domains>` every PD needs one; with the
+ * older `<domain_schedule>` the schedule's names are the domains; with neither, `domain` is refused.
+ */
+function checkDomains(system: SystemDescription, everyPd: ReturnType<typeof allProtectionDomains>, error: Report): void {
+  const declared = system.domains?.map((d) => d.name) ?? system.domainSchedule?.map((e) => e.name);
+  for (const { pd } of everyPd) {
+    if (declared === undefined) {
+      if (pd.domain !== undefined) {
+        error(`Specifying a domain '${pd.domain}' without declaring a domain schedule is not allowed (element 'protection_domain')`, pd.location);
+      }
+    } else if (pd.domain === undefined) {
+      if (system.domains !== undefined) error("Missing required attribute 'domain' (element 'protection_domain')", pd.location);
+    } else if (!declared.includes(pd.domain)) {
+      error(`domain '${pd.domain}' not declared in ${system.domains === undefined ? "<domain_schedule>" : "<domains>"} (element 'protection_domain')`, pd.location);
+    }
+  }
+  if (system.domains === undefined) return;
+  for (const entry of system.domainSchedule ?? []) {
+    if (!declared!.includes(entry.name)) error(`domain '${entry.name}' does not exist (element 'schedule_entry')`, entry.location);
+  }
 }
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+/** Hex for an integer; anything else (a TypeScript caller's 1.5 or NaN) as written. */
+function hexOrRaw(n: number): string {
+  return Number.isSafeInteger(n) && n >= 0 ? hex(n) : String(n);
+}
+
+function range(start: number, end: number): string {
+  return `[${hex(start)}..${hex(end)})`;
+}
+
 function firstDefined(location: SourceLocation | undefined): string {
   return location === undefined ? "" : ` (first defined at ${location.file}:${location.line}:${location.column})`;
+}
+
+function seenAt(location: SourceLocation | undefined): string {
+  return location === undefined ? "" : ` at ${location.file}:${location.line}:${location.column}`;
 }
