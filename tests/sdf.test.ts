@@ -2,3 +2,8 @@
 // them in (node:test registers a suite when its module is imported). Run them alone with
 // `node --import tsx --test tests/sdf/*.test.ts`.
 import "./sdf/fixtures.test.ts";
+import "./sdf/numbers.test.ts";
+import "./sdf/property.test.ts";
+import "./sdf/rules.test.ts";
+import "./sdf/summary.test.ts";
+import "./sdf/xml.test.ts";

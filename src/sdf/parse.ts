@@ -16,6 +16,7 @@ import type { Diagnostic, SourceLocation } from "../errors.ts";
 import {
   allProtectionDomains,
   defaults,
+  limits,
   type ChannelDescription,
   type ChannelEndDescription,
   type DomainDescription,
@@ -183,7 +184,7 @@ class Reader {
     for (const child of el.children) {
       switch (child.name) {
         case "protection_domain": {
-          const pd = this.protectionDomain(child, false);
+          const pd = this.protectionDomain(child, 0);
           if (pd !== undefined) protectionDomains.push(pd);
           break;
         }
@@ -229,7 +230,9 @@ class Reader {
     };
   }
 
-  private protectionDomain(el: XmlElement, isChild: boolean): ProtectionDomainDescription | undefined {
+  /** `depth` 0 is a top-level PD; children are read recursively, so the depth is capped (see below). */
+  private protectionDomain(el: XmlElement, depth: number): ProtectionDomainDescription | undefined {
+    const isChild = depth > 0;
     // `pp` is the pre-2.0 form, accepted with a warning (see translateLegacyPp).
     const attributesOk = this.attributes(el, [...PD_ATTRIBUTES, "pp", ...(isChild ? ["id", "setvar_id"] : [])]);
     const name = this.required(el, "name");
@@ -277,7 +280,13 @@ class Reader {
           break;
         }
         case "protection_domain": {
-          const sub = this.protectionDomain(child, true);
+          // More than 63 levels means more than 63 PDs, which the rules refuse anyway; stopping here keeps a
+          // hostile file from recursing this reader (and the rules' tree walk) into a stack overflow.
+          if (depth + 1 >= limits.maxProtectionDomains) {
+            this.error(`too many protection domains defined: nested ${limits.maxProtectionDomains} deep. Maximum is ${limits.maxProtectionDomains}.`, child.location);
+            break;
+          }
+          const sub = this.protectionDomain(child, depth + 1);
           if (sub !== undefined) children.push(sub);
           break;
         }

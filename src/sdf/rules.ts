@@ -315,7 +315,9 @@ function checkSetvarSymbols(system: SystemDescription, everyPd: ReturnType<typeo
   const claims = new Map<string, Claim[]>();
   const claim = (pd: string, symbol: string | undefined, element: string, location: SourceLocation | undefined): void => {
     if (symbol === undefined) return;
-    claims.set(pd, [...(claims.get(pd) ?? []), { symbol, element, location }]);
+    const list = claims.get(pd);
+    if (list === undefined) claims.set(pd, [{ symbol, element, location }]);
+    else list.push({ symbol, element, location });
   };
   for (const { pd } of everyPd) {
     for (const map of pd.maps ?? []) {

@@ -47,12 +47,13 @@ export function parseXml(text: string, file: string): XmlResult {
   // extent cannot be recovered from the string it gives).
   let markupEnd = 0;
   // An object, not a `let`: TypeScript does not see the assignment made inside the saxes callback.
-  const state = { malformed: false };
+  const state = { malformed: false, closing: false };
 
   parser.on("opentagstart", (tag) => {
     tagStart = Math.max(0, text.lastIndexOf(`<${tag.name}`, parser.position - tag.name.length - 1));
   });
   parser.on("opentag", (tag) => {
+    const location = at(tagStart);
     const attributes = new Map<string, XmlAttribute>();
     const offsets = attributeOffsets(text, tagStart + 1 + tag.name.length, parser.position);
     // Without the xmlns option saxes gives plain strings; its type also covers namespace mode.
@@ -61,7 +62,7 @@ export function parseXml(text: string, file: string): XmlResult {
       attributes.set(name, { name, value: typeof value === "string" ? value : value.value, location: at(offsets.get(name) ?? tagStart) });
     }
     const children: XmlElement[] = [];
-    const element: XmlElement = { name: tag.name, attributes, children, location: at(tagStart) };
+    const element: XmlElement = { name: tag.name, attributes, children, location };
     const parent = stack.at(-1);
     if (parent === undefined) root ??= element;
     else parent.children.push(element);
@@ -101,15 +102,17 @@ export function parseXml(text: string, file: string): XmlResult {
   }
   parser.on("error", (error) => {
     state.malformed = true;
-    // At the end of the input the problem is "it stopped here"; elsewhere it is the character just read.
-    const offset = parser.position >= text.length ? text.length : Math.max(0, parser.position - 1);
+    // While closing, the problem is "the input stopped here"; before that, it is the character just read.
+    const offset = state.closing ? text.length : Math.max(0, Math.min(parser.position, text.length) - 1);
     diagnostics.length = 0;
     diagnostics.push({ severity: "error", message: `Could not parse '${file}': ${error.message.replace(/^\d+:\d+: /, "")}`, location: at(offset) });
     throw new Stop();
   });
 
   try {
-    parser.write(text).close();
+    parser.write(text);
+    state.closing = true;
+    parser.close();
   } catch (error) {
     if (!(error instanceof Stop)) throw error;
   }
@@ -142,7 +145,11 @@ function attributeOffsets(text: string, from: number, to: number): Map<string, n
   return out;
 }
 
-/** Offset -> 1-based line and code-point column. Lines end at `\n`, `\r\n` or a lone `\r`, as XML says. */
+/**
+ * Offset -> 1-based line and code-point column. Lines end at `\n`, `\r\n` or a lone `\r`, as XML says.
+ * Offsets arrive mostly in increasing order, so the column count resumes from the previous answer on the
+ * same line: a minified file with everything on one line stays linear.
+ */
 function locator(text: string, file: string): (offset: number) => SourceLocation {
   const starts = [0];
   for (let i = 0; i < text.length; i++) {
@@ -151,6 +158,7 @@ function locator(text: string, file: string): (offset: number) => SourceLocation
   }
   // A byte-order mark is not a column.
   const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let last = { line: -1, offset: 0, column: 1 };
   return (offset) => {
     let lo = 0;
     let hi = starts.length - 1;
@@ -160,12 +168,16 @@ function locator(text: string, file: string): (offset: number) => SourceLocation
       else hi = mid - 1;
     }
     const lineStart = Math.max(starts[lo]!, lo === 0 ? bom : 0);
-    let column = 1;
-    for (let i = lineStart; i < offset; i++) {
-      const c = text.charCodeAt(i);
-      // The low half of a surrogate pair is part of the same code point.
-      if (c < 0xdc00 || c > 0xdfff) column++;
-    }
+    // Count from the previous answer when it is on this line (forwards or backwards), else from the line start.
+    let { offset: from, column } = last.line === lo && last.offset >= lineStart ? last : { offset: lineStart, column: 1 };
+    for (; from < offset; from++) column += codePointStep(text.charCodeAt(from));
+    for (; from > offset; from--) column -= codePointStep(text.charCodeAt(from - 1));
+    last = { line: lo, offset, column };
     return { file, line: lo + 1, column };
   };
+}
+
+/** 1 for a UTF-16 unit that starts a code point, 0 for the low half of a surrogate pair. */
+function codePointStep(unit: number): number {
+  return unit >= 0xdc00 && unit <= 0xdfff ? 0 : 1;
 }
