@@ -105,6 +105,8 @@ class Reader {
   private attributes(el: XmlElement, allowed: readonly string[]): boolean {
     let ok = true;
     for (const name of el.attributes.keys()) {
+      // Namespace declarations are not attributes to roxmltree, so Microkit accepts them anywhere.
+      if (name === "xmlns" || name.startsWith("xmlns:")) continue;
       if (!allowed.includes(name)) {
         this.error(`invalid attribute '${name}' (element '${el.name}')`, el.location);
         ok = false;
@@ -201,7 +203,7 @@ class Reader {
         case "domains":
         case "domain_schedule":
           if (scheduleElement !== undefined) {
-            this.error(`the domain schedule must only be specified once (first at line ${scheduleElement.location.line}) (element '${child.name}')`, child.location);
+            this.error(`the domain schedule must only be specified once (element '${child.name}')${firstAt(scheduleElement.location)}`, child.location);
             break;
           }
           scheduleElement = child;
@@ -237,7 +239,11 @@ class Reader {
     const attributesOk = this.attributes(el, [...PD_ATTRIBUTES, "pp", ...(isChild ? ["id", "setvar_id"] : [])]);
     const name = this.required(el, "name");
     const id = isChild ? this.required(el, "id") : undefined;
-    if (this.boolean(el, "pp") === true && name !== undefined) this.legacyPp.set(name, el.location);
+    const legacyPp = this.boolean(el, "pp");
+    if (legacyPp === true && name !== undefined) this.legacyPp.set(name, el.location);
+    if (legacyPp === false) {
+      this.warning(`pp on 'protection_domain' is deprecated since Microkit 2.0: pp="false" was the default and can go (element 'protection_domain')`, el.location);
+    }
     const numbers = {
       priority: this.number(el, "priority").value,
       budget: this.number(el, "budget").value,

@@ -1,10 +1,11 @@
 // Real Microkit files pass; Microkit's own invalid files fail with Microkit's message at the element it blames;
 // one fixture per further rule, each with its exact message and location.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { formatDiagnostic } from "../../src/errors.ts";
-import { checkSystem, unsupportedFeatures } from "../../src/sdf/index.ts";
-import { formatted, parseFixture, read, systemFiles } from "./support.ts";
+import { checkSystem, loadSystemFile, parseSystem, unsupportedFeatures } from "../../src/sdf/index.ts";
+import { fixtures, formatted, parseFixture, read, systemFiles } from "./support.ts";
 
 describe("valid: seL4/microkit examples and the seL4 Rust tutorial", () => {
   test("the copies are all there", () => {
@@ -353,5 +354,29 @@ describe("unsupported elements", () => {
     assert.deepEqual(unsupportedFeatures(vm.system).map(formatDiagnostic), [
       "virtual_machine_unsupported.system:5:9: error: 'virtual_machine' is not supported by isokit: worker-thread PDs have no virtual CPUs",
     ]);
+  });
+});
+
+describe("odds and ends", () => {
+  test("pp=\"false\" on a protection_domain is dropped with a warning", () => {
+    const result = parseSystem('<system>\n  <protection_domain name="a" pp="false"><program_image path="a.elf"/></protection_domain>\n</system>', "f.system");
+    assert.ok(result.ok);
+    assert.deepEqual(formatted(result), [
+      `f.system:2:3: warning: pp on 'protection_domain' is deprecated since Microkit 2.0: pp="false" was the default and can go (element 'protection_domain')`,
+    ]);
+  });
+
+  test("namespace declarations are not attributes (roxmltree does not list them either)", () => {
+    const result = parseSystem('<system xmlns="urn:x"><protection_domain name="a" xmlns:q="urn:q"><program_image path="a.elf"/></protection_domain></system>', "n.system");
+    assert.ok(result.ok, formatted(result).join("\n"));
+  });
+
+  test("loadSystemFile reads and parses; a file it cannot read is a located error, not an exception", () => {
+    const path = join(fixtures, "valid", "ipc.system");
+    assert.deepEqual(loadSystemFile(path, "ipc.system"), parseFixture("valid", "ipc.system"));
+    const missing = loadSystemFile(join(fixtures, "nope.system"), "nope.system");
+    assert.ok(!missing.ok);
+    assert.equal(missing.diagnostics.length, 1);
+    assert.match(formatDiagnostic(missing.diagnostics[0]!), /^nope\.system:1:1: error: cannot read: ENOENT/);
   });
 });
