@@ -132,7 +132,7 @@ class Reader {
     if (raw === undefined) return { present: false, value: undefined };
     const result = readNumber(raw);
     if (result.ok) return { present: true, value: result.value };
-    this.error(`failed to parse integer '${raw}' for '${name}' (element '${el.name}'): ${result.reason}`, el.location);
+    this.error(`failed to parse integer '${shown(raw)}' for '${name}' (element '${el.name}'): ${result.reason}`, el.location);
     return { present: true, value: undefined };
   }
 
@@ -141,7 +141,7 @@ class Reader {
     if (raw === undefined) return undefined;
     const result = readDecimal(raw);
     if (!result.ok) {
-      this.error(`failed to parse integer '${raw}' for '${name}' (element '${el.name}'): ${result.reason}`, el.location);
+      this.error(`failed to parse integer '${shown(raw)}' for '${name}' (element '${el.name}'): ${result.reason}`, el.location);
       return undefined;
     }
     if (result.value < 0) {
@@ -154,8 +154,10 @@ class Reader {
   /** Microkit `str_to_bool`: exactly `true` or `false`. */
   private boolean(el: XmlElement, name: string): boolean | undefined {
     const raw = this.text(el, name);
-    if (raw === undefined || raw === "true" || raw === "false") return raw === undefined ? undefined : raw === "true";
-    this.error(`${name} must be 'true' or 'false', got '${raw}' (element '${el.name}')`, el.location);
+    if (raw === undefined) return undefined;
+    if (raw === "true") return true;
+    if (raw === "false") return false;
+    this.error(`${name} must be 'true' or 'false', got '${shown(raw)}' (element '${el.name}')`, el.location);
     return undefined;
   }
 
@@ -365,7 +367,7 @@ class Reader {
       const irq = this.decimal(el, "irq", this.text(el, "irq"));
       const trigger = this.text(el, "trigger");
       if (trigger !== undefined && trigger !== "level" && trigger !== "edge") {
-        this.error(`trigger must be either 'level' or 'edge', got '${trigger}' (element 'irq')`, el.location);
+        this.error(`trigger must be either 'level' or 'edge', got '${shown(trigger)}' (element 'irq')`, el.location);
         return undefined;
       }
       if (!ok || id === undefined || irq === undefined) return undefined;
@@ -377,9 +379,9 @@ class Reader {
       this.decimal(el, "pin", this.text(el, "pin"));
       this.decimal(el, "vector", this.required(el, "vector"));
       const trigger = this.text(el, "trigger");
-      if (trigger !== undefined && trigger !== "level" && trigger !== "edge") this.error(`trigger must be either 'level' or 'edge', got '${trigger}' (element 'irq')`, el.location);
+      if (trigger !== undefined && trigger !== "level" && trigger !== "edge") this.error(`trigger must be either 'level' or 'edge', got '${shown(trigger)}' (element 'irq')`, el.location);
       const polarity = this.text(el, "polarity");
-      if (polarity !== undefined && polarity !== "low" && polarity !== "high") this.error(`polarity must be either 'low' or 'high', got '${polarity}' (element 'irq')`, el.location);
+      if (polarity !== undefined && polarity !== "low" && polarity !== "high") this.error(`polarity must be either 'low' or 'high', got '${shown(polarity)}' (element 'irq')`, el.location);
     } else if (el.attributes.has("pcidev")) {
       this.attributes(el, ["id", "setvar_id", "pcidev", "handle", "vector"]);
       this.decimal(el, "handle", this.required(el, "handle"));
@@ -402,7 +404,7 @@ class Reader {
     const prefillPath = this.text(el, "prefill_path");
     const bootInfo = this.text(el, "prefill_bootinfo");
     if (bootInfo !== undefined) {
-      if (!(BOOT_INFO as readonly string[]).includes(bootInfo)) this.error(`BootInfoMap type: '${bootInfo}' is not supported (element 'memory_region')`, el.location);
+      if (!(BOOT_INFO as readonly string[]).includes(bootInfo)) this.error(`BootInfoMap type: '${shown(bootInfo)}' is not supported (element 'memory_region')`, el.location);
       else if (prefillPath !== undefined) this.error("prefill_path and prefill_bootinfo cannot be both specified (element 'memory_region')", el.location);
       else this.unsupportedElement(el, "memory_region");
     }
@@ -517,22 +519,22 @@ class Reader {
     if (name === undefined || duration === undefined) return undefined;
     const space = duration.indexOf(" ");
     if (space < 0) {
-      this.error(`The duration '${duration}' must contain a value and a unit, e.g. '1000 us' (element 'schedule_entry')`, el.location);
+      this.error(`The duration '${shown(duration)}' must contain a value and a unit, e.g. '1000 us' (element 'schedule_entry')`, el.location);
       return undefined;
     }
     const raw = duration.slice(0, space);
     const unit = duration.slice(space + 1);
     const value = readNumber(raw);
     if (!value.ok) {
-      this.error(`failed to parse integer '${raw}' for 'duration' (element 'schedule_entry'): ${value.reason}`, el.location);
+      this.error(`failed to parse integer '${shown(raw)}' for 'duration' (element 'schedule_entry'): ${value.reason}`, el.location);
       return undefined;
     }
     if (value.value === 0) {
-      this.error(`The duration '${duration}' must be non-zero (element 'schedule_entry')`, el.location);
+      this.error(`The duration '${shown(duration)}' must be non-zero (element 'schedule_entry')`, el.location);
       return undefined;
     }
     if (unit !== "us" && unit !== "ticks") {
-      this.error(`The duration '${duration}' must be in either 'ticks' or 'us' (element 'schedule_entry')`, el.location);
+      this.error(`The duration '${shown(duration)}' must be in either 'ticks' or 'us' (element 'schedule_entry')`, el.location);
       return undefined;
     }
     return { name, length: value.value, unit, location: el.location };
@@ -643,7 +645,7 @@ class Reader {
     if (this.legacyPp.size === 0) return [...channels];
     const priorities = new Map<string, number>();
     for (const { pd } of allProtectionDomains({ protectionDomains: roots, channels: [] })) priorities.set(pd.name, pd.priority ?? defaults.priority);
-    const callers = new Map<string, string[]>();
+    const callers = new Map<string, Set<string>>();
     const translated = channels.map((channel) => {
       const ends = channel.ends.map((end, i) => {
         const callee = channel.ends[1 - i]!;
@@ -651,21 +653,22 @@ class Reader {
         const callerPriority = priorities.get(end.pd);
         if (!this.legacyPp.has(callee.pd) || end.pp !== undefined || calleePriority === undefined || callerPriority === undefined) return end;
         if (callerPriority < calleePriority) {
-          callers.set(callee.pd, [...(callers.get(callee.pd) ?? []), end.pd]);
+          callers.set(callee.pd, (callers.get(callee.pd) ?? new Set()).add(end.pd));
           return { ...end, pp: true };
         }
         this.warning(
           `pp="true" on protection_domain '${callee.pd}' gives '${end.pd}' no protected call on this channel: ` +
             `Microkit 2.x allows a PPC only to a strictly higher priority, and '${end.pd}' (priority: ${callerPriority}) ` +
             `is not below '${callee.pd}' (priority: ${calleePriority}) (element 'channel')`,
-          channel.location ?? end.location ?? { file: this.file, line: 1, column: 1 },
+          // The parser locates every channel; the PD's own location is only the type's fallback.
+          channel.location ?? this.legacyPp.get(callee.pd)!,
         );
         return end;
       });
       return { ...channel, ends: [ends[0]!, ends[1]!] as const };
     });
     for (const [name, location] of this.legacyPp) {
-      const list = callers.get(name) ?? [];
+      const list = [...(callers.get(name) ?? [])];
       const done = list.length === 0 ? "no channel end gained pp" : `pp="true" added to the end of ${list.map((c) => `'${c}'`).join(", ")}`;
       this.warning(
         `pp on 'protection_domain' is deprecated since Microkit 2.0: put pp="true" on the calling end of each channel instead (translated for '${name}': ${done}) (element 'protection_domain')`,
@@ -674,6 +677,11 @@ class Reader {
     }
     return translated;
   }
+}
+
+/** An attribute value as quoted in a message: a pasted megabyte stays out of the terminal. */
+function shown(raw: string): string {
+  return raw.length <= 40 ? raw : `${raw.slice(0, 37)}...`;
 }
 
 function firstAt(location: SourceLocation | undefined): string {
