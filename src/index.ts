@@ -24,12 +24,47 @@ export type { ReadonlyMessageRegisters, ReadonlyMessageBytes } from "./pd/regist
 export { memoryRegion } from "./pd/regions.ts";
 export type { MappedRegion } from "./pd/regions.ts";
 export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";
+
+// The VeridianOS IPC API (inside a PD, worker mode): endpoints, capabilities, rate limits, statistics
+export {
+  createEndpoint,
+  send,
+  call,
+  receive,
+  receiveBatch,
+  reply,
+  replyRecv,
+  grantCap,
+  lookupCapability,
+  capabilityFromToken,
+  processId,
+  getPerformanceStats,
+} from "./pd/endpoints.ts";
+export {
+  sys_send,
+  sys_receive,
+  sys_call,
+  sys_reply,
+  sys_create_channel,
+  sys_create_endpoint,
+  sys_close,
+  sys_grant_cap,
+  sys_revoke_cap,
+} from "./pd/syscalls.ts";
+export { Capability } from "./ipc/capability.ts";
+export type { DeriveOptions } from "./ipc/capability.ts";
+export { ReplyCapability } from "./ipc/client.ts";
+export type { Received, Reply, SendOptions, WaitFor } from "./ipc/client.ts";
+export type { PerformanceStats } from "./ipc/stats.ts";
+export type { RateLimits } from "./protocol/syscall.ts";
+export { Rights, encodeToken, decodeToken } from "./caps/token.ts";
 export { MR_COUNT } from "./protocol/layout.ts";
 
 // The booting thread
 export { boot } from "./kernel/boot.ts";
 export type { BootOptions } from "./kernel/boot.ts";
 export type { RunningSystem, PdStatus, PdState, PdFault, SystemEvents } from "./kernel/system.ts";
+export type { IpcKernelStats } from "./kernel/ipc-kernel.ts";
 export type {
   SystemDescription,
   ProtectionDomainDescription,

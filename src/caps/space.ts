@@ -61,13 +61,29 @@ export interface RegistryStats {
   readonly liveCapabilities: number;
 }
 
+/** Why a capability left a space: what the IPC layer must do with whatever it attached to it. */
+export type RemovalReason = Tombstone["reason"];
+
+export interface RegistryOptions {
+  /**
+   * Called for every capability that leaves a space (closed, revoked, moved away, or its object destroyed),
+   * after the registry has recorded it. The IPC layer invalidates what it attached to the token (a slot).
+   */
+  readonly onRemove?: (removed: CapabilityInfo, reason: RemovalReason) => void;
+}
+
 export class CapabilityRegistry {
+  private readonly onRemove: ((removed: CapabilityInfo, reason: RemovalReason) => void) | undefined;
   private readonly objects = new Map<number, KernelObject>();
   private readonly spaces = new Map<number, Map<bigint, CapNode>>();
   private readonly tombstones = new Map<number, Map<bigint, Tombstone>>();
   private nextObject = 1;
   private created = 0;
   private destroyed = 0;
+
+  constructor(options: RegistryOptions = {}) {
+    this.onRemove = options.onRemove;
+  }
 
   /** Gives `pd` an (empty) capability space. */
   addProcess(pd: number): void {
@@ -194,6 +210,7 @@ export class CapabilityRegistry {
       if (options.move === true && rights === node.rights) {
         this.space(from, operation).delete(node.token);
         this.tombstone(from, node.token, { reason: "moved", at });
+        this.onRemove?.(info(node), "moved");
         node.holder = to;
         target.set(node.token, node);
         return node.token;
@@ -219,21 +236,31 @@ export class CapabilityRegistry {
     const destroyed: number[] = [];
     for (const object of this.objects.values()) {
       if (object.owner !== pd || !object.alive) continue;
-      object.alive = false;
+      this.destroy(object, at);
       destroyed.push(object.id);
-      this.destroyed++;
-      for (const [holder, holderSpace] of this.spaces) {
-        for (const node of [...holderSpace.values()]) {
-          if (node.object === object) {
-            holderSpace.delete(node.token);
-            this.tombstone(holder, node.token, { reason: "destroyed", at });
-          }
-        }
-      }
     }
     this.spaces.delete(pd);
     this.tombstones.delete(pd);
     return destroyed;
+  }
+
+  /**
+   * Destroys the object `token` names (needs RECEIVE: the holder of the receiving end closes an endpoint):
+   * every capability to it, in every PD, stops working.
+   */
+  destroyObject(pd: number, token: bigint, operation = "close"): number {
+    const node = this.lookup(pd, token, Rights.RECEIVE, operation);
+    if (node.object.owner !== pd) {
+      throw new IpcError("PermissionDenied", `${operation}: only the PD that created ${node.object.kind} ${node.object.id} can close it`, { operation, capability: token });
+    }
+    this.destroy(node.object, trace(operation));
+    return node.object.id;
+  }
+
+  /** The object a live capability of `pd` names, or undefined. */
+  objectOf(pd: number, token: bigint): { readonly id: number; readonly kind: ObjectKind; readonly owner: number } | undefined {
+    const node = this.spaces.get(pd)?.get(token);
+    return node === undefined ? undefined : { id: node.object.id, kind: node.object.kind, owner: node.object.owner };
   }
 
   stats(): RegistryStats {
@@ -301,6 +328,22 @@ export class CapabilityRegistry {
     if (space?.get(node.token) === node) {
       space.delete(node.token);
       this.tombstone(node.holder, node.token, why);
+      this.onRemove?.(info(node), why.reason);
+    }
+  }
+
+  private destroy(object: KernelObject, at: string): void {
+    object.alive = false;
+    this.destroyed++;
+    for (const [holder, holderSpace] of this.spaces) {
+      for (const node of [...holderSpace.values()]) {
+        if (node.object === object) {
+          holderSpace.delete(node.token);
+          node.parent?.children.delete(node);
+          this.tombstone(holder, node.token, { reason: "destroyed", at });
+          this.onRemove?.(info(node), "destroyed");
+        }
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import { Child, isProtectionDomainProgram } from "../pd/program.ts";
 import { makeMappedRegion } from "../pd/regions.ts";
 import { FaultLabel } from "../protocol/layout.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
+import type { IpcKernelStats } from "./ipc-kernel.ts";
 import { regionBuffer, type Plan } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
@@ -182,6 +183,14 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  setRateLimits(): void {
+    throw new IpcError("NotInitialized", "setRateLimits: endpoints and rate limits need the worker mode", { operation: "setRateLimits" });
+  }
+
+  ipcStats(): IpcKernelStats {
+    return { objectsCreated: 0, objectsDestroyed: 0, liveCapabilities: 0, endpointsLive: 0, slotsLive: 0, syscalls: 0 };
   }
 
   whenIdle(): Promise<void> {

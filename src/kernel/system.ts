@@ -3,6 +3,9 @@
  * clean shutdown.
  */
 
+import type { RateLimits } from "../protocol/syscall.ts";
+import type { IpcKernelStats } from "./ipc-kernel.ts";
+
 export type PdState = "starting" | "running" | "faulted" | "exited" | "stopped";
 
 export interface PdStatus {
@@ -44,6 +47,13 @@ export interface RunningSystem extends AsyncDisposable {
    * flight, seen twice `settleMs` apart. (A PD in `async` wait mode may still have timers of its own.)
    */
   whenIdle(settleMs?: number): Promise<void>;
+  /**
+   * Receiver-enforced limits on everything PD `pd` sends through endpoints (undefined removes them). Each
+   * receiver keeps its own buckets for the sender: the limit is per sender and receiver.
+   */
+  setRateLimits(pd: string, limits: RateLimits | undefined): void;
+  /** The kernel's registry statistics: objects created and destroyed, live capabilities, endpoints, slots. */
+  ipcStats(): IpcKernelStats;
   /** Stops every PD: asks each to leave its loop, then terminates any that has not after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
 }

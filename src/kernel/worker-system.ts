@@ -7,7 +7,7 @@
  * longer do: marks its ends dead and wakes every PD blocked in a protected call to it (`PeerDied`).
  */
 
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { deserializeError, IpcError } from "../errors.ts";
 import type { PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
 import {
@@ -21,6 +21,8 @@ import {
   Verdict,
 } from "../protocol/layout.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
+import type { RateLimits } from "../protocol/syscall.ts";
+import { IpcKernel, type IpcKernelStats } from "./ipc-kernel.ts";
 import { regionBuffer, type Plan, type PlannedPd } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
@@ -39,6 +41,9 @@ interface KernelPd {
   state: PdState;
   readonly exited: Promise<number>;
   readonly initDone: Promise<void>;
+  readonly pid: number;
+  /** The kernel's end of the PD's syscall port. */
+  readonly port: MessagePort;
 }
 
 interface KernelChannel {
@@ -58,6 +63,7 @@ export class WorkerSystem implements RunningSystem {
   private outputTimer: NodeJS.Timeout | undefined;
   private readonly parentQueues = new Map<string, Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
+  private readonly ipc = new IpcKernel();
 
   private constructor() {}
 
@@ -99,8 +105,11 @@ export class WorkerSystem implements RunningSystem {
 
     const regionBuffers = new Map(plan.regions.map((r) => [r.name, regionBuffer(r, () => new SharedArrayBuffer(r.size))]));
     const useTsx = runningFromSource || plan.pds.some((pd) => /\.[cm]?tsx?$/.test(pd.programUrl));
+    let pid = 0;
     for (const pd of plan.pds) {
       const control = new SharedArrayBuffer(CONTROL_BYTES);
+      const { port1, port2 } = new MessageChannel();
+      pid++;
       const ends: PdEndBootData[] = pd.ends.map((end) => ({
         id: end.id,
         buffer: buffers[end.channel]!,
@@ -124,8 +133,10 @@ export class WorkerSystem implements RunningSystem {
         wait,
         hasParent: pd.parent !== undefined,
         regions: pd.maps.map((m) => ({ symbol: m.symbol, region: m.region, perms: m.perms, buffer: regionBuffers.get(m.region)! })),
+        pid,
+        kernelPort: port2,
       };
-      this.spawn(pd, boot);
+      this.spawn(pd, boot, port1);
     }
     // init() of every PD runs concurrently, as on Microkit; a notify or ppcall made in init() to a PD that has
     // not started yet waits in the channel buffer until that PD's loop runs.
@@ -154,8 +165,8 @@ export class WorkerSystem implements RunningSystem {
     }
   }
 
-  private spawn(plan: PlannedPd, boot: PdBootData): void {
-    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}` });
+  private spawn(plan: PlannedPd, boot: PdBootData, port: MessagePort): void {
+    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort] });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));
     const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
@@ -167,8 +178,21 @@ export class WorkerSystem implements RunningSystem {
       state: "starting",
       exited,
       initDone,
+      pid: boot.pid,
+      port,
     };
     this.pdMap.set(plan.name, pd);
+    this.ipc.addPd({
+      pid: boot.pid,
+      name: plan.name,
+      control: pd.control,
+      doorbell: boot.doorbell,
+      post: (message) => { port.postMessage(message); },
+      alive: () => pd.state === "starting" || pd.state === "running",
+    });
+    // Syscalls: untrusted input, answered one at a time in this thread (ipc-kernel.ts parses and checks each).
+    port.on("message", (message: unknown) => { this.ipc.dispatch(boot.pid, message); });
+    port.unref();
 
     worker.on("message", (message: PdToKernel) => {
       switch (message.type) {
@@ -219,6 +243,8 @@ export class WorkerSystem implements RunningSystem {
   private died(pd: KernelPd, state: PdState, entry: string, error: Error, record = true): void {
     if (pd.state === "faulted" || pd.state === "exited" || pd.state === "stopped") return;
     this.setState(pd, state);
+    // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied).
+    this.ipc.cleanupProcess(pd.pid);
     for (const end of pd.plan.ends) {
       const i32 = this.channels[end.channel]!.i32;
       Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, 1);
@@ -312,6 +338,14 @@ export class WorkerSystem implements RunningSystem {
     this.events.emit("state", { pd: pd.plan.name, state });
   }
 
+  setRateLimits(pd: string, limits: RateLimits | undefined): void {
+    this.ipc.setRateLimits(pd, limits);
+  }
+
+  ipcStats(): IpcKernelStats {
+    return this.ipc.stats();
+  }
+
   async whenIdle(settleMs = 20): Promise<void> {
     let quietSamples = 0;
     while (quietSamples < 2) {
@@ -359,6 +393,7 @@ export class WorkerSystem implements RunningSystem {
       await Promise.all([...this.pdMap.values()].map((pd) => pd.worker.terminate()));
     }
     await all;
+    for (const pd of this.pdMap.values()) pd.port.close();
     clearTimeout(this.outputTimer);
     this.outputTimer = undefined;
     this.flushOutput(true);

@@ -12,6 +12,7 @@
 import { IpcError } from "../errors.ts";
 import type { MessageInfo } from "../protocol/message-info.ts";
 import type { IpcBuffer } from "../shm/ipc-buffer.ts";
+import type { IpcClient } from "../ipc/client.ts";
 import type { MappedRegion } from "./regions.ts";
 
 /** What the runtime of one PD provides to the program's calls. */
@@ -30,6 +31,8 @@ export interface PdContext {
   output(text: string): void;
   /** The memory region mapped under `symbol`. */
   region(symbol: string): MappedRegion;
+  /** The PD's endpoint and capability API (worker mode); throws `NotInitialized` where there is none. */
+  ipcClient(operation: string): IpcClient;
 }
 
 const CURRENT = Symbol.for("isokit.currentPd");

@@ -56,6 +56,14 @@ export class InProcessPd extends PdRuntime {
     this.scheduler = scheduler;
   }
 
+  ipcClient(operation: string): never {
+    throw new IpcError(
+      "NotInitialized",
+      `${operation}: endpoints and capabilities need the worker mode (boot with mode "workers"): in one thread a blocking receive or call could never be answered`,
+      { operation, pd: this.name },
+    );
+  }
+
   get hasPending(): boolean {
     return !this.dead && (this.pendingLow !== 0 || this.pendingHigh !== 0);
   }

@@ -9,6 +9,7 @@ import { MessageInfo } from "../protocol/message-info.ts";
 import { IpcBuffer } from "../shm/ipc-buffer.ts";
 import { Channel, type ChannelSet, MAX_CHANNEL_ID, toMessageInfo } from "./channel.ts";
 import type { PdContext } from "./context.ts";
+import type { IpcClient } from "../ipc/client.ts";
 import type { Child, Handler } from "./program.ts";
 import type { MappedRegion } from "./regions.ts";
 
@@ -60,6 +61,7 @@ export abstract class PdRuntime implements PdContext {
   abstract notify(channel: number, operation: string): void;
   abstract ppcall(channel: number, info: MessageInfo): MessageInfo;
   abstract output(text: string): void;
+  abstract ipcClient(operation: string): IpcClient;
 
   /** The rights of `channel`, or `InvalidChannel` naming the operation (`ppcall: not valid for channel 13`). */
   protected endFor(channel: number, operation: string): EndRights {

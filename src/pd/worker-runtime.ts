@@ -30,6 +30,8 @@ import { ChannelSet, MAX_CHANNEL_ID } from "./channel.ts";
 import { Child, type Handler } from "./program.ts";
 import { makeMappedRegion } from "./regions.ts";
 import { PdRuntime, type EndRights } from "./runtime.ts";
+import { IpcClient } from "../ipc/client.ts";
+import { WorkerKernelLink } from "./kernel-link.ts";
 
 interface WorkerEnd extends EndRights {
   readonly memory: ChannelMemory;
@@ -54,6 +56,8 @@ export class WorkerPd extends PdRuntime {
   /** The end whose call the last `hasPendingWork` saw (the spin's shortcut to `serve`). */
   private callReady: WorkerEnd | undefined;
   private readonly hasParent: boolean;
+  private readonly boot: PdBootData;
+  private client: IpcClient | undefined;
 
   constructor(boot: PdBootData, handler: Handler) {
     const ends = new Map<number, WorkerEnd>();
@@ -85,6 +89,16 @@ export class WorkerPd extends PdRuntime {
     this.spinMicros = boot.wait.spinMicros;
     this.hasParent = boot.hasParent;
     this.sliceMs = boot.wait.sliceMs;
+    this.boot = boot;
+  }
+
+  ipcClient(): IpcClient {
+    this.client ??= new IpcClient(
+      new WorkerKernelLink(this.name, this.boot.kernelPort, this.control, this.doorbell, this.syncWait.options, () => {
+        throw new StopRequested();
+      }),
+    );
+    return this.client;
   }
 
   // ---- PdContext ------------------------------------------------------------------------------------------

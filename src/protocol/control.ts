@@ -4,6 +4,7 @@
  * PDs never do (they go through the channel buffers of layout.ts).
  */
 
+import type { MessagePort } from "node:worker_threads";
 import type { SerializedIpcError } from "../errors.ts";
 
 /** `workerData` of a PD worker: everything the PD may reach, and nothing else. */
@@ -25,6 +26,10 @@ export interface PdBootData {
   readonly hasParent: boolean;
   /** Memory regions the PD maps, by their `setvar_vaddr` name. */
   readonly regions: readonly PdRegionBootData[];
+  /** This PD's ProcessId in the kernel's capability spaces. */
+  readonly pid: number;
+  /** The PD's port to the kernel for syscalls and mail (protocol/syscall.ts); transferred, never shared. */
+  readonly kernelPort: MessagePort;
 }
 
 export interface PdRegionBootData {

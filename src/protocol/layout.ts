@@ -138,6 +138,11 @@ export const DOORBELL_I32 = {
 //       |                | (parent) sets 0 after fault() returned     |
 //  388  | CHILD_LABEL    | kernel: the fault's label                  | the parent
 //  392  | CHILD_VERDICT  | parent: 1 resume / 2 stop                  | the kernel (waitAsync)
+//  512  | SYSCALL_DONE   | kernel: the seq of the last syscall it      | the PD, waiting for its syscall's reply
+//       |                | answered (the reply is on the PD's port)    |
+//  516  | SYSCALL_SLEEPING | the PD, while it waits                    | the kernel: notify only if 1
+//  520  | MAIL           | kernel: +1 per delivery posted on the PD's  | the PD: drains its port when it changed
+//       |                | port (a new sender slot, a granted cap)     |
 // Faults travel only through this buffer, which no peer holds: a child cannot forge a verdict, and a PD
 // cannot forge a fault of another.
 // IDLE is on its own line, away from the doorbell: the PD writes it around every sleep, and on the doorbell's
@@ -152,8 +157,11 @@ export const CONTROL = {
   CHILD_FAULT: 3 * LINE,
   CHILD_LABEL: 3 * LINE + 4,
   CHILD_VERDICT: 3 * LINE + 8,
+  SYSCALL_DONE: 4 * LINE,
+  SYSCALL_SLEEPING: 4 * LINE + 4,
+  MAIL: 4 * LINE + 8,
 } as const;
-export const CONTROL_BYTES = 4 * LINE;
+export const CONTROL_BYTES = 5 * LINE;
 export const CONTROL_I32 = {
   STOP: CONTROL.STOP / 4,
   IDLE: CONTROL.IDLE / 4,
@@ -162,6 +170,9 @@ export const CONTROL_I32 = {
   CHILD_FAULT: CONTROL.CHILD_FAULT / 4,
   CHILD_LABEL: CONTROL.CHILD_LABEL / 4,
   CHILD_VERDICT: CONTROL.CHILD_VERDICT / 4,
+  SYSCALL_DONE: CONTROL.SYSCALL_DONE / 4,
+  SYSCALL_SLEEPING: CONTROL.SYSCALL_SLEEPING / 4,
+  MAIL: CONTROL.MAIL / 4,
 } as const;
 
 /** Values of VERDICT / CHILD_VERDICT. */

@@ -1,0 +1,796 @@
+/**
+ * The VeridianOS IPC API inside one PD: endpoints, send / receive / call / reply / replyRecv / receiveBatch,
+ * capabilities (derive, grant, revoke, close), rate limits and statistics.
+ *
+ * The data path is the slot protocol of protocol/endpoint.ts and never involves the kernel: a sender writes
+ * its own slot and rings the receiver; the receiver scans its senders' slots round-robin (one message per
+ * sender per turn, so a flooding sender cannot starve the others: it only ever fills its own slot) and takes a
+ * message only after checking, in the guard that no sender holds, that the slot's capability is still live.
+ * The kernel is reached by syscall (`KernelLink`) for everything that changes authority.
+ *
+ * Trust: this code runs inside the PD, so its own checks (rights on a handle, message size) only give early,
+ * clear errors. What binds is checked by the kernel (every syscall) and by the receiving side (revocation,
+ * rate limits, message bounds), which the sender cannot reach.
+ *
+ * Waiting: every blocking operation takes `timeout` (undefined = wait forever, 0 = poll, else milliseconds)
+ * and an `AbortSignal`. Waits spin briefly, then sleep in bounded slices and re-check the peer, the deadline,
+ * the signal and the kernel's stop request after each. In a synchronous wait the thread's event loop does not
+ * run, so a signal is honoured if it was aborted before the call or by another agent between slices; the
+ * `*Async` forms wait with `Atomics.waitAsync` and honour it at once.
+ */
+
+import { IpcError } from "../errors.ts";
+import { DOORBELL_I32 } from "../protocol/layout.ts";
+import {
+  GUARD_I32,
+  INLINE_BYTES,
+  Refusal,
+  SLOT,
+  SLOT_I32,
+  SlotGone,
+  SlotState,
+  SlotStatus,
+} from "../protocol/endpoint.ts";
+import type { CapabilityGrant, KernelMail, RateLimits, SlotGrant, SyscallRequest } from "../protocol/syscall.ts";
+import { Rights } from "../caps/token.ts";
+import { ringIfSleeping, wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
+import { Capability, callerTrace, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
+import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
+import { OperationStats, type PerformanceStats } from "./stats.ts";
+
+/** What the IPC client needs from the PD runtime and the kernel (implemented in src/pd). */
+export interface KernelLink {
+  readonly pdName: string;
+  /** Makes a syscall and returns the kernel's value, or throws the kernel's `IpcError`. */
+  syscall(request: SyscallRequest): unknown;
+  /** True if the kernel may have posted mail since the last `takeMail` (one atomic load). */
+  hasMail(): boolean;
+  /** Mail posted by the kernel (non-blocking). */
+  takeMail(): KernelMail[];
+  /** This PD's doorbell: a receiver sleeps on RING; senders and the kernel ring it. */
+  readonly doorbell: Int32Array;
+  /** Throws the runtime's stop signal if the kernel asked the PD to stop. */
+  checkStop(): void;
+  readonly wait: WaitOptions;
+}
+
+/** How long to wait: `timeout` (ms; undefined = forever, 0 = poll) and a signal that cancels the wait. */
+export interface WaitFor {
+  readonly timeout?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface SendOptions extends WaitFor {
+  /** The message's label (u32), as seL4's MessageInfo label. Default 0. */
+  readonly label?: number;
+  /** Capabilities carried by the message, installed in the receiver's space (needs GRANT on each). */
+  readonly grant?: readonly Capability[];
+  /** Move the granted capabilities (the sender's stop working) instead of copying them. Default false. */
+  readonly move?: boolean;
+}
+
+/** A message taken from an endpoint. */
+export interface Received {
+  /** A private copy of the message bytes (at most 64). */
+  readonly data: Uint8Array;
+  readonly label: number;
+  /** The badge of the capability it was sent through (seL4): set by `derive`, never by the sender. */
+  readonly badge: number;
+  /** The name of the sending PD, from the kernel's records (not from the sender). */
+  readonly sender: string;
+  /** Capabilities the message carried, now in this PD's space. */
+  readonly caps: readonly Capability[];
+  /** Present if the message is a call: answer it with `reply` (once). */
+  readonly reply: ReplyCapability | undefined;
+}
+
+/** A reply to a call. */
+export interface Reply {
+  readonly data: Uint8Array;
+  readonly label: number;
+}
+
+/** The one-shot right to answer one call (seL4's reply capability). */
+export class ReplyCapability {
+  used = false;
+  readonly endpoint: number;
+  readonly sender: string;
+  /** @internal */
+  readonly slot: ReceiverSlot;
+  /** @internal */
+  readonly seq: number;
+
+  /** @internal */
+  constructor(endpoint: number, slot: ReceiverSlot, seq: number, sender: string) {
+    this.endpoint = endpoint;
+    this.slot = slot;
+    this.seq = seq;
+    this.sender = sender;
+  }
+}
+
+interface SenderSlot {
+  readonly i32: Int32Array;
+  readonly u8: Uint8Array;
+  readonly endpoint: number;
+  readonly index: number;
+  readonly receiverDoorbell: Int32Array;
+  readonly receiver: string;
+  seq: number;
+}
+
+/** @internal */
+export interface ReceiverSlot {
+  readonly index: number;
+  readonly i32: Int32Array;
+  readonly u8: Uint8Array;
+  readonly badge: number;
+  readonly sender: string;
+  readonly capLimiter: RateLimiter | undefined;
+}
+
+interface ReceiverEndpoint {
+  readonly id: number;
+  readonly guard: Int32Array;
+  readonly slots: ReceiverSlot[];
+  /** Where the next round-robin scan starts. */
+  next: number;
+  closed: boolean;
+}
+
+interface Transfer {
+  readonly endpoint: number;
+  readonly index: number;
+  readonly grants: readonly CapabilityGrant[];
+}
+
+const NEVER = Number.POSITIVE_INFINITY;
+
+export class IpcClient implements CapabilityOwner {
+  private readonly link: KernelLink;
+  private readonly caps = new Map<bigint, Capability>();
+  private readonly slots = new Map<bigint, SenderSlot>();
+  private readonly endpoints = new Map<number, ReceiverEndpoint>();
+  private readonly named = new Map<string, Capability>();
+  private readonly transfers = new Map<number, Transfer>();
+  private readonly pdLimiters = new Map<string, RateLimiter>();
+  private readonly pendingSlots: Extract<KernelMail, { kind: "slot" }>[] = [];
+  private readonly stats = new OperationStats();
+
+  constructor(link: KernelLink) {
+    this.link = link;
+  }
+
+  // ---- objects and capabilities -------------------------------------------------------------------------
+
+  createEndpoint(): { id: number; cap: Capability } {
+    const value = this.syscall({ op: "create-endpoint" }) as { grant: CapabilityGrant; guard: SharedArrayBuffer };
+    this.endpoints.set(value.grant.object, {
+      id: value.grant.object,
+      guard: new Int32Array(value.guard),
+      slots: [],
+      next: 0,
+      closed: false,
+    });
+    this.adoptPendingSlots();
+    return { id: value.grant.object, cap: this.adopt(value.grant) };
+  }
+
+  deriveCapability(cap: Capability, rights: number, options: DeriveOptions): Capability {
+    this.own(cap, "derive");
+    if (!Number.isInteger(rights) || rights < 0) {
+      throw new IpcError("InvalidArgument", `derive: rights must be a set of Rights bits (got ${String(rights)})`, { operation: "derive" });
+    }
+    const request: SyscallRequest = {
+      op: "derive",
+      token: cap.token,
+      rights,
+      ...(options.badge === undefined ? {} : { badge: options.badge }),
+      ...(options.rateLimits === undefined ? {} : { limits: validateRateLimits(options.rateLimits, "derive") }),
+    };
+    return this.adopt(this.syscall(request) as CapabilityGrant);
+  }
+
+  revokeCapability(cap: Capability): number {
+    this.own(cap, "revoke");
+    const { count } = this.syscall({ op: "revoke", token: cap.token }) as { count: number };
+    const at = callerTrace("revoke");
+    this.forget(cap, `revoked at:\n${at}`);
+    return count;
+  }
+
+  closeCapability(cap: Capability): void {
+    this.own(cap, "close");
+    this.syscall({ op: "close", token: cap.token });
+    this.forget(cap, callerTrace("close"));
+    const endpoint = this.endpoints.get(cap.object);
+    if (endpoint !== undefined && (cap.rights & Rights.RECEIVE) !== 0) endpoint.closed = true;
+  }
+
+  /**
+   * `sys_grant_cap`: installs a capability with `rights` (a subset of `cap`'s) in PD `to`'s space and returns
+   * the token it has there. With `name`, the receiver finds it with `lookupCapability(name)`.
+   */
+  grantCapability(cap: Capability, to: string | number, rights: number, options: { name?: string; move?: boolean } = {}): bigint {
+    this.own(cap, "grant");
+    const { token } = this.syscall({
+      op: "grant",
+      token: cap.token,
+      to,
+      rights,
+      move: options.move === true,
+      ...(options.name === undefined ? {} : { name: options.name }),
+    }) as { token: bigint };
+    if (options.move === true) this.forget(cap, `moved to PD ${String(to)} at:\n${callerTrace("grant")}`);
+    return token;
+  }
+
+  /** The handle of a token this PD holds (one it was told about in a message, say). */
+  capability(token: bigint): Capability {
+    this.drainMail();
+    const cap = this.caps.get(token);
+    if (cap !== undefined) return cap;
+    // Not known here: let the kernel say why (never issued, or where it was closed or revoked).
+    this.syscall({ op: "check", token, rights: 0 });
+    throw new IpcError("InvalidCapability", `capability: 0x${token.toString(16)} names nothing in this PD`, { operation: "capability", capability: token });
+  }
+
+  /** Waits until a capability granted to this PD under `name` has arrived, and returns it. */
+  lookupCapability(name: string, options: WaitFor = {}): Capability {
+    const deadline = deadlineOf(options.timeout);
+    for (;;) {
+      this.drainMail();
+      const cap = this.named.get(name);
+      if (cap !== undefined) return cap;
+      this.checkWait("lookupCapability", deadline, options.signal, () => `no capability named '${name}' has been granted to PD '${this.link.pdName}'`);
+      this.sleepOnDoorbell(deadline, () => this.link.hasMail());
+    }
+  }
+
+  pid(name: string): number {
+    return (this.syscall({ op: "pid", name }) as { pid: number }).pid;
+  }
+
+  getPerformanceStats(): PerformanceStats {
+    return this.stats.report();
+  }
+
+  // ---- sending ------------------------------------------------------------------------------------------
+
+  /** seL4 Send: returns once the receiver has taken the message (or throws why it could not). */
+  send(cap: Capability, data: Uint8Array, options: SendOptions = {}): void {
+    const started = this.stats.shouldSample() ? performance.now() : -1;
+    const slot = this.sendSlot(cap, "send");
+    const slept = this.publish(cap, slot, SlotState.SENT, data, options, "send");
+    this.stats.record(started, slept);
+  }
+
+  /** seL4 Call: sends and waits for the reply. */
+  call(cap: Capability, data: Uint8Array, options: SendOptions = {}): Reply {
+    const started = this.stats.shouldSample() ? performance.now() : -1;
+    const slot = this.sendSlot(cap, "call");
+    const slept = this.publish(cap, slot, SlotState.CALLED, data, options, "call");
+    const i32 = slot.i32;
+    const length = i32[SLOT_I32.LENGTH]! >>> 0;
+    if (length > INLINE_BYTES) {
+      Atomics.store(i32, SLOT_I32.STATE, SlotState.IDLE);
+      throw new IpcError("InvalidMessage", `call: PD '${slot.receiver}' replied with ${length} bytes (at most ${INLINE_BYTES})`, {
+        operation: "call",
+        capability: cap.token,
+        endpoint: slot.endpoint,
+      });
+    }
+    const reply: Reply = { data: slot.u8.slice(SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
+    Atomics.store(i32, SLOT_I32.STATE, SlotState.IDLE); // the slot is free for the next message
+    this.stats.record(started, slept);
+    return reply;
+  }
+
+  /**
+   * Writes the message into the slot, publishes it as `kind` (SENT or CALLED), rings the receiver and waits
+   * until it is taken (send) or answered (call). Returns true if the thread slept.
+   */
+  private publish(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): boolean {
+    if (!(data instanceof Uint8Array)) {
+      throw new IpcError("InvalidArgument", `${operation}: the message must be a Uint8Array`, { operation, capability: cap.token });
+    }
+    if (data.length > INLINE_BYTES) {
+      throw new IpcError(
+        "MessageTooLarge",
+        `${operation}: ${data.length} bytes do not fit an inline message (at most ${INLINE_BYTES}); larger messages go through a shared region`,
+        { operation, capability: cap.token, endpoint: slot.endpoint },
+      );
+    }
+    const label = options.label ?? 0;
+    if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
+      throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
+    }
+    const deadline = deadlineOf(options.timeout);
+    const i32 = slot.i32;
+    let slept = false;
+    // The slot must be IDLE: an earlier call this PD gave up on may still be with the receiver.
+    for (;;) {
+      const state = Atomics.load(i32, SLOT_I32.STATE);
+      if (state === SlotState.IDLE) break;
+      if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
+      if (state === SlotState.REFUSED || state === SlotState.REPLIED) {
+        Atomics.compareExchange(i32, SLOT_I32.STATE, state, SlotState.IDLE); // leftovers of a call we abandoned
+        continue;
+      }
+      this.checkWait(operation, deadline, options.signal, () => `the previous call through ${cap.toString()} is still with PD '${slot.receiver}'`, "EndpointBusy");
+      slept = this.waitSlot(slot, state, deadline) || slept;
+    }
+    const transfer = options.grant === undefined || options.grant.length === 0 ? 0 : this.transfer(cap, options.grant, options.move === true);
+    slot.u8.set(data, SLOT.DATA); // plain stores, published by the CAS below
+    i32[SLOT_I32.LENGTH] = data.length;
+    i32[SLOT_I32.LABEL] = label | 0;
+    i32[SLOT_I32.TRANSFER] = transfer;
+    i32[SLOT_I32.SEQ] = slot.seq = (slot.seq + 1) | 0;
+    if (Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.IDLE, kind) !== SlotState.IDLE) {
+      throw this.gone(cap, slot, operation); // only the kernel moves an IDLE slot: it closed it
+    }
+    ringIfSleeping(slot.receiverDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING);
+    // An awake receiver answers within a few hundred loads: wait right here before the general wait.
+    for (let n = 0; n < 512 && Atomics.load(i32, SLOT_I32.STATE) === kind; n++);
+    for (;;) {
+      const state = Atomics.load(i32, SLOT_I32.STATE); // acquire: the reply is visible after REPLIED
+      if (kind === SlotState.SENT ? state === SlotState.IDLE : state === SlotState.REPLIED) return slept;
+      if (state === SlotState.REFUSED) {
+        const why = i32[SLOT_I32.ERROR]!;
+        Atomics.store(i32, SLOT_I32.STATE, SlotState.IDLE);
+        throw this.refused(cap, slot, why, operation);
+      }
+      if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
+      if (state === kind || state === SlotState.TAKEN) {
+        const why = this.waitProblem(deadline, options.signal);
+        if (why !== undefined) {
+          // Give up: withdraw the message if it was not taken; otherwise abandon the call (a late reply is
+          // dropped by the receiver, never delivered to a later call).
+          if (Atomics.compareExchange(i32, SLOT_I32.STATE, kind, SlotState.IDLE) === kind) throw this.waitError(why, operation, cap, slot, options.signal);
+          if (Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.TAKEN, SlotState.ABANDONED) === SlotState.TAKEN) {
+            throw this.waitError(why, operation, cap, slot, options.signal);
+          }
+          continue; // it moved on while we decided: look again
+        }
+        slept = this.waitSlot(slot, state, deadline) || slept;
+        continue;
+      }
+      throw new IpcError("InvalidMessage", `${operation}: slot of ${cap.toString()} is in an unexpected state ${state}`, {
+        operation,
+        capability: cap.token,
+      });
+    }
+  }
+
+  /** Waits while the slot's STATE is `state`, one bounded slice at most. Returns true if it slept. */
+  private waitSlot(slot: SenderSlot, state: number, deadline: number): boolean {
+    const i32 = slot.i32;
+    // spin first: a running receiver answers within microseconds
+    const spinUntil = performance.now() + this.link.wait.spinMicros / 1000;
+    for (let i = 1; ; i++) {
+      if (Atomics.load(i32, SLOT_I32.STATE) !== state) return false;
+      if ((i & 1023) === 0 && performance.now() >= spinUntil) break;
+    }
+    this.link.checkStop();
+    const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
+    Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 1); // before the last check: see shm/wait.ts
+    if (Atomics.load(i32, SLOT_I32.STATE) === state) Atomics.wait(i32, SLOT_I32.STATE, state, slice);
+    Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 0);
+    return true;
+  }
+
+  private sendSlot(cap: Capability, operation: string): SenderSlot {
+    let slot = this.slots.get(cap.token);
+    if (slot !== undefined && cap.closedAt === undefined) return slot;
+    this.own(cap, operation);
+    if ((cap.rights & Rights.SEND) === 0) {
+      throw new IpcError("PermissionDenied", `${operation}: capability ${cap.toString()} has no SEND right`, { operation, capability: cap.token });
+    }
+    const grant = this.syscall({ op: "connect", token: cap.token }) as SlotGrant;
+    slot = {
+      i32: new Int32Array(grant.slot),
+      u8: new Uint8Array(grant.slot),
+      endpoint: grant.endpoint,
+      index: grant.index,
+      receiverDoorbell: new Int32Array(grant.receiverDoorbell),
+      receiver: grant.receiver,
+      seq: 0,
+    };
+    this.slots.set(cap.token, slot);
+    return slot;
+  }
+
+  private transfer(through: Capability, caps: readonly Capability[], move: boolean): number {
+    caps.forEach((c) => { this.own(c, "send"); });
+    const { transfer } = this.syscall({ op: "transfer", through: through.token, tokens: caps.map((c) => c.token), move }) as { transfer: number };
+    if (move) for (const c of caps) this.forget(c, `moved in a message at:\n${callerTrace("send")}`);
+    return transfer;
+  }
+
+  // ---- receiving ----------------------------------------------------------------------------------------
+
+  /** Waits for one message on the endpoint `cap` receives (needs RECEIVE). */
+  receive(cap: Capability, options: WaitFor = {}): Received {
+    const endpoint = this.receiveEndpoint(cap, "receive");
+    const started = this.stats.shouldSample() ? performance.now() : -1;
+    const deadline = deadlineOf(options.timeout);
+    let slept = false;
+    for (;;) {
+      if (this.link.hasMail()) this.drainMail();
+      const message = this.poll(endpoint);
+      if (message !== undefined) {
+        this.stats.record(started, slept);
+        return message;
+      }
+      if (endpoint.closed) throw closedError(cap, "receive");
+      this.checkWait("receive", deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
+      if (this.spinFor(endpoint)) continue;
+      slept = true;
+      this.sleepOnDoorbell(deadline, () => this.link.hasMail() || hasPending(endpoint));
+    }
+  }
+
+  /** Up to `max` messages: waits for the first as `receive` does, then takes whatever else is waiting. */
+  receiveBatch(cap: Capability, max: number, options: WaitFor = {}): Received[] {
+    if (!Number.isInteger(max) || max < 1) {
+      throw new IpcError("InvalidArgument", `receiveBatch: max must be a positive integer (got ${String(max)})`, { operation: "receiveBatch" });
+    }
+    const batch = [this.receive(cap, options)];
+    const endpoint = this.endpoints.get(cap.object)!;
+    while (batch.length < max) {
+      const message = this.poll(endpoint);
+      if (message === undefined) break;
+      batch.push(message);
+    }
+    return batch;
+  }
+
+  /**
+   * Answers the call `to` came with. Returns false (and sends nothing) if the caller gave up or died; a reply
+   * capability works once.
+   */
+  reply(to: ReplyCapability, data: Uint8Array, options: { label?: number } = {}): boolean {
+    if (!(to instanceof ReplyCapability)) {
+      throw new IpcError("InvalidCapability", "reply: not a reply capability (use the `reply` of a received call)", { operation: "reply" });
+    }
+    if (to.used) throw new IpcError("InvalidCapability", `reply: this call from PD '${to.sender}' was already answered`, { operation: "reply", endpoint: to.endpoint });
+    if (!(data instanceof Uint8Array) || data.length > INLINE_BYTES) {
+      throw new IpcError(data instanceof Uint8Array ? "MessageTooLarge" : "InvalidArgument", `reply: the reply must be a Uint8Array of at most ${INLINE_BYTES} bytes`, {
+        operation: "reply",
+        endpoint: to.endpoint,
+      });
+    }
+    const label = options.label ?? 0;
+    if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
+      throw new IpcError("InvalidArgument", `reply: label must be a u32 (got ${String(label)})`, { operation: "reply" });
+    }
+    to.used = true;
+    const started = this.stats.shouldSample() ? performance.now() : -1;
+    const i32 = to.slot.i32;
+    const state = Atomics.load(i32, SLOT_I32.STATE);
+    let delivered = false;
+    if (state === SlotState.TAKEN && i32[SLOT_I32.SEQ] === to.seq) {
+      to.slot.u8.set(data, SLOT.DATA);
+      i32[SLOT_I32.LENGTH] = data.length;
+      i32[SLOT_I32.LABEL] = label | 0;
+      // publishes the reply; a CAS, so an ABANDONED (or the kernel's CLOSED) is never overwritten
+      delivered = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.TAKEN, SlotState.REPLIED) === SlotState.TAKEN;
+    }
+    // The caller gave up: drop the reply and free its slot for its next call.
+    if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
+    wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
+    this.stats.record(started, false);
+    return delivered;
+  }
+
+  /** seL4 ReplyRecv: answers one call and waits for the next message, in one operation. */
+  replyRecv(to: ReplyCapability, data: Uint8Array, cap: Capability, options: WaitFor & { label?: number } = {}): Received {
+    this.reply(to, data, options.label === undefined ? {} : { label: options.label });
+    return this.receive(cap, options);
+  }
+
+  /**
+   * One round-robin pass over the endpoint's senders, starting after the last one served. Returns the first
+   * message taken, or undefined.
+   */
+  private poll(endpoint: ReceiverEndpoint): Received | undefined {
+    const slots = endpoint.slots;
+    const n = slots.length;
+    for (let k = 0; k < n; k++) {
+      const i = (endpoint.next + k) % n;
+      const slot = slots[i]!;
+      const state = Atomics.load(slot.i32, SLOT_I32.STATE);
+      if (state !== SlotState.SENT && state !== SlotState.CALLED) continue;
+      const message = this.take(endpoint, slot, state);
+      if (message !== undefined) {
+        endpoint.next = i + 1;
+        return message;
+      }
+    }
+    return undefined;
+  }
+
+  /** Takes the message in `slot` if its capability is still live (see the revocation protocol). */
+  private take(endpoint: ReceiverEndpoint, slot: ReceiverSlot, state: number): Received | undefined {
+    const guard = endpoint.guard;
+    const i32 = slot.i32;
+    let data: Uint8Array;
+    let label: number;
+    let seq: number;
+    let transfer: number;
+    Atomics.store(guard, GUARD_I32.BUSY, slot.index + 1); // before the check: the kernel's revoke waits on it
+    try {
+      const status = Atomics.load(guard, GUARD_I32.STATUS + slot.index);
+      if (status !== SlotStatus.LIVE) {
+        refuse(slot, state, status === SlotStatus.SENDER_DEAD ? Refusal.SENDER_DEAD : Refusal.REVOKED);
+        return undefined;
+      }
+      const length = i32[SLOT_I32.LENGTH]! >>> 0;
+      if (length > INLINE_BYTES) {
+        refuse(slot, state, Refusal.INVALID_MESSAGE);
+        return undefined;
+      }
+      if (!this.allowed(slot, length)) {
+        refuse(slot, state, Refusal.RATE_LIMITED);
+        return undefined;
+      }
+      data = slot.u8.slice(SLOT.DATA, SLOT.DATA + length); // private copy: the sender may keep writing
+      label = i32[SLOT_I32.LABEL]! >>> 0;
+      seq = i32[SLOT_I32.SEQ]!;
+      transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
+      const next = state === SlotState.SENT ? SlotState.IDLE : SlotState.TAKEN;
+      // The take: fails only if the sender withdrew the message (timeout) or the kernel closed the slot.
+      if (Atomics.compareExchange(i32, SLOT_I32.STATE, state, next) !== state) return undefined;
+    } finally {
+      Atomics.store(guard, GUARD_I32.BUSY, 0);
+    }
+    if (state === SlotState.SENT) wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
+    const caps = transfer === 0 ? [] : this.claimTransfer(endpoint.id, slot.index, transfer);
+    return {
+      data,
+      label,
+      badge: slot.badge,
+      sender: slot.sender,
+      caps,
+      reply: state === SlotState.CALLED ? new ReplyCapability(endpoint.id, slot, seq, slot.sender) : undefined,
+    };
+  }
+
+  private allowed(slot: ReceiverSlot, length: number): boolean {
+    const pd = this.pdLimiters.get(slot.sender);
+    if (slot.capLimiter === undefined && pd === undefined) return true;
+    const now = performance.now();
+    if (slot.capLimiter !== undefined && !slot.capLimiter.tryTake(length, now)) return false;
+    return pd === undefined || pd.tryTake(length, now);
+  }
+
+  /** Capabilities a message carried: only a transfer the kernel made for this very slot is accepted. */
+  private claimTransfer(endpoint: number, index: number, id: number): Capability[] {
+    this.drainMail();
+    const transfer = this.transfers.get(id);
+    if (transfer?.endpoint !== endpoint || transfer.index !== index) return [];
+    this.transfers.delete(id);
+    return transfer.grants.map((g) => this.adopt(g));
+  }
+
+  /** Spins on the endpoint's slots for the spin budget. True if something arrived. */
+  private spinFor(endpoint: ReceiverEndpoint): boolean {
+    const spinMicros = this.link.wait.spinMicros;
+    if (spinMicros <= 0) return false;
+    const until = performance.now() + spinMicros / 1000;
+    for (let i = 1; ; i++) {
+      if (hasPending(endpoint)) return true;
+      if ((i & 255) === 0) {
+        if (this.link.hasMail()) return true;
+        if (performance.now() >= until) return false;
+      }
+    }
+  }
+
+  /** One bounded sleep on this PD's doorbell (the store-load pattern of shm/wait.ts). */
+  private sleepOnDoorbell(deadline: number, ready: () => boolean): void {
+    this.link.checkStop();
+    const doorbell = this.link.doorbell;
+    Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 1);
+    Atomics.store(doorbell, DOORBELL_I32.RING, 0);
+    if (!ready()) {
+      const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
+      Atomics.wait(doorbell, DOORBELL_I32.RING, 0, slice);
+    }
+    Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 0);
+  }
+
+  private receiveEndpoint(cap: Capability, operation: string): ReceiverEndpoint {
+    this.own(cap, operation);
+    if ((cap.rights & Rights.RECEIVE) === 0) {
+      throw new IpcError("PermissionDenied", `${operation}: capability ${cap.toString()} has no RECEIVE right`, { operation, capability: cap.token });
+    }
+    const endpoint = this.endpoints.get(cap.object);
+    if (endpoint === undefined) {
+      throw new IpcError("PermissionDenied", `${operation}: endpoint ${cap.object} is received by the PD that created it, not by '${this.link.pdName}'`, {
+        operation,
+        capability: cap.token,
+        endpoint: cap.object,
+      });
+    }
+    return endpoint;
+  }
+
+  // ---- kernel mail --------------------------------------------------------------------------------------
+
+  private drainMail(): void {
+    for (const mail of this.link.takeMail()) this.deliver(mail);
+  }
+
+  private deliver(mail: KernelMail): void {
+    switch (mail.kind) {
+      case "slot": // ["slot", endpoint, index, slot, badge, sender, limits]
+        this.pendingSlots.push(mail);
+        this.adoptPendingSlots();
+        break;
+      case "limits": // ["limits", sender, limits]
+        if (mail.limits === undefined) this.pdLimiters.delete(mail.sender);
+        else this.pdLimiters.set(mail.sender, new RateLimiter(mail.limits));
+        break;
+      case "named": {
+        // ["named", name, grant]
+        const cap = this.adopt(mail.grant);
+        if (mail.name !== "") this.named.set(mail.name, cap);
+        break;
+      }
+      case "transfer": // ["transfer", id, endpoint, index, grants]
+        this.transfers.set(mail.id, { endpoint: mail.endpoint, index: mail.index, grants: mail.grants });
+        break;
+      case "endpoint": // ["endpoint", endpoint, guard]
+        if (!this.endpoints.has(mail.endpoint)) {
+          this.endpoints.set(mail.endpoint, { id: mail.endpoint, guard: new Int32Array(mail.guard), slots: [], next: 0, closed: false });
+        }
+        this.adoptPendingSlots();
+        break;
+    }
+  }
+
+  /** Slots whose endpoint this PD knows. (A slot's mail cannot overtake its endpoint's, but be safe.) */
+  private adoptPendingSlots(): void {
+    for (let i = 0; i < this.pendingSlots.length; ) {
+      const mail = this.pendingSlots[i]!;
+      const endpoint = this.endpoints.get(mail.endpoint);
+      if (endpoint === undefined) {
+        i++;
+        continue;
+      }
+      this.pendingSlots.splice(i, 1);
+      if (mail.pdLimits !== undefined && !this.pdLimiters.has(mail.sender)) this.pdLimiters.set(mail.sender, new RateLimiter(mail.pdLimits));
+      endpoint.slots.push({
+        index: mail.index,
+        i32: new Int32Array(mail.slot),
+        u8: new Uint8Array(mail.slot),
+        badge: mail.badge,
+        sender: mail.sender,
+        capLimiter: mail.capLimits === undefined ? undefined : new RateLimiter(mail.capLimits),
+      });
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------------
+
+  private syscall(request: SyscallRequest): unknown {
+    const value = this.link.syscall(request);
+    this.drainMail();
+    return value;
+  }
+
+  private adopt(grant: CapabilityGrant): Capability {
+    const known = this.caps.get(grant.token);
+    if (known !== undefined) return known;
+    const cap = new Capability(grant, this);
+    this.caps.set(grant.token, cap);
+    return cap;
+  }
+
+  /** The handle must be this PD's and open (an early, clear error; the kernel checks again). */
+  private own(cap: Capability, operation: string): void {
+    if (!(cap instanceof Capability) || this.caps.get(cap.token) !== cap) {
+      if (cap instanceof Capability) cap.assertOpen(operation);
+      throw new IpcError("InvalidCapability", `${operation}: not a capability this PD holds`, {
+        operation,
+        ...(cap instanceof Capability ? { capability: cap.token } : {}),
+      });
+    }
+  }
+
+  private forget(cap: Capability, at: string): void {
+    cap.closedAt = at;
+    this.caps.delete(cap.token);
+    this.slots.delete(cap.token);
+    for (const [name, named] of this.named) if (named === cap) this.named.delete(name);
+  }
+
+  private checkWait(operation: string, deadline: number, signal: AbortSignal | undefined, what: () => string, pollCode: "WouldBlock" | "EndpointBusy" = "WouldBlock"): void {
+    const why = this.waitProblem(deadline, signal);
+    if (why === "timeout" && deadline === -1) throw new IpcError(pollCode, `${operation}: ${what()} (timeout 0: not waiting)`, { operation });
+    if (why === "timeout") throw new IpcError("Timeout", `${operation}: ${what()} within the timeout`, { operation });
+    if (why === "aborted") throw new IpcError("Aborted", `${operation}: aborted while waiting: ${what()}`, { operation }, { cause: signal?.reason });
+    this.link.checkStop();
+  }
+
+  private waitProblem(deadline: number, signal: AbortSignal | undefined): "timeout" | "aborted" | undefined {
+    if (signal?.aborted === true) return "aborted";
+    if (deadline === -1 || (deadline !== NEVER && performance.now() >= deadline)) return "timeout";
+    return undefined;
+  }
+
+  private waitError(why: "timeout" | "aborted", operation: string, cap: Capability, slot: SenderSlot, signal: AbortSignal | undefined): IpcError {
+    const details = { operation, capability: cap.token, endpoint: slot.endpoint };
+    if (why === "aborted") return new IpcError("Aborted", `${operation}: aborted waiting for PD '${slot.receiver}'`, details, { cause: signal?.reason });
+    return new IpcError("Timeout", `${operation}: PD '${slot.receiver}' did not ${operation === "call" ? "reply" : "take the message"} within the timeout`, details);
+  }
+
+  private refused(cap: Capability, slot: SenderSlot, why: number, operation: string): IpcError {
+    const details = { operation, capability: cap.token, endpoint: slot.endpoint };
+    switch (why) {
+      case Refusal.RATE_LIMITED:
+        return new IpcError("RateLimitExceeded", `${operation}: PD '${slot.receiver}' refused the message: over the rate limit of ${cap.toString()} or of PD '${this.link.pdName}'`, details);
+      case Refusal.INVALID_MESSAGE:
+        return new IpcError("InvalidMessage", `${operation}: PD '${slot.receiver}' refused a malformed message`, details);
+      case Refusal.REVOKED:
+      case Refusal.SENDER_DEAD:
+        return this.revokedError(cap, operation);
+      default:
+        return new IpcError("InvalidMessage", `${operation}: PD '${slot.receiver}' refused the message (reason ${why})`, details);
+    }
+  }
+
+  private gone(cap: Capability, slot: SenderSlot, operation: string): IpcError {
+    const gone = Atomics.load(slot.i32, SLOT_I32.GONE);
+    const details = { operation, capability: cap.token, endpoint: slot.endpoint, pd: slot.receiver };
+    if (gone === SlotGone.RECEIVER_DIED) return new IpcError("PeerDied", `${operation}: PD '${slot.receiver}', which receives on endpoint ${slot.endpoint}, has died`, details);
+    if (gone === SlotGone.ENDPOINT_CLOSED) return new IpcError("EndpointClosed", `${operation}: endpoint ${slot.endpoint} was closed by PD '${slot.receiver}'`, details);
+    return this.revokedError(cap, operation);
+  }
+
+  /** The kernel knows where a capability was revoked or closed: ask it, for the error message. */
+  private revokedError(cap: Capability, operation: string): IpcError {
+    try {
+      this.link.syscall({ op: "check", token: cap.token, rights: 0 });
+    } catch (error) {
+      if (error instanceof IpcError && error.code === "InvalidCapability") {
+        this.forget(cap, error.message);
+        return new IpcError("InvalidCapability", `${operation}: ${error.message.replace(/^check: /, "")}`, { operation, capability: cap.token }, { cause: error });
+      }
+      throw error;
+    }
+    return new IpcError("InvalidCapability", `${operation}: capability ${cap.toString()} no longer reaches its endpoint`, { operation, capability: cap.token });
+  }
+}
+
+function refuse(slot: ReceiverSlot, state: number, why: Refusal): void {
+  slot.i32[SLOT_I32.ERROR] = why; // published by the CAS
+  if (Atomics.compareExchange(slot.i32, SLOT_I32.STATE, state, SlotState.REFUSED) === state) {
+    wakeIfSleeping(slot.i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
+  }
+}
+
+function hasPending(endpoint: ReceiverEndpoint): boolean {
+  const slots = endpoint.slots;
+  for (let i = 0; i < slots.length; i++) {
+    const state = Atomics.load(slots[i]!.i32, SLOT_I32.STATE);
+    if (state === SlotState.SENT || state === SlotState.CALLED) return true;
+  }
+  return false;
+}
+
+function closedError(cap: Capability, operation: string): IpcError {
+  return new IpcError("EndpointClosed", `${operation}: endpoint ${cap.object} is closed`, { operation, capability: cap.token, endpoint: cap.object });
+}
+
+/** -1 = poll (timeout 0), +Infinity = forever, else the performance.now() deadline. */
+function deadlineOf(timeout: number | undefined): number {
+  if (timeout === undefined || timeout === Number.POSITIVE_INFINITY) return NEVER;
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+    throw new IpcError("InvalidArgument", `timeout must be a non-negative number of milliseconds (got ${String(timeout)})`, {});
+  }
+  return timeout === 0 ? -1 : performance.now() + timeout;
+}
+
+export type { RateLimits };

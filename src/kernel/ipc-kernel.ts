@@ -1,0 +1,443 @@
+/**
+ * The kernel's half of the IPC layer: it holds every capability space (caps/space.ts), makes endpoints and
+ * their senders' slots, answers syscalls, carries out derive / grant / revoke / close, and cleans up after a
+ * PD that died. It is never on the path of a message.
+ *
+ * Every syscall is checked against the calling PD's own capability space before anything changes, and every
+ * operation either completes or changes nothing (the registry's all-or-nothing grant).
+ *
+ * When a capability leaves a space (closed, revoked, moved, its endpoint closed, its holder dead) the slot it
+ * was connected to is retired, in this order (protocol/endpoint.ts): the guard's STATUS first, so the
+ * receiver takes nothing more from it; then a wait until the receiver is not in the middle of a take from it;
+ * then the slot itself, so a sender blocked in it wakes with an error. Only then does the syscall return: after
+ * `revoke` returns, no message is taken through any revoked capability, including one already waiting.
+ */
+
+import { IpcError, serializeError } from "../errors.ts";
+import { CapabilityRegistry, type CapabilityInfo, type RegistryStats, type RemovalReason } from "../caps/space.ts";
+import { isSubset, Rights } from "../caps/token.ts";
+import { CONTROL_I32, DOORBELL_I32 } from "../protocol/layout.ts";
+import {
+  GUARD_BYTES,
+  GUARD_I32,
+  MAX_SLOTS,
+  Refusal,
+  SLOT_BYTES,
+  SLOT_I32,
+  SLOT_MAGIC,
+  SlotGone,
+  SlotState,
+  SlotStatus,
+} from "../protocol/endpoint.ts";
+import type { CapabilityGrant, KernelMail, KernelToPd, RateLimits, SlotGrant, SyscallMessage, SyscallRequest } from "../protocol/syscall.ts";
+import { validateRateLimits } from "../ipc/rate-limit.ts";
+
+/** What the kernel holds for each PD that can make syscalls. */
+export interface IpcPd {
+  readonly pid: number;
+  readonly name: string;
+  /** Posts a reply or mail on the PD's kernel port. */
+  post(message: KernelToPd): void;
+  readonly control: Int32Array;
+  readonly doorbell: SharedArrayBuffer;
+  alive(): boolean;
+}
+
+interface EndpointRecord {
+  readonly id: number;
+  readonly owner: number;
+  readonly guard: SharedArrayBuffer;
+  readonly guardI32: Int32Array;
+  nextIndex: number;
+  closed: boolean;
+}
+
+interface SlotRecord {
+  readonly endpoint: EndpointRecord;
+  readonly index: number;
+  readonly holder: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly i32: Int32Array;
+}
+
+interface CapMeta {
+  readonly badge: number;
+  readonly limits: RateLimits | undefined;
+}
+
+export interface IpcKernelStats extends RegistryStats {
+  readonly endpointsLive: number;
+  readonly slotsLive: number;
+  readonly syscalls: number;
+}
+
+/** How long `revoke` waits for a receiver that is in the middle of taking a message (it takes ~100 ns). */
+const BUSY_WAIT_LIMIT_MS = 2000;
+
+export class IpcKernel {
+  private readonly registry = new CapabilityRegistry({ onRemove: (info, reason) => this.removed.push({ info, reason }) });
+  private readonly pds = new Map<number, IpcPd>();
+  private readonly names = new Map<string, number>();
+  private readonly endpoints = new Map<number, EndpointRecord>();
+  private readonly slots = new Map<bigint, SlotRecord>();
+  private readonly meta = new Map<bigint, CapMeta>();
+  private readonly pdLimits = new Map<number, RateLimits>();
+  private removed: { info: CapabilityInfo; reason: RemovalReason }[] = [];
+  /** The PD being cleaned up: its own capabilities' slots are marked SENDER_DEAD, not revoked. */
+  private dying: number | undefined;
+  private nextTransfer = 1;
+  private syscalls = 0;
+  private readonly scratch = new Int32Array(new SharedArrayBuffer(4));
+
+  addPd(pd: IpcPd): void {
+    this.pds.set(pd.pid, pd);
+    this.names.set(pd.name, pd.pid);
+    this.registry.addProcess(pd.pid);
+  }
+
+  /** Answers one syscall of `pid`: posts the reply on its port, then publishes SYSCALL_DONE and wakes it. */
+  dispatch(pid: number, message: unknown): void {
+    const pd = this.pds.get(pid);
+    if (pd === undefined) return;
+    const seq = isRecord(message) && typeof message["seq"] === "number" ? message["seq"] : 0;
+    this.syscalls++;
+    try {
+      const value = this.handle(pid, message);
+      pd.post({ kind: "reply", seq, ok: true, value });
+    } catch (error) {
+      pd.post({ kind: "reply", seq, ok: false, error: serializeError(error) });
+    }
+    Atomics.store(pd.control, CONTROL_I32.SYSCALL_DONE, seq); // publishes: the reply is on the port
+    if (Atomics.load(pd.control, CONTROL_I32.SYSCALL_SLEEPING) !== 0) Atomics.notify(pd.control, CONTROL_I32.SYSCALL_DONE);
+  }
+
+  /** Carries out one syscall for `pid`. Throws a typed `IpcError` for anything malformed or not allowed. */
+  handle(pid: number, message: unknown): unknown {
+    const request = parseRequest(message);
+    try {
+      return this.run(pid, request);
+    } finally {
+      this.settleRemovals();
+    }
+  }
+
+  private run(pid: number, request: SyscallRequest): unknown {
+    switch (request.op) {
+      case "create-endpoint": {
+        // ["create-endpoint"] -> { grant, guard }
+        const cap = this.registry.createObject(pid, "endpoint");
+        const guard = new SharedArrayBuffer(GUARD_BYTES);
+        this.endpoints.set(cap.object, { id: cap.object, owner: pid, guard, guardI32: new Int32Array(guard), nextIndex: 0, closed: false });
+        this.meta.set(cap.token, { badge: 0, limits: undefined });
+        return { grant: this.grantOf(cap), guard };
+      }
+      case "connect": // ["connect", token] -> SlotGrant
+        return this.connect(pid, request.token);
+      case "derive": {
+        // ["derive", token, rights, badge?, limits?] -> CapabilityGrant
+        const parent = this.metaOf(request.token);
+        if (request.badge !== undefined) {
+          if (!Number.isInteger(request.badge) || request.badge < 0 || request.badge > 0xffff_ffff) {
+            throw new IpcError("InvalidArgument", `derive: a badge is a u32 (got ${String(request.badge)})`, { operation: "derive" });
+          }
+          if (parent.badge !== 0 && request.badge !== parent.badge) {
+            throw new IpcError("PermissionDenied", `derive: capability 0x${request.token.toString(16)} is already badged ${parent.badge}; a badge is set once`, {
+              operation: "derive",
+              capability: request.token,
+            });
+          }
+        }
+        const child = this.registry.derive(pid, request.token, request.rights, "derive");
+        const limits = request.limits === undefined ? parent.limits : tighter(parent.limits, validateRateLimits(request.limits, "derive"));
+        this.meta.set(child.token, { badge: request.badge ?? parent.badge, limits });
+        return this.grantOf(child);
+      }
+      case "revoke": // ["revoke", token] -> { count }
+        return { count: this.registry.revoke(pid, request.token, "revoke") };
+      case "close": {
+        // ["close", token] -> null; closing the receiving capability of one's own endpoint closes the endpoint
+        const object = this.registry.objectOf(pid, request.token);
+        const cap = this.registry.check(pid, request.token, 0, "close");
+        if (object?.kind === "endpoint" && object.owner === pid && (cap.rights & Rights.RECEIVE) !== 0) {
+          const endpoint = this.endpoints.get(object.id);
+          if (endpoint !== undefined) endpoint.closed = true;
+          this.registry.destroyObject(pid, request.token, "close");
+        } else {
+          this.registry.close(pid, request.token, "close");
+        }
+        return null;
+      }
+      case "check": // ["check", token, rights] -> CapabilityGrant
+        return this.grantOf(this.registry.check(pid, request.token, request.rights, "check"));
+      case "grant": {
+        // ["grant", token, to, rights, name?, move] -> { token }
+        const to = this.pidOf(request.to, "grant");
+        this.refuseForeignReceive(pid, request.token, to, request.rights, "grant");
+        const source = this.metaOf(request.token);
+        const [token] = this.registry.grant(pid, to, [request.token], { rights: request.rights, move: request.move }, "grant");
+        this.meta.set(token!, source);
+        const grant = this.grantOf(this.registry.check(to, token!, 0, "grant"));
+        this.mail(to, { kind: "named", name: request.name ?? "", grant });
+        return { token };
+      }
+      case "transfer": {
+        // ["transfer", through, tokens, move] -> { transfer }
+        const slot = this.slots.get(request.through);
+        if (slot?.holder !== pid) {
+          throw new IpcError("InvalidCapability", "send: capabilities can only be carried through a connected sending capability", {
+            operation: "send",
+            capability: request.through,
+          });
+        }
+        const receiver = slot.endpoint.owner;
+        for (const token of request.tokens) this.refuseForeignReceive(pid, token, receiver, undefined, "send");
+        const sources = request.tokens.map((t) => this.metaOf(t));
+        const tokens = this.registry.grant(pid, receiver, request.tokens, { move: request.move, through: request.through }, "send");
+        const grants = tokens.map((token, i) => {
+          this.meta.set(token, sources[i]!);
+          return this.grantOf(this.registry.check(receiver, token, 0, "send"));
+        });
+        const id = this.nextTransfer++;
+        this.mail(receiver, { kind: "transfer", id, endpoint: slot.endpoint.id, index: slot.index, grants });
+        return { transfer: id };
+      }
+      case "pid": // ["pid", name] -> { pid }
+        return { pid: this.pidOf(request.name, "pid") };
+    }
+  }
+
+  /** The sending slot of `token` in `pid`'s space, made at first use and announced to the receiver. */
+  private connect(pid: number, token: bigint): SlotGrant {
+    const cap = this.registry.check(pid, token, Rights.SEND, "send");
+    const endpoint = this.endpoints.get(cap.object);
+    if (endpoint === undefined || cap.kind !== "endpoint") {
+      throw new IpcError("EndpointNotFound", `send: capability 0x${token.toString(16)} names no endpoint`, { operation: "send", capability: token });
+    }
+    const receiver = this.pds.get(endpoint.owner)!;
+    let slot = this.slots.get(token);
+    if (slot?.holder !== pid) {
+      if (endpoint.nextIndex >= MAX_SLOTS) {
+        throw new IpcError("OutOfMemory", `send: endpoint ${endpoint.id} has had ${MAX_SLOTS} sending capabilities; create a new endpoint`, {
+          operation: "send",
+          endpoint: endpoint.id,
+        });
+      }
+      const buffer = new SharedArrayBuffer(SLOT_BYTES);
+      const i32 = new Int32Array(buffer);
+      i32[SLOT_I32.MAGIC] = SLOT_MAGIC;
+      i32[SLOT_I32.SLOT_INDEX] = endpoint.nextIndex;
+      slot = { endpoint, index: endpoint.nextIndex++, holder: pid, buffer, i32 };
+      this.slots.set(token, slot);
+      Atomics.store(endpoint.guardI32, GUARD_I32.STATUS + slot.index, SlotStatus.LIVE);
+      const meta = this.metaOf(token);
+      this.mail(endpoint.owner, {
+        kind: "slot",
+        endpoint: endpoint.id,
+        index: slot.index,
+        slot: buffer,
+        badge: meta.badge,
+        sender: this.pds.get(pid)!.name,
+        capLimits: meta.limits,
+        pdLimits: this.pdLimits.get(pid),
+      });
+    }
+    return { endpoint: endpoint.id, index: slot.index, slot: slot.buffer, receiverDoorbell: receiver.doorbell, receiver: receiver.name };
+  }
+
+  /**
+   * A PD is gone: every capability it held goes (its slots are marked SENDER_DEAD), every endpoint it received
+   * on closes, and every PD blocked sending to or calling it wakes with `PeerDied`.
+   */
+  cleanupProcess(pid: number): void {
+    if (!this.pds.has(pid)) return;
+    this.dying = pid;
+    try {
+      for (const endpoint of this.endpoints.values()) if (endpoint.owner === pid) endpoint.closed = true;
+      this.registry.cleanupProcess(pid);
+      this.settleRemovals();
+    } finally {
+      this.dying = undefined;
+    }
+    this.pdLimits.delete(pid);
+  }
+
+  /** Receiver-enforced limits on everything `pd` sends (undefined removes them). */
+  setRateLimits(pd: string | number, limits: RateLimits | undefined): void {
+    const pid = this.pidOf(pd, "setRateLimits");
+    const checked = limits === undefined ? undefined : validateRateLimits(limits, "setRateLimits");
+    if (checked === undefined) this.pdLimits.delete(pid);
+    else this.pdLimits.set(pid, checked);
+    const name = this.pds.get(pid)!.name;
+    const receivers = new Set([...this.endpoints.values()].filter((e) => !e.closed).map((e) => e.owner));
+    for (const receiver of receivers) this.mail(receiver, { kind: "limits", sender: name, limits: checked });
+  }
+
+  stats(): IpcKernelStats {
+    let endpointsLive = 0;
+    for (const e of this.endpoints.values()) if (!e.closed) endpointsLive++;
+    return { ...this.registry.stats(), endpointsLive, slotsLive: this.slots.size, syscalls: this.syscalls };
+  }
+
+  // ---- retiring slots -----------------------------------------------------------------------------------
+
+  private settleRemovals(): void {
+    if (this.removed.length === 0) return;
+    const removed = this.removed;
+    this.removed = [];
+    const retiring: { slot: SlotRecord; gone: number }[] = [];
+    for (const { info, reason } of removed) {
+      this.meta.delete(info.token);
+      const slot = this.slots.get(info.token);
+      if (slot?.holder !== info.holder) continue;
+      this.slots.delete(info.token);
+      const ownerDead = !this.isAlive(slot.endpoint.owner) || this.dying === slot.endpoint.owner;
+      const gone = reason === "destroyed" ? (ownerDead ? SlotGone.RECEIVER_DIED : SlotGone.ENDPOINT_CLOSED) : SlotGone.CAPABILITY_REVOKED;
+      const status = this.dying === info.holder ? SlotStatus.SENDER_DEAD : SlotStatus.REVOKED;
+      Atomics.store(slot.endpoint.guardI32, GUARD_I32.STATUS + slot.index, status); // the receiver takes nothing more
+      retiring.push({ slot, gone });
+    }
+    for (const { slot } of retiring) this.waitUntilNotTaking(slot);
+    for (const { slot, gone } of retiring) {
+      const i32 = slot.i32;
+      Atomics.store(i32, SLOT_I32.GONE, gone);
+      if (gone === SlotGone.CAPABILITY_REVOKED) {
+        // A call already taken is answered as usual; a message not yet taken is refused; an idle slot closes.
+        i32[SLOT_I32.ERROR] = Refusal.REVOKED;
+        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.REFUSED);
+        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.CALLED, SlotState.REFUSED);
+        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.IDLE, SlotState.CLOSED);
+      } else {
+        Atomics.store(i32, SLOT_I32.STATE, SlotState.CLOSED); // the receiver is gone: nothing will answer
+      }
+      Atomics.notify(i32, SLOT_I32.STATE);
+    }
+  }
+
+  /** Waits while the endpoint's receiver is taking a message from `slot` (a few loads; bounded regardless). */
+  private waitUntilNotTaking(slot: SlotRecord): void {
+    const guard = slot.endpoint.guardI32;
+    if (!this.isAlive(slot.endpoint.owner) || this.dying === slot.endpoint.owner) return;
+    const limit = performance.now() + BUSY_WAIT_LIMIT_MS;
+    for (let i = 1; Atomics.load(guard, GUARD_I32.BUSY) === slot.index + 1; i++) {
+      if ((i & 1023) === 0) {
+        if (performance.now() > limit) return; // a receiver descheduled mid-take for seconds: give up waiting
+        Atomics.wait(this.scratch, 0, 0, 0.05);
+      }
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------------
+
+  private mail(pid: number, mail: KernelMail): void {
+    const pd = this.pds.get(pid);
+    if (pd === undefined || !pd.alive()) return;
+    pd.post(mail);
+    Atomics.add(pd.control, CONTROL_I32.MAIL, 1); // publishes: the mail is on the port
+    const doorbell = new Int32Array(pd.doorbell);
+    if (Atomics.load(doorbell, DOORBELL_I32.SLEEPING) !== 0) {
+      Atomics.store(doorbell, DOORBELL_I32.RING, 1);
+      Atomics.notify(doorbell, DOORBELL_I32.RING);
+    }
+  }
+
+  private metaOf(token: bigint): CapMeta {
+    return this.meta.get(token) ?? { badge: 0, limits: undefined };
+  }
+
+  private grantOf(cap: CapabilityInfo): CapabilityGrant {
+    return { token: cap.token, rights: cap.rights, kind: cap.kind, object: cap.object, badge: this.metaOf(cap.token).badge };
+  }
+
+  private pidOf(pd: string | number, operation: string): number {
+    const pid = typeof pd === "number" ? pd : this.names.get(pd);
+    if (pid === undefined || !this.pds.has(pid) || !this.isAlive(pid)) {
+      throw new IpcError("ProcessNotFound", `${operation}: no running protection domain ${JSON.stringify(pd)}`, { operation });
+    }
+    return pid;
+  }
+
+  private isAlive(pid: number): boolean {
+    return this.pds.get(pid)?.alive() === true;
+  }
+
+  /** An endpoint is received by the PD that created it: RECEIVE cannot be handed to another PD. */
+  private refuseForeignReceive(pid: number, token: bigint, to: number, rights: number | undefined, operation: string): void {
+    const cap = this.registry.check(pid, token, 0, operation);
+    const effective = rights ?? cap.rights;
+    const object = this.registry.objectOf(pid, token);
+    if (object?.kind === "endpoint" && object.owner !== to && (effective & Rights.RECEIVE) !== 0 && isSubset(effective, cap.rights)) {
+      throw new IpcError(
+        "PermissionDenied",
+        `${operation}: endpoint ${object.id} is received only by the PD that created it; derive a capability without RECEIVE to share it (none was granted)`,
+        { operation, capability: token, endpoint: object.id },
+      );
+    }
+  }
+}
+
+function tighter(a: RateLimits | undefined, b: RateLimits): RateLimits {
+  if (a === undefined) return b;
+  return {
+    maxMessagesPerSec: Math.min(a.maxMessagesPerSec, b.maxMessagesPerSec),
+    maxBytesPerSec: Math.min(a.maxBytesPerSec, b.maxBytesPerSec),
+    burstMultiplier: Math.min(a.burstMultiplier, b.burstMultiplier),
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+const isToken = (v: unknown): v is bigint => typeof v === "bigint";
+const isRights = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff;
+
+/** Deny by default: a syscall from a PD is untrusted input. Anything not exactly a known request is refused. */
+function parseRequest(message: unknown): SyscallRequest {
+  const bad = (why: string): IpcError => new IpcError("InvalidArgument", `syscall: ${why}`, { operation: "syscall" });
+  if (!isRecord(message) || typeof message["op"] !== "string") throw bad("not a request");
+  const m = message as Partial<SyscallMessage> & Record<string, unknown>;
+  switch (m.op) {
+    case "create-endpoint":
+      return { op: "create-endpoint" };
+    case "connect":
+    case "revoke":
+    case "close":
+      if (!isToken(m.token)) throw bad(`${m.op} needs a capability token`);
+      return { op: m.op, token: m.token };
+    case "check":
+      if (!isToken(m.token) || !isRights(m.rights)) throw bad("check needs a token and rights");
+      return { op: "check", token: m.token, rights: m.rights };
+    case "derive": {
+      if (!isToken(m.token) || !isRights(m.rights)) throw bad("derive needs a token and rights");
+      const badge = m.badge;
+      const limits = m.limits;
+      if (badge !== undefined && typeof badge !== "number") throw bad("derive: badge must be a number");
+      if (limits !== undefined && !isRecord(limits)) throw bad("derive: limits must be RateLimits");
+      return {
+        op: "derive",
+        token: m.token,
+        rights: m.rights,
+        ...(badge === undefined ? {} : { badge }),
+        ...(limits === undefined ? {} : { limits: limits as unknown as RateLimits }),
+      };
+    }
+    case "grant": {
+      const to = m.to;
+      if (!isToken(m.token) || !isRights(m.rights) || (typeof to !== "string" && typeof to !== "number")) throw bad("grant needs a token, a target PD and rights");
+      if (m.name !== undefined && typeof m.name !== "string") throw bad("grant: name must be a string");
+      return { op: "grant", token: m.token, to, rights: m.rights, move: m.move === true, ...(m.name === undefined ? {} : { name: m.name }) };
+    }
+    case "transfer": {
+      const tokens = m.tokens;
+      if (!isToken(m.through) || !Array.isArray(tokens) || !tokens.every(isToken) || tokens.length > 64) {
+        throw bad("transfer needs a token to send through and at most 64 tokens");
+      }
+      return { op: "transfer", through: m.through, tokens, move: m.move === true };
+    }
+    case "pid":
+      if (typeof m.name !== "string") throw bad("pid needs a PD name");
+      return { op: "pid", name: m.name };
+    default:
+      throw bad(`unknown operation ${JSON.stringify(m.op)}`);
+  }
+}

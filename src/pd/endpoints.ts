@@ -1,0 +1,82 @@
+/**
+ * The VeridianOS IPC API as a PD program calls it: endpoints, messages, capabilities, statistics. Each
+ * function works on the running PD (worker mode); see ipc/client.ts for the protocol and what is enforced where.
+ *
+ * ```ts
+ * // server
+ * const { cap } = createEndpoint();
+ * grantCap(cap, "client", Rights.SEND, { name: "echo" });
+ * for (let m = receive(cap); ; m = replyRecv(m.reply!, m.data, cap)) {}
+ * // client
+ * const echo = lookupCapability("echo");
+ * const answer = call(echo, new TextEncoder().encode("hi"));
+ * ```
+ */
+
+import type { Capability } from "../ipc/capability.ts";
+import type { Received, Reply, ReplyCapability, SendOptions, WaitFor } from "../ipc/client.ts";
+import type { PerformanceStats } from "../ipc/stats.ts";
+import { currentPd } from "./context.ts";
+
+/** A new endpoint received by this PD, and a capability with every right to it. */
+export function createEndpoint(): { id: number; cap: Capability } {
+  return currentPd("createEndpoint").ipcClient("createEndpoint").createEndpoint();
+}
+
+/** Sends `data` (at most 64 bytes) and returns once the receiver has taken it (seL4 Send). */
+export function send(cap: Capability, data: Uint8Array, options?: SendOptions): void {
+  currentPd("send").ipcClient("send").send(cap, data, options);
+}
+
+/** Sends `data` and waits for the reply (seL4 Call). */
+export function call(cap: Capability, data: Uint8Array, options?: SendOptions): Reply {
+  return currentPd("call").ipcClient("call").call(cap, data, options);
+}
+
+/** Waits for a message on an endpoint this PD receives on. */
+export function receive(cap: Capability, options?: WaitFor): Received {
+  return currentPd("receive").ipcClient("receive").receive(cap, options);
+}
+
+/** Up to `max` messages: the first as `receive`, then whatever else is already waiting. */
+export function receiveBatch(cap: Capability, max: number, options?: WaitFor): Received[] {
+  return currentPd("receiveBatch").ipcClient("receiveBatch").receiveBatch(cap, max, options);
+}
+
+/** Answers a call; false if the caller gave up or died (the reply is dropped). */
+export function reply(to: ReplyCapability, data: Uint8Array, options?: { label?: number }): boolean {
+  return currentPd("reply").ipcClient("reply").reply(to, data, options);
+}
+
+/** Answers a call and waits for the next message (seL4 ReplyRecv). */
+export function replyRecv(to: ReplyCapability, data: Uint8Array, cap: Capability, options?: WaitFor & { label?: number }): Received {
+  return currentPd("replyRecv").ipcClient("replyRecv").replyRecv(to, data, cap, options);
+}
+
+/**
+ * Installs a capability with `rights` (a subset of `cap`'s; needs GRANT) in PD `to`'s space and returns its
+ * token there. With `name`, that PD finds it with `lookupCapability(name)`. `move` gives up this PD's own.
+ */
+export function grantCap(cap: Capability, to: string | number, rights: number, options?: { name?: string; move?: boolean }): bigint {
+  return currentPd("grantCap").ipcClient("grantCap").grantCapability(cap, to, rights, options);
+}
+
+/** Waits (up to `timeout` ms) until a capability granted to this PD under `name` has arrived. */
+export function lookupCapability(name: string, options?: WaitFor): Capability {
+  return currentPd("lookupCapability").ipcClient("lookupCapability").lookupCapability(name, options);
+}
+
+/** The handle of a token this PD holds; `InvalidCapability` (saying why) for any other value. */
+export function capabilityFromToken(token: bigint): Capability {
+  return currentPd("capabilityFromToken").ipcClient("capabilityFromToken").capability(token);
+}
+
+/** The ProcessId of a running PD, for `grantCap` and the syscall facade. */
+export function processId(name: string): number {
+  return currentPd("processId").ipcClient("processId").pid(name);
+}
+
+/** This PD's IPC performance statistics (seed 003's report), from real measurements. */
+export function getPerformanceStats(): PerformanceStats {
+  return currentPd("getPerformanceStats").ipcClient("getPerformanceStats").getPerformanceStats();
+}

@@ -1,0 +1,152 @@
+/**
+ * The shared-memory ABI of endpoints: the sender slot (one per sending capability) and the endpoint guard.
+ * Mirrored in docs/protocol.md ("Endpoints").
+ *
+ * An endpoint has one receiver (the PD that created it) and any number of senders, each sending through its
+ * own capability. Each sending capability gets its own slot buffer, shared by exactly that sender, the receiver
+ * and the kernel: a sender can reach only its own slot, so a flooding or scribbling sender hurts only itself.
+ * The guard buffer is shared by the receiver and the kernel only (no sender ever holds it): it carries what
+ * binds — whether each slot's capability is still live — so revocation is checked where the sender cannot reach.
+ *
+ * Sender slot (byte offsets):
+ *
+ *  byte | field           | written by                                  | read by
+ *  -----+-----------------+---------------------------------------------+-----------------------------------
+ *    0  | MAGIC           | kernel, at creation                         | both (sanity)
+ *    4  | SLOT_INDEX      | kernel, at creation                         | diagnostics
+ *    8  | GONE            | kernel: 1 receiver died, 2 endpoint closed, | sender, after every sleep slice and
+ *       |                 | 3 this capability was revoked or closed     | on CLOSED
+ *  128  | STATE           | see SlotState below                         | both
+ *  132  | SENDER_SLEEPING | sender (1 while in Atomics.wait)            | receiver / kernel: notify only if 1
+ *  136  | SEQ             | sender, per message (u32, wraps)            | receiver: the reply names it
+ *  140  | LENGTH (u32)    | sender (request), receiver (reply)          | the other side, after STATE
+ *  144  | LABEL (u32)     |   "                                         |   "
+ *  148  | TRANSFER (u32)  | sender: kernel transfer id, 0 = none        | receiver (claims the granted caps)
+ *  152  | ERROR (u32)     | receiver or kernel, with REFUSED            | sender
+ *  160  | DATA (64 bytes) | sender (request), receiver (reply)          | the other side
+ *
+ * STATE, the header and the first half of the data share one 64-byte line: a small call moves that line to
+ * the receiver and back. Each side copies what it reads into private memory before using it, so a peer that
+ * keeps writing cannot change what was read.
+ *
+ * Guard (receiver and kernel only):
+ *
+ *  byte | field         | written by                                     | read by
+ *  -----+---------------+------------------------------------------------+----------------------------------
+ *    0  | BUSY          | receiver: slot index + 1 while it decides to   | kernel, in revoke: waits while it
+ *       |               | deliver from that slot, 0 after                | names a slot being revoked
+ *  128  | STATUS[i]     | kernel: LIVE when slot i is made; REVOKED /    | receiver, after setting BUSY and
+ *       | (one i32 per  | DEAD when its capability goes                  | before taking a message from slot i
+ *       | slot)         |                                                |
+ *
+ * Revocation (the Dekker pattern of shm/wait.ts, all accesses sequentially consistent):
+ *
+ *   receiver                                kernel (revoke)
+ *   BUSY = i + 1                            STATUS[i] = REVOKED
+ *   if STATUS[i] != LIVE: refuse            while BUSY == i + 1: wait
+ *   take the message (CAS on STATE)         (then revoke returns)
+ *   BUSY = 0
+ *
+ * Either the receiver's check sees REVOKED, or it came before the kernel's store and the kernel waits until
+ * the take is over: no message is taken through a revoked capability after revoke returns, including one
+ * that was already waiting in its slot.
+ */
+
+import { LINE } from "./layout.ts";
+
+export const SLOT_MAGIC = 0x45_6f_73_69; // "isoE" read as bytes
+
+/** Bytes of inline message data: the fast path; larger messages are refused (`MessageTooLarge`). */
+export const INLINE_BYTES = 64;
+
+export const SLOT = {
+  MAGIC: 0,
+  SLOT_INDEX: 4,
+  GONE: 8,
+  STATE: LINE,
+  SENDER_SLEEPING: LINE + 4,
+  SEQ: LINE + 8,
+  LENGTH: LINE + 12,
+  LABEL: LINE + 16,
+  TRANSFER: LINE + 20,
+  ERROR: LINE + 24,
+  DATA: LINE + 32,
+} as const;
+export const SLOT_BYTES = 2 * LINE; // DATA ends at 224
+
+export const SLOT_I32 = {
+  MAGIC: SLOT.MAGIC / 4,
+  SLOT_INDEX: SLOT.SLOT_INDEX / 4,
+  GONE: SLOT.GONE / 4,
+  STATE: SLOT.STATE / 4,
+  SENDER_SLEEPING: SLOT.SENDER_SLEEPING / 4,
+  SEQ: SLOT.SEQ / 4,
+  LENGTH: SLOT.LENGTH / 4,
+  LABEL: SLOT.LABEL / 4,
+  TRANSFER: SLOT.TRANSFER / 4,
+  ERROR: SLOT.ERROR / 4,
+} as const;
+
+/**
+ * Values of STATE.
+ *
+ *   send:  IDLE -(sender)-> SENT -(receiver takes it)-> IDLE            (seL4 Send: returns once taken)
+ *   call:  IDLE -(sender)-> CALLED -(receiver)-> TAKEN -(reply)-> REPLIED -(caller reads)-> IDLE
+ *   refused:   SENT | CALLED -(receiver or kernel)-> REFUSED -(sender reads ERROR)-> IDLE
+ *   give up:   SENT | CALLED -(sender, never taken)-> IDLE;  TAKEN -(sender)-> ABANDONED -(reply)-> IDLE
+ *   gone:      any -(kernel)-> CLOSED (terminal; GONE says why)
+ *
+ * A reply to an ABANDONED call is dropped by the receiver, which sets IDLE: the slot cannot take a new call
+ * until then, so a late reply can never land in a later call.
+ */
+export const SlotState = {
+  IDLE: 0,
+  SENT: 1,
+  CALLED: 2,
+  TAKEN: 3,
+  REPLIED: 4,
+  REFUSED: 5,
+  ABANDONED: 6,
+  CLOSED: 7,
+} as const;
+export type SlotState = (typeof SlotState)[keyof typeof SlotState];
+
+/** Values of GONE. */
+export const SlotGone = {
+  NO: 0,
+  RECEIVER_DIED: 1,
+  ENDPOINT_CLOSED: 2,
+  CAPABILITY_REVOKED: 3,
+} as const;
+
+/** Values of ERROR with REFUSED: why the receiver (or kernel) refused the message. */
+export const Refusal = {
+  NONE: 0,
+  REVOKED: 1,
+  RATE_LIMITED: 2,
+  INVALID_MESSAGE: 3,
+  SENDER_DEAD: 4,
+  TRANSFER_INVALID: 5,
+} as const;
+export type Refusal = (typeof Refusal)[keyof typeof Refusal];
+
+/** Most sending capabilities (slots) one endpoint can have had over its life. */
+export const MAX_SLOTS = 1024;
+
+export const GUARD = {
+  BUSY: 0,
+  STATUS: LINE,
+} as const;
+export const GUARD_BYTES = LINE + MAX_SLOTS * 4;
+export const GUARD_I32 = {
+  BUSY: GUARD.BUSY / 4,
+  STATUS: GUARD.STATUS / 4,
+} as const;
+
+/** Values of STATUS[i]. */
+export const SlotStatus = {
+  UNUSED: 0,
+  LIVE: 1,
+  REVOKED: 2,
+  SENDER_DEAD: 3,
+} as const;
