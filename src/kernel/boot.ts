@@ -4,6 +4,7 @@
 
 import { defaultWaitOptions } from "../shm/wait.ts";
 import type { SystemDescription } from "../sdf/description.ts";
+import type { RateLimits } from "../protocol/syscall.ts";
 import { InProcessSystem } from "./in-process.ts";
 import { planSystem } from "./plan.ts";
 import type { Listener, RunningSystem } from "./system.ts";
@@ -33,6 +34,11 @@ export interface BootOptions {
    * the PDs that map it.
    */
   readonly regions?: Readonly<Record<string, SharedArrayBuffer>>;
+  /**
+   * Receiver-enforced rate limits on what each named PD sends through endpoints (workers mode), from the start.
+   * Change them later with `RunningSystem.setRateLimits`.
+   */
+  readonly rateLimits?: Readonly<Record<string, RateLimits>>;
   /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
   readonly wait?: {
     readonly mode?: "sync" | "async";
@@ -62,5 +68,6 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
     onOutput,
     options.onState,
     options.initTimeoutMs ?? 10_000,
+    options.rateLimits ?? {},
   );
 }

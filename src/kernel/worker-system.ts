@@ -74,11 +74,12 @@ export class WorkerSystem implements RunningSystem {
     onOutput: Listener<"output">,
     onState: Listener<"state"> | undefined,
     initTimeoutMs: number,
+    rateLimits: Readonly<Record<string, RateLimits>> = {},
   ): Promise<WorkerSystem> {
     const system = new WorkerSystem();
     system.events.on("output", onOutput);
     if (onState !== undefined) system.events.on("state", onState);
-    await system.launch(plan, wait, initTimeoutMs);
+    await system.launch(plan, wait, initTimeoutMs, rateLimits);
     return system;
   }
 
@@ -94,7 +95,7 @@ export class WorkerSystem implements RunningSystem {
     return this.events.on(event, listener);
   }
 
-  private async launch(plan: Plan, wait: WaitConfig, initTimeoutMs: number): Promise<void> {
+  private async launch(plan: Plan, wait: WaitConfig, initTimeoutMs: number, rateLimits: Readonly<Record<string, RateLimits>>): Promise<void> {
     const doorbells = new Map<string, SharedArrayBuffer>();
     for (const pd of plan.pds) doorbells.set(pd.name, new SharedArrayBuffer(DOORBELL_BYTES));
     const buffers: SharedArrayBuffer[] = [];
@@ -138,6 +139,7 @@ export class WorkerSystem implements RunningSystem {
       };
       this.spawn(pd, boot, port1);
     }
+    for (const [pd, limits] of Object.entries(rateLimits)) this.ipc.setRateLimits(pd, limits);
     // init() of every PD runs concurrently, as on Microkit; a notify or ppcall made in init() to a PD that has
     // not started yet waits in the channel buffer until that PD's loop runs.
     const loadFailures: PdFault[] = [];
