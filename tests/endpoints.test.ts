@@ -35,4 +35,85 @@ describe("endpoints (workers)", () => {
       "receive after bye, timeout 0: WouldBlock",
     ]);
   });
+
+  it("timeouts and aborts leave the PD usable; a late reply is dropped, never given to the next call", async () => {
+    await using booted = await run(system("timeouts", ["server", "client"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("server"), [
+      "receive, timeout 0: WouldBlock",
+      "receive, timeout 30 ms: Timeout",
+      "receive, aborted signal: Aborted",
+      "got slow",
+      "reply to slow delivered=false",
+      "got fast",
+      "got bye",
+    ]);
+    assert.deepEqual(booted.of("client"), [
+      "lookup of a name never granted, timeout 20 ms: Timeout",
+      "call, aborted signal: Aborted",
+      "call slow, timeout 50 ms: Timeout",
+      "fast reply FAST",
+    ]);
+  });
+
+  it("sends racing a revoke: every message taken was reported sent, none is taken after revoke returns", async () => {
+    for (let round = 0; round < 3; round++) {
+      await using booted = await run(system("revoke", ["server", "revoker", "client"]), "workers");
+      assert.deepEqual(booted.system.faults, []);
+      const [clientLine] = booted.of("client");
+      const match = /^accepted (\d+) then InvalidCapability says-revoked=true$/.exec(clientLine ?? "");
+      assert.ok(match, `client: ${clientLine}`);
+      const accepted = Number(match[1]);
+      assert.deepEqual(booted.of("server"), [`took ${accepted} last=${accepted} gaps=0 after-revoke=0`]);
+      assert.deepEqual(booted.of("revoker"), ["revoked 2"]);
+    }
+  });
+
+  it("a receiver that dies with calls in hand wakes every caller with PeerDied (10 times)", async () => {
+    for (let round = 0; round < 10; round++) {
+      await using booted = await run(system("death", ["server", "c1", "c2", "c3"]), "workers");
+      assert.deepEqual(booted.of("server"), ["took 3 calls"]);
+      assert.equal(booted.system.faults.length, 1);
+      assert.equal(booted.system.faults[0]!.pd, "server");
+      for (const c of ["c1", "c2", "c3"]) assert.deepEqual(booted.of(c), ["call: PeerDied", "send after: PeerDied"], c);
+    }
+  });
+
+  it("a flooding sender does not starve another; closing the endpoint stops it with EndpointClosed", async () => {
+    await using booted = await run(system("fairness", ["server", "flooder", "normal"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("normal"), ["1000 calls answered with their own data"]);
+    assert.deepEqual(booted.of("server"), ["normal calls served 1000, flooder messages > 0: true"]);
+    assert.deepEqual(booted.of("flooder"), ["stopped by EndpointClosed"]);
+  });
+
+  it("rate limits per PD and per capability, enforced by the receiver: burst honoured, continuous refill, bytes per second", async () => {
+    await using booted = await run(system("rate", ["server", "client", "capclient"]), "workers", {
+      rateLimits: { client: { maxMessagesPerSec: 10, maxBytesPerSec: 1e6, burstMultiplier: 2 } },
+    });
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("client"), [
+      "pd limit: at least the burst true, within refill true, all accounted true",
+      "pd limit: a message after the refill is taken",
+    ]);
+    assert.deepEqual(booted.of("capclient"), [
+      "cap limit: at least the burst true, within refill true, all accounted true",
+      "narrowing derive keeps the limit: RateLimitExceeded",
+      "64 bytes within 100 B/s: ok",
+      "64 more bytes at once: RateLimitExceeded",
+      "an unlimited capability of the same PD: ok",
+    ]);
+  });
+
+  it("capabilities in messages: all or nothing, never through themselves, usable by the receiver", async () => {
+    await using booted = await run(system("grants", ["server", "client"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("client"), [
+      "grant one good and one without GRANT: PermissionDenied",
+      "grant a capability through itself: InvalidCapability",
+      "grant the receiving capability: PermissionDenied",
+      "got thanks from server",
+    ]);
+    assert.deepEqual(booted.of("server"), [`got one with endpoint rights=${1 | 4}`, "got bye with no capabilities"]);
+  });
 });

@@ -126,7 +126,8 @@ export interface ReceiverSlot {
   readonly u8: Uint8Array;
   readonly badge: number;
   readonly sender: string;
-  readonly capLimiter: RateLimiter | undefined;
+  /** The buckets of the capability's limits and its ancestors' (shared with every slot under them). */
+  readonly capLimiters: readonly RateLimiter[];
 }
 
 interface ReceiverEndpoint {
@@ -154,6 +155,7 @@ export class IpcClient implements CapabilityOwner {
   private readonly named = new Map<string, Capability>();
   private readonly transfers = new Map<number, Transfer>();
   private readonly pdLimiters = new Map<string, RateLimiter>();
+  private readonly capLimiters = new Map<number, RateLimiter>();
   private readonly pendingSlots: Extract<KernelMail, { kind: "slot" }>[] = [];
   private readonly stats = new OperationStats();
 
@@ -273,7 +275,7 @@ export class IpcClient implements CapabilityOwner {
     const i32 = slot.i32;
     const length = i32[SLOT_I32.LENGTH]! >>> 0;
     if (length > INLINE_BYTES) {
-      Atomics.store(i32, SLOT_I32.STATE, SlotState.IDLE);
+      Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.REPLIED, SlotState.IDLE);
       throw new IpcError("InvalidMessage", `call: PD '${slot.receiver}' replied with ${length} bytes (at most ${INLINE_BYTES})`, {
         operation: "call",
         capability: cap.token,
@@ -281,7 +283,8 @@ export class IpcClient implements CapabilityOwner {
       });
     }
     const reply: Reply = { data: slot.u8.slice(SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
-    Atomics.store(i32, SLOT_I32.STATE, SlotState.IDLE); // the slot is free for the next message
+    // The slot is free for the next message (a CAS: a CLOSED the kernel wrote meanwhile stays).
+    Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.REPLIED, SlotState.IDLE);
     this.stats.record(started, slept);
     return reply;
   }
@@ -306,6 +309,7 @@ export class IpcClient implements CapabilityOwner {
       throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
     }
     const deadline = deadlineOf(options.timeout);
+    if (options.signal?.aborted === true) throw this.waitError("aborted", operation, cap, slot, options.signal);
     const i32 = slot.i32;
     let slept = false;
     // The slot must be IDLE: an earlier call this PD gave up on may still be with the receiver.
@@ -313,13 +317,14 @@ export class IpcClient implements CapabilityOwner {
       const state = Atomics.load(i32, SLOT_I32.STATE);
       if (state === SlotState.IDLE) break;
       if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
-      if (state === SlotState.REFUSED || state === SlotState.REPLIED) {
+      if (state === SlotState.REFUSED || state === SlotState.REPLIED || state === SlotState.DELIVERED) {
         Atomics.compareExchange(i32, SLOT_I32.STATE, state, SlotState.IDLE); // leftovers of a call we abandoned
         continue;
       }
       this.checkWait(operation, deadline, options.signal, () => `the previous call through ${cap.toString()} is still with PD '${slot.receiver}'`, "EndpointBusy");
       slept = this.waitSlot(slot, state, deadline) || slept;
     }
+    if (Atomics.load(i32, SLOT_I32.GONE) !== SlotGone.NO) throw this.gone(cap, slot, operation);
     const transfer = options.grant === undefined || options.grant.length === 0 ? 0 : this.transfer(cap, options.grant, options.move === true);
     slot.u8.set(data, SLOT.DATA); // plain stores, published by the CAS below
     i32[SLOT_I32.LENGTH] = data.length;
@@ -334,10 +339,14 @@ export class IpcClient implements CapabilityOwner {
     for (let n = 0; n < 512 && Atomics.load(i32, SLOT_I32.STATE) === kind; n++);
     for (;;) {
       const state = Atomics.load(i32, SLOT_I32.STATE); // acquire: the reply is visible after REPLIED
-      if (kind === SlotState.SENT ? state === SlotState.IDLE : state === SlotState.REPLIED) return slept;
+      if (state === SlotState.DELIVERED && kind === SlotState.SENT) {
+        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.DELIVERED, SlotState.IDLE);
+        return slept;
+      }
+      if (state === SlotState.REPLIED && kind === SlotState.CALLED) return slept;
       if (state === SlotState.REFUSED) {
         const why = i32[SLOT_I32.ERROR]!;
-        Atomics.store(i32, SLOT_I32.STATE, SlotState.IDLE);
+        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.REFUSED, SlotState.IDLE);
         throw this.refused(cap, slot, why, operation);
       }
       if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
@@ -538,7 +547,7 @@ export class IpcClient implements CapabilityOwner {
       label = i32[SLOT_I32.LABEL]! >>> 0;
       seq = i32[SLOT_I32.SEQ]!;
       transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
-      const next = state === SlotState.SENT ? SlotState.IDLE : SlotState.TAKEN;
+      const next = state === SlotState.SENT ? SlotState.DELIVERED : SlotState.TAKEN;
       // The take: fails only if the sender withdrew the message (timeout) or the kernel closed the slot.
       if (Atomics.compareExchange(i32, SLOT_I32.STATE, state, next) !== state) return undefined;
     } finally {
@@ -558,10 +567,15 @@ export class IpcClient implements CapabilityOwner {
 
   private allowed(slot: ReceiverSlot, length: number): boolean {
     const pd = this.pdLimiters.get(slot.sender);
-    if (slot.capLimiter === undefined && pd === undefined) return true;
+    const caps = slot.capLimiters;
+    if (caps.length === 0 && pd === undefined) return true;
+    // Check every bucket before taking from any, so a refused message costs no bucket anything.
     const now = performance.now();
-    if (slot.capLimiter !== undefined && !slot.capLimiter.tryTake(length, now)) return false;
-    return pd === undefined || pd.tryTake(length, now);
+    for (const limiter of caps) if (!limiter.allows(length, now)) return false;
+    if (pd !== undefined && !pd.allows(length, now)) return false;
+    for (const limiter of caps) limiter.take(length);
+    pd?.take(length);
+    return true;
   }
 
   /** Capabilities a message carried: only a transfer the kernel made for this very slot is accepted. */
@@ -667,7 +681,11 @@ export class IpcClient implements CapabilityOwner {
         u8: new Uint8Array(mail.slot),
         badge: mail.badge,
         sender: mail.sender,
-        capLimiter: mail.capLimits === undefined ? undefined : new RateLimiter(mail.capLimits),
+        capLimiters: mail.capLimits.map((bucket) => {
+          let limiter = this.capLimiters.get(bucket.id);
+          if (limiter === undefined) this.capLimiters.set(bucket.id, (limiter = new RateLimiter(bucket.limits)));
+          return limiter;
+        }),
       });
     }
   }

@@ -44,11 +44,21 @@ export class RateLimiter {
    * A message larger than the byte bucket's depth is never allowed (it would need more than a burst).
    */
   tryTake(length: number, now: number = performance.now()): boolean {
+    if (!this.allows(length, now)) return false;
+    this.take(length);
+    return true;
+  }
+
+  /** Refills to `now`, then says whether one message of `length` bytes would be allowed. Takes nothing. */
+  allows(length: number, now: number = performance.now()): boolean {
     this.refill(now);
-    if (this.messages < 1 || this.bytes < length) return false;
+    return this.messages >= 1 && this.bytes >= length;
+  }
+
+  /** Takes one message of `length` bytes (after `allows` said yes). */
+  take(length: number): void {
     this.messages -= 1;
     this.bytes -= length;
-    return true;
   }
 
   private refill(now: number): void {

@@ -29,7 +29,16 @@ import {
   SlotState,
   SlotStatus,
 } from "../protocol/endpoint.ts";
-import type { CapabilityGrant, KernelMail, KernelToPd, RateLimits, SlotGrant, SyscallMessage, SyscallRequest } from "../protocol/syscall.ts";
+import type {
+  CapabilityGrant,
+  KernelMail,
+  KernelToPd,
+  LimitedBucket,
+  RateLimits,
+  SlotGrant,
+  SyscallMessage,
+  SyscallRequest,
+} from "../protocol/syscall.ts";
 import { validateRateLimits } from "../ipc/rate-limit.ts";
 
 /** What the kernel holds for each PD that can make syscalls. */
@@ -62,7 +71,8 @@ interface SlotRecord {
 
 interface CapMeta {
   readonly badge: number;
-  readonly limits: RateLimits | undefined;
+  /** The limits of this capability and of its ancestors, each with its bucket's id. */
+  readonly limits: readonly LimitedBucket[];
 }
 
 export interface IpcKernelStats extends RegistryStats {
@@ -86,6 +96,7 @@ export class IpcKernel {
   /** The PD being cleaned up: its own capabilities' slots are marked SENDER_DEAD, not revoked. */
   private dying: number | undefined;
   private nextTransfer = 1;
+  private nextBucket = 1;
   private syscalls = 0;
   private readonly scratch = new Int32Array(new SharedArrayBuffer(4));
 
@@ -128,7 +139,7 @@ export class IpcKernel {
         const cap = this.registry.createObject(pid, "endpoint");
         const guard = new SharedArrayBuffer(GUARD_BYTES);
         this.endpoints.set(cap.object, { id: cap.object, owner: pid, guard, guardI32: new Int32Array(guard), nextIndex: 0, closed: false });
-        this.meta.set(cap.token, { badge: 0, limits: undefined });
+        this.meta.set(cap.token, { badge: 0, limits: [] });
         return { grant: this.grantOf(cap), guard };
       }
       case "connect": // ["connect", token] -> SlotGrant
@@ -148,7 +159,12 @@ export class IpcKernel {
           }
         }
         const child = this.registry.derive(pid, request.token, request.rights, "derive");
-        const limits = request.limits === undefined ? parent.limits : tighter(parent.limits, validateRateLimits(request.limits, "derive"));
+        // A child is held to its own limits and to every ancestor's: it shares their buckets, so deriving (or
+        // granting) cannot be used to get a fresh one.
+        const limits =
+          request.limits === undefined
+            ? parent.limits
+            : [...parent.limits, { id: this.nextBucket++, limits: validateRateLimits(request.limits, "derive") }];
         this.meta.set(child.token, { badge: request.badge ?? parent.badge, limits });
         return this.grantOf(child);
       }
@@ -341,7 +357,7 @@ export class IpcKernel {
   }
 
   private metaOf(token: bigint): CapMeta {
-    return this.meta.get(token) ?? { badge: 0, limits: undefined };
+    return this.meta.get(token) ?? { badge: 0, limits: [] };
   }
 
   private grantOf(cap: CapabilityInfo): CapabilityGrant {
@@ -373,15 +389,6 @@ export class IpcKernel {
       );
     }
   }
-}
-
-function tighter(a: RateLimits | undefined, b: RateLimits): RateLimits {
-  if (a === undefined) return b;
-  return {
-    maxMessagesPerSec: Math.min(a.maxMessagesPerSec, b.maxMessagesPerSec),
-    maxBytesPerSec: Math.min(a.maxBytesPerSec, b.maxBytesPerSec),
-    burstMultiplier: Math.min(a.burstMultiplier, b.burstMultiplier),
-  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

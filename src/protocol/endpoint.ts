@@ -90,7 +90,9 @@ export const SLOT_I32 = {
 /**
  * Values of STATE.
  *
- *   send:  IDLE -(sender)-> SENT -(receiver takes it)-> IDLE            (seL4 Send: returns once taken)
+ *   send:  IDLE -(sender)-> SENT -(receiver takes it)-> DELIVERED -(sender sees it)-> IDLE
+ *          (seL4 Send: returns once taken. DELIVERED, not IDLE: the kernel closes an IDLE slot when its
+ *          capability is revoked, and a sender must never mistake "taken, then revoked" for "refused")
  *   call:  IDLE -(sender)-> CALLED -(receiver)-> TAKEN -(reply)-> REPLIED -(caller reads)-> IDLE
  *   refused:   SENT | CALLED -(receiver or kernel)-> REFUSED -(sender reads ERROR)-> IDLE
  *   give up:   SENT | CALLED -(sender, never taken)-> IDLE;  TAKEN -(sender)-> ABANDONED -(reply)-> IDLE
@@ -108,6 +110,7 @@ export const SlotState = {
   REFUSED: 5,
   ABANDONED: 6,
   CLOSED: 7,
+  DELIVERED: 8,
 } as const;
 export type SlotState = (typeof SlotState)[keyof typeof SlotState];
 

@@ -25,6 +25,12 @@ export interface RateLimits {
   readonly burstMultiplier: number;
 }
 
+/** A rate limit set on one capability, shared by every capability derived or granted from it. */
+export interface LimitedBucket {
+  readonly id: number;
+  readonly limits: RateLimits;
+}
+
 export type SyscallRequest =
   // ["create-endpoint"]: a new endpoint received by the caller; replies { endpoint, token }
   | { readonly op: "create-endpoint" }
@@ -90,7 +96,11 @@ export type KernelMail =
       readonly slot: SharedArrayBuffer;
       readonly badge: number;
       readonly sender: string;
-      readonly capLimits: RateLimits | undefined;
+      /**
+       * The limits of the capability and of every capability it was derived from, each with the id of its
+       * bucket: capabilities derived from (or granted from) a limited one share its bucket.
+       */
+      readonly capLimits: readonly LimitedBucket[];
       readonly pdLimits: RateLimits | undefined;
     }
   // ["limits", sender, limits]: the sender PD's limits changed (undefined: none)
