@@ -50,7 +50,7 @@ function client(): void {
   const narrow = echo.derive(Rights.SEND);
   expectCode("grant without GRANT", () => grantCap(narrow, "server", Rights.SEND));
   narrow.close();
-  expectCode("send through a closed capability", () => send(narrow, enc("x")));
+  expectCode("send through a closed capability", () => { send(narrow, enc("x")); });
   const stats = getPerformanceStats();
   debugPrintln(`stats ops=${stats.totalOperations} p50>0=${stats.p50LatencyNs > 0}`);
   send(echo, enc("bye"));
