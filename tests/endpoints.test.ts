@@ -39,19 +39,21 @@ describe("endpoints (workers)", () => {
   it("timeouts and aborts leave the PD usable; a late reply is dropped, never given to the next call", async () => {
     await using booted = await run(system("timeouts", ["server", "client"]), "workers");
     assert.deepEqual(booted.system.faults, []);
-    assert.deepEqual(booted.of("server"), [
-      "receive, timeout 0: WouldBlock",
-      "receive, timeout 30 ms: Timeout",
-      "receive, aborted signal: Aborted",
-      "got slow",
-      "reply to slow delivered=false",
-      "got fast",
-      "got bye",
-    ]);
+    const server = booted.of("server");
+    assert.deepEqual(server.slice(0, 3), ["receive, timeout 0: WouldBlock", "receive, timeout 30 ms: Timeout", "receive, aborted signal: Aborted"]);
+    // Taken before the caller gave up (the usual case): the late reply is dropped. Not taken in time: the
+    // caller withdrew it and the server never sees it. Either way the next call gets its own reply.
+    const late = ["got slow", "then gave-up", "reply to slow delivered=false", "got fast", "got bye"];
+    const withdrawn = ["got gave-up", "got fast", "got bye"];
+    const rest = server.slice(3);
+    assert.ok(
+      JSON.stringify(rest) === JSON.stringify(late) || JSON.stringify(rest) === JSON.stringify(withdrawn),
+      rest.join("\n"),
+    );
     assert.deepEqual(booted.of("client"), [
       "lookup of a name never granted, timeout 20 ms: Timeout",
       "call, aborted signal: Aborted",
-      "call slow, timeout 50 ms: Timeout",
+      "call slow, timeout 200 ms: Timeout",
       "fast reply FAST",
     ]);
   });
@@ -99,7 +101,7 @@ describe("endpoints (workers)", () => {
     assert.deepEqual(booted.of("capclient"), [
       "cap limit: at least the burst true, within refill true, all accounted true",
       "narrowing derive keeps the limit: RateLimitExceeded",
-      "64 bytes within 100 B/s: ok",
+      "64 bytes within a burst of 80: ok",
       "64 more bytes at once: RateLimitExceeded",
       "an unlimited capability of the same PD: ok",
     ]);

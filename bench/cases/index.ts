@@ -3,9 +3,10 @@
 // the same id replaces its skipped row.
 import { registry, type AnyCase } from "../harness.ts";
 import comlink from "./comlink.ts";
+import endpoint from "./endpoint.ts";
 import floor from "./floor.ts";
 import pending from "./pending.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, pending]);

@@ -7,8 +7,6 @@ import type { SkippedCase } from "../harness.ts";
 const skipped = (id: string): SkippedCase => ({ id, skipped: "feature not built yet" });
 
 const cases: readonly SkippedCase[] = [
-  skipped("endpoint.call"),
-  skipped("endpoint.call.flooded"),
   skipped("channel.64b"),
   skipped("channel.64b.batched"),
   skipped("channel.4k"),

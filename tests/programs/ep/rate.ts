@@ -1,5 +1,6 @@
 // Rate limits, enforced by the receiver. `client` is limited as a PD (boot option rateLimits: 10 msg/s,
-// burst x2); `capclient` through a derived capability (5 msg/s, burst x2) and by bytes on another (100 B/s).
+// burst x2); `capclient` through a derived capability (0.5 msg/s, a burst of 10) and by bytes on another (8 B/s,
+// a burst of 80 bytes). Slow refills keep the outcome independent of how fast this machine runs the loop.
 import { createEndpoint, debugPrintln, grantCap, isIpcError, lookupCapability, pdName, protectionDomain, receive, Rights, send } from "../../../src/index.ts";
 import { dec, enc, expectCode, sleepMs } from "./util.ts";
 
@@ -7,8 +8,8 @@ function server(): void {
   const { cap } = createEndpoint();
   const plain = (): ReturnType<typeof cap.derive> => cap.derive(Rights.SEND | Rights.GRANT);
   grantCap(plain(), "client", Rights.SEND, { name: "ep" });
-  grantCap(cap.derive(Rights.SEND | Rights.GRANT, { rateLimits: { maxMessagesPerSec: 5, maxBytesPerSec: 1e6, burstMultiplier: 2 } }), "capclient", Rights.SEND, { name: "limited" });
-  grantCap(cap.derive(Rights.SEND | Rights.GRANT, { rateLimits: { maxMessagesPerSec: 1000, maxBytesPerSec: 100, burstMultiplier: 1 } }), "capclient", Rights.SEND, { name: "bytes" });
+  grantCap(cap.derive(Rights.SEND | Rights.GRANT, { rateLimits: { maxMessagesPerSec: 0.5, maxBytesPerSec: 1e6, burstMultiplier: 20 } }), "capclient", Rights.SEND, { name: "limited" });
+  grantCap(cap.derive(Rights.SEND | Rights.GRANT, { rateLimits: { maxMessagesPerSec: 1000, maxBytesPerSec: 8, burstMultiplier: 10 } }), "capclient", Rights.SEND, { name: "bytes" });
   grantCap(plain(), "capclient", Rights.SEND, { name: "plain" });
   let done = 0;
   while (done < 2) if (dec(receive(cap, { timeout: 20_000 }).data) === "done") done++;
@@ -46,12 +47,12 @@ function capclient(): void {
   const limited = lookupCapability("limited", { timeout: 20_000 });
   const bytes = lookupCapability("bytes", { timeout: 20_000 });
   const plain = lookupCapability("plain", { timeout: 20_000 });
-  burst("cap limit", limited, 20, 5, 10);
+  burst("cap limit", limited, 20, 0.5, 10);
   expectCode("narrowing derive keeps the limit", () => {
     const child = limited.derive(Rights.SEND, { rateLimits: { maxMessagesPerSec: 1e9, maxBytesPerSec: 1e9, burstMultiplier: 100 } });
     send(child, enc("m"));
   });
-  expectCode("64 bytes within 100 B/s", () => { send(bytes, new Uint8Array(64)); });
+  expectCode("64 bytes within a burst of 80", () => { send(bytes, new Uint8Array(64)); });
   expectCode("64 more bytes at once", () => { send(bytes, new Uint8Array(64)); });
   expectCode("an unlimited capability of the same PD", () => { send(plain, enc("x")); });
   send(plain, enc("done"));

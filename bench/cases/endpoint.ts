@@ -1,0 +1,54 @@
+// Endpoint calls (64 bytes, call + replyRecv) between PDs on real worker threads, alone and with a third PD
+// flooding the same endpoint. Each round boots a fresh system; the client times its own loop after a warm-up.
+import { fileURLToPath } from "node:url";
+import { boot, type SystemDescription } from "../../src/index.ts";
+import type { BenchCase } from "../harness.ts";
+
+const program = fileURLToPath(new URL("../programs/endpoint-bench.ts", import.meta.url));
+
+function description(flooded: boolean): SystemDescription {
+  const names = flooded ? ["server", "client", "flooder"] : ["server", "client"];
+  return { protectionDomains: names.map((name, i) => ({ name, priority: 200 - i, program })), channels: [] };
+}
+
+async function oneRound(flooded: boolean, iterations: number): Promise<number> {
+  process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
+  process.env["ISOKIT_BENCH_FLOODED"] = flooded ? "1" : "0";
+  let line = "";
+  const system = await boot(description(flooded), {
+    onOutput: (e) => {
+      if (e.pd === "client") line = e.text;
+    },
+    initTimeoutMs: 60_000,
+  });
+  try {
+    await system.whenIdle();
+    if (system.faults.length > 0) throw new Error(`endpoint: ${system.faults[0]!.error.message}`);
+    const value = (JSON.parse(line) as { rounds: number[] }).rounds[0];
+    if (value === undefined) throw new Error("endpoint: no result");
+    return value;
+  } finally {
+    await system.shutdown();
+  }
+}
+
+const cases: BenchCase[] = [
+  {
+    id: "endpoint.call",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["ppcall.hot", "postmessage.rtt"],
+    note: "64 B call + replyRecv",
+    run: () => oneRound(false, 200_000),
+  },
+  {
+    id: "endpoint.call.flooded",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["endpoint.call"],
+    note: "p99 of single calls, a third PD flooding",
+    run: () => oneRound(true, 200_000),
+  },
+];
+
+export default cases;

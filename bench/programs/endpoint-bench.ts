@@ -1,0 +1,91 @@
+// Benchmark endpoint calls: `server` answers calls with replyRecv; `client` times back-to-back 64-byte calls
+// (mean µs per call) or, when a `flooder` runs too, each call on its own (p99 µs). One JSON line per run.
+import {
+  call,
+  createEndpoint,
+  debugPrintln,
+  grantCap,
+  isIpcError,
+  lookupCapability,
+  pdName,
+  protectionDomain,
+  receive,
+  replyRecv,
+  Rights,
+  send,
+  type Capability,
+} from "../../src/index.ts";
+
+const iterations = Number(process.env["ISOKIT_BENCH_ITERATIONS"] ?? 100_000);
+const flooded = process.env["ISOKIT_BENCH_FLOODED"] === "1";
+const STOP = 0xff;
+
+function server(): void {
+  const { cap } = createEndpoint();
+  const clients = flooded ? ["client", "flooder"] : ["client"];
+  for (const pd of clients) grantCap(cap.derive(Rights.SEND | Rights.GRANT), pd, Rights.SEND, { name: "ep" });
+  let m = receive(cap);
+  for (;;) {
+    if (m.reply === undefined) {
+      if (m.data[0] === STOP) break;
+      m = receive(cap);
+      continue;
+    }
+    m = replyRecv(m.reply, m.data, cap);
+  }
+  cap.close(); // ends the flooder
+}
+
+function timeMean(ep: Capability, n: number, message: Uint8Array): number {
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    message[0] = i & 0x7f;
+    call(ep, message);
+  }
+  return ((performance.now() - start) * 1000) / n;
+}
+
+function timeP99(ep: Capability, n: number, message: Uint8Array): number {
+  const samples = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    call(ep, message);
+    samples[i] = performance.now() - start;
+  }
+  samples.sort();
+  return samples[Math.floor(n * 0.99)]! * 1000;
+}
+
+function client(): void {
+  const ep = lookupCapability("ep", { timeout: 20_000 });
+  const message = new Uint8Array(64);
+  const time = flooded ? timeP99 : timeMean;
+  const n = flooded ? Math.max(1000, Math.floor(iterations / 10)) : iterations;
+  time(ep, n, message); // warm-up
+  const result = time(ep, n, message);
+  message[0] = STOP;
+  send(ep, message);
+  debugPrintln(JSON.stringify({ case: flooded ? "flooded" : "call", rounds: [result] }));
+}
+
+function flooder(): void {
+  const ep = lookupCapability("ep", { timeout: 20_000 });
+  const message = new Uint8Array(64);
+  for (;;) {
+    try {
+      send(ep, message);
+    } catch (error) {
+      if (isIpcError(error, "EndpointClosed") || isIpcError(error, "PeerDied") || isIpcError(error, "InvalidCapability")) return;
+      throw error;
+    }
+  }
+}
+
+export default protectionDomain({
+  init() {
+    const name = pdName();
+    if (name === "server") server();
+    else if (name === "flooder") flooder();
+    else client();
+  },
+});
