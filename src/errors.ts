@@ -38,6 +38,28 @@ export const ErrorCode = {
   ProcessNotFound: "ProcessNotFound",
   /** No room for another object or capability (e.g. an object that has used all 65,535 generations). */
   OutOfMemory: "OutOfMemory",
+  /** No endpoint (or channel) with that id exists (any more). */
+  EndpointNotFound: "EndpointNotFound",
+  /** A non-blocking operation (timeout 0) found nothing to do without waiting. */
+  WouldBlock: "WouldBlock",
+  /** The receiver refused the message: the sender (PD or capability) is over its `RateLimits`. */
+  RateLimitExceeded: "RateLimitExceeded",
+  /** A message the receiver cannot read (bad length, unknown tag, malformed framing). */
+  InvalidMessage: "InvalidMessage",
+  /** A bounded queue has no free slot (a non-blocking send, or a bounded value that is full). */
+  QueueFull: "QueueFull",
+  /** A bounded queue has nothing to receive (a non-blocking receive). */
+  QueueEmpty: "QueueEmpty",
+  /** The sender's slot still holds an earlier message or an abandoned call the receiver has not finished. */
+  EndpointBusy: "EndpointBusy",
+  /** A shared region that does not exist, is not mapped, or a range outside it. */
+  InvalidMemoryRegion: "InvalidMemoryRegion",
+  /** The endpoint or channel was closed by its owner (or its owner's capability space was cleaned up). */
+  EndpointClosed: "EndpointClosed",
+  /** The caller's `AbortSignal` fired; `cause` holds the signal's reason. */
+  Aborted: "Aborted",
+  /** A typed value's layout signature does not match the one the receiver expects. */
+  SignatureMismatch: "SignatureMismatch",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -66,6 +88,8 @@ export interface IpcErrorDetails {
   readonly diagnostics?: readonly Diagnostic[];
   /** The capability token the operation was given. */
   readonly capability?: bigint;
+  /** An endpoint (or channel object) id. */
+  readonly endpoint?: number;
 }
 
 export class IpcError extends Error {
@@ -76,6 +100,7 @@ export class IpcError extends Error {
   readonly pd: string | undefined;
   readonly diagnostics: readonly Diagnostic[];
   readonly capability: bigint | undefined;
+  readonly endpoint: number | undefined;
 
   constructor(code: ErrorCode, message: string, details: IpcErrorDetails = {}, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -85,6 +110,7 @@ export class IpcError extends Error {
     this.pd = details.pd;
     this.diagnostics = details.diagnostics ?? [];
     this.capability = details.capability;
+    this.endpoint = details.endpoint;
   }
 
   /** For `JSON.stringify`: the capability token (a bigint) as a hex string. */
@@ -122,6 +148,7 @@ export function serializeError(error: unknown): SerializedIpcError {
       ...(error.pd === undefined ? {} : { pd: error.pd }),
       ...(error.diagnostics.length === 0 ? {} : { diagnostics: error.diagnostics }),
       ...(error.capability === undefined ? {} : { capability: error.capability }),
+      ...(error.endpoint === undefined ? {} : { endpoint: error.endpoint }),
     };
     return { name: error.name, message: error.message, stack: error.stack, code: error.code, details };
   }
