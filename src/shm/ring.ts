@@ -327,8 +327,8 @@ export class RingConsumer extends RingView {
     return full;
   }
 
-  /** Full slots by our copy of HEAD; reloads HEAD only when that copy says empty. */
-  private ready(): number {
+  /** Full slots we may read now, by our copy of HEAD; reloads HEAD only when that copy says empty (cheap). */
+  ready(): number {
     const full = (this.headSeen - this.tail) >>> 0;
     return full !== 0 ? full : this.available();
   }
@@ -369,6 +369,21 @@ export class RingConsumer extends RingView {
     let i = 0;
     try {
       for (; i < n; i++) each(this.view((this.tail + i) >>> 0), i);
+    } finally {
+      if (i > 0) this.free(i);
+    }
+    return n;
+  }
+
+  /**
+   * `popBatch` for a consumer of several rings: `each` gets `tag` (the caller's ring number) instead of the
+   * index within the batch, so the caller needs no closure per ring.
+   */
+  popTagged(max: number, each: (payload: Uint8Array, tag: number) => void, tag: number): number {
+    const n = Math.min(max, this.ready());
+    let i = 0;
+    try {
+      for (; i < n; i++) each(this.view((this.tail + i) >>> 0), tag);
     } finally {
       if (i > 0) this.free(i);
     }
