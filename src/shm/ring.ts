@@ -327,10 +327,13 @@ export class RingConsumer extends RingView {
     return full;
   }
 
-  /** Full slots we may read now, by our copy of HEAD; reloads HEAD only when that copy says empty (cheap). */
-  ready(): number {
+  /**
+   * Full slots we may read now, at least `want` if that many are published: by our copy of HEAD, reloading
+   * HEAD only when that copy shows fewer than `want` (so a lap of single receives loads HEAD once).
+   */
+  ready(want = 1): number {
     const full = (this.headSeen - this.tail) >>> 0;
-    return full !== 0 ? full : this.available();
+    return full >= want ? full : this.available();
   }
 
   /** Reads and frees one message, or returns undefined if the ring is empty. The bytes are a copy. */
@@ -365,7 +368,7 @@ export class RingConsumer extends RingView {
    * throws, the messages before the one it threw on are freed and the rest stay.
    */
   popBatch(max: number, each: (payload: Uint8Array, index: number) => void): number {
-    const n = Math.min(max, this.ready());
+    const n = Math.min(max, this.ready(max));
     let i = 0;
     try {
       for (; i < n; i++) each(this.view((this.tail + i) >>> 0), i);
@@ -380,7 +383,7 @@ export class RingConsumer extends RingView {
    * index within the batch, so the caller needs no closure per ring.
    */
   popTagged(max: number, each: (payload: Uint8Array, tag: number) => void, tag: number): number {
-    const n = Math.min(max, this.ready());
+    const n = Math.min(max, this.ready(max));
     let i = 0;
     try {
       for (; i < n; i++) each(this.view((this.tail + i) >>> 0), tag);

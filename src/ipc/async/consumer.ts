@@ -21,7 +21,7 @@ import { IpcError } from "../../errors.ts";
 import { RingConsumer, RingFlag } from "../../shm/ring.ts";
 import { checkConsumerDescriptor, checkProducerDescriptor, type ConsumerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
 import type { CloseReason } from "./producer.ts";
-import { rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
+import { OpQueue, rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
 
 const PRODUCER_ENDED = RingFlag.ProducerClosed | RingFlag.ProducerDied;
 
@@ -49,6 +49,8 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
   /** Resolves (never rejects) when every producer has ended and been drained, or on `close()`. */
   readonly closed: Promise<CloseReason>;
   readonly #sleeper: Sleeper;
+  /** Async receives, in call order. */
+  readonly #queue = new OpQueue();
   /** Bells read in `prepare`, one per live source at that moment. */
   #waiting: { source: Source; bell: number }[] = [];
 
@@ -178,7 +180,17 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
     } catch (e) {
       return rejected(e);
     }
-    return waitFor<Uint8Array | typeof END>(
+    if (this.#queue.length === 0) {
+      // The fast path: a message is waiting and no receive is queued before this one.
+      try {
+        const s = this.#poll("receiveAsync");
+        if (s !== undefined) return Promise.resolve(s.ring.tryPop());
+      } catch (e) {
+        return rejected(e);
+      }
+    }
+    return this.#queue.run("receiveAsync", options, (startedAt) =>
+      waitFor<Uint8Array | typeof END>(
       "receiveAsync",
       () => {
         const s = this.#poll("receiveAsync");
@@ -189,7 +201,8 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
       options,
       this.#tuning,
       "QueueEmpty",
-    ).then((m) => m ?? undefined);
+      startedAt,
+    ).then((m) => m ?? undefined));
   }
 
   /** As `receiveAsync`, for up to `max` messages at once: resolves with at least one, or [] at the end. */
@@ -199,7 +212,8 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
     } catch (e) {
       return rejected(e);
     }
-    return waitFor(
+    return this.#queue.run("receiveBatchAsync", options, (startedAt) =>
+      waitFor(
       "receiveBatchAsync",
       () => {
         const batch = this.receiveBatch(max);
@@ -210,7 +224,8 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
       options,
       this.#tuning,
       "QueueEmpty",
-    );
+      startedAt,
+    ));
   }
 
   /**

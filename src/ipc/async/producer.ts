@@ -13,7 +13,7 @@
 import { IpcError } from "../../errors.ts";
 import { RingFlag, RingProducer } from "../../shm/ring.ts";
 import { checkProducerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
-import { abortedError, rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
+import { OpQueue, rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
 
 /** Why an end is closed: it closed itself, its peer closed, or its peer was marked dead. */
 export type CloseReason = "closed" | "peer-closed" | "peer-died";
@@ -25,9 +25,8 @@ export class AsyncProducer implements Disposable {
   readonly #ring: RingProducer;
   readonly #tuning: AsyncWaitTuning;
   readonly #index: number;
-  /** Settles when every queued async send has settled; never rejects. */
-  #queue: Promise<void> = resolved;
-  #queued = 0;
+  /** Async sends, in call order. */
+  readonly #queue = new OpQueue();
   #closedAt: string | undefined;
   #resolveClosed: (reason: CloseReason) => void = () => undefined;
   /** Resolves (never rejects) when this end learns that it is closed: by `close()` or by an operation. */
@@ -88,7 +87,7 @@ export class AsyncProducer implements Disposable {
    */
   trySend(bytes: Uint8Array): boolean {
     this.#checkOpen("trySend");
-    return this.#queued === 0 && this.#ring.tryPush(bytes);
+    return this.#queue.length === 0 && this.#ring.tryPush(bytes);
   }
 
   /**
@@ -97,7 +96,7 @@ export class AsyncProducer implements Disposable {
    */
   trySendBatch(messages: readonly Uint8Array[], start = 0): number {
     this.#checkOpen("trySendBatch");
-    if (this.#queued !== 0) return 0;
+    if (this.#queue.length !== 0) return 0;
     this.#checkSizes(messages, start, "trySendBatch");
     return this.#ring.pushBatch(messages, start);
   }
@@ -115,11 +114,11 @@ export class AsyncProducer implements Disposable {
       if (bytes.length > this.#ring.slotPayload) {
         throw new IpcError("MessageTooLarge", `sendAsync: ${bytes.length} bytes do not fit a ${this.#ring.slotPayload}-byte slot`, { operation: "sendAsync" });
       }
-      if (this.#queued === 0 && options.signal?.aborted !== true && this.#ring.tryPush(bytes)) return resolved; // the fast path
+      if (this.#queue.length === 0 && options.signal?.aborted !== true && this.#ring.tryPush(bytes)) return resolved; // the fast path
     } catch (e) {
       return rejected(e);
     }
-    return this.#enqueue("sendAsync", options, (startedAt) =>
+    return this.#queue.run("sendAsync", options, (startedAt) =>
       waitFor(
         "sendAsync",
         () => {
@@ -149,7 +148,7 @@ export class AsyncProducer implements Disposable {
       return rejected(e);
     }
     let sent = 0;
-    return this.#enqueue("sendBatch", options, async (startedAt) => {
+    return this.#queue.run("sendBatch", options, async (startedAt) => {
       try {
         await waitFor(
           "sendBatch",
@@ -186,31 +185,6 @@ export class AsyncProducer implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /** Runs `operation` after every earlier queued send; an abort while queued rejects at once. */
-  #enqueue(name: string, options: AsyncOptions, operation: (startedAt: number) => Promise<void>): Promise<void> {
-    const startedAt = performance.now();
-    const { signal } = options;
-    this.#queued++;
-    const result = new Promise<void>((resolve, reject) => {
-      let abandoned = false;
-      const onAbort = (): void => {
-        abandoned = true;
-        reject(abortedError(name, signal!));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      void this.#queue.then(() => {
-        signal?.removeEventListener("abort", onAbort);
-        if (abandoned) return undefined;
-        return operation(startedAt).then(resolve, reject);
-      });
-    });
-    const settled = (): void => {
-      this.#queued--;
-    };
-    this.#queue = result.then(settled, settled);
-    return result;
   }
 
   #checkSizes(messages: readonly Uint8Array[], start: number, operation: string): void {

@@ -105,16 +105,21 @@ export async function waitFor<T>(
 
 /**
  * A pending `Atomics.waitAsync` does not keep Node's event loop alive (a worker awaiting a message would just
- * exit), so a timer of the same length holds it open for the duration of the sleep.
+ * exit), and its timeout fires from a V8 platform task that can come after a timer of the same length. So
+ * our own timer bounds the sleep: it holds the loop open and ends the sleep even if the waitAsync timeout is
+ * late; the waitAsync then settles on its own, unobserved.
  */
 async function sleepWithKeepAlive(sleeper: Sleeper, ms: number): Promise<void> {
   const slept = sleeper.sleep(ms);
   if (!(slept instanceof Promise)) return; // "not-equal": a bell already moved
-  const keepAlive = setTimeout(() => undefined, ms + 1);
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms + 1);
+  });
   try {
-    await slept;
+    await Promise.race([slept, bound]);
   } finally {
-    clearTimeout(keepAlive);
+    clearTimeout(timer);
   }
 }
 
@@ -125,4 +130,44 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 /** A synchronous failure of an async operation, as its rejected promise (a promise API never throws). */
 export function rejected(error: unknown): Promise<never> {
   return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+}
+
+/**
+ * Runs async operations of one end one after another, in call order (so two sends cannot reorder and two
+ * receives get messages in the order they were asked for). An abort while queued rejects at once and the
+ * operation never runs; a timeout counts from the call, not from the operation's turn.
+ */
+export class OpQueue {
+  /** Settles when every queued operation has settled; never rejects. */
+  #tail: Promise<void> = Promise.resolve();
+  #length = 0;
+
+  /** Operations queued or running. */
+  get length(): number {
+    return this.#length;
+  }
+
+  run<T>(name: string, options: AsyncOptions, operation: (startedAt: number) => Promise<T>): Promise<T> {
+    const startedAt = performance.now();
+    const { signal } = options;
+    this.#length++;
+    const result = new Promise<T>((resolve, reject) => {
+      let abandoned = false;
+      const onAbort = (): void => {
+        abandoned = true;
+        reject(abortedError(name, signal!));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      void this.#tail.then(() => {
+        signal?.removeEventListener("abort", onAbort);
+        if (abandoned) return undefined;
+        return operation(startedAt).then(resolve, reject);
+      });
+    });
+    const settled = (): void => {
+      this.#length--;
+    };
+    this.#tail = result.then(settled, settled);
+    return result;
+  }
 }
