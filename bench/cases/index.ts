@@ -2,10 +2,11 @@
 // before isokit's own cases so the ratios read top-down. pending.ts is last: a runnable case elsewhere with
 // the same id replaces its skipped row.
 import { registry, type AnyCase } from "../harness.ts";
+import channel from "./channel.ts";
 import comlink from "./comlink.ts";
 import floor from "./floor.ts";
 import pending from "./pending.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, channel, pending]);
