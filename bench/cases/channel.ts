@@ -81,7 +81,7 @@ const cases: readonly BenchCase[] = [
     batch: 1,
     capacity: 64,
     messages: 400_000,
-    note: "4 KiB messages worker -> worker: copied into the ring and out again (receiveInto)",
+    note: "4 KiB messages worker -> worker: copied into the ring, read in place by the consumer (drain)",
   }),
 ];
 
