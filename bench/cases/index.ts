@@ -2,6 +2,7 @@
 // before isokit's own cases so the ratios read top-down. pending.ts is last: a runnable case elsewhere with
 // the same id replaces its skipped row.
 import { registry, type AnyCase } from "../harness.ts";
+import channel from "./channel.ts";
 import comlink from "./comlink.ts";
 import endpoint from "./endpoint.ts";
 import floor from "./floor.ts";
@@ -9,4 +10,4 @@ import pending from "./pending.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, channel, pending]);

@@ -4,21 +4,45 @@
  * may be on different threads but never change roles (padenot/ringbuf.js's rule); several producers are
  * several rings, drained by the consumer in turn.
  *
- * Layout (byte offsets; every counter on its own 128-byte line, one writer each):
+ * Layout (byte offsets; HEAD and TAIL each on its own 128-byte line with one writer; line 0 is read-mostly):
  *
- *  byte | field        | written by                              | read by
- *  -----+--------------+-----------------------------------------+------------------------------------------
- *     0 | MAGIC        | creator                                 | both (sanity)
- *     4 | CAPACITY     | creator (slots, a power of two)         | both
- *     8 | SLOT_BYTES   | creator (payload bytes + 4, multiple 8) | both
- *   128 | HEAD         | producer only: slots published (mod 2^32) | consumer
- *   256 | TAIL         | consumer only: slots consumed (mod 2^32)  | producer
- *   384 | slots...     | slot i at 384 + (i mod CAPACITY) * SLOT_BYTES: [u32 length][payload]
+ *  byte | field            | written by                                      | read by
+ *  -----+------------------+-------------------------------------------------+----------------------------------
+ *     0 | MAGIC            | creator                                         | both (sanity)
+ *     4 | CAPACITY         | creator (slots, a power of two)                 | both
+ *     8 | SLOT_BYTES       | creator (payload bytes + 4, multiple 8)         | both
+ *    12 | FLAGS            | Atomics.or only, bits never cleared: 1 producer | both, once per operation
+ *       |                  | closed (producer), 2 consumer closed (consumer),|
+ *       |                  | 4 producer died, 8 consumer died (an observer:  |
+ *       |                  | kernel, harness)                                |
+ *    16 | CONSUMER_WAITING | consumer only: 1 while it may sleep on C_BELL   | producer, after each publish
+ *    20 | PRODUCER_WAITING | producer only: 1 while it may sleep on P_BELL   | consumer, after each free
+ *    24 | PRODUCER_CLAIM   | the producer's attach (0 -> 1, once)            | -
+ *    28 | CONSUMER_CLAIM   | the consumer's attach (0 -> 1, once)            | -
+ *    32 | C_BELL           | Atomics.add by producer / closers / observers   | consumer sleeps on it
+ *    36 | P_BELL           | Atomics.add by consumer / closers / observers   | producer sleeps on it
+ *   128 | HEAD             | producer only: slots published (mod 2^32)       | consumer
+ *   256 | TAIL             | consumer only: slots consumed (mod 2^32)        | producer
+ *   384 | slots...         | slot i at 384 + (i mod CAPACITY) * SLOT_BYTES: [u32 length][payload]
  *
  * Ordering: the producer writes a slot with plain stores, then publishes it (or a whole batch) with one
  * `Atomics.store` of HEAD; the consumer reads HEAD with `Atomics.load`, reads the slots, then frees them
  * with one `Atomics.store` of TAIL. `HEAD - TAIL` (mod 2^32) is the number of full slots, never above
  * CAPACITY. The consumer refuses a slot whose length field is out of range (the producer is untrusted).
+ * Each side keeps a private copy of the other's counter and reloads it only when its copy says the ring is
+ * full (producer) or empty (consumer): the other side's line is then fetched once per lap, not per message.
+ *
+ * Sleeping (the slow path, see `src/shm/wait.ts` for the store-load pattern): a side that finds no room (no
+ * message) stores its WAITING word = 1, reads its bell, re-checks the counter and FLAGS, and only then sleeps
+ * on the bell with the value it read. Whoever publishes, frees, closes or marks a death does its store
+ * first and then bumps the bell (`Atomics.add`, so the sleeper's value is stale) and notifies it: either the
+ * sleeper's re-check saw the event, or the bell moved after the sleeper read it and the sleep returns at once.
+ * The publisher bumps the bell only when the WAITING word says so (one extra load of a line that stays
+ * shared on the hot path); closes and deaths always bump. Waiting on a bell rather than on HEAD or TAIL is
+ * what lets a close (which moves no counter) wake a sleeper without a race.
+ *
+ * A hostile peer can clear FLAGS bits, WAITING words or bells in memory it shares: the cost is its own
+ * (it may send into a closed ring) or one sleep slice of the other side (a missed bell), never a hang.
  */
 
 import { IpcError } from "../errors.ts";
@@ -28,9 +52,28 @@ const LINE = 128;
 const I32_MAGIC = 0;
 const I32_CAPACITY = 1;
 const I32_SLOT_BYTES = 2;
+const I32_FLAGS = 3;
+const I32_CONSUMER_WAITING = 4;
+const I32_PRODUCER_WAITING = 5;
+const I32_PRODUCER_CLAIM = 6;
+const I32_CONSUMER_CLAIM = 7;
+const I32_CONSUMER_BELL = 8;
+const I32_PRODUCER_BELL = 9;
 const I32_HEAD = LINE / 4;
 const I32_TAIL = (2 * LINE) / 4;
 const DATA = 3 * LINE;
+
+/** Bits of the FLAGS word. Set with `Atomics.or`, never cleared. */
+export const RingFlag = {
+  ProducerClosed: 1,
+  ConsumerClosed: 2,
+  ProducerDied: 4,
+  ConsumerDied: 8,
+} as const;
+export type RingFlag = (typeof RingFlag)[keyof typeof RingFlag];
+
+/** Which end of a ring. */
+export type RingSide = "producer" | "consumer";
 
 export interface RingOptions {
   /** Number of slots; rounded up to a power of two. */
@@ -58,6 +101,44 @@ export function createRing(options: RingOptions): SharedArrayBuffer {
   return buffer;
 }
 
+/** True if `buffer` looks like a ring made by `createRing` (magic and sizes agree with its length). */
+export function isRing(buffer: unknown): buffer is SharedArrayBuffer {
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < DATA) return false;
+  const i32 = new Int32Array(buffer, 0, 3);
+  const capacity = i32[I32_CAPACITY] ?? 0;
+  const slotBytes = i32[I32_SLOT_BYTES] ?? 0;
+  return (
+    i32[I32_MAGIC] === MAGIC &&
+    capacity >= 1 &&
+    (capacity & (capacity - 1)) === 0 &&
+    slotBytes >= 8 &&
+    slotBytes % 8 === 0 &&
+    DATA + capacity * slotBytes <= buffer.byteLength
+  );
+}
+
+/**
+ * For whoever notices that one end's thread is gone (a kernel, a test harness on a worker's 'exit'): marks
+ * that end dead and wakes the other, whose waits then end with `PeerDied` (after draining, for a consumer).
+ * Idempotent; needs no attach, so the observer never takes a role.
+ */
+export function markRingPeerDied(buffer: SharedArrayBuffer, dead: RingSide): void {
+  if (!isRing(buffer)) throw new IpcError("InvalidArgument", "markPeerDied: the buffer is not a ring made by createRing", { operation: "markPeerDied" });
+  setFlagAndRing(new Int32Array(buffer), dead === "producer" ? RingFlag.ProducerDied : RingFlag.ConsumerDied);
+}
+
+/** Sets a FLAGS bit, then bumps and notifies both bells (see the header: the bump is what a sleeper sees). */
+function setFlagAndRing(i32: Int32Array, flag: RingFlag): void {
+  Atomics.or(i32, I32_FLAGS, flag); // publishes the close or death before the bells move
+  bump(i32, I32_CONSUMER_BELL);
+  bump(i32, I32_PRODUCER_BELL);
+}
+
+function bump(i32: Int32Array, bell: number): void {
+  Atomics.add(i32, bell, 1); // makes the sleeper's expected value stale, so a sleep that starts late returns at once
+  Atomics.notify(i32, bell); // wakes every sleeper on the bell (only one is expected; a stray one costs nothing)
+}
+
 class RingView {
   protected readonly i32: Int32Array;
   protected readonly u32: Uint32Array;
@@ -67,16 +148,17 @@ class RingView {
   protected readonly slotBytes: number;
   /** Largest payload a slot holds. */
   readonly slotPayload: number;
+  /** The ring's memory (for descriptors and observers). */
+  readonly buffer: SharedArrayBuffer;
 
   constructor(buffer: SharedArrayBuffer) {
+    if (!isRing(buffer)) throw new IpcError("InvalidArgument", "ring: the buffer is not a ring made by createRing", { operation: "ring" });
+    this.buffer = buffer;
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.bytes = new Uint8Array(buffer);
-    const capacity = this.i32[I32_CAPACITY] ?? 0;
-    const slotBytes = this.i32[I32_SLOT_BYTES] ?? 0;
-    if (this.i32[I32_MAGIC] !== MAGIC || capacity < 1 || (capacity & (capacity - 1)) !== 0 || slotBytes < 8 || DATA + capacity * slotBytes > buffer.byteLength) {
-      throw new IpcError("InvalidArgument", "ring: the buffer is not a ring made by createRing", { operation: "ring" });
-    }
+    const capacity = this.i32[I32_CAPACITY]!;
+    const slotBytes = this.i32[I32_SLOT_BYTES]!;
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.slotBytes = slotBytes;
@@ -88,23 +170,64 @@ class RingView {
     return (Atomics.load(this.u32, I32_HEAD) - Atomics.load(this.u32, I32_TAIL)) >>> 0;
   }
 
+  /** The FLAGS word (`RingFlag` bits). A snapshot; bits are only ever added. */
+  flags(): number {
+    return Atomics.load(this.i32, I32_FLAGS);
+  }
+
   protected slotOffset(index: number): number {
     return DATA + (index & this.mask) * this.slotBytes;
+  }
+
+  /** Claims this end's role once per ring, so a second producer (or consumer) on one ring fails early. */
+  protected claim(index: number, side: RingSide): void {
+    if (Atomics.compareExchange(this.i32, index, 0, 1) !== 0) {
+      throw new IpcError("ResourceBusy", `attach: this ring already has a ${side}; a ring has exactly one (add a producer ring instead)`, {
+        operation: "attach",
+      });
+    }
+  }
+
+  /**
+   * Sleeps (without blocking the thread) until `bell` moves from `value` or `ms` pass. Resolves "ok",
+   * "not-equal" or "timed-out"; the caller re-checks what it waits for either way.
+   */
+  protected sleepOn(bell: number, value: number, ms: number): Promise<string> | string {
+    return Atomics.waitAsync(this.i32, bell, value, ms).value; // a promise only when it really sleeps
   }
 }
 
 export class RingProducer extends RingView {
   /** Our own copy of HEAD: only we write it. */
   private head: number;
+  /** The consumer's TAIL as last loaded: a lower bound of the real one, refreshed only when the ring looks full. */
+  private tailSeen: number;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** @param claim take the ring's producer role (refuses a second producer); off for the bare ring tests */
+  constructor(buffer: SharedArrayBuffer, options: { claim?: boolean } = {}) {
     super(buffer);
+    if (options.claim === true) this.claim(I32_PRODUCER_CLAIM, "producer");
     this.head = Atomics.load(this.u32, I32_HEAD);
+    this.tailSeen = Atomics.load(this.u32, I32_TAIL);
   }
 
   /** Free slots right now (at least this many; the consumer may free more at once). */
   get free(): number {
-    return this.capacity - ((this.head - Atomics.load(this.u32, I32_TAIL)) >>> 0);
+    this.tailSeen = Atomics.load(this.u32, I32_TAIL); // acquire: the consumer is done with the slots before TAIL
+    return this.room();
+  }
+
+  /** Free slots by our copy of TAIL; reloads TAIL only when that copy says full. */
+  private room(): number {
+    let room = this.capacity - ((this.head - this.tailSeen) >>> 0);
+    if (room === 0) {
+      this.tailSeen = Atomics.load(this.u32, I32_TAIL); // acquire, as in `free`
+      room = this.capacity - ((this.head - this.tailSeen) >>> 0);
+    }
+    if (room < 0 || room > this.capacity) {
+      throw new IpcError("InvalidArgument", "ring: the consumer's TAIL is ahead of what was published", { operation: "send" });
+    }
+    return room;
   }
 
   /**
@@ -113,10 +236,9 @@ export class RingProducer extends RingView {
    */
   tryPush(payload: Uint8Array): boolean {
     this.checkSize(payload, "tryPush");
-    if (this.free === 0) return false;
+    if (this.room() === 0) return false;
     this.write(this.head, payload);
-    this.head = (this.head + 1) >>> 0;
-    Atomics.store(this.u32, I32_HEAD, this.head); // publishes the slot
+    this.publish(1);
     return true;
   }
 
@@ -125,14 +247,46 @@ export class RingProducer extends RingView {
    * cache-line transfer of HEAD, not one per message. Returns how many were written.
    */
   pushBatch(payloads: readonly Uint8Array[], start = 0): number {
-    const n = Math.min(payloads.length - start, this.free);
+    let n = Math.min(payloads.length - start, this.room());
+    if (n < payloads.length - start) n = Math.min(payloads.length - start, this.free); // room() may be stale-low
     for (let i = 0; i < n; i++) this.checkSize(payloads[start + i]!, "pushBatch");
     for (let i = 0; i < n; i++) this.write((this.head + i) >>> 0, payloads[start + i]!);
-    if (n > 0) {
-      this.head = (this.head + n) >>> 0;
-      Atomics.store(this.u32, I32_HEAD, this.head); // publishes the whole batch
-    }
+    if (n > 0) this.publish(n);
     return n;
+  }
+
+  /** Publishes `n` written slots, then rings the consumer's bell only if it may be asleep. */
+  private publish(n: number): void {
+    this.head = (this.head + n) >>> 0;
+    Atomics.store(this.u32, I32_HEAD, this.head); // publishes the slots (release); seq-cst, so the load below is ordered after it
+    if (Atomics.load(this.i32, I32_CONSUMER_WAITING) !== 0) bump(this.i32, I32_CONSUMER_BELL);
+  }
+
+  /** Marks the producer closed (the consumer drains what was published, then sees the end) and wakes it. */
+  close(): void {
+    setFlagAndRing(this.i32, RingFlag.ProducerClosed);
+  }
+
+  /**
+   * The first half of a sleep for room: announces that we may sleep and returns the bell value to sleep on.
+   * Re-check `free` and `flags()` after this, then `sleep(bell, ms)`, then `endWait()`.
+   */
+  beginWait(): number {
+    Atomics.store(this.i32, I32_PRODUCER_WAITING, 1); // seq-cst: ordered before our re-check (the store-load pattern)
+    return Atomics.load(this.i32, I32_PRODUCER_BELL);
+  }
+
+  sleep(bell: number, ms: number): Promise<string> | string {
+    return this.sleepOn(I32_PRODUCER_BELL, bell, ms);
+  }
+
+  endWait(): void {
+    Atomics.store(this.i32, I32_PRODUCER_WAITING, 0);
+  }
+
+  /** Wakes a sleep of our own (an abort): bumps our bell, so the pending sleep returns. */
+  interrupt(): void {
+    bump(this.i32, I32_PRODUCER_BELL);
   }
 
   private checkSize(payload: Uint8Array, operation: string): void {
@@ -151,54 +305,132 @@ export class RingProducer extends RingView {
 export class RingConsumer extends RingView {
   /** Our own copy of TAIL: only we write it. */
   private tail: number;
+  /** The producer's HEAD as last loaded; refreshed only when our copy says the ring is empty. */
+  private headSeen: number;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** @param claim take the ring's consumer role (refuses a second consumer); off for the bare ring tests */
+  constructor(buffer: SharedArrayBuffer, options: { claim?: boolean } = {}) {
     super(buffer);
+    if (options.claim === true) this.claim(I32_CONSUMER_CLAIM, "consumer");
     this.tail = Atomics.load(this.u32, I32_TAIL);
+    this.headSeen = this.tail;
   }
 
   /** Full slots we may read now: HEAD - TAIL, refusing a producer that claims more than the capacity. */
   available(): number {
-    const full = (Atomics.load(this.u32, I32_HEAD) - this.tail) >>> 0; // acquire: slots before HEAD are written
+    this.headSeen = Atomics.load(this.u32, I32_HEAD); // acquire: slots before HEAD are written
+    const full = (this.headSeen - this.tail) >>> 0;
     if (full > this.capacity) {
+      this.headSeen = this.tail;
       throw new IpcError("InvalidArgument", `ring: the producer published ${full} slots in a ring of ${this.capacity}`, { operation: "receive" });
     }
     return full;
   }
 
+  /**
+   * Full slots we may read now, at least `want` if that many are published: by our copy of HEAD, reloading
+   * HEAD only when that copy shows fewer than `want` (so a lap of single receives loads HEAD once).
+   */
+  ready(want = 1): number {
+    const full = (this.headSeen - this.tail) >>> 0;
+    return full >= want ? full : this.available();
+  }
+
   /** Reads and frees one message, or returns undefined if the ring is empty. The bytes are a copy. */
   tryPop(): Uint8Array | undefined {
-    if (this.available() === 0) return undefined;
-    const message = this.read(this.tail);
-    this.tail = (this.tail + 1) >>> 0;
-    Atomics.store(this.u32, I32_TAIL, this.tail); // frees the slot
+    if (this.ready() === 0) return undefined;
+    const message = this.view(this.tail).slice(); // allocates the copy the caller keeps
+    this.free(1);
     return message;
   }
 
   /**
+   * Copies the next message into `into` (from its start) and frees its slot. Returns its length, or -1 if the
+   * ring is empty. Allocates nothing.
+   * @throws IpcError `MessageTooLarge` when `into` is shorter than the message, which then stays in the ring
+   */
+  popInto(into: Uint8Array): number {
+    if (this.ready() === 0) return -1;
+    const message = this.view(this.tail);
+    if (message.length > into.length) {
+      throw new IpcError("MessageTooLarge", `receiveInto: a ${message.length}-byte message does not fit a ${into.length}-byte buffer`, {
+        operation: "receiveInto",
+      });
+    }
+    into.set(message);
+    this.free(1);
+    return message.length;
+  }
+
+  /**
    * Calls `each` on up to `max` messages in order, then frees them all with one store. The view passed to
-   * `each` is valid only during the call (it points into the ring). Returns how many were consumed.
+   * `each` is valid only during the call (it points into the ring). Returns how many were consumed. If `each`
+   * throws, the messages before the one it threw on are freed and the rest stay.
    */
   popBatch(max: number, each: (payload: Uint8Array, index: number) => void): number {
-    const n = Math.min(max, this.available());
-    for (let i = 0; i < n; i++) each(this.view((this.tail + i) >>> 0), i);
-    if (n > 0) {
-      this.tail = (this.tail + n) >>> 0;
-      Atomics.store(this.u32, I32_TAIL, this.tail); // frees the batch
+    const n = Math.min(max, this.ready(max));
+    let i = 0;
+    try {
+      for (; i < n; i++) each(this.view((this.tail + i) >>> 0), i);
+    } finally {
+      if (i > 0) this.free(i);
     }
     return n;
   }
 
+  /**
+   * `popBatch` for a consumer of several rings: `each` gets `tag` (the caller's ring number) instead of the
+   * index within the batch, so the caller needs no closure per ring.
+   */
+  popTagged(max: number, each: (payload: Uint8Array, tag: number) => void, tag: number): number {
+    const n = Math.min(max, this.ready(max));
+    let i = 0;
+    try {
+      for (; i < n; i++) each(this.view((this.tail + i) >>> 0), tag);
+    } finally {
+      if (i > 0) this.free(i);
+    }
+    return n;
+  }
+
+  /** Frees `n` read slots, then rings the producer's bell only if it may be asleep. */
+  private free(n: number): void {
+    this.tail = (this.tail + n) >>> 0;
+    Atomics.store(this.u32, I32_TAIL, this.tail); // frees the slots (release); seq-cst, so the load below is ordered after it
+    if (Atomics.load(this.i32, I32_PRODUCER_WAITING) !== 0) bump(this.i32, I32_PRODUCER_BELL);
+  }
+
+  /** Marks the consumer closed (later sends fail) and wakes a producer waiting for room. */
+  close(): void {
+    setFlagAndRing(this.i32, RingFlag.ConsumerClosed);
+  }
+
+  /** As `RingProducer.beginWait`, for a message: re-check `available()` and `flags()` after it. */
+  beginWait(): number {
+    Atomics.store(this.i32, I32_CONSUMER_WAITING, 1); // seq-cst: ordered before our re-check (the store-load pattern)
+    return Atomics.load(this.i32, I32_CONSUMER_BELL);
+  }
+
+  sleep(bell: number, ms: number): Promise<string> | string {
+    return this.sleepOn(I32_CONSUMER_BELL, bell, ms);
+  }
+
+  endWait(): void {
+    Atomics.store(this.i32, I32_CONSUMER_WAITING, 0);
+  }
+
+  /** Wakes a sleep of our own (an abort, or another ring's message ending a multi-ring wait). */
+  interrupt(): void {
+    bump(this.i32, I32_CONSUMER_BELL);
+  }
+
   private view(index: number): Uint8Array {
     const at = this.slotOffset(index);
-    const length = this.u32[at / 4]!;
+    const length = this.u32[at / 4]!; // plain read: ordered after the acquire load of HEAD that covered this slot
     if (length > this.slotPayload) {
       throw new IpcError("InvalidArgument", `ring: a slot claims ${length} bytes in a ${this.slotPayload}-byte slot`, { operation: "receive" });
     }
-    return this.bytes.subarray(at + 4, at + 4 + length);
-  }
-
-  private read(index: number): Uint8Array {
-    return this.view(index).slice();
+    // Allocates a view (a small object): the constructor costs half of `subarray`, which looks up a species.
+    return new Uint8Array(this.buffer, at + 4, length);
   }
 }
