@@ -36,6 +36,10 @@ export class Capability implements Disposable {
   readonly badge: number;
   /** Where `close()` was called, or why the runtime knows it stopped working; undefined while usable. */
   closedAt: string | undefined;
+  /** @internal The holder runtime's state for sending through this capability (its slot), once connected. */
+  sendState: unknown;
+  /** @internal The holder runtime's state for receiving through this capability (its endpoint). */
+  receiveState: unknown;
   private readonly owner: CapabilityOwner;
 
   /** Made by the PD's runtime from what the kernel granted; programs get handles, they do not make them. */
@@ -47,6 +51,13 @@ export class Capability implements Disposable {
     this.badge = grant.badge;
     this.owner = owner;
     this.closedAt = undefined;
+    this.sendState = undefined;
+    this.receiveState = undefined;
+  }
+
+  /** @internal True if `owner` (a PD's runtime) made this handle and it is open. */
+  heldBy(owner: CapabilityOwner): boolean {
+    return this.owner === owner && this.closedAt === undefined;
   }
 
   /** A child capability with a subset of these rights (never more), optionally badged and rate-limited. */

@@ -128,6 +128,8 @@ export interface ReceiverSlot {
   readonly sender: string;
   /** The buckets of the capability's limits and its ancestors' (shared with every slot under them). */
   readonly capLimiters: readonly RateLimiter[];
+  /** The sending PD's bucket, if the kernel limits that PD (updated by "limits" mail). */
+  pdLimiter: RateLimiter | undefined;
 }
 
 interface ReceiverEndpoint {
@@ -150,7 +152,6 @@ const NEVER = Number.POSITIVE_INFINITY;
 export class IpcClient implements CapabilityOwner {
   private readonly link: KernelLink;
   private readonly caps = new Map<bigint, Capability>();
-  private readonly slots = new Map<bigint, SenderSlot>();
   private readonly endpoints = new Map<number, ReceiverEndpoint>();
   private readonly named = new Map<string, Capability>();
   private readonly transfers = new Map<number, Transfer>();
@@ -389,14 +390,14 @@ export class IpcClient implements CapabilityOwner {
   }
 
   private sendSlot(cap: Capability, operation: string): SenderSlot {
-    let slot = this.slots.get(cap.token);
-    if (slot !== undefined && cap.closedAt === undefined) return slot;
+    const known = cap.sendState as SenderSlot | undefined; // undefined for anything not connected here
+    if (known !== undefined && cap.heldBy(this)) return known;
     this.own(cap, operation);
     if ((cap.rights & Rights.SEND) === 0) {
       throw new IpcError("PermissionDenied", `${operation}: capability ${cap.toString()} has no SEND right`, { operation, capability: cap.token });
     }
     const grant = this.syscall({ op: "connect", token: cap.token }) as SlotGrant;
-    slot = {
+    const slot: SenderSlot = {
       i32: new Int32Array(grant.slot),
       u8: new Uint8Array(grant.slot),
       endpoint: grant.endpoint,
@@ -405,7 +406,7 @@ export class IpcClient implements CapabilityOwner {
       receiver: grant.receiver,
       seq: 0,
     };
-    this.slots.set(cap.token, slot);
+    cap.sendState = slot;
     return slot;
   }
 
@@ -566,7 +567,7 @@ export class IpcClient implements CapabilityOwner {
   }
 
   private allowed(slot: ReceiverSlot, length: number): boolean {
-    const pd = this.pdLimiters.get(slot.sender);
+    const pd = slot.pdLimiter;
     const caps = slot.capLimiters;
     if (caps.length === 0 && pd === undefined) return true;
     // Check every bucket before taking from any, so a refused message costs no bucket anything.
@@ -591,12 +592,15 @@ export class IpcClient implements CapabilityOwner {
   private spinFor(endpoint: ReceiverEndpoint): boolean {
     const spinMicros = this.link.wait.spinMicros;
     if (spinMicros <= 0) return false;
-    const until = performance.now() + spinMicros / 1000;
+    // The clock is first read after 256 rounds: a sender that is running publishes sooner than that.
+    let until = 0;
     for (let i = 1; ; i++) {
       if (hasPending(endpoint)) return true;
       if ((i & 255) === 0) {
         if (this.link.hasMail()) return true;
-        if (performance.now() >= until) return false;
+        const now = performance.now();
+        if (until === 0) until = now + spinMicros / 1000;
+        else if (now >= until) return false;
       }
     }
   }
@@ -615,6 +619,8 @@ export class IpcClient implements CapabilityOwner {
   }
 
   private receiveEndpoint(cap: Capability, operation: string): ReceiverEndpoint {
+    const known = cap.receiveState as ReceiverEndpoint | undefined;
+    if (known !== undefined && cap.heldBy(this)) return known;
     this.own(cap, operation);
     if ((cap.rights & Rights.RECEIVE) === 0) {
       throw new IpcError("PermissionDenied", `${operation}: capability ${cap.toString()} has no RECEIVE right`, { operation, capability: cap.token });
@@ -627,6 +633,7 @@ export class IpcClient implements CapabilityOwner {
         endpoint: cap.object,
       });
     }
+    cap.receiveState = endpoint;
     return endpoint;
   }
 
@@ -645,6 +652,9 @@ export class IpcClient implements CapabilityOwner {
       case "limits": // ["limits", sender, limits]
         if (mail.limits === undefined) this.pdLimiters.delete(mail.sender);
         else this.pdLimiters.set(mail.sender, new RateLimiter(mail.limits));
+        for (const endpoint of this.endpoints.values()) {
+          for (const slot of endpoint.slots) if (slot.sender === mail.sender) slot.pdLimiter = this.pdLimiters.get(mail.sender);
+        }
         break;
       case "named": {
         // ["named", name, grant]
@@ -681,6 +691,7 @@ export class IpcClient implements CapabilityOwner {
         u8: new Uint8Array(mail.slot),
         badge: mail.badge,
         sender: mail.sender,
+        pdLimiter: this.pdLimiters.get(mail.sender),
         capLimiters: mail.capLimits.map((bucket) => {
           let limiter = this.capLimiters.get(bucket.id);
           if (limiter === undefined) this.capLimiters.set(bucket.id, (limiter = new RateLimiter(bucket.limits)));
@@ -708,7 +719,7 @@ export class IpcClient implements CapabilityOwner {
 
   /** The handle must be this PD's and open (an early, clear error; the kernel checks again). */
   private own(cap: Capability, operation: string): void {
-    if (!(cap instanceof Capability) || this.caps.get(cap.token) !== cap) {
+    if (!(cap instanceof Capability) || !cap.heldBy(this)) {
       if (cap instanceof Capability) cap.assertOpen(operation);
       throw new IpcError("InvalidCapability", `${operation}: not a capability this PD holds`, {
         operation,
@@ -719,8 +730,9 @@ export class IpcClient implements CapabilityOwner {
 
   private forget(cap: Capability, at: string): void {
     cap.closedAt = at;
+    cap.sendState = undefined;
+    cap.receiveState = undefined;
     this.caps.delete(cap.token);
-    this.slots.delete(cap.token);
     for (const [name, named] of this.named) if (named === cap) this.named.delete(name);
   }
 
