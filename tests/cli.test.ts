@@ -78,6 +78,35 @@ describe("isokit run", () => {
   });
 });
 
+describe("examples on endpoints", () => {
+  test("client-server: seed 002's server answers the client's calls through a granted capability", () => {
+    const r = isokit("run", "examples/client-server/client-server.system");
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    for (const line of [
+      "server: endpoint 1 ready; granted SEND to client",
+      "client: 'hello' -> '5 characters'",
+      "client: 'capability-secure IPC' -> '21 characters'",
+      "server: request 'quit' from client",
+      "server: done",
+    ]) {
+      assert.ok(lines.includes(line), `${line}\n${r.stdout}`);
+    }
+  });
+
+  test("plugin-host: the plugin's capability is narrowed, rate-limited, and then revoked", () => {
+    const r = isokit("run", "examples/plugin-host/plugin-host.system");
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.ok(lines.includes("plugin: receive on the log endpoint: PermissionDenied"), r.stdout);
+    assert.ok(lines.includes("plugin: derive a capability with GRANT: PermissionDenied"), r.stdout);
+    assert.ok(lines.includes("host: revoked 2 capabilities; the plugin can no longer log"), r.stdout);
+    const end = lines.find((l) => l.startsWith("plugin: after 30 lines"));
+    assert.match(end ?? "", /^plugin: after 30 lines \((\d+) refused by the rate limit\): InvalidCapability$/, r.stdout);
+    assert.ok(Number(/\((\d+) refused/.exec(end!)![1]) > 0, "the burst of 20 is used up before 30 lines");
+  });
+});
+
 describe("isokit check", () => {
   test("prints a summary of a valid system", () => {
     const r = isokit("check", "examples/ipc/ipc.system");
