@@ -118,4 +118,30 @@ describe("endpoints (workers)", () => {
     ]);
     assert.deepEqual(booted.of("server"), [`got one with endpoint rights=${1 | 4}`, "got bye with no capabilities"]);
   });
+
+  it("seed 002's syscall interface: create, grant to a pid, call, receive, reply, close", async () => {
+    await using booted = await run(
+      {
+        protectionDomains: [
+          { name: "server", priority: 200, program: "programs/ep/syscalls.ts" },
+          { name: "client", priority: 100, program: "programs/ep/syscalls.ts" },
+        ],
+        channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 1 }] }],
+      },
+      "workers",
+    );
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("server"), [
+      "spare endpoint 2",
+      "use after sys_close: InvalidCapability",
+      "sys_receive 4 bytes: ping",
+      "sys_receive 4 bytes: pong",
+      "sys_receive 3 bytes: bye",
+    ]);
+    assert.deepEqual(booted.of("client"), [
+      "sys_call reply: ping!",
+      "sys_call with a reply buffer too small: MessageTooLarge",
+      "sys_send with a token never granted: InvalidCapability",
+    ]);
+  });
 });

@@ -1,0 +1,150 @@
+// The kernel's half of the IPC layer, driven directly (no workers): hostile syscalls, tokens that name nothing,
+// revocation and clean-up as the slots see them; and the receiver's token buckets on a fake clock.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { IpcKernel, type IpcPd } from "../src/kernel/ipc-kernel.ts";
+import { RateLimiter, validateRateLimits } from "../src/ipc/rate-limit.ts";
+import { CONTROL_BYTES, DOORBELL_BYTES } from "../src/protocol/layout.ts";
+import { GUARD_I32, Refusal, SLOT_I32, SlotGone, SlotState, SlotStatus } from "../src/protocol/endpoint.ts";
+import type { KernelToPd, SlotGrant } from "../src/protocol/syscall.ts";
+import { isIpcError, Rights, type ErrorCode } from "../src/index.ts";
+
+interface FakePd extends IpcPd {
+  readonly posted: KernelToPd[];
+  dead: boolean;
+}
+
+function kernelWith(names: readonly string[]): { kernel: IpcKernel; pds: FakePd[] } {
+  const kernel = new IpcKernel();
+  const pds = names.map((name, i) => {
+    const posted: KernelToPd[] = [];
+    const pd: FakePd = {
+      pid: i + 1,
+      name,
+      posted,
+      dead: false,
+      post: (m) => posted.push(m),
+      control: new Int32Array(new SharedArrayBuffer(CONTROL_BYTES)),
+      doorbell: new SharedArrayBuffer(DOORBELL_BYTES),
+      alive: () => !pd.dead,
+    };
+    kernel.addPd(pd);
+    return pd;
+  });
+  return { kernel, pds };
+}
+
+function code(fn: () => unknown): ErrorCode | "ok" {
+  try {
+    fn();
+    return "ok";
+  } catch (error) {
+    if (isIpcError(error)) return error.code;
+    throw error;
+  }
+}
+
+describe("IPC kernel: syscalls are untrusted input", () => {
+  it("refuses anything that is not exactly a known request, with InvalidArgument", () => {
+    const { kernel } = kernelWith(["a"]);
+    for (const bad of [null, 42, "create-endpoint", {}, { op: "format-disk" }, { op: "connect" }, { op: "connect", token: 5 }, { op: "revoke", token: "1" }, { op: "derive", token: 1n }, { op: "grant", token: 1n, rights: 1 }, { op: "transfer", through: 1n, tokens: [1] }, { op: "pid" }, { op: "__proto__" }]) {
+      assert.equal(code(() => kernel.handle(1, bad)), "InvalidArgument", JSON.stringify(bad, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)));
+    }
+  });
+
+  it("100,000 random and stale tokens connect to nothing; the real one does", () => {
+    const { kernel } = kernelWith(["owner", "other"]);
+    const { grant } = kernel.handle(1, { op: "create-endpoint" }) as { grant: { token: bigint } };
+    const sendCap = (kernel.handle(1, { op: "derive", token: grant.token, rights: Rights.SEND }) as { token: bigint }).token;
+    let seed = 12345;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) >>> 0);
+    for (let i = 0; i < 100_000; i++) {
+      const token = i % 4 === 0 ? sendCap ^ (1n << BigInt(i % 64)) : (BigInt(random()) << 32n) | BigInt(random());
+      if (token === sendCap) continue;
+      assert.notEqual(code(() => kernel.handle(1, { op: "connect", token })), "ok");
+    }
+    assert.equal(code(() => kernel.handle(2, { op: "connect", token: sendCap })), "InvalidCapability", "another PD's token names nothing");
+    assert.equal(code(() => kernel.handle(1, { op: "connect", token: sendCap })), "ok");
+  });
+
+  it("derive never widens; RECEIVE stays with the creator; grants to unknown PDs fail", () => {
+    const { kernel } = kernelWith(["owner", "other"]);
+    const { grant } = kernel.handle(1, { op: "create-endpoint" }) as { grant: { token: bigint } };
+    const send = (kernel.handle(1, { op: "derive", token: grant.token, rights: Rights.SEND | Rights.GRANT }) as { token: bigint }).token;
+    assert.equal(code(() => kernel.handle(1, { op: "derive", token: send, rights: Rights.SEND | Rights.REVOKE })), "PermissionDenied");
+    assert.equal(code(() => kernel.handle(1, { op: "grant", token: grant.token, to: "other", rights: Rights.SEND | Rights.RECEIVE, move: false })), "PermissionDenied");
+    assert.equal(code(() => kernel.handle(1, { op: "grant", token: send, to: "nobody", rights: Rights.SEND, move: false })), "ProcessNotFound");
+    assert.equal(code(() => kernel.handle(1, { op: "derive", token: grant.token, rights: Rights.SEND, badge: 1, limits: { maxMessagesPerSec: -1, maxBytesPerSec: 1, burstMultiplier: 1 } })), "InvalidArgument");
+  });
+
+  it("revoke refuses a message waiting in a slot and closes the slot; clean-up closes the receiver's endpoints", () => {
+    const { kernel, pds } = kernelWith(["owner", "sender"]);
+    const created = kernel.handle(1, { op: "create-endpoint" }) as { grant: { token: bigint }; guard: SharedArrayBuffer };
+    const grant = created.grant;
+    const guard = new Int32Array(created.guard);
+    const mine = (kernel.handle(1, { op: "derive", token: grant.token, rights: Rights.SEND | Rights.GRANT | Rights.REVOKE }) as { token: bigint }).token;
+    const theirs = (kernel.handle(1, { op: "grant", token: mine, to: "sender", rights: Rights.SEND, move: false }) as { token: bigint }).token;
+    const slot = kernel.handle(2, { op: "connect", token: theirs }) as SlotGrant;
+    const i32 = new Int32Array(slot.slot);
+    assert.equal(Atomics.load(guard, GUARD_I32.STATUS + slot.index), SlotStatus.LIVE);
+    assert.ok(pds[0]!.posted.some((m) => m.kind === "slot" && m.index === slot.index && m.sender === "sender"), "the receiver is told of the new sender");
+    Atomics.store(i32, SLOT_I32.STATE, SlotState.SENT); // a message waits in the slot
+    assert.deepEqual(kernel.handle(1, { op: "revoke", token: mine }), { count: 2 });
+    assert.equal(Atomics.load(guard, GUARD_I32.STATUS + slot.index), SlotStatus.REVOKED);
+    assert.equal(Atomics.load(i32, SLOT_I32.STATE), SlotState.REFUSED);
+    assert.equal(Atomics.load(i32, SLOT_I32.ERROR), Refusal.REVOKED);
+    assert.equal(Atomics.load(i32, SLOT_I32.GONE), SlotGone.CAPABILITY_REVOKED);
+    assert.equal(code(() => kernel.handle(2, { op: "connect", token: theirs })), "InvalidCapability");
+
+    const again = (kernel.handle(1, { op: "grant", token: grant.token, to: "sender", rights: Rights.SEND, move: false }) as { token: bigint }).token;
+    const second = new Int32Array((kernel.handle(2, { op: "connect", token: again }) as SlotGrant).slot);
+    Atomics.store(second, SLOT_I32.STATE, SlotState.CALLED);
+    pds[0]!.dead = true;
+    kernel.cleanupProcess(1);
+    assert.equal(Atomics.load(second, SLOT_I32.STATE), SlotState.CLOSED);
+    assert.equal(Atomics.load(second, SLOT_I32.GONE), SlotGone.RECEIVER_DIED);
+    assert.equal(kernel.stats().endpointsLive, 0);
+  });
+});
+
+describe("rate limits: token buckets on the receiving side", () => {
+  const limits = { maxMessagesPerSec: 10, maxBytesPerSec: 100, burstMultiplier: 2 };
+
+  it("start full: a burst of rate x multiplier, then refusal", () => {
+    const bucket = new RateLimiter(limits, 0);
+    let taken = 0;
+    while (bucket.tryTake(1, 0)) taken++;
+    assert.equal(taken, 20);
+  });
+
+  it("refill continuously, not in whole-second steps", () => {
+    const bucket = new RateLimiter(limits, 0);
+    while (bucket.tryTake(1, 0));
+    assert.equal(bucket.tryTake(1, 50), false, "50 ms = half a message");
+    assert.equal(bucket.tryTake(1, 100), true, "100 ms = one message");
+    assert.equal(bucket.tryTake(1, 100), false);
+    let taken = 0;
+    while (bucket.tryTake(1, 100_000)) taken++;
+    assert.equal(taken, 20, "never more than the burst, however long the pause");
+  });
+
+  it("limit bytes per second; a refused message costs nothing", () => {
+    const bucket = new RateLimiter(limits, 0);
+    assert.equal(bucket.tryTake(150, 0), true);
+    assert.equal(bucket.tryTake(64, 0), false, "50 bytes left");
+    assert.equal(bucket.tryTake(50, 0), true, "the refusal took nothing");
+    assert.equal(bucket.tryTake(201, 1e9), false, "more than a burst of bytes is never allowed");
+  });
+
+  it("a clock that goes backwards refills nothing", () => {
+    const bucket = new RateLimiter(limits, 1000);
+    while (bucket.tryTake(1, 1000));
+    assert.equal(bucket.tryTake(1, 0), false);
+  });
+
+  it("invalid limits are refused with InvalidArgument", () => {
+    for (const bad of [{ ...limits, maxMessagesPerSec: 0 }, { ...limits, maxBytesPerSec: Number.NaN }, { ...limits, burstMultiplier: 0.5 }, { ...limits, maxMessagesPerSec: Infinity }]) {
+      assert.equal(code(() => validateRateLimits(bad, "test")), "InvalidArgument");
+    }
+  });
+});
