@@ -58,6 +58,11 @@ export type { Received, Reply, SendOptions, WaitFor } from "./ipc/client.ts";
 export type { PerformanceStats } from "./ipc/stats.ts";
 export type { RateLimits } from "./protocol/syscall.ts";
 export { Rights, encodeToken, decodeToken } from "./caps/token.ts";
+
+// Asynchronous channels: bounded rings, one per producer, drained fairly
+export { AsyncChannel, AsyncProducer, AsyncConsumer, markPeerDied } from "./ipc/async/index.ts";
+export type { AsyncChannelOptions, AsyncOptions, CloseReason, ProducerDescriptor, ConsumerDescriptor } from "./ipc/async/index.ts";
+export { asyncProducer, asyncConsumer } from "./pd/async-channels.ts";
 export { MR_COUNT } from "./protocol/layout.ts";
 
 // The booting thread
@@ -65,6 +70,8 @@ export { boot } from "./kernel/boot.ts";
 export type { BootOptions } from "./kernel/boot.ts";
 export type { RunningSystem, PdStatus, PdState, PdFault, SystemEvents } from "./kernel/system.ts";
 export type { IpcKernelStats } from "./kernel/ipc-kernel.ts";
+export { HOST } from "./kernel/async-channels.ts";
+export type { AsyncChannelDescription } from "./kernel/async-channels.ts";
 export type {
   SystemDescription,
   ProtectionDomainDescription,

@@ -2,9 +2,11 @@
  * `boot()`: the one way to start a system, in either mode.
  */
 
+import { IpcError } from "../errors.ts";
 import { defaultWaitOptions } from "../shm/wait.ts";
 import type { SystemDescription } from "../sdf/description.ts";
 import type { RateLimits } from "../protocol/syscall.ts";
+import type { AsyncChannelDescription } from "./async-channels.ts";
 import { InProcessSystem } from "./in-process.ts";
 import { planSystem } from "./plan.ts";
 import type { Listener, RunningSystem } from "./system.ts";
@@ -39,6 +41,12 @@ export interface BootOptions {
    * Change them later with `RunningSystem.setRateLimits`.
    */
   readonly rateLimits?: Readonly<Record<string, RateLimits>>;
+  /**
+   * Asynchronous channels (bounded rings of fixed slots, one ring per producer) wired at boot between PDs, or
+   * between a PD and this thread (`HOST`). A PD opens its end with `asyncProducer(name)` / `asyncConsumer(name)`;
+   * this thread with `system.asyncProducer(name)` / `system.asyncConsumer(name)`. Workers mode.
+   */
+  readonly asyncChannels?: readonly AsyncChannelDescription[];
   /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
   readonly wait?: {
     readonly mode?: "sync" | "async";
@@ -57,7 +65,12 @@ export interface BootOptions {
 export async function boot(system: SystemDescription, options: BootOptions = {}): Promise<RunningSystem> {
   const plan = planSystem(system, options.baseDir ?? process.cwd(), options.regions);
   const onOutput = options.onOutput ?? ((e) => process.stdout.write(`${e.pd}: ${e.text}\n`));
-  if (options.mode === "in-process") return InProcessSystem.start(plan, onOutput, options.onState);
+  if (options.mode === "in-process") {
+    if ((options.asyncChannels ?? []).length > 0) {
+      throw new IpcError("InvalidSystem", "boot: asyncChannels need the workers mode (their waits sleep on Atomics)", { operation: "boot" });
+    }
+    return InProcessSystem.start(plan, onOutput, options.onState);
+  }
   return WorkerSystem.start(
     plan,
     {
@@ -69,5 +82,6 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
     options.onState,
     options.initTimeoutMs ?? 10_000,
     options.rateLimits ?? {},
+    options.asyncChannels ?? [],
   );
 }

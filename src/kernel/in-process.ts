@@ -189,6 +189,14 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
     throw new IpcError("NotInitialized", "setRateLimits: endpoints and rate limits need the worker mode", { operation: "setRateLimits" });
   }
 
+  asyncProducer(name: string): never {
+    throw new IpcError("NotInitialized", `asyncProducer: no async channel '${name}' (async channels need the workers mode)`, { operation: "asyncProducer" });
+  }
+
+  asyncConsumer(name: string): never {
+    throw new IpcError("NotInitialized", `asyncConsumer: no async channel '${name}' (async channels need the workers mode)`, { operation: "asyncConsumer" });
+  }
+
   ipcStats(): IpcKernelStats {
     return { objectsCreated: 0, objectsDestroyed: 0, liveCapabilities: 0, endpointsLive: 0, slotsLive: 0, syscalls: 0 };
   }

@@ -5,6 +5,7 @@
 
 import type { RateLimits } from "../protocol/syscall.ts";
 import type { IpcKernelStats } from "./ipc-kernel.ts";
+import type { AsyncConsumer, AsyncProducer } from "../ipc/async/index.ts";
 
 export type PdState = "starting" | "running" | "faulted" | "exited" | "stopped";
 
@@ -52,6 +53,10 @@ export interface RunningSystem extends AsyncDisposable {
    * receiver keeps its own buckets for the sender: the limit is per sender and receiver.
    */
   setRateLimits(pd: string, limits: RateLimits | undefined): void;
+  /** This thread's producer end of the async channel `name` (wired with `HOST` among its producers). */
+  asyncProducer(name: string): AsyncProducer;
+  /** This thread's consumer end of the async channel `name` (wired with `HOST` as its consumer). */
+  asyncConsumer(name: string): AsyncConsumer;
   /** The kernel's registry statistics: objects created and destroyed, live capabilities, endpoints, slots. */
   ipcStats(): IpcKernelStats;
   /** Stops every PD: asks each to leave its loop, then terminates any that has not after `graceMs`. */

@@ -23,6 +23,8 @@ import {
 import { ChannelMemory } from "../shm/channel-memory.ts";
 import type { RateLimits } from "../protocol/syscall.ts";
 import { IpcKernel, type IpcKernelStats } from "./ipc-kernel.ts";
+import { AsyncChannels, type AsyncChannelDescription } from "./async-channels.ts";
+import type { AsyncConsumer, AsyncProducer } from "../ipc/async/index.ts";
 import { regionBuffer, type Plan, type PlannedPd } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
@@ -65,7 +67,11 @@ export class WorkerSystem implements RunningSystem {
   private shutdownPromise: Promise<void> | undefined;
   private readonly ipc = new IpcKernel();
 
-  private constructor() {}
+  private readonly asyncChannels: AsyncChannels;
+
+  private constructor(asyncChannels: AsyncChannels) {
+    this.asyncChannels = asyncChannels;
+  }
 
   /** Starts every PD and resolves once each has finished `init()` (or died trying). */
   static async start(
@@ -75,8 +81,9 @@ export class WorkerSystem implements RunningSystem {
     onState: Listener<"state"> | undefined,
     initTimeoutMs: number,
     rateLimits: Readonly<Record<string, RateLimits>> = {},
+    asyncChannels: readonly AsyncChannelDescription[] = [],
   ): Promise<WorkerSystem> {
-    const system = new WorkerSystem();
+    const system = new WorkerSystem(new AsyncChannels(asyncChannels, new Set(plan.pds.map((pd) => pd.name))));
     system.events.on("output", onOutput);
     if (onState !== undefined) system.events.on("state", onState);
     await system.launch(plan, wait, initTimeoutMs, rateLimits);
@@ -136,6 +143,7 @@ export class WorkerSystem implements RunningSystem {
         regions: pd.maps.map((m) => ({ symbol: m.symbol, region: m.region, perms: m.perms, buffer: regionBuffers.get(m.region)! })),
         pid,
         kernelPort: port2,
+        asyncChannels: this.asyncChannels.endsOf(pd.name),
       };
       this.spawn(pd, boot, port1);
     }
@@ -247,6 +255,7 @@ export class WorkerSystem implements RunningSystem {
     this.setState(pd, state);
     // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied).
     this.ipc.cleanupProcess(pd.pid);
+    this.asyncChannels.died(pd.plan.name);
     for (const end of pd.plan.ends) {
       const i32 = this.channels[end.channel]!.i32;
       Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, 1);
@@ -342,6 +351,14 @@ export class WorkerSystem implements RunningSystem {
 
   setRateLimits(pd: string, limits: RateLimits | undefined): void {
     this.ipc.setRateLimits(pd, limits);
+  }
+
+  asyncProducer(name: string): AsyncProducer {
+    return this.asyncChannels.hostProducer(name);
+  }
+
+  asyncConsumer(name: string): AsyncConsumer {
+    return this.asyncChannels.hostConsumer(name);
   }
 
   ipcStats(): IpcKernelStats {

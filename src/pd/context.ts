@@ -33,6 +33,8 @@ export interface PdContext {
   region(symbol: string): MappedRegion;
   /** The PD's endpoint and capability API (worker mode); throws `NotInitialized` where there is none. */
   ipcClient(operation: string): IpcClient;
+  /** This PD's end of the async channel `name` wired at boot (its descriptor), or a typed error. */
+  asyncEnd(name: string, role: "producer" | "consumer", operation: string): unknown;
 }
 
 const CURRENT = Symbol.for("isokit.currentPd");

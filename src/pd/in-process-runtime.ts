@@ -64,6 +64,10 @@ export class InProcessPd extends PdRuntime {
     );
   }
 
+  asyncEnd(name: string, _role: "producer" | "consumer", operation: string): never {
+    throw new IpcError("NotInitialized", `${operation}: no async channel '${name}' (async channels need the workers mode)`, { operation, pd: this.name });
+  }
+
   get hasPending(): boolean {
     return !this.dead && (this.pendingLow !== 0 || this.pendingHigh !== 0);
   }

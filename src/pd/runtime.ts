@@ -62,6 +62,7 @@ export abstract class PdRuntime implements PdContext {
   abstract ppcall(channel: number, info: MessageInfo): MessageInfo;
   abstract output(text: string): void;
   abstract ipcClient(operation: string): IpcClient;
+  abstract asyncEnd(name: string, role: "producer" | "consumer", operation: string): unknown;
 
   /** The rights of `channel`, or `InvalidChannel` naming the operation (`ppcall: not valid for channel 13`). */
   protected endFor(channel: number, operation: string): EndRights {

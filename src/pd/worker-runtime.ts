@@ -92,6 +92,18 @@ export class WorkerPd extends PdRuntime {
     this.boot = boot;
   }
 
+  asyncEnd(name: string, role: "producer" | "consumer", operation: string): unknown {
+    const end = this.boot.asyncChannels.find((e) => e.name === name && e.role === role);
+    if (end === undefined) {
+      const held = this.boot.asyncChannels.map((e) => `'${e.name}' (${e.role})`).join(", ");
+      throw new IpcError("InvalidArgument", `${operation}: PD '${this.name}' is not a ${role} of an async channel '${name}' (it holds ${held === "" ? "none" : held})`, {
+        operation,
+        pd: this.name,
+      });
+    }
+    return end.descriptor;
+  }
+
   ipcClient(): IpcClient {
     this.client ??= new IpcClient(
       new WorkerKernelLink(this.name, this.boot.kernelPort, this.control, this.doorbell, this.syncWait.options, () => {

@@ -30,6 +30,15 @@ export interface PdBootData {
   readonly pid: number;
   /** The PD's port to the kernel for syscalls and mail (protocol/syscall.ts); transferred, never shared. */
   readonly kernelPort: MessagePort;
+  /** Its ends of the asynchronous channels wired at boot. */
+  readonly asyncChannels: readonly PdAsyncEnd[];
+}
+
+/** One end of an asynchronous channel: the descriptor of ipc/async (a record of SharedArrayBuffers). */
+export interface PdAsyncEnd {
+  readonly name: string;
+  readonly role: "producer" | "consumer";
+  readonly descriptor: unknown;
 }
 
 export interface PdRegionBootData {
