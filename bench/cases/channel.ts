@@ -8,6 +8,9 @@ import { nextMessage, ready } from "../threads.ts";
 
 interface Shape {
   readonly id: string;
+  /** The raw ring (bench/workers/raw-ring.mjs) instead of an AsyncChannel: the floor for this shape. */
+  readonly raw?: boolean;
+  readonly baseline?: readonly string[];
   readonly size: number;
   readonly batch: number;
   readonly capacity: number;
@@ -27,13 +30,21 @@ function channelCase(shape: Shape): BenchCase {
     id: shape.id,
     unit: shape.size <= 64 ? "M msg/s" : "GB/s",
     lowerIsBetter: false,
-    ...(shape.size <= 64 ? { baseline: ["postmessage.pipelined"] } : {}),
+    ...(shape.baseline === undefined ? {} : { baseline: shape.baseline }),
     note: shape.note,
     async setup(context) {
-      const { AsyncChannel } = (await import(dist)) as typeof import("../../src/ipc/async/index.ts");
-      const channel = AsyncChannel.create(shape.capacity, { slotBytes: shape.size });
       control = new SharedArrayBuffer(256);
       const common = { control, size: shape.size, batch: shape.batch };
+      if (shape.raw === true) {
+        const sab = new SharedArrayBuffer(384 + shape.capacity * Math.ceil((shape.size + 4) / 8) * 8);
+        const raw = { ...common, sab, capacity: shape.capacity };
+        consumer = context.spawn("raw-ring.mjs", { workerData: { role: "consumer", ...raw } });
+        producer = context.spawn("raw-ring.mjs", { workerData: { role: "producer", ...raw } });
+        await Promise.all([ready(consumer, `${shape.id} consumer`), ready(producer, `${shape.id} producer`)]);
+        return;
+      }
+      const { AsyncChannel } = (await import(dist)) as typeof import("../../src/ipc/async/index.ts");
+      const channel = AsyncChannel.create(shape.capacity, { slotBytes: shape.size });
       consumer = context.spawn("channel-peer.mjs", { workerData: { role: "consumer", end: channel.consumerDescriptor(), ...common } });
       producer = context.spawn("channel-peer.mjs", { workerData: { role: "producer", end: channel.producerDescriptor(), ...common } });
       await Promise.all([ready(consumer, `${shape.id} consumer`), ready(producer, `${shape.id} producer`)]);
@@ -60,7 +71,35 @@ function channelCase(shape: Shape): BenchCase {
 
 const cases: readonly BenchCase[] = [
   channelCase({
+    id: "floor.ring",
+    raw: true,
+    size: 64,
+    batch: 1,
+    capacity: 1024,
+    messages: 4_000_000,
+    note: "raw SPSC ring written inline, no library: 64-byte messages, one publish each",
+  }),
+  channelCase({
+    id: "floor.ring.batched",
+    raw: true,
+    size: 64,
+    batch: 32,
+    capacity: 1024,
+    messages: 8_000_000,
+    note: "raw SPSC ring, published 32 at a time",
+  }),
+  channelCase({
+    id: "floor.ring.4k",
+    raw: true,
+    size: 4096,
+    batch: 1,
+    capacity: 64,
+    messages: 400_000,
+    note: "raw SPSC ring, 4 KiB messages",
+  }),
+  channelCase({
     id: "channel.64b",
+    baseline: ["floor.ring", "postmessage.pipelined"],
     size: 64,
     batch: 1,
     capacity: 1024,
@@ -69,6 +108,7 @@ const cases: readonly BenchCase[] = [
   }),
   channelCase({
     id: "channel.64b.batched",
+    baseline: ["floor.ring.batched", "postmessage.pipelined"],
     size: 64,
     batch: 32,
     capacity: 1024,
@@ -77,6 +117,7 @@ const cases: readonly BenchCase[] = [
   }),
   channelCase({
     id: "channel.4k",
+    baseline: ["floor.ring.4k"],
     size: 4096,
     batch: 1,
     capacity: 64,
