@@ -28,6 +28,7 @@ export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";
 // The VeridianOS IPC API (inside a PD, worker mode): endpoints, capabilities, rate limits, statistics
 export {
   createEndpoint,
+  createChannel,
   send,
   call,
   receive,

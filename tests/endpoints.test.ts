@@ -132,16 +132,37 @@ describe("endpoints (workers)", () => {
     );
     assert.deepEqual(booted.system.faults, []);
     assert.deepEqual(booted.of("server"), [
-      "spare endpoint 2",
+      "spare endpoint 3",
       "use after sys_close: InvalidCapability",
       "sys_receive 4 bytes: ping",
       "sys_receive 4 bytes: pong",
       "sys_receive 3 bytes: bye",
+      "from the channel: one",
+      "from the channel: two",
     ]);
     assert.deepEqual(booted.of("client"), [
       "sys_call reply: ping!",
       "sys_call with a reply buffer too small: MessageTooLarge",
       "sys_send with a token never granted: InvalidCapability",
+    ]);
+  });
+
+  it("bounded channels: a queue per sender, QueueFull, order, waiting for room, and a revoke that discards what is queued", async () => {
+    await using booted = await run(system("channel", ["server", "client"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("client"), [
+      "a fifth message, timeout 0: QueueFull",
+      "65 bytes through a channel: MessageTooLarge",
+      "send after the revoke: InvalidCapability",
+    ]);
+    assert.deepEqual(booted.of("server"), [
+      "ctl: full",
+      "queued: a b c d",
+      "then 1000 of 1000 in order",
+      "ctl: full again",
+      "revoked 2",
+      "queued messages after the revoke: Timeout",
+      "ctl: done",
     ]);
   });
 });

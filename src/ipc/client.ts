@@ -24,6 +24,9 @@ import { DOORBELL_I32 } from "../protocol/layout.ts";
 import {
   GUARD_I32,
   INLINE_BYTES,
+  QUEUE,
+  QUEUE_ENTRY_BYTES,
+  QUEUE_I32,
   Refusal,
   SLOT,
   SLOT_I32,
@@ -117,6 +120,10 @@ interface SenderSlot {
   readonly receiverDoorbell: Int32Array;
   readonly receiver: string;
   seq: number;
+  /** 0: an endpoint slot; else the entries of a channel's queue slot. */
+  readonly capacity: number;
+  /** A queue's HEAD: only this sender writes it. */
+  head: number;
 }
 
 /** @internal */
@@ -130,6 +137,14 @@ export interface ReceiverSlot {
   readonly capLimiters: readonly RateLimiter[];
   /** The sending PD's bucket, if the kernel limits that PD (updated by "limits" mail). */
   pdLimiter: RateLimiter | undefined;
+  /** 0: an endpoint slot; else the entries of a channel's queue slot. */
+  readonly capacity: number;
+  /** A queue's TAIL: only this receiver writes it. */
+  tail: number;
+  /** A queue deferred for its rate limit: not looked at again before this time (performance.now()). */
+  throttledUntil: number;
+  /** A queue whose capability is gone: nothing more is taken from it. */
+  retired: boolean;
 }
 
 interface ReceiverEndpoint {
@@ -264,14 +279,74 @@ export class IpcClient implements CapabilityOwner {
   send(cap: Capability, data: Uint8Array, options: SendOptions = {}): void {
     const started = this.stats.shouldSample() ? performance.now() : -1;
     const slot = this.sendSlot(cap, "send");
-    const slept = this.publish(cap, slot, SlotState.SENT, data, options, "send");
+    const slept = slot.capacity === 0 ? this.publish(cap, slot, SlotState.SENT, data, options, "send") : this.enqueue(cap, slot, data, options);
     this.stats.record(started, slept);
+  }
+
+  /** A bounded channel: an endpoint whose every sender has a queue of `capacity` messages (see protocol/endpoint.ts). */
+  createChannel(capacity: number): { id: number; send: Capability; receive: Capability } {
+    const value = this.syscall({ op: "create-channel", capacity }) as { grant: CapabilityGrant; guard: SharedArrayBuffer };
+    this.endpoints.set(value.grant.object, { id: value.grant.object, guard: new Int32Array(value.guard), slots: [], next: 0, closed: false });
+    this.adoptPendingSlots();
+    const receive = this.adopt(value.grant);
+    return { id: value.grant.object, send: receive.derive(Rights.SEND | Rights.GRANT), receive };
+  }
+
+  /**
+   * Queues one message in a channel's queue slot; waits for room when it is full. Returns true if it slept.
+   * The receiver takes it later; what it refuses (a revoked capability) is never taken.
+   */
+  private enqueue(cap: Capability, slot: SenderSlot, data: Uint8Array, options: SendOptions): boolean {
+    checkMessage(cap, data, options, "send");
+    if (options.grant !== undefined && options.grant.length > 0) {
+      throw new IpcError("InvalidArgument", "send: capabilities travel through endpoints, not through a channel's queue", { operation: "send", capability: cap.token });
+    }
+    const deadline = deadlineOf(options.timeout);
+    const i32 = slot.i32;
+    let slept = false;
+    for (;;) {
+      if (Atomics.load(i32, QUEUE_I32.GONE) !== SlotGone.NO) throw this.gone(cap, slot, "send");
+      const tail = Atomics.load(i32, QUEUE_I32.TAIL); // acquire: the receiver is done with the entries before TAIL
+      const used = (slot.head - tail) >>> 0;
+      if (used > slot.capacity) throw new IpcError("InvalidMessage", `send: the receiver's TAIL of ${cap.toString()} is ahead of what was sent`, { operation: "send", capability: cap.token });
+      if (used < slot.capacity) break;
+      const why = this.waitProblem(deadline, options.signal);
+      if (why !== undefined) {
+        const details = { operation: "send", capability: cap.token, endpoint: slot.endpoint };
+        if (Atomics.load(i32, QUEUE_I32.THROTTLED) !== 0) {
+          throw new IpcError("RateLimitExceeded", `send: PD '${slot.receiver}' defers this queue for the rate limit of ${cap.toString()} or of PD '${this.link.pdName}'; it is full`, details);
+        }
+        if (why === "aborted") throw new IpcError("Aborted", `send: aborted waiting for room in the queue of ${cap.toString()}`, details, { cause: options.signal?.reason });
+        if (deadline === -1) throw new IpcError("QueueFull", `send: the queue of ${cap.toString()} is full (${slot.capacity} messages)`, details);
+        throw new IpcError("Timeout", `send: no room in the queue of ${cap.toString()} within the timeout`, details);
+      }
+      slept = true;
+      this.link.checkStop();
+      const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
+      Atomics.store(i32, QUEUE_I32.SENDER_SLEEPING, 1); // before the last check: see shm/wait.ts
+      if (Atomics.load(i32, QUEUE_I32.TAIL) === tail) Atomics.wait(i32, QUEUE_I32.TAIL, tail, slice);
+      Atomics.store(i32, QUEUE_I32.SENDER_SLEEPING, 0);
+    }
+    const at = QUEUE.ENTRIES + (slot.head & (slot.capacity - 1)) * QUEUE_ENTRY_BYTES;
+    i32[at >> 2] = data.length; // plain stores, published by the store of HEAD
+    i32[(at >> 2) + 1] = (options.label ?? 0) | 0;
+    slot.u8.set(data, at + 8);
+    slot.head = (slot.head + 1) >>> 0;
+    Atomics.store(i32, QUEUE_I32.HEAD, slot.head | 0); // publishes the entry
+    ringIfSleeping(slot.receiverDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING);
+    return slept;
   }
 
   /** seL4 Call: sends and waits for the reply. */
   call(cap: Capability, data: Uint8Array, options: SendOptions = {}): Reply {
     const started = this.stats.shouldSample() ? performance.now() : -1;
     const slot = this.sendSlot(cap, "call");
+    if (slot.capacity !== 0) {
+      throw new IpcError("InvalidArgument", `call: ${cap.toString()} is a channel (one-way messages); calls go through an endpoint`, {
+        operation: "call",
+        capability: cap.token,
+      });
+    }
     const slept = this.publish(cap, slot, SlotState.CALLED, data, options, "call");
     const i32 = slot.i32;
     const length = i32[SLOT_I32.LENGTH]! >>> 0;
@@ -295,20 +370,8 @@ export class IpcClient implements CapabilityOwner {
    * until it is taken (send) or answered (call). Returns true if the thread slept.
    */
   private publish(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): boolean {
-    if (!(data instanceof Uint8Array)) {
-      throw new IpcError("InvalidArgument", `${operation}: the message must be a Uint8Array`, { operation, capability: cap.token });
-    }
-    if (data.length > INLINE_BYTES) {
-      throw new IpcError(
-        "MessageTooLarge",
-        `${operation}: ${data.length} bytes do not fit an inline message (at most ${INLINE_BYTES}); larger messages go through a shared region`,
-        { operation, capability: cap.token, endpoint: slot.endpoint },
-      );
-    }
+    checkMessage(cap, data, options, operation);
     const label = options.label ?? 0;
-    if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
-      throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
-    }
     const deadline = deadlineOf(options.timeout);
     if (options.signal?.aborted === true) throw this.waitError("aborted", operation, cap, slot, options.signal);
     const i32 = slot.i32;
@@ -405,6 +468,8 @@ export class IpcClient implements CapabilityOwner {
       receiverDoorbell: new Int32Array(grant.receiverDoorbell),
       receiver: grant.receiver,
       seq: 0,
+      capacity: grant.capacity,
+      head: grant.capacity === 0 ? 0 : Atomics.load(new Int32Array(grant.slot), QUEUE_I32.HEAD) >>> 0,
     };
     cap.sendState = slot;
     return slot;
@@ -436,7 +501,9 @@ export class IpcClient implements CapabilityOwner {
       this.checkWait("receive", deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
       if (this.spinFor(endpoint)) continue;
       slept = true;
-      this.sleepOnDoorbell(deadline, () => this.link.hasMail() || hasPending(endpoint));
+      // A queue deferred for its rate limit is looked at again within a millisecond, not a whole slice.
+      const wake = endpoint.slots.some((s) => s.throttledUntil !== 0) ? Math.min(deadline, performance.now() + 1) : deadline;
+      this.sleepOnDoorbell(wake, () => this.link.hasMail() || hasPending(endpoint));
     }
   }
 
@@ -509,9 +576,15 @@ export class IpcClient implements CapabilityOwner {
     for (let k = 0; k < n; k++) {
       const i = (endpoint.next + k) % n;
       const slot = slots[i]!;
-      const state = Atomics.load(slot.i32, SLOT_I32.STATE);
-      if (state !== SlotState.SENT && state !== SlotState.CALLED) continue;
-      const message = this.take(endpoint, slot, state);
+      let message: Received | undefined;
+      if (slot.capacity !== 0) {
+        if (!queuePending(slot)) continue;
+        message = this.takeQueued(endpoint, slot);
+      } else {
+        const state = Atomics.load(slot.i32, SLOT_I32.STATE);
+        if (state !== SlotState.SENT && state !== SlotState.CALLED) continue;
+        message = this.take(endpoint, slot, state);
+      }
       if (message !== undefined) {
         endpoint.next = i + 1;
         return message;
@@ -564,6 +637,41 @@ export class IpcClient implements CapabilityOwner {
       caps,
       reply: state === SlotState.CALLED ? new ReplyCapability(endpoint.id, slot, seq, slot.sender) : undefined,
     };
+  }
+
+  /** Takes the oldest entry of a queue slot if its capability is still live and its rate limit allows it. */
+  private takeQueued(endpoint: ReceiverEndpoint, slot: ReceiverSlot): Received | undefined {
+    const guard = endpoint.guard;
+    const i32 = slot.i32;
+    let data: Uint8Array;
+    let label: number;
+    Atomics.store(guard, GUARD_I32.BUSY, slot.index + 1); // before the check: the kernel's revoke waits on it
+    try {
+      if (Atomics.load(guard, GUARD_I32.STATUS + slot.index) !== SlotStatus.LIVE) {
+        slot.retired = true; // what is queued there is never taken
+        return undefined;
+      }
+      const at = QUEUE.ENTRIES + (slot.tail & (slot.capacity - 1)) * QUEUE_ENTRY_BYTES;
+      const length = i32[at >> 2]! >>> 0;
+      if (length <= INLINE_BYTES && !this.allowed(slot, length)) {
+        // Deferred, not refused: the entry stays queued until the bucket refills; the sender sees a full queue.
+        if (i32[QUEUE_I32.THROTTLED] === 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 1);
+        slot.throttledUntil = performance.now() + 1;
+        return undefined;
+      }
+      data = length <= INLINE_BYTES ? slot.u8.slice(at + 8, at + 8 + length) : new Uint8Array(0);
+      label = i32[(at >> 2) + 1]! >>> 0;
+      slot.tail = (slot.tail + 1) >>> 0;
+      Atomics.store(i32, QUEUE_I32.TAIL, slot.tail | 0); // frees the entry
+      if (i32[QUEUE_I32.THROTTLED] !== 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 0);
+      // A malformed entry (a length past 64 bytes, only a sender writing against the protocol makes one) is
+      // consumed and dropped: it cannot be read, and leaving it would block the queue.
+      if (length > INLINE_BYTES) return undefined;
+    } finally {
+      Atomics.store(guard, GUARD_I32.BUSY, 0);
+    }
+    wakeIfSleeping(i32, QUEUE_I32.TAIL, QUEUE_I32.SENDER_SLEEPING);
+    return { data, label, badge: slot.badge, sender: slot.sender, caps: [], reply: undefined };
   }
 
   private allowed(slot: ReceiverSlot, length: number): boolean {
@@ -691,6 +799,10 @@ export class IpcClient implements CapabilityOwner {
         u8: new Uint8Array(mail.slot),
         badge: mail.badge,
         sender: mail.sender,
+        capacity: mail.capacity,
+        tail: 0,
+        throttledUntil: 0,
+        retired: false,
         pdLimiter: this.pdLimiters.get(mail.sender),
         capLimiters: mail.capLimits.map((bucket) => {
           let limiter = this.capLimiters.get(bucket.id);
@@ -794,6 +906,24 @@ export class IpcClient implements CapabilityOwner {
   }
 }
 
+/** The sender's early checks on a message (the receiver checks again what binds). */
+function checkMessage(cap: Capability, data: Uint8Array, options: SendOptions, operation: string): void {
+  if (!(data instanceof Uint8Array)) {
+    throw new IpcError("InvalidArgument", `${operation}: the message must be a Uint8Array`, { operation, capability: cap.token });
+  }
+  if (data.length > INLINE_BYTES) {
+    throw new IpcError(
+      "MessageTooLarge",
+      `${operation}: ${data.length} bytes do not fit an inline message (at most ${INLINE_BYTES}); larger messages go through a shared region`,
+      { operation, capability: cap.token, endpoint: cap.object },
+    );
+  }
+  const label = options.label ?? 0;
+  if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
+    throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
+  }
+}
+
 function refuse(slot: ReceiverSlot, state: number, why: Refusal): void {
   slot.i32[SLOT_I32.ERROR] = why; // published by the CAS
   if (Atomics.compareExchange(slot.i32, SLOT_I32.STATE, state, SlotState.REFUSED) === state) {
@@ -804,10 +934,25 @@ function refuse(slot: ReceiverSlot, state: number, why: Refusal): void {
 function hasPending(endpoint: ReceiverEndpoint): boolean {
   const slots = endpoint.slots;
   for (let i = 0; i < slots.length; i++) {
-    const state = Atomics.load(slots[i]!.i32, SLOT_I32.STATE);
+    const slot = slots[i]!;
+    if (slot.capacity !== 0) {
+      if (queuePending(slot)) return true;
+      continue;
+    }
+    const state = Atomics.load(slot.i32, SLOT_I32.STATE);
     if (state === SlotState.SENT || state === SlotState.CALLED) return true;
   }
   return false;
+}
+
+/** A queue slot has an entry to take now (not retired, not deferred for its rate limit). */
+function queuePending(slot: ReceiverSlot): boolean {
+  if (slot.retired || Atomics.load(slot.i32, QUEUE_I32.HEAD) >>> 0 === slot.tail) return false;
+  if (slot.throttledUntil !== 0) {
+    if (performance.now() < slot.throttledUntil) return false;
+    slot.throttledUntil = 0;
+  }
+  return true;
 }
 
 function closedError(cap: Capability, operation: string): IpcError {

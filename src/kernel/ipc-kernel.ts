@@ -20,7 +20,11 @@ import { CONTROL_I32, DOORBELL_I32 } from "../protocol/layout.ts";
 import {
   GUARD_BYTES,
   GUARD_I32,
+  MAX_QUEUE_CAPACITY,
   MAX_SLOTS,
+  QUEUE_I32,
+  QUEUE_MAGIC,
+  queueBytes,
   Refusal,
   SLOT_BYTES,
   SLOT_I32,
@@ -57,6 +61,8 @@ interface EndpointRecord {
   readonly owner: number;
   readonly guard: SharedArrayBuffer;
   readonly guardI32: Int32Array;
+  /** 0: an endpoint (one-message slots); else a channel whose senders each get a queue of this many entries. */
+  readonly capacity: number;
   nextIndex: number;
   closed: boolean;
 }
@@ -138,7 +144,22 @@ export class IpcKernel {
         // ["create-endpoint"] -> { grant, guard }
         const cap = this.registry.createObject(pid, "endpoint");
         const guard = new SharedArrayBuffer(GUARD_BYTES);
-        this.endpoints.set(cap.object, { id: cap.object, owner: pid, guard, guardI32: new Int32Array(guard), nextIndex: 0, closed: false });
+        this.endpoints.set(cap.object, { id: cap.object, owner: pid, guard, guardI32: new Int32Array(guard), capacity: 0, nextIndex: 0, closed: false });
+        this.meta.set(cap.token, { badge: 0, limits: [] });
+        return { grant: this.grantOf(cap), guard };
+      }
+      case "create-channel": {
+        // ["create-channel", capacity] -> { grant, guard }
+        const capacity = request.capacity;
+        if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_QUEUE_CAPACITY) {
+          throw new IpcError("InvalidArgument", `createChannel: capacity must be 1..${MAX_QUEUE_CAPACITY} messages (got ${String(capacity)})`, {
+            operation: "createChannel",
+          });
+        }
+        const cap = this.registry.createObject(pid, "channel");
+        const guard = new SharedArrayBuffer(GUARD_BYTES);
+        const entries = 2 ** Math.ceil(Math.log2(capacity));
+        this.endpoints.set(cap.object, { id: cap.object, owner: pid, guard, guardI32: new Int32Array(guard), capacity: entries, nextIndex: 0, closed: false });
         this.meta.set(cap.token, { badge: 0, limits: [] });
         return { grant: this.grantOf(cap), guard };
       }
@@ -174,7 +195,7 @@ export class IpcKernel {
         // ["close", token] -> null; closing the receiving capability of one's own endpoint closes the endpoint
         const object = this.registry.objectOf(pid, request.token);
         const cap = this.registry.check(pid, request.token, 0, "close");
-        if (object?.kind === "endpoint" && object.owner === pid && (cap.rights & Rights.RECEIVE) !== 0) {
+        if (object !== undefined && object.kind !== "region" && object.owner === pid && (cap.rights & Rights.RECEIVE) !== 0) {
           const endpoint = this.endpoints.get(object.id);
           if (endpoint !== undefined) endpoint.closed = true;
           this.registry.destroyObject(pid, request.token, "close");
@@ -226,7 +247,7 @@ export class IpcKernel {
   private connect(pid: number, token: bigint): SlotGrant {
     const cap = this.registry.check(pid, token, Rights.SEND, "send");
     const endpoint = this.endpoints.get(cap.object);
-    if (endpoint === undefined || cap.kind !== "endpoint") {
+    if (endpoint === undefined || (cap.kind !== "endpoint" && cap.kind !== "channel")) {
       throw new IpcError("EndpointNotFound", `send: capability 0x${token.toString(16)} names no endpoint`, { operation: "send", capability: token });
     }
     const receiver = this.pds.get(endpoint.owner)!;
@@ -238,10 +259,11 @@ export class IpcKernel {
           endpoint: endpoint.id,
         });
       }
-      const buffer = new SharedArrayBuffer(SLOT_BYTES);
+      const buffer = new SharedArrayBuffer(endpoint.capacity === 0 ? SLOT_BYTES : queueBytes(endpoint.capacity));
       const i32 = new Int32Array(buffer);
-      i32[SLOT_I32.MAGIC] = SLOT_MAGIC;
+      i32[SLOT_I32.MAGIC] = endpoint.capacity === 0 ? SLOT_MAGIC : QUEUE_MAGIC;
       i32[SLOT_I32.SLOT_INDEX] = endpoint.nextIndex;
+      i32[QUEUE_I32.CAPACITY] = endpoint.capacity;
       slot = { endpoint, index: endpoint.nextIndex++, holder: pid, buffer, i32 };
       this.slots.set(token, slot);
       Atomics.store(endpoint.guardI32, GUARD_I32.STATUS + slot.index, SlotStatus.LIVE);
@@ -251,13 +273,21 @@ export class IpcKernel {
         endpoint: endpoint.id,
         index: slot.index,
         slot: buffer,
+        capacity: endpoint.capacity,
         badge: meta.badge,
         sender: this.pds.get(pid)!.name,
         capLimits: meta.limits,
         pdLimits: this.pdLimits.get(pid),
       });
     }
-    return { endpoint: endpoint.id, index: slot.index, slot: slot.buffer, receiverDoorbell: receiver.doorbell, receiver: receiver.name };
+    return {
+      endpoint: endpoint.id,
+      capacity: endpoint.capacity,
+      index: slot.index,
+      slot: slot.buffer,
+      receiverDoorbell: receiver.doorbell,
+      receiver: receiver.name,
+    };
   }
 
   /**
@@ -316,6 +346,11 @@ export class IpcKernel {
     for (const { slot, gone } of retiring) {
       const i32 = slot.i32;
       Atomics.store(i32, SLOT_I32.GONE, gone);
+      if (slot.endpoint.capacity !== 0) {
+        // A queue: what is still queued is never taken (the guard says so); a sender waiting for room wakes.
+        Atomics.notify(i32, QUEUE_I32.TAIL);
+        continue;
+      }
       if (gone === SlotGone.CAPABILITY_REVOKED) {
         // A call already taken is answered as usual; a message not yet taken is refused; an idle slot closes.
         i32[SLOT_I32.ERROR] = Refusal.REVOKED;
@@ -381,7 +416,7 @@ export class IpcKernel {
     const cap = this.registry.check(pid, token, 0, operation);
     const effective = rights ?? cap.rights;
     const object = this.registry.objectOf(pid, token);
-    if (object?.kind === "endpoint" && object.owner !== to && (effective & Rights.RECEIVE) !== 0 && isSubset(effective, cap.rights)) {
+    if (object !== undefined && object.kind !== "region" && object.owner !== to && (effective & Rights.RECEIVE) !== 0 && isSubset(effective, cap.rights)) {
       throw new IpcError(
         "PermissionDenied",
         `${operation}: endpoint ${object.id} is received only by the PD that created it; derive a capability without RECEIVE to share it (none was granted)`,
@@ -406,6 +441,9 @@ function parseRequest(message: unknown): SyscallRequest {
   switch (m.op) {
     case "create-endpoint":
       return { op: "create-endpoint" };
+    case "create-channel":
+      if (typeof m.capacity !== "number") throw bad("create-channel needs a capacity");
+      return { op: "create-channel", capacity: m.capacity };
     case "connect":
     case "revoke":
     case "close":

@@ -23,7 +23,19 @@ export function createEndpoint(): { id: number; cap: Capability } {
   return currentPd("createEndpoint").ipcClient("createEndpoint").createEndpoint();
 }
 
-/** Sends `data` (at most 64 bytes) and returns once the receiver has taken it (seL4 Send). */
+/**
+ * A bounded channel received by this PD: every PD that sends through it gets its own queue of `capacity`
+ * messages (a send returns once queued; a full queue waits, or fails `QueueFull` with timeout 0). Returns
+ * a SEND|GRANT capability to hand out and the receiving capability.
+ */
+export function createChannel(capacity: number): { id: number; send: Capability; receive: Capability } {
+  return currentPd("createChannel").ipcClient("createChannel").createChannel(capacity);
+}
+
+/**
+ * Sends `data` (at most 64 bytes). Through an endpoint it returns once the receiver has taken it (seL4 Send);
+ * through a channel, once it is queued.
+ */
 export function send(cap: Capability, data: Uint8Array, options?: SendOptions): void {
   currentPd("send").ipcClient("send").send(cap, data, options);
 }

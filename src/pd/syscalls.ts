@@ -7,7 +7,7 @@
  *   sys_receive(cap, buf)            -> length          receive(capability), copied into buf
  *   sys_call(cap, msg, reply)        -> length          call(capability, msg), reply copied into `reply`
  *   sys_reply(cap, msg)              -> void            reply to the last call received on `cap`
- *   sys_create_channel(slots)        -> [send, recv]    an endpoint plus a SEND-only capability to it
+ *   sys_create_channel(slots)        -> [send, recv]    createChannel(slots)
  *   sys_create_endpoint()            -> [id, cap]       createEndpoint()
  *   sys_close(cap)                   -> void            capability.close()
  *   sys_grant_cap(cap, pid, perms)   -> token           grantCap(capability, pid, perms)
@@ -15,7 +15,6 @@
  */
 
 import { IpcError } from "../errors.ts";
-import { Rights } from "../caps/token.ts";
 import type { IpcClient, ReplyCapability } from "../ipc/client.ts";
 import { currentPd } from "./context.ts";
 
@@ -66,15 +65,10 @@ export function sys_reply(cap: bigint, msg: Uint8Array): void {
   c.reply(to, msg);
 }
 
-/** An endpoint (the receive capability) and a SEND-only capability to it. `slots` is accepted for the seed's signature; each sender has one slot. */
+/** A bounded channel: `[send, receive]` tokens; each sender gets a queue of `slots` messages. */
 export function sys_create_channel(slots: number): [bigint, bigint] {
-  if (!Number.isInteger(slots) || slots < 1) {
-    throw new IpcError("InvalidArgument", `sys_create_channel: slots must be a positive integer (got ${String(slots)})`, { operation: "sys_create_channel" });
-  }
-  const c = client("sys_create_channel");
-  const { cap } = c.createEndpoint();
-  const sendCap = cap.derive(Rights.SEND | Rights.GRANT);
-  return [sendCap.token, cap.token];
+  const { send, receive } = client("sys_create_channel").createChannel(slots);
+  return [send.token, receive.token];
 }
 
 export function sys_create_endpoint(): [number, bigint] {

@@ -133,6 +133,59 @@ export const Refusal = {
 } as const;
 export type Refusal = (typeof Refusal)[keyof typeof Refusal];
 
+// ---------------------------------------------------------------------------------------------------------
+// Queue slot: the sending capability of a bounded channel (`createChannel(capacity)`), a single-producer ring
+// of `capacity` entries, shared by that sender, the receiver and the kernel. A send returns once its message
+// is queued; the receiver takes entries in order, checking the guard before each (as for an endpoint slot),
+// so a revoked capability's queued messages are never taken.
+//
+//  byte | field           | written by                                  | read by
+//  -----+-----------------+---------------------------------------------+-----------------------------------
+//    0  | MAGIC           | kernel                                      | both
+//    4  | SLOT_INDEX      | kernel                                      | diagnostics
+//    8  | GONE            | kernel (as for an endpoint slot)            | sender, before each send and wait
+//   12  | CAPACITY        | kernel: entries, a power of two             | both
+//  128  | HEAD            | sender: entries published (mod 2^32)        | receiver
+//  132  | SENDER_SLEEPING | sender, while it waits for room             | receiver: notify TAIL only if 1
+//  256  | TAIL            | receiver: entries taken (mod 2^32)          | sender (room)
+//  260  | THROTTLED       | receiver: 1 while it defers this queue for  | sender: a full queue is then
+//       |                 | the rate limit, 0 when it takes again       | RateLimitExceeded, not QueueFull
+//  384  | entries         | entry i at 384 + (i mod CAPACITY) * 72: [u32 length][u32 label][64 bytes]
+//
+// Rate limits defer instead of refusing: an entry over the limit stays queued until the bucket refills, so no
+// queued message is lost; the sender feels it as a full queue.
+// ---------------------------------------------------------------------------------------------------------
+
+export const QUEUE_MAGIC = 0x51_6f_73_69; // "isoQ"
+export const QUEUE = {
+  MAGIC: 0,
+  SLOT_INDEX: 4,
+  GONE: 8,
+  CAPACITY: 12,
+  HEAD: LINE,
+  SENDER_SLEEPING: LINE + 4,
+  TAIL: 2 * LINE,
+  THROTTLED: 2 * LINE + 4,
+  ENTRIES: 3 * LINE,
+} as const;
+export const QUEUE_ENTRY_BYTES = 8 + INLINE_BYTES;
+export const QUEUE_I32 = {
+  MAGIC: QUEUE.MAGIC / 4,
+  SLOT_INDEX: QUEUE.SLOT_INDEX / 4,
+  GONE: QUEUE.GONE / 4,
+  CAPACITY: QUEUE.CAPACITY / 4,
+  HEAD: QUEUE.HEAD / 4,
+  SENDER_SLEEPING: QUEUE.SENDER_SLEEPING / 4,
+  TAIL: QUEUE.TAIL / 4,
+  THROTTLED: QUEUE.THROTTLED / 4,
+} as const;
+/** Most entries one queue slot may have. */
+export const MAX_QUEUE_CAPACITY = 4096;
+
+export function queueBytes(capacity: number): number {
+  return QUEUE.ENTRIES + capacity * QUEUE_ENTRY_BYTES;
+}
+
 /** Most sending capabilities (slots) one endpoint can have had over its life. */
 export const MAX_SLOTS = 1024;
 

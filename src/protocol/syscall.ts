@@ -34,6 +34,8 @@ export interface LimitedBucket {
 export type SyscallRequest =
   // ["create-endpoint"]: a new endpoint received by the caller; replies { endpoint, token }
   | { readonly op: "create-endpoint" }
+  // ["create-channel", capacity]: a bounded channel received by the caller; replies { grant, guard }
+  | { readonly op: "create-channel"; readonly capacity: number }
   // ["connect", token]: the slot of a sending capability (made at first use); replies SlotGrant
   | { readonly op: "connect"; readonly token: bigint }
   // ["derive", token, rights, badge?, limits?]: a child capability with fewer rights; replies CapabilityGrant
@@ -79,6 +81,8 @@ export interface CapabilityGrant {
 /** The kernel's answer to `connect`: the sender's slot and the receiver's doorbell. */
 export interface SlotGrant {
   readonly endpoint: number;
+  /** 0: an endpoint's slot (one message, send returns once taken); else a channel's queue of this many entries. */
+  readonly capacity: number;
   readonly index: number;
   readonly slot: SharedArrayBuffer;
   readonly receiverDoorbell: SharedArrayBuffer;
@@ -94,6 +98,8 @@ export type KernelMail =
       readonly endpoint: number;
       readonly index: number;
       readonly slot: SharedArrayBuffer;
+      /** 0 for an endpoint slot, else the entries of a channel's queue slot. */
+      readonly capacity: number;
       readonly badge: number;
       readonly sender: string;
       /**
