@@ -42,7 +42,7 @@ describe("ring", () => {
 
   test("refuses what does not fit and memory that is not a ring", () => {
     const producer = new RingProducer(createRing({ capacity: 2, slotPayload: 4 }));
-    assert.throws(() => producer.tryPush(new Uint8Array(5)), (e: unknown) => e instanceof IpcError && e.code === "MessageTooLarge");
+    assert.throws(() => producer.tryPush(new Uint8Array(9)), (e: unknown) => e instanceof IpcError && e.code === "MessageTooLarge");
     assert.throws(() => new RingConsumer(new SharedArrayBuffer(1024)), (e: unknown) => e instanceof IpcError && e.code === "InvalidArgument");
     assert.throws(() => createRing({ capacity: 0, slotPayload: 4 }), /capacity must be/);
   });
@@ -56,6 +56,11 @@ describe("ring", () => {
     Atomics.store(u32, 32, 1);
     u32[96] = 1000; // slot 0 claims 1000 bytes
     assert.throws(() => consumer.tryPop(), /claims 1000 bytes/);
+    u32[96] = (0x8000_0000 | 3) >>> 0; // a split message whose first chunk is not full
+    assert.throws(() => consumer.tryPop(), /split across slots is malformed/);
+    u32[96] = (0x8000_0000 | 12) >>> 0; // a full first chunk (slots hold 12 bytes), but only one slot published
+    u32[100] = 8; // slot 1 (16 bytes on) holds the last chunk, but HEAD says 1
+    assert.throws(() => consumer.tryPop(), /not published whole/);
   });
 
   test("a million messages between two workers, random batch sizes: in order, none lost, none altered", { timeout: 60_000 }, async () => {

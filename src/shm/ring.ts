@@ -62,6 +62,8 @@ const I32_PRODUCER_BELL = 9;
 const I32_HEAD = LINE / 4;
 const I32_TAIL = (2 * LINE) / 4;
 const DATA = 3 * LINE;
+/** Set in a slot's length word when the message goes on in the next slot. */
+const MORE = 0x8000_0000;
 
 /** Bits of the FLAGS word. Set with `Atomics.or`, never cleared. */
 export const RingFlag = {
@@ -148,6 +150,11 @@ class RingView {
   protected readonly slotBytes: number;
   /** Largest payload a slot holds. */
   readonly slotPayload: number;
+  /**
+   * Largest message: one larger than a slot travels in consecutive slots (each but the last full, its length
+   * word flagged MORE) published together, so it can be at most the whole ring.
+   */
+  readonly maxMessage: number;
   /** The ring's memory (for descriptors and observers). */
   readonly buffer: SharedArrayBuffer;
 
@@ -163,6 +170,12 @@ class RingView {
     this.mask = capacity - 1;
     this.slotBytes = slotBytes;
     this.slotPayload = slotBytes - 4;
+    this.maxMessage = capacity * this.slotPayload;
+  }
+
+  /** Slots a message of `length` bytes takes. */
+  slotsFor(length: number): number {
+    return length <= this.slotPayload ? 1 : Math.ceil(length / this.slotPayload);
   }
 
   /** Full slots right now (a snapshot: the other side may move it at once). */
@@ -236,9 +249,10 @@ export class RingProducer extends RingView {
    */
   tryPush(payload: Uint8Array): boolean {
     this.checkSize(payload, "tryPush");
-    if (this.room() === 0) return false;
+    const k = this.slotsFor(payload.length);
+    if (this.room() < k && this.free < k) return false;
     this.write(this.head, payload);
-    this.publish(1);
+    this.publish(k);
     return true;
   }
 
@@ -247,11 +261,27 @@ export class RingProducer extends RingView {
    * cache-line transfer of HEAD, not one per message. Returns how many were written.
    */
   pushBatch(payloads: readonly Uint8Array[], start = 0): number {
-    let n = Math.min(payloads.length - start, this.room());
-    if (n < payloads.length - start) n = Math.min(payloads.length - start, this.free); // room() may be stale-low
-    for (let i = 0; i < n; i++) this.checkSize(payloads[start + i]!, "pushBatch");
-    for (let i = 0; i < n; i++) this.write((this.head + i) >>> 0, payloads[start + i]!);
-    if (n > 0) this.publish(n);
+    let room = this.room();
+    let n = 0;
+    let slots = 0;
+    for (let i = start; i < payloads.length; i++) {
+      const payload = payloads[i]!;
+      this.checkSize(payload, "pushBatch");
+      const k = this.slotsFor(payload.length);
+      if (slots + k > room) {
+        room = this.free; // room() may be stale-low
+        if (slots + k > room) break;
+      }
+      slots += k;
+      n++;
+    }
+    let at = this.head;
+    for (let i = 0; i < n; i++) {
+      const payload = payloads[start + i]!;
+      this.write(at, payload);
+      at = (at + this.slotsFor(payload.length)) >>> 0;
+    }
+    if (slots > 0) this.publish(slots);
     return n;
   }
 
@@ -290,12 +320,27 @@ export class RingProducer extends RingView {
   }
 
   private checkSize(payload: Uint8Array, operation: string): void {
-    if (payload.length > this.slotPayload) {
-      throw new IpcError("MessageTooLarge", `${operation}: ${payload.length} bytes do not fit a ${this.slotPayload}-byte slot`, { operation });
+    if (payload.length > this.maxMessage) {
+      throw new IpcError(
+        "MessageTooLarge",
+        `${operation}: ${payload.length} bytes do not fit the ring (${this.capacity} slots of ${this.slotPayload} bytes)`,
+        { operation },
+      );
     }
   }
 
+  /** Writes a message at slot `index` (and the slots after it, for one larger than a slot). Not published. */
   private write(index: number, payload: Uint8Array): void {
+    if (payload.length > this.slotPayload) {
+      const chunk = this.slotPayload;
+      for (let offset = 0, i = index; offset < payload.length; offset += chunk, i = (i + 1) >>> 0) {
+        const length = Math.min(chunk, payload.length - offset);
+        const at = this.slotOffset(i);
+        this.u32[at / 4] = offset + length < payload.length ? (length | MORE) >>> 0 : length;
+        this.bytes.set(payload.subarray(offset, offset + length), at + 4);
+      }
+      return;
+    }
     const at = this.slotOffset(index);
     this.u32[at / 4] = payload.length;
     this.bytes.set(payload, at + 4);
@@ -339,8 +384,9 @@ export class RingConsumer extends RingView {
   /** Reads and frees one message, or returns undefined if the ring is empty. The bytes are a copy. */
   tryPop(): Uint8Array | undefined {
     if (this.ready() === 0) return undefined;
-    const message = this.view(this.tail).slice(); // allocates the copy the caller keeps
-    this.free(1);
+    const k = this.slotsAt(this.tail);
+    const message = k === 1 ? this.view(this.tail).slice() : this.gather(this.tail, k); // the copy the caller keeps
+    this.free(k);
     return message;
   }
 
@@ -351,14 +397,15 @@ export class RingConsumer extends RingView {
    */
   popInto(into: Uint8Array): number {
     if (this.ready() === 0) return -1;
-    const message = this.view(this.tail);
+    const k = this.slotsAt(this.tail);
+    const message = k === 1 ? this.view(this.tail) : this.gather(this.tail, k);
     if (message.length > into.length) {
       throw new IpcError("MessageTooLarge", `receiveInto: a ${message.length}-byte message does not fit a ${into.length}-byte buffer`, {
         operation: "receiveInto",
       });
     }
     into.set(message);
-    this.free(1);
+    this.free(k);
     return message.length;
   }
 
@@ -368,29 +415,62 @@ export class RingConsumer extends RingView {
    * throws, the messages before the one it threw on are freed and the rest stay.
    */
   popBatch(max: number, each: (payload: Uint8Array, index: number) => void): number {
-    const n = Math.min(max, this.ready(max));
-    let i = 0;
-    try {
-      for (; i < n; i++) each(this.view((this.tail + i) >>> 0), i);
-    } finally {
-      if (i > 0) this.free(i);
-    }
-    return n;
+    return this.popTagged(max, (payload) => { each(payload, 0); }, 0, true);
   }
 
   /**
    * `popBatch` for a consumer of several rings: `each` gets `tag` (the caller's ring number) instead of the
    * index within the batch, so the caller needs no closure per ring.
    */
-  popTagged(max: number, each: (payload: Uint8Array, tag: number) => void, tag: number): number {
+  popTagged(max: number, each: (payload: Uint8Array, tag: number) => void, tag: number, countInTag = false): number {
     const n = Math.min(max, this.ready(max));
-    let i = 0;
+    let slots = 0; // slots read, freed at the end (also when `each` throws)
+    let messages = 0;
     try {
-      for (; i < n; i++) each(this.view((this.tail + i) >>> 0), tag);
+      while (slots < n && messages < max) {
+        const index = (this.tail + slots) >>> 0;
+        const k = this.slotsAt(index);
+        if (slots + k > n && this.ready(slots + k) < slots + k) break;
+        const payload = k === 1 ? this.view(index) : this.gather(index, k);
+        slots += k;
+        each(payload, countInTag ? messages : tag);
+        messages++;
+      }
     } finally {
-      if (i > 0) this.free(i);
+      if (slots > 0) this.free(slots);
     }
-    return n;
+    return messages;
+  }
+
+  /**
+   * Slots the message at `index` takes: 1, or the run of MORE-flagged slots plus the last. The producer
+   * publishes a message's slots together, so all of them are visible once the first is; a run that is not (or
+   * a chunk that is not full, or longer than the ring) is refused as a hostile producer's.
+   */
+  private slotsAt(index: number): number {
+    if ((this.u32[this.slotOffset(index) / 4]! & MORE) === 0) return 1;
+    let k = 1;
+    for (let i = index; (this.u32[this.slotOffset(i) / 4]! & MORE) !== 0; i = (i + 1) >>> 0) {
+      const length = this.u32[this.slotOffset(i) / 4]! & ~MORE;
+      if (length !== this.slotPayload || k >= this.capacity) {
+        throw new IpcError("InvalidArgument", "ring: a message split across slots is malformed", { operation: "receive" });
+      }
+      k++;
+    }
+    if (this.ready(k) < k) throw new IpcError("InvalidArgument", "ring: a message split across slots was not published whole", { operation: "receive" });
+    return k;
+  }
+
+  /** Copies the `k` slots of a split message at `index` into one new array. */
+  private gather(index: number, k: number): Uint8Array {
+    const last = this.view((index + k - 1) >>> 0);
+    const out = new Uint8Array((k - 1) * this.slotPayload + last.length);
+    for (let j = 0; j < k - 1; j++) {
+      const at = this.slotOffset((index + j) >>> 0) + 4;
+      out.set(this.bytes.subarray(at, at + this.slotPayload), j * this.slotPayload);
+    }
+    out.set(last, (k - 1) * this.slotPayload);
+    return out;
   }
 
   /** Frees `n` read slots, then rings the producer's bell only if it may be asleep. */

@@ -71,7 +71,7 @@ export class AsyncProducer implements Disposable {
 
   /** Largest message in bytes. */
   get maxMessageBytes(): number {
-    return this.#ring.slotPayload;
+    return this.#ring.maxMessage;
   }
 
   /** Free slots right now (the consumer may free more at once). */
@@ -111,8 +111,8 @@ export class AsyncProducer implements Disposable {
     try {
       checkOptions("sendAsync", options);
       this.#checkOpen("sendAsync");
-      if (bytes.length > this.#ring.slotPayload) {
-        throw new IpcError("MessageTooLarge", `sendAsync: ${bytes.length} bytes do not fit a ${this.#ring.slotPayload}-byte slot`, { operation: "sendAsync" });
+      if (bytes.length > this.#ring.maxMessage) {
+        throw new IpcError("MessageTooLarge", `sendAsync: ${bytes.length} bytes do not fit the ring (at most ${this.#ring.maxMessage})`, { operation: "sendAsync" });
       }
       if (this.#queue.length === 0 && options.signal?.aborted !== true && this.#ring.tryPush(bytes)) return resolved; // the fast path
     } catch (e) {
@@ -190,8 +190,8 @@ export class AsyncProducer implements Disposable {
   #checkSizes(messages: readonly Uint8Array[], start: number, operation: string): void {
     for (let i = start; i < messages.length; i++) {
       const length = messages[i]!.length;
-      if (length > this.#ring.slotPayload) {
-        throw new IpcError("MessageTooLarge", `${operation}: message ${i} has ${length} bytes, a slot holds ${this.#ring.slotPayload}`, { operation });
+      if (length > this.#ring.maxMessage) {
+        throw new IpcError("MessageTooLarge", `${operation}: message ${i} has ${length} bytes, the ring holds at most ${this.#ring.maxMessage}`, { operation });
       }
     }
   }
