@@ -80,6 +80,102 @@ describe("async channel, one thread", () => {
   });
 
   test("producer close: the consumer drains what was sent, then iteration ends; later sends fail with where it was closed", async () => {
+    const channel = AsyncChannel.create(8, { slotBytes: 8 });
+    const producer = channel.producer();
+    const consumer = channel.consumer();
+    const waiting = tracked(consumer.receiveBatchAsync(1));
+    await turns();
+    assert.equal(waiting.settled, false);
+    producer.trySend(bytes(1));
+    await producer.sendBatch([bytes(2), bytes(3)]);
+    producer.close();
+    assert.throws(() => producer.trySend(bytes(4)), (e: unknown) => e instanceof IpcError && e.code === "EndpointClosed" && /closed by this end, at\n/.test(e.message));
+    const seen: number[] = [];
+    for await (const m of consumer) seen.push(m[0]!);
+    assert.equal(waiting.settled, true);
+    assert.deepEqual([...(waiting.value ?? [])].concat(seen.map((v) => bytes(v))), [bytes(1), bytes(2), bytes(3)]);
+    assert.equal(consumer.ended, true);
+    assert.equal(await consumer.closed, "peer-closed");
+    assert.equal(await producer.closed, "closed");
+    assert.equal(await consumer.receiveAsync(), undefined, "the end is sticky");
+  });
+
+  test("consumer close: a waiting send and later sends fail EndpointClosed; receives on the closed end fail too", async () => {
+    const channel = AsyncChannel.create(1, { slotBytes: 8 });
+    const producer = channel.producer();
+    const consumer = channel.consumer();
+    producer.trySend(bytes(1));
+    const blocked = producer.sendAsync(bytes(2));
+    consumer.close();
+    await assert.rejects(blocked, code("EndpointClosed"));
+    assert.throws(() => producer.trySend(bytes(3)), code("EndpointClosed"));
+    assert.equal(await producer.closed, "peer-closed");
+    assert.throws(() => consumer.tryReceive(), /this consumer was closed, at/);
+    await assert.rejects(consumer.receiveAsync(), code("EndpointClosed"));
+  });
+
+  test("a producer marked dead: its messages first, then PeerDied once, while another producer goes on", async () => {
+    const channel = AsyncChannel.create(4, { slotBytes: 8, producers: 2 });
+    const p0 = channel.producer(0);
+    const p1 = channel.producer(1);
+    const consumer = channel.consumer();
+    p0.trySendBatch([bytes(0, 1), bytes(0, 2)]);
+    markPeerDied(channel.producerDescriptor(0));
+    p1.trySend(bytes(1, 1));
+    const got: string[] = [];
+    let deaths = 0;
+    for (;;) {
+      try {
+        const m = await consumer.receiveAsync({ timeout: 0 });
+        if (m === undefined) break;
+        got.push(m.join("."));
+      } catch (e) {
+        if (e instanceof IpcError && e.code === "QueueEmpty") break;
+        assert.ok(e instanceof IpcError && e.code === "PeerDied" && /producer 0 died/.test(e.message), String(e));
+        deaths++;
+      }
+    }
+    assert.deepEqual(got.sort(), ["0.1", "0.2", "1.1"]);
+    assert.equal(deaths, 1);
+    assert.equal(consumer.ended, false, "producer 1 is still open");
+    p1.trySend(bytes(1, 2));
+    p1.close();
+    assert.deepEqual(await consumer.receiveAsync(), bytes(1, 2));
+    assert.equal(await consumer.receiveAsync(), undefined);
+    assert.equal(await consumer.closed, "peer-died");
+    assert.throws(() => p0.trySend(bytes(9)), /marked dead/);
+  });
+
+  test("a consumer marked dead wakes a blocked producer with PeerDied", async () => {
+    const channel = AsyncChannel.create(1, { slotBytes: 8 });
+    const producer = channel.producer();
+    producer.trySend(bytes(1));
+    const blocked = producer.sendAsync(bytes(2));
+    channel.markDied("consumer");
+    await assert.rejects(blocked, code("PeerDied"));
+    assert.equal(await producer.closed, "peer-died");
+  });
+
+  test("sizes: larger than the ring is refused before anything is written; receiveInto keeps a message that does not fit", async () => {
+    const channel = AsyncChannel.create(4, { slotBytes: 4 });
+    const producer = channel.producer();
+    const consumer = channel.consumer();
+    assert.equal(producer.maxMessageBytes, 16, "4 slots of 4 bytes");
+    assert.throws(() => producer.trySend(new Uint8Array(17)), code("MessageTooLarge"));
+    await assert.rejects(producer.sendAsync(new Uint8Array(17)), code("MessageTooLarge"));
+    assert.throws(() => producer.trySendBatch([bytes(1), new Uint8Array(17)]), /message 1 has 17 bytes/);
+    await assert.rejects(producer.sendBatch([bytes(1), new Uint8Array(17)]), code("MessageTooLarge"));
+    assert.equal(consumer.size, 0, "no message of a refused batch went out");
+    producer.trySend(bytes(1, 2, 3));
+    const small = new Uint8Array(2);
+    assert.throws(() => consumer.receiveInto(small), code("MessageTooLarge"));
+    const big = new Uint8Array(8);
+    assert.equal(consumer.receiveInto(big), 3);
+    assert.deepEqual(big.subarray(0, 3), bytes(1, 2, 3));
+    assert.equal(consumer.receiveInto(big), -1);
+  });
+
+  test("messages larger than a slot travel in consecutive slots, whole and in order, through every receive path", async () => {
     const channel = AsyncChannel.create(8, { slotBytes: 12 }); // 8 slots of 12 bytes
     const producer = channel.producer();
     const consumer = channel.consumer();
