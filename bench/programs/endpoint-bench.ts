@@ -58,7 +58,7 @@ function timeP99(ep: Capability, n: number, message: Uint8Array): number {
 
 function client(): void {
   const ep = lookupCapability("ep", { timeout: 20_000 });
-  const message = new Uint8Array(64);
+  const message = new Uint8Array(Number(process.env["ISOKIT_BENCH_BYTES"] ?? 64));
   const time = flooded ? timeP99 : timeMean;
   const n = flooded ? Math.max(1000, Math.floor(iterations / 10)) : iterations;
   time(ep, n, message); // warm-up

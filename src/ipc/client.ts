@@ -351,16 +351,14 @@ export class IpcClient implements CapabilityOwner {
     const i32 = slot.i32;
     const length = i32[SLOT_I32.LENGTH]! >>> 0;
     if (length > INLINE_BYTES) {
-      Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.REPLIED, SlotState.IDLE);
       throw new IpcError("InvalidMessage", `call: PD '${slot.receiver}' replied with ${length} bytes (at most ${INLINE_BYTES})`, {
         operation: "call",
         capability: cap.token,
         endpoint: slot.endpoint,
       });
     }
+    // REPLIED stays until the next message: the caller writes the state line once per call.
     const reply: Reply = { data: slot.u8.slice(SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
-    // The slot is free for the next message (a CAS: a CLOSED the kernel wrote meanwhile stays).
-    Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.REPLIED, SlotState.IDLE);
     this.stats.record(started, slept);
     return reply;
   }
@@ -376,15 +374,17 @@ export class IpcClient implements CapabilityOwner {
     if (options.signal?.aborted === true) throw this.waitError("aborted", operation, cap, slot, options.signal);
     const i32 = slot.i32;
     let slept = false;
-    // The slot must be IDLE: an earlier call this PD gave up on may still be with the receiver.
+    // The slot must be free: IDLE, or the end state of our last message (REPLIED, DELIVERED, REFUSED), which
+    // stays until the next one so the sender writes the state line once per message. An earlier call this PD
+    // gave up on may still be with the receiver (TAKEN, ABANDONED): wait for it.
+    let free: number;
     for (;;) {
       const state = Atomics.load(i32, SLOT_I32.STATE);
-      if (state === SlotState.IDLE) break;
-      if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
-      if (state === SlotState.REFUSED || state === SlotState.REPLIED || state === SlotState.DELIVERED) {
-        Atomics.compareExchange(i32, SLOT_I32.STATE, state, SlotState.IDLE); // leftovers of a call we abandoned
-        continue;
+      if (state === SlotState.IDLE || state === SlotState.REPLIED || state === SlotState.DELIVERED || state === SlotState.REFUSED) {
+        free = state;
+        break;
       }
+      if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
       this.checkWait(operation, deadline, options.signal, () => `the previous call through ${cap.toString()} is still with PD '${slot.receiver}'`, "EndpointBusy");
       slept = this.waitSlot(slot, state, deadline) || slept;
     }
@@ -395,23 +395,18 @@ export class IpcClient implements CapabilityOwner {
     i32[SLOT_I32.LABEL] = label | 0;
     i32[SLOT_I32.TRANSFER] = transfer;
     i32[SLOT_I32.SEQ] = slot.seq = (slot.seq + 1) | 0;
-    if (Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.IDLE, kind) !== SlotState.IDLE) {
-      throw this.gone(cap, slot, operation); // only the kernel moves an IDLE slot: it closed it
+    if (Atomics.compareExchange(i32, SLOT_I32.STATE, free, kind) !== free) {
+      throw this.gone(cap, slot, operation); // only the kernel moves a free slot: it closed it
     }
     ringIfSleeping(slot.receiverDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING);
     // An awake receiver answers within a few hundred loads: wait right here before the general wait.
     for (let n = 0; n < 512 && Atomics.load(i32, SLOT_I32.STATE) === kind; n++);
     for (;;) {
       const state = Atomics.load(i32, SLOT_I32.STATE); // acquire: the reply is visible after REPLIED
-      if (state === SlotState.DELIVERED && kind === SlotState.SENT) {
-        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.DELIVERED, SlotState.IDLE);
-        return slept;
-      }
+      if (state === SlotState.DELIVERED && kind === SlotState.SENT) return slept; // stays until the next message
       if (state === SlotState.REPLIED && kind === SlotState.CALLED) return slept;
       if (state === SlotState.REFUSED) {
-        const why = i32[SLOT_I32.ERROR]!;
-        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.REFUSED, SlotState.IDLE);
-        throw this.refused(cap, slot, why, operation);
+        throw this.refused(cap, slot, i32[SLOT_I32.ERROR]!, operation); // REFUSED stays until the next message
       }
       if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
       if (state === kind || state === SlotState.TAKEN) {

@@ -353,6 +353,8 @@ export class IpcKernel {
       }
       if (gone === SlotGone.CAPABILITY_REVOKED) {
         // A call already taken is answered as usual; a message not yet taken is refused; an idle slot closes.
+        // DELIVERED / REPLIED / REFUSED stay: the sender has yet to see how its last message ended, and its next
+        // one sees GONE (set above) or is refused by the receiver's guard check.
         i32[SLOT_I32.ERROR] = Refusal.REVOKED;
         Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.REFUSED);
         Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.CALLED, SlotState.REFUSED);

@@ -90,11 +90,13 @@ export const SLOT_I32 = {
 /**
  * Values of STATE.
  *
- *   send:  IDLE -(sender)-> SENT -(receiver takes it)-> DELIVERED -(sender sees it)-> IDLE
- *          (seL4 Send: returns once taken. DELIVERED, not IDLE: the kernel closes an IDLE slot when its
+ *   send:  free -(sender)-> SENT -(receiver takes it)-> DELIVERED
+ *          (seL4 Send: returns once taken. DELIVERED, not IDLE: the kernel closes a free slot when its
  *          capability is revoked, and a sender must never mistake "taken, then revoked" for "refused")
- *   call:  IDLE -(sender)-> CALLED -(receiver)-> TAKEN -(reply)-> REPLIED -(caller reads)-> IDLE
- *   refused:   SENT | CALLED -(receiver or kernel)-> REFUSED -(sender reads ERROR)-> IDLE
+ *   call:  free -(sender)-> CALLED -(receiver)-> TAKEN -(reply)-> REPLIED
+ *   "free" is IDLE or the end state of the sender's last message (DELIVERED, REPLIED, REFUSED): it stays until
+ *   the next message, so the sender writes the state line once per message (as a ppcall leaves REPLIED).
+ *   refused:   SENT | CALLED -(receiver or kernel)-> REFUSED (the sender reads ERROR)
  *   give up:   SENT | CALLED -(sender, never taken)-> IDLE;  TAKEN -(sender)-> ABANDONED -(reply)-> IDLE
  *   gone:      any -(kernel)-> CLOSED (terminal; GONE says why)
  *
