@@ -145,6 +145,8 @@ export interface ReceiverSlot {
   throttledUntil: number;
   /** A queue whose capability is gone: nothing more is taken from it. */
   retired: boolean;
+  /** This receiver took the call waiting in the slot and has not answered it yet. */
+  outstanding: boolean;
 }
 
 interface ReceiverEndpoint {
@@ -376,7 +378,7 @@ export class IpcClient implements CapabilityOwner {
     let slept = false;
     // The slot must be free: IDLE, or the end state of our last message (REPLIED, DELIVERED, REFUSED), which
     // stays until the next one so the sender writes the state line once per message. An earlier call this PD
-    // gave up on may still be with the receiver (TAKEN, ABANDONED): wait for it.
+    // gave up on may still be with the receiver (ABANDONED until the receiver lets go of it): wait for it.
     let free: number;
     for (;;) {
       const state = Atomics.load(i32, SLOT_I32.STATE);
@@ -409,15 +411,14 @@ export class IpcClient implements CapabilityOwner {
         throw this.refused(cap, slot, i32[SLOT_I32.ERROR]!, operation); // REFUSED stays until the next message
       }
       if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
-      if (state === kind || state === SlotState.TAKEN) {
+      if (state === kind) {
         const why = this.waitProblem(deadline, options.signal);
         if (why !== undefined) {
-          // Give up: withdraw the message if it was not taken; otherwise abandon the call (a late reply is
-          // dropped by the receiver, never delivered to a later call).
-          if (Atomics.compareExchange(i32, SLOT_I32.STATE, kind, SlotState.IDLE) === kind) throw this.waitError(why, operation, cap, slot, options.signal);
-          if (Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.TAKEN, SlotState.ABANDONED) === SlotState.TAKEN) {
-            throw this.waitError(why, operation, cap, slot, options.signal);
-          }
+          // Give up. A send not yet taken is withdrawn (a taken one is DELIVERED). A call is abandoned: the
+          // receiver may have taken it, so the slot stays the receiver's until it lets go (its late reply is
+          // dropped, never delivered to a later call).
+          const giveUp = kind === SlotState.SENT ? SlotState.IDLE : SlotState.ABANDONED;
+          if (Atomics.compareExchange(i32, SLOT_I32.STATE, kind, giveUp) === kind) throw this.waitError(why, operation, cap, slot, options.signal);
           continue; // it moved on while we decided: look again
         }
         slept = this.waitSlot(slot, state, deadline) || slept;
@@ -541,14 +542,15 @@ export class IpcClient implements CapabilityOwner {
     const i32 = to.slot.i32;
     const state = Atomics.load(i32, SLOT_I32.STATE);
     let delivered = false;
-    if (state === SlotState.TAKEN && i32[SLOT_I32.SEQ] === to.seq) {
+    to.slot.outstanding = false;
+    if (state === SlotState.CALLED && i32[SLOT_I32.SEQ] === to.seq) {
       to.slot.u8.set(data, SLOT.DATA);
       i32[SLOT_I32.LENGTH] = data.length;
       i32[SLOT_I32.LABEL] = label | 0;
       // publishes the reply; a CAS, so an ABANDONED (or the kernel's CLOSED) is never overwritten
-      delivered = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.TAKEN, SlotState.REPLIED) === SlotState.TAKEN;
+      delivered = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.CALLED, SlotState.REPLIED) === SlotState.CALLED;
     }
-    // The caller gave up: drop the reply and free its slot for its next call.
+    // The caller gave up: drop the reply and let go of its slot, for its next call.
     if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
     wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
     this.stats.record(started, false);
@@ -577,8 +579,14 @@ export class IpcClient implements CapabilityOwner {
         message = this.takeQueued(endpoint, slot);
       } else {
         const state = Atomics.load(slot.i32, SLOT_I32.STATE);
-        if (state !== SlotState.SENT && state !== SlotState.CALLED) continue;
-        message = this.take(endpoint, slot, state);
+        if (state === SlotState.SENT || (state === SlotState.CALLED && !slot.outstanding)) {
+          message = this.take(endpoint, slot, state);
+        } else if (state === SlotState.ABANDONED && !slot.outstanding) {
+          letGo(slot); // a call given up before it was taken
+          continue;
+        } else {
+          continue;
+        }
       }
       if (message !== undefined) {
         endpoint.next = i + 1;
@@ -616,9 +624,14 @@ export class IpcClient implements CapabilityOwner {
       label = i32[SLOT_I32.LABEL]! >>> 0;
       seq = i32[SLOT_I32.SEQ]!;
       transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
-      const next = state === SlotState.SENT ? SlotState.DELIVERED : SlotState.TAKEN;
-      // The take: fails only if the sender withdrew the message (timeout) or the kernel closed the slot.
-      if (Atomics.compareExchange(i32, SLOT_I32.STATE, state, next) !== state) return undefined;
+      if (state === SlotState.SENT) {
+        // The take of a send: fails only if the sender withdrew it (timeout) or the kernel closed the slot.
+        if (Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.DELIVERED) !== SlotState.SENT) return undefined;
+      } else {
+        // A call is taken without a write to the slot (the caller is spinning on that line): the receiver
+        // remembers it, and the slot stays CALLED until the reply (or ABANDONED until the receiver lets go).
+        slot.outstanding = true;
+      }
     } finally {
       Atomics.store(guard, GUARD_I32.BUSY, 0);
     }
@@ -798,6 +811,7 @@ export class IpcClient implements CapabilityOwner {
         tail: 0,
         throttledUntil: 0,
         retired: false,
+        outstanding: false,
         pdLimiter: this.pdLimiters.get(mail.sender),
         capLimiters: mail.capLimits.map((bucket) => {
           let limiter = this.capLimiters.get(bucket.id);
@@ -935,9 +949,17 @@ function hasPending(endpoint: ReceiverEndpoint): boolean {
       continue;
     }
     const state = Atomics.load(slot.i32, SLOT_I32.STATE);
-    if (state === SlotState.SENT || state === SlotState.CALLED) return true;
+    if (state === SlotState.SENT) return true;
+    if ((state === SlotState.CALLED || state === SlotState.ABANDONED) && !slot.outstanding) return true;
   }
   return false;
+}
+
+/** The receiver lets go of a slot whose caller gave up: the caller may send again. */
+function letGo(slot: ReceiverSlot): void {
+  if (Atomics.compareExchange(slot.i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE) === SlotState.ABANDONED) {
+    wakeIfSleeping(slot.i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
+  }
 }
 
 /** A queue slot has an entry to take now (not retired, not deferred for its rate limit). */

@@ -355,9 +355,10 @@ export class IpcKernel {
         // A call already taken is answered as usual; a message not yet taken is refused; an idle slot closes.
         // DELIVERED / REPLIED / REFUSED stay: the sender has yet to see how its last message ended, and its next
         // one sees GONE (set above) or is refused by the receiver's guard check.
+        // (A CALLED slot is left to the receiver: it may have taken the call, which it then answers; if not,
+        // its guard check refuses it.)
         i32[SLOT_I32.ERROR] = Refusal.REVOKED;
         Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.REFUSED);
-        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.CALLED, SlotState.REFUSED);
         Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.IDLE, SlotState.CLOSED);
       } else {
         Atomics.store(i32, SLOT_I32.STATE, SlotState.CLOSED); // the receiver is gone: nothing will answer

@@ -93,21 +93,25 @@ export const SLOT_I32 = {
  *   send:  free -(sender)-> SENT -(receiver takes it)-> DELIVERED
  *          (seL4 Send: returns once taken. DELIVERED, not IDLE: the kernel closes a free slot when its
  *          capability is revoked, and a sender must never mistake "taken, then revoked" for "refused")
- *   call:  free -(sender)-> CALLED -(receiver)-> TAKEN -(reply)-> REPLIED
+ *   call:  free -(sender)-> CALLED -(receiver replies)-> REPLIED
+ *          The receiver takes a call without writing the slot (the caller spins on this line: a write would
+ *          cost a line transfer); it remembers the call, and answers it with a CAS CALLED -> REPLIED.
  *   "free" is IDLE or the end state of the sender's last message (DELIVERED, REPLIED, REFUSED): it stays until
  *   the next message, so the sender writes the state line once per message (as a ppcall leaves REPLIED).
- *   refused:   SENT | CALLED -(receiver or kernel)-> REFUSED (the sender reads ERROR)
- *   give up:   SENT | CALLED -(sender, never taken)-> IDLE;  TAKEN -(sender)-> ABANDONED -(reply)-> IDLE
+ *   refused:   SENT | CALLED -(receiver, or the kernel for SENT)-> REFUSED (the sender reads ERROR)
+ *   give up:   SENT -(sender)-> IDLE (withdrawn: a taken send is DELIVERED);
+ *              CALLED -(sender)-> ABANDONED -(receiver: its reply is dropped, or it never took it)-> IDLE
  *   gone:      any -(kernel)-> CLOSED (terminal; GONE says why)
  *
- * A reply to an ABANDONED call is dropped by the receiver, which sets IDLE: the slot cannot take a new call
- * until then, so a late reply can never land in a later call.
+ * After ABANDONED the slot stays the receiver's until it lets go (IDLE): a late reply can never land in a
+ * later call. The kernel never refuses a CALLED slot (the receiver may have taken the call); on revoke the
+ * receiver's guard check refuses it if it was not taken.
  */
 export const SlotState = {
   IDLE: 0,
   SENT: 1,
   CALLED: 2,
-  TAKEN: 3,
+  // 3 was TAKEN (the receiver marked a call taken); no longer written
   REPLIED: 4,
   REFUSED: 5,
   ABANDONED: 6,
