@@ -87,6 +87,12 @@ describe("endpoints (workers)", () => {
     assert.deepEqual(booted.of("normal"), ["1000 calls answered with their own data"]);
     assert.deepEqual(booted.of("server"), ["normal calls served 1000, flooder messages > 0: true"]);
     assert.deepEqual(booted.of("flooder"), ["stopped by EndpointClosed"]);
+    const stats = booted.system.ipcStats();
+    assert.equal(stats.objectsCreated, 1, "one endpoint");
+    assert.equal(stats.objectsDestroyed, 1, "closed by its receiver");
+    assert.equal(stats.endpointsLive, 0);
+    assert.equal(stats.slotsLive, 0, "the senders' slots went with it");
+    assert.ok(stats.syscalls >= 6, `${stats.syscalls} syscalls`);
   });
 
   it("rate limits per PD and per capability, enforced by the receiver: burst honoured, continuous refill, bytes per second", async () => {
