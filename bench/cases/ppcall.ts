@@ -39,6 +39,33 @@ async function oneRound(client: string, iterations: number, spinMicros?: number)
   }
 }
 
+/** region.1mib.rtt: a 1 MiB payload in a memory region both PDs map, passed by (offset, length). */
+async function regionRound(iterations: number): Promise<number> {
+  process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
+  let line = "";
+  const map = { mr: "payload", vaddr: 0x400_0000, perms: "rw", setvarVaddr: "payload" };
+  const system = await boot(
+    {
+      protectionDomains: [
+        { name: "client", priority: 100, program: `${programs}region-client.ts`, maps: [map] },
+        { name: "server", priority: 200, program: `${programs}region-server.ts`, maps: [{ ...map, perms: "r" }] },
+      ],
+      channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 1 }] }],
+      memoryRegions: [{ name: "payload", size: 1 << 20 }],
+    },
+    { onOutput: (e) => (line = e.text) },
+  );
+  try {
+    await system.whenIdle();
+    if (system.faults.length > 0) throw new Error(`region: ${system.faults[0]!.error.message}`);
+    const value = (JSON.parse(line) as { rounds: number[] }).rounds[0];
+    if (value === undefined) throw new Error("region: no result");
+    return value;
+  } finally {
+    await system.shutdown();
+  }
+}
+
 /** The compiled package (`npm run build`): boot.10pd measures what a user's JavaScript PDs cost to start. */
 const dist = new URL("../../dist/index.js", import.meta.url).href;
 
@@ -78,6 +105,14 @@ const cases: BenchCase[] = [
     lowerIsBetter: true,
     baseline: ["floor.spin"],
     run: () => oneRound("notify", 200_000),
+  },
+  {
+    id: "region.1mib.rtt",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["ppcall.hot", "postmessage.1mib.transfer"],
+    note: "1 MiB in a mapped region, (offset, length) in the call, read in place",
+    run: () => regionRound(200_000),
   },
   {
     id: "boot.10pd",
