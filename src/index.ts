@@ -21,7 +21,7 @@ export {
   pdName,
 } from "./pd/registers.ts";
 export type { ReadonlyMessageRegisters, ReadonlyMessageBytes } from "./pd/registers.ts";
-export { memoryRegion } from "./pd/regions.ts";
+export { memoryRegion, createRegion, mapRegion, moveBuffer, receiveBuffer } from "./pd/regions.ts";
 export type { MappedRegion } from "./pd/regions.ts";
 export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";
 

@@ -171,4 +171,18 @@ describe("endpoints (workers)", () => {
       "ctl: done",
     ]);
   });
+
+  it("shared regions: shared read-write, read-only, moved by engine transfer, and referred to by (offset, length)", async () => {
+    await using booted = await run(system("regions", ["owner", "reader", "writer"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    const owner = booted.of("owner");
+    assert.equal(owner[0], "a region of 0 bytes: InvalidMemoryRegion");
+    assert.deepEqual(owner.slice(1, 3).sort(), ["reader says: read hello; write PermissionDenied", "writer refers to (100, 5): world"]);
+    assert.deepEqual(owner.slice(3), [
+      "revoked 2",
+      "after the move: 0 bytes left here",
+      "reader says: map InvalidCapability; 16 bytes from owner, all 9: true",
+    ]);
+    assert.deepEqual(booted.of("reader"), ["write through a read-only map: PermissionDenied", "map after the revoke: InvalidCapability"]);
+  });
 });

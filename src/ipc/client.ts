@@ -34,7 +34,7 @@ import {
   SlotState,
   SlotStatus,
 } from "../protocol/endpoint.ts";
-import type { CapabilityGrant, KernelMail, RateLimits, SlotGrant, SyscallRequest } from "../protocol/syscall.ts";
+import type { CapabilityGrant, KernelMail, RateLimits, RegionGrant, SlotGrant, SyscallRequest } from "../protocol/syscall.ts";
 import { Rights } from "../caps/token.ts";
 import { ringIfSleeping, wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
 import { Capability, callerTrace, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
@@ -44,8 +44,8 @@ import { OperationStats, type PerformanceStats } from "./stats.ts";
 /** What the IPC client needs from the PD runtime and the kernel (implemented in src/pd). */
 export interface KernelLink {
   readonly pdName: string;
-  /** Makes a syscall and returns the kernel's value, or throws the kernel's `IpcError`. */
-  syscall(request: SyscallRequest): unknown;
+  /** Makes a syscall and returns the kernel's value, or throws the kernel's `IpcError`. `transfer` is moved. */
+  syscall(request: SyscallRequest, transfer?: readonly ArrayBuffer[]): unknown;
   /** True if the kernel may have posted mail since the last `takeMail` (one atomic load). */
   hasMail(): boolean;
   /** Mail posted by the kernel (non-blocking). */
@@ -172,6 +172,7 @@ export class IpcClient implements CapabilityOwner {
   private readonly endpoints = new Map<number, ReceiverEndpoint>();
   private readonly named = new Map<string, Capability>();
   private readonly transfers = new Map<number, Transfer>();
+  private readonly movedBuffers = new Map<string, { buffer: ArrayBuffer; from: string }[]>();
   private readonly pdLimiters = new Map<string, RateLimiter>();
   private readonly capLimiters = new Map<number, RateLimiter>();
   private readonly pendingSlots: Extract<KernelMail, { kind: "slot" }>[] = [];
@@ -263,6 +264,41 @@ export class IpcClient implements CapabilityOwner {
       const cap = this.named.get(name);
       if (cap !== undefined) return cap;
       this.checkWait("lookupCapability", deadline, options.signal, () => `no capability named '${name}' has been granted to PD '${this.link.pdName}'`);
+      this.sleepOnDoorbell(deadline, () => this.link.hasMail());
+    }
+  }
+
+  /** A shared region owned by this PD: a capability with every right, and its memory. */
+  createRegion(size: number): { id: number; cap: Capability; buffer: SharedArrayBuffer } {
+    const value = this.syscall({ op: "create-region", size }) as { grant: CapabilityGrant; buffer: SharedArrayBuffer };
+    return { id: value.grant.object, cap: this.adopt(value.grant), buffer: value.buffer };
+  }
+
+  /** The memory of a region capability: needs RECEIVE (read); writable if the capability has SEND. */
+  mapRegion(cap: Capability): RegionGrant {
+    this.own(cap, "mapRegion");
+    return this.syscall({ op: "map", token: cap.token }) as RegionGrant;
+  }
+
+  /**
+   * Moves `buffer` to PD `to` by engine transfer: when this returns, `buffer` is detached here (length 0) —
+   * enforced by the JavaScript engine, not by convention. The receiver gets it with `receiveBuffer(name)`.
+   */
+  moveBuffer(buffer: ArrayBuffer, to: string | number, name: string): void {
+    if (!(buffer instanceof ArrayBuffer)) {
+      throw new IpcError("InvalidArgument", "moveBuffer: only an ArrayBuffer can be moved (a SharedArrayBuffer is shared through a region)", { operation: "moveBuffer" });
+    }
+    this.syscall({ op: "move-buffer", to, name, buffer }, [buffer]);
+  }
+
+  /** Waits for an ArrayBuffer another PD moved to this one under `name`. */
+  receiveBuffer(name: string, options: WaitFor = {}): { buffer: ArrayBuffer; from: string } {
+    const deadline = deadlineOf(options.timeout);
+    for (;;) {
+      this.drainMail();
+      const moved = this.movedBuffers.get(name)?.shift();
+      if (moved !== undefined) return moved;
+      this.checkWait("receiveBuffer", deadline, options.signal, () => `no buffer named '${name}' has been moved to PD '${this.link.pdName}'`);
       this.sleepOnDoorbell(deadline, () => this.link.hasMail());
     }
   }
@@ -778,6 +814,13 @@ export class IpcClient implements CapabilityOwner {
         if (mail.name !== "") this.named.set(mail.name, cap);
         break;
       }
+      case "buffer": {
+        // ["buffer", name, buffer, from]
+        let queue = this.movedBuffers.get(mail.name);
+        if (queue === undefined) this.movedBuffers.set(mail.name, (queue = []));
+        queue.push({ buffer: mail.buffer, from: mail.from });
+        break;
+      }
       case "transfer": // ["transfer", id, endpoint, index, grants]
         this.transfers.set(mail.id, { endpoint: mail.endpoint, index: mail.index, grants: mail.grants });
         break;
@@ -824,8 +867,8 @@ export class IpcClient implements CapabilityOwner {
 
   // ---- helpers ------------------------------------------------------------------------------------------
 
-  private syscall(request: SyscallRequest): unknown {
-    const value = this.link.syscall(request);
+  private syscall(request: SyscallRequest, transfer?: readonly ArrayBuffer[]): unknown {
+    const value = this.link.syscall(request, transfer);
     this.drainMail();
     return value;
   }

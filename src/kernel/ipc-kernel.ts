@@ -49,8 +49,8 @@ import { validateRateLimits } from "../ipc/rate-limit.ts";
 export interface IpcPd {
   readonly pid: number;
   readonly name: string;
-  /** Posts a reply or mail on the PD's kernel port. */
-  post(message: KernelToPd): void;
+  /** Posts a reply or mail on the PD's kernel port (moving the ArrayBuffers in `transfer`). */
+  post(message: KernelToPd, transfer?: readonly ArrayBuffer[]): void;
   readonly control: Int32Array;
   readonly doorbell: SharedArrayBuffer;
   alive(): boolean;
@@ -87,6 +87,9 @@ export interface IpcKernelStats extends RegistryStats {
   readonly syscalls: number;
 }
 
+/** The largest shared region a PD may create. */
+const MAX_REGION_BYTES = 1 << 30;
+
 /** How long `revoke` waits for a receiver that is in the middle of taking a message (it takes ~100 ns). */
 const BUSY_WAIT_LIMIT_MS = 2000;
 
@@ -98,6 +101,7 @@ export class IpcKernel {
   private readonly slots = new Map<bigint, SlotRecord>();
   private readonly meta = new Map<bigint, CapMeta>();
   private readonly pdLimits = new Map<number, RateLimits>();
+  private readonly regions = new Map<number, SharedArrayBuffer>();
   private removed: { info: CapabilityInfo; reason: RemovalReason }[] = [];
   /** The PD being cleaned up: its own capabilities' slots are marked SENDER_DEAD, not revoked. */
   private dying: number | undefined;
@@ -240,6 +244,37 @@ export class IpcKernel {
       }
       case "pid": // ["pid", name] -> { pid }
         return { pid: this.pidOf(request.name, "pid") };
+      case "create-region": {
+        // ["create-region", size] -> { grant, buffer }
+        if (!Number.isInteger(request.size) || request.size < 1 || request.size > MAX_REGION_BYTES) {
+          throw new IpcError("InvalidMemoryRegion", `createRegion: size must be 1..${MAX_REGION_BYTES} bytes (got ${String(request.size)})`, {
+            operation: "createRegion",
+          });
+        }
+        const cap = this.registry.createObject(pid, "region");
+        const buffer = new SharedArrayBuffer(request.size);
+        this.regions.set(cap.object, buffer);
+        this.meta.set(cap.token, { badge: 0, limits: [] });
+        return { grant: this.grantOf(cap), buffer };
+      }
+      case "map": {
+        // ["map", token] -> RegionGrant
+        const cap = this.registry.check(pid, request.token, Rights.RECEIVE, "mapRegion");
+        const buffer = this.regions.get(cap.object);
+        if (cap.kind !== "region" || buffer === undefined) {
+          throw new IpcError("InvalidMemoryRegion", `mapRegion: capability 0x${request.token.toString(16)} names no shared region`, {
+            operation: "mapRegion",
+            capability: request.token,
+          });
+        }
+        return { object: cap.object, buffer, writable: (cap.rights & Rights.SEND) !== 0 };
+      }
+      case "move-buffer": {
+        // ["move-buffer", to, name, buffer] -> null: the buffer was detached in the sender by the transfer
+        const to = this.pidOf(request.to, "moveBuffer");
+        this.mail(to, { kind: "buffer", name: request.name, buffer: request.buffer, from: this.pds.get(pid)!.name }, [request.buffer]);
+        return null;
+      }
     }
   }
 
@@ -333,6 +368,7 @@ export class IpcKernel {
     const retiring: { slot: SlotRecord; gone: number }[] = [];
     for (const { info, reason } of removed) {
       this.meta.delete(info.token);
+      if (reason === "destroyed" && info.kind === "region") this.regions.delete(info.object);
       const slot = this.slots.get(info.token);
       if (slot?.holder !== info.holder) continue;
       this.slots.delete(info.token);
@@ -382,10 +418,10 @@ export class IpcKernel {
 
   // ---- helpers ------------------------------------------------------------------------------------------
 
-  private mail(pid: number, mail: KernelMail): void {
+  private mail(pid: number, mail: KernelMail, transfer?: readonly ArrayBuffer[]): void {
     const pd = this.pds.get(pid);
     if (pd === undefined || !pd.alive()) return;
-    pd.post(mail);
+    pd.post(mail, transfer);
     Atomics.add(pd.control, CONTROL_I32.MAIL, 1); // publishes: the mail is on the port
     const doorbell = new Int32Array(pd.doorbell);
     if (Atomics.load(doorbell, DOORBELL_I32.SLEEPING) !== 0) {
@@ -485,6 +521,20 @@ function parseRequest(message: unknown): SyscallRequest {
     case "pid":
       if (typeof m.name !== "string") throw bad("pid needs a PD name");
       return { op: "pid", name: m.name };
+    case "create-region":
+      if (typeof m.size !== "number") throw bad("create-region needs a size");
+      return { op: "create-region", size: m.size };
+    case "map":
+      if (!isToken(m.token)) throw bad("map needs a capability token");
+      return { op: "map", token: m.token };
+    case "move-buffer": {
+      const to = m.to;
+      if (typeof to !== "string" && typeof to !== "number") throw bad("move-buffer needs a target PD");
+      if (typeof m.name !== "string") throw bad("move-buffer needs a name");
+      // An ArrayBuffer, never a SharedArrayBuffer: only an ArrayBuffer can be moved (detached from its sender).
+      if (!(m.buffer instanceof ArrayBuffer)) throw bad("move-buffer moves an ArrayBuffer (a SharedArrayBuffer cannot be taken back)");
+      return { op: "move-buffer", to, name: m.name, buffer: m.buffer };
+    }
     default:
       throw bad(`unknown operation ${JSON.stringify(m.op)}`);
   }

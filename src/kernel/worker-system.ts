@@ -197,7 +197,7 @@ export class WorkerSystem implements RunningSystem {
       name: plan.name,
       control: pd.control,
       doorbell: boot.doorbell,
-      post: (message) => { port.postMessage(message); },
+      post: (message, transfer) => { port.postMessage(message, transfer ?? []); },
       alive: () => pd.state === "starting" || pd.state === "running",
     });
     // Syscalls: untrusted input, answered one at a time in this thread (ipc-kernel.ts parses and checks each).

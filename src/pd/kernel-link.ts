@@ -32,10 +32,10 @@ export class WorkerKernelLink implements KernelLink {
     this.onStop = onStop;
   }
 
-  syscall(request: SyscallRequest): unknown {
+  syscall(request: SyscallRequest, transfer: readonly ArrayBuffer[] = []): unknown {
     const seq = (this.seq = (this.seq + 1) | 0);
     const previous = Atomics.load(this.control, CONTROL_I32.SYSCALL_DONE);
-    this.port.postMessage({ ...request, seq });
+    this.port.postMessage({ ...request, seq }, transfer);
     // The kernel posts the reply, then stores SYSCALL_DONE = seq: once we see it, the reply is on the port.
     while (Atomics.load(this.control, CONTROL_I32.SYSCALL_DONE) !== seq) {
       if (!this.syncWait.waitWhile(this.control, CONTROL_I32.SYSCALL_DONE, previous, CONTROL_I32.SYSCALL_SLEEPING)) this.checkStop();

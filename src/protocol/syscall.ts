@@ -58,7 +58,13 @@ export type SyscallRequest =
   // ["transfer", through, tokens, move]: capabilities carried by a message sent through `through`; replies { transfer }
   | { readonly op: "transfer"; readonly through: bigint; readonly tokens: readonly bigint[]; readonly move: boolean }
   // ["pid", name]: the ProcessId of a PD; replies { pid }
-  | { readonly op: "pid"; readonly name: string };
+  | { readonly op: "pid"; readonly name: string }
+  // ["create-region", size]: a shared region owned by the caller; replies { grant, buffer }
+  | { readonly op: "create-region"; readonly size: number }
+  // ["map", token]: the memory of a region capability (needs RECEIVE = read; SEND = write); replies RegionGrant
+  | { readonly op: "map"; readonly token: bigint }
+  // ["move-buffer", to, name, buffer]: an ArrayBuffer moved (engine transfer) to another PD; replies null
+  | { readonly op: "move-buffer"; readonly to: string | number; readonly name: string; readonly buffer: ArrayBuffer };
 
 export type SyscallOp = SyscallRequest["op"];
 
@@ -89,6 +95,13 @@ export interface SlotGrant {
   readonly receiver: string;
 }
 
+/** The kernel's answer to `map`. */
+export interface RegionGrant {
+  readonly object: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly writable: boolean;
+}
+
 export type KernelMail =
   // ["endpoint", endpoint, guard]: the guard of an endpoint this PD receives on (sent at creation)
   | { readonly kind: "endpoint"; readonly endpoint: number; readonly guard: SharedArrayBuffer }
@@ -113,6 +126,8 @@ export type KernelMail =
   | { readonly kind: "limits"; readonly sender: string; readonly limits: RateLimits | undefined }
   // ["named", name, grant]: a capability another PD (or the host) granted this PD under a name
   | { readonly kind: "named"; readonly name: string; readonly grant: CapabilityGrant }
+  // ["buffer", name, buffer, from]: an ArrayBuffer another PD moved to this one (it is detached there)
+  | { readonly kind: "buffer"; readonly name: string; readonly buffer: ArrayBuffer; readonly from: string }
   // ["transfer", id, endpoint, index, grants]: capabilities carried by a message from slot `index`
   | {
       readonly kind: "transfer";
