@@ -25,6 +25,12 @@ export { memoryRegion, createRegion, mapRegion, moveBuffer, receiveBuffer } from
 export type { MappedRegion } from "./pd/regions.ts";
 export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";
 
+// L4 messages and services (seed 004)
+export { MsgTag, MsgTagFlag, MAX_TAG_LABEL, ServiceError } from "./protocol/msgtag.ts";
+export type { MsgTagFields } from "./protocol/msgtag.ts";
+export { defineService, serveL4, putRegionItem, getRegionItem, TypedItemKind } from "./pd/services.ts";
+export type { Service, ServiceDefinition, ServiceHandler, Words, RegionItem } from "./pd/services.ts";
+
 // The VeridianOS IPC API (inside a PD, worker mode): endpoints, capabilities, rate limits, statistics
 export {
   createEndpoint,

@@ -107,6 +107,31 @@ describe("examples on endpoints", () => {
   });
 });
 
+describe("examples of seed 002 and seed 004", () => {
+  test("l4-servers: the memory and scheduler servers answer packed requests; unknown labels get typed errors", () => {
+    const r = isokit("run", "examples/l4-servers/l4-servers.system");
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    for (const line of [
+      "client: a=0x20000000 b=0x20000070: 'written in place'",
+      "client: after freeing a, a 64-byte block reuses it: true",
+      "client: free of an address never allocated: InvalidMessage: memory: the server's handler failed",
+      "client: next to run: 2, 3, 2, 3",
+      "client: a label the memory server does not serve: InvalidMessage: unknown: the server has no service with label 0x9999",
+    ]) {
+      assert.ok(lines.includes(line), `${line}\n${r.stdout}`);
+    }
+  });
+
+  test("shm-database: records read in place through a read capability; writing is refused", () => {
+    const r = isokit("run", "examples/shm-database/shm-database.system");
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.ok(lines.includes("client: record 1023: key 2023, 'record number 1023' (read in place)"), r.stdout);
+    assert.ok(lines.includes("client: writing through the read capability: PermissionDenied"), r.stdout);
+  });
+});
+
 describe("isokit check", () => {
   test("prints a summary of a valid system", () => {
     const r = isokit("check", "examples/ipc/ipc.system");

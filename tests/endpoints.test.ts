@@ -185,4 +185,28 @@ describe("endpoints (workers)", () => {
     ]);
     assert.deepEqual(booted.of("reader"), ["write through a read-only map: PermissionDenied", "map after the revoke: InvalidCapability"]);
   });
+
+  it("L4 typed items: a region mapped or granted in a protected call reaches the callee through the kernel's grant", async () => {
+    await using booted = await run(
+      {
+        protectionDomains: [
+          { name: "server", priority: 200, program: "programs/ep/fpage.ts" },
+          { name: "client", priority: 100, program: "programs/ep/fpage.ts" },
+        ],
+        channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 1 }] }],
+      },
+      "workers",
+    );
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("server"), [
+      "MsgTag(label=0x7, u=0, t=3): map of (100, 13) rights=2: 'fpage payload' writable=false",
+      "MsgTag(label=0x7, u=0, t=3): grant of (100, 13) rights=2: 'fpage payload' writable=false",
+    ]);
+    assert.deepEqual(booted.of("client"), [
+      "map: server read 13 bytes; my capability still works",
+      "a map with more rights than the capability has: PermissionDenied",
+      "grant: server read 13 bytes; my capability moved",
+      "send through a moved capability: InvalidCapability",
+    ]);
+  });
 });
