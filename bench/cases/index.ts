@@ -3,6 +3,7 @@
 // the same id replaces its skipped row.
 import { registry, type AnyCase } from "../harness.ts";
 import channel from "./channel.ts";
+import codec from "./codec.ts";
 import comlink from "./comlink.ts";
 import endpoint from "./endpoint.ts";
 import floor from "./floor.ts";
@@ -10,4 +11,4 @@ import pending from "./pending.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, channel, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, channel, codec, pending]);

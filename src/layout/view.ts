@@ -61,146 +61,288 @@ function writable(core: Core): void {
   if (!core.mutable) throw new IpcError("PermissionDenied", "layout: this view is read-only (fromSlice); use fromSliceMut to write", { operation: "layout" });
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+
+type Reader = (core: Core, at: number) => unknown;
+type Writer = (core: Core, at: number, value: unknown) => void;
+
+const readers = new WeakMap<FieldType, Reader>();
+const writers = new WeakMap<FieldType, Writer>();
+
 /** Reads the value of `type` at byte `at` (checked as an untrusted writer's). */
 function read(core: Core, at: number, type: FieldType): unknown {
-  const dv = core.dv;
-  switch (type.kind) {
-    case "primitive":
-      switch (type.name) {
-        case "u8":
-          return dv.getUint8(at);
-        case "u16":
-          return dv.getUint16(at, true);
-        case "u32":
-          return dv.getUint32(at, true);
-        case "u64":
-          return dv.getBigUint64(at, true);
-        case "i8":
-          return dv.getInt8(at);
-        case "i16":
-          return dv.getInt16(at, true);
-        case "i32":
-          return dv.getInt32(at, true);
-        case "i64":
-          return dv.getBigInt64(at, true);
-        case "f32":
-          return dv.getFloat32(at, true);
-        case "f64":
-          return dv.getFloat64(at, true);
-        case "bool": {
-          const b = dv.getUint8(at);
-          if (b > 1) throw invalid(`a bool holds ${b}`);
-          return b === 1;
-        }
-        case "char": {
-          const c = dv.getUint32(at, true);
-          if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) throw invalid(`a char holds 0x${c.toString(16)}, not a Unicode scalar value`);
-          return String.fromCodePoint(c);
-        }
-      }
-      break;
-    case "string": {
-      const length = dv.getUint32(at, true);
-      if (length > type.bound) throw invalid(`a string claims ${length} bytes, its bound is ${type.bound}`);
-      // A copy: TextDecoder cannot read a SharedArrayBuffer in place, and a string is a copy anyway.
-      return decoder.decode(core.bytes.slice(at + 4, at + 4 + length));
-    }
-    case "option": {
-      const tag = dv.getUint8(at);
-      if (tag > 1) throw invalid(`an option's tag holds ${tag}`);
-      return tag === 0 ? undefined : read(core, at + type.valueOffset, type.of);
-    }
-    case "array":
-    case "vec":
-      return new ArrayAccessor(core, at, type);
-    case "struct":
-      return makeStructView(core, at, type);
-  }
-  throw invalid("unknown type");
+  return readerOf(type)(core, at);
 }
 
 /** Writes `value` as `type` at byte `at`; refuses values that do not fit with `InvalidArgument`. */
 function write(core: Core, at: number, type: FieldType, value: unknown): void {
-  const dv = core.dv;
-  const wrong = (what: string): IpcError => new IpcError("InvalidArgument", `layout: ${what}`, { operation: "layout" });
+  writerOf(type)(core, at, value);
+}
+
+function wrong(what: string): IpcError {
+  return new IpcError("InvalidArgument", `layout: ${what}`, { operation: "layout" });
+}
+
+/** A reader made once per type: the switch on the type runs here, not on every access. */
+function readerOf(type: FieldType): Reader {
+  let reader = readers.get(type);
+  if (reader !== undefined) return reader;
+  reader = compileReader(type);
+  readers.set(type, reader);
+  return reader;
+}
+
+function writerOf(type: FieldType): Writer {
+  let writer = writers.get(type);
+  if (writer !== undefined) return writer;
+  writer = compileWriter(type);
+  writers.set(type, writer);
+  return writer;
+}
+
+function compileReader(type: FieldType): Reader {
+  switch (type.kind) {
+    case "primitive":
+      switch (type.name) {
+        case "u8":
+          return (c, at) => c.dv.getUint8(at);
+        case "u16":
+          return (c, at) => c.dv.getUint16(at, true);
+        case "u32":
+          return (c, at) => c.dv.getUint32(at, true);
+        case "u64":
+          return (c, at) => c.dv.getBigUint64(at, true);
+        case "i8":
+          return (c, at) => c.dv.getInt8(at);
+        case "i16":
+          return (c, at) => c.dv.getInt16(at, true);
+        case "i32":
+          return (c, at) => c.dv.getInt32(at, true);
+        case "i64":
+          return (c, at) => c.dv.getBigInt64(at, true);
+        case "f32":
+          return (c, at) => c.dv.getFloat32(at, true);
+        case "f64":
+          return (c, at) => c.dv.getFloat64(at, true);
+        case "bool":
+          return (c, at) => {
+            const b = c.dv.getUint8(at);
+            if (b > 1) throw invalid(`a bool holds ${b}`);
+            return b === 1;
+          };
+        case "char":
+          return (c, at) => {
+            const v = c.dv.getUint32(at, true);
+            if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) throw invalid(`a char holds 0x${v.toString(16)}, not a Unicode scalar value`);
+            return String.fromCodePoint(v);
+          };
+      }
+      break;
+    case "string": {
+      const bound = type.bound;
+      // The last string this reader made, and its bytes: reading the same text again (a field read in a loop,
+      // a message that repeats) compares bytes instead of building a string.
+      const lastBytes = new Uint8Array(bound);
+      let lastLength = -1;
+      let lastText = "";
+      return (c, at) => {
+        const length = c.dv.getUint32(at, true);
+        if (length > bound) throw invalid(`a string claims ${length} bytes, its bound is ${bound}`);
+        const bytes = c.bytes;
+        const start = at + 4;
+        if (length === lastLength) {
+          let i = 0;
+          while (i < length && bytes[start + i] === lastBytes[i]) i++;
+          if (i === length) return lastText;
+        }
+        lastText = decodeUtf8(bytes, start, length);
+        for (let i = 0; i < length; i++) lastBytes[i] = bytes[start + i]!;
+        lastLength = length;
+        return lastText;
+      };
+    }
+    case "option": {
+      const valueOffset = type.valueOffset;
+      const inner = readerOf(type.of);
+      return (c, at) => {
+        const tag = c.dv.getUint8(at);
+        if (tag > 1) throw invalid(`an option's tag holds ${tag}`);
+        return tag === 0 ? undefined : inner(c, at + valueOffset);
+      };
+    }
+    case "array":
+    case "vec":
+      return (c, at) => new ArrayAccessor(c, at, type);
+    case "struct":
+      return (c, at) => makeStructView(c, at, type);
+  }
+  throw invalid("unknown type");
+}
+
+function compileWriter(type: FieldType): Writer {
   switch (type.kind) {
     case "primitive": {
       const name = type.name;
-      if (name === "u64" || name === "i64") {
-        if (typeof value !== "bigint") throw wrong(`a ${name} field takes a bigint, got ${typeof value}`);
-        const ok = name === "u64" ? value >= 0n && value < 1n << 64n : value >= -(1n << 63n) && value < 1n << 63n;
-        if (!ok) throw wrong(`${value} does not fit a ${name}`);
-        if (name === "u64") dv.setBigUint64(at, value, true);
-        else dv.setBigInt64(at, value, true);
-        return;
+      switch (name) {
+        case "u64":
+          return (c, at, v) => {
+            if (typeof v !== "bigint" || v < 0n || v > U64_MAX) throw wrong(`${String(v)} does not fit a u64 (a bigint)`);
+            c.dv.setBigUint64(at, v, true);
+          };
+        case "i64":
+          return (c, at, v) => {
+            if (typeof v !== "bigint" || v < I64_MIN || v > I64_MAX) throw wrong(`${String(v)} does not fit an i64 (a bigint)`);
+            c.dv.setBigInt64(at, v, true);
+          };
+        case "bool":
+          return (c, at, v) => {
+            if (typeof v !== "boolean") throw wrong(`a bool field takes a boolean, got ${typeof v}`);
+            c.dv.setUint8(at, v ? 1 : 0);
+          };
+        case "char":
+          return (c, at, v) => {
+            const cp = typeof v === "string" ? v.codePointAt(0) : undefined;
+            if (typeof v !== "string" || cp === undefined || String.fromCodePoint(cp) !== v) throw wrong("a char field takes a string of exactly one code point");
+            c.dv.setUint32(at, cp, true);
+          };
+        case "f32":
+          return (c, at, v) => {
+            if (typeof v !== "number" || Number.isNaN(v)) throw wrong(`an f32 field takes a number, got ${String(v)}`);
+            c.dv.setFloat32(at, v, true);
+          };
+        case "f64":
+          return (c, at, v) => {
+            if (typeof v !== "number" || Number.isNaN(v)) throw wrong(`an f64 field takes a number, got ${String(v)}`);
+            c.dv.setFloat64(at, v, true);
+          };
+        default: {
+          const bits = Number(name.slice(1));
+          const signed = name.startsWith("i");
+          const low = signed ? -(2 ** (bits - 1)) : 0;
+          const high = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+          const check = (v: unknown): number => {
+            if (typeof v !== "number" || !Number.isInteger(v) || v < low || v > high) throw wrong(`${String(v)} does not fit a ${name}`);
+            return v;
+          };
+          switch (name) {
+            case "u8":
+              return (c, at, v) => { c.dv.setUint8(at, check(v)); };
+            case "u16":
+              return (c, at, v) => { c.dv.setUint16(at, check(v), true); };
+            case "u32":
+              return (c, at, v) => { c.dv.setUint32(at, check(v), true); };
+            case "i8":
+              return (c, at, v) => { c.dv.setInt8(at, check(v)); };
+            case "i16":
+              return (c, at, v) => { c.dv.setInt16(at, check(v), true); };
+            default:
+              return (c, at, v) => { c.dv.setInt32(at, check(v), true); };
+          }
+        }
       }
-      if (name === "bool") {
-        if (typeof value !== "boolean") throw wrong(`a bool field takes a boolean, got ${typeof value}`);
-        dv.setUint8(at, value ? 1 : 0);
-        return;
-      }
-      if (name === "char") {
-        const c = typeof value === "string" ? value.codePointAt(0) : undefined;
-        if (typeof value !== "string" || c === undefined || String.fromCodePoint(c) !== value) throw wrong("a char field takes a string of exactly one code point");
-        dv.setUint32(at, c, true);
-        return;
-      }
-      if (typeof value !== "number" || Number.isNaN(value)) throw wrong(`a ${name} field takes a number, got ${String(value)}`);
-      if (name === "f32") { dv.setFloat32(at, value, true); return; }
-      if (name === "f64") { dv.setFloat64(at, value, true); return; }
-      const bits = Number(name.slice(1));
-      const signed = name.startsWith("i");
-      const low = signed ? -(2 ** (bits - 1)) : 0;
-      const high = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
-      if (!Number.isInteger(value) || value < low || value > high) throw wrong(`${value} does not fit a ${name}`);
-      if (name === "u8") dv.setUint8(at, value);
-      else if (name === "u16") dv.setUint16(at, value, true);
-      else if (name === "u32") dv.setUint32(at, value, true);
-      else if (name === "i8") dv.setInt8(at, value);
-      else if (name === "i16") dv.setInt16(at, value, true);
-      else dv.setInt32(at, value, true);
-      return;
     }
     case "string": {
-      if (typeof value !== "string") throw wrong(`a string field takes a string, got ${typeof value}`);
-      const encoded = encoder.encode(value);
-      if (encoded.length > type.bound) throw wrong(`${encoded.length} bytes of UTF-8 do not fit a string bounded to ${type.bound}`);
-      dv.setUint32(at, encoded.length, true);
-      core.bytes.set(encoded, at + 4);
-      core.bytes.fill(0, at + 4 + encoded.length, at + 4 + type.bound); // no stale bytes after the end
-      return;
+      const bound = type.bound;
+      return (c, at, v) => {
+        if (typeof v !== "string") throw wrong(`a string field takes a string, got ${typeof v}`);
+        const previous = Math.min(c.dv.getUint32(at, true), bound);
+        const length = encodeUtf8(v, c.bytes, at + 4, bound);
+        c.dv.setUint32(at, length, true);
+        if (length < previous) c.bytes.fill(0, at + 4 + length, at + 4 + previous); // no stale bytes after the end
+      };
     }
-    case "option":
-      if (value === undefined) {
-        dv.setUint8(at, 0);
-        core.bytes.fill(0, at + type.valueOffset, at + type.size);
-      } else {
-        write(core, at + type.valueOffset, type.of, value);
-        dv.setUint8(at, 1);
-      }
-      return;
+    case "option": {
+      const valueOffset = type.valueOffset;
+      const size = type.size;
+      const inner = writerOf(type.of);
+      return (c, at, v) => {
+        if (v === undefined) {
+          c.dv.setUint8(at, 0);
+          c.bytes.fill(0, at + valueOffset, at + size);
+        } else {
+          inner(c, at + valueOffset, v);
+          c.dv.setUint8(at, 1);
+        }
+      };
+    }
     case "array": {
-      if (!Array.isArray(value) || value.length !== type.length) throw wrong(`an array field takes exactly ${type.length} items`);
-      value.forEach((item, i) => { write(core, at + i * type.of.size, type.of, item); });
-      return;
+      const inner = writerOf(type.of);
+      const { length, of } = type;
+      return (c, at, v) => {
+        if (!Array.isArray(v) || v.length !== length) throw wrong(`an array field takes exactly ${length} items`);
+        for (let i = 0; i < length; i++) inner(c, at + i * of.size, v[i]);
+      };
     }
     case "vec": {
-      if (!Array.isArray(value)) throw wrong("a vec field takes an array");
-      if (value.length > type.bound) throw wrong(`${value.length} items do not fit a vec bounded to ${type.bound}`);
-      value.forEach((item, i) => { write(core, at + type.itemsOffset + i * type.of.size, type.of, item); });
-      dv.setUint32(at, value.length, true);
-      return;
+      const inner = writerOf(type.of);
+      const { bound, itemsOffset, of } = type;
+      return (c, at, v) => {
+        if (!Array.isArray(v)) throw wrong("a vec field takes an array");
+        if (v.length > bound) throw wrong(`${v.length} items do not fit a vec bounded to ${bound}`);
+        for (let i = 0; i < v.length; i++) inner(c, at + itemsOffset + i * of.size, v[i]);
+        c.dv.setUint32(at, v.length, true);
+      };
     }
-    case "struct": {
-      if (typeof value !== "object" || value === null) throw wrong("a struct field takes an object");
-      const record = value as Record<string, unknown>;
-      for (const field of type.fields) {
-        if (!(field.name in record)) throw wrong(`missing field '${field.name}'`);
-        write(core, at + field.offset, field.type, record[field.name]);
-      }
-      return;
-    }
+    case "struct":
+      return compileStructWriter(type);
   }
+}
+
+/**
+ * A struct's writer, generated once per layout so that each field is read from the value with a plain
+ * property access (`v.id`), which V8 caches per site; a keyed access by a field-name variable is several
+ * times slower. Field names are identifiers (checked by `struct`), so the generated text is only
+ * `w[i](c, at + offset, v.name);` per field. A missing field reads as undefined, which only an option accepts.
+ */
+function compileStructWriter(type: StructType): Writer {
+  const fieldWriters = type.fields.map((f) => writerOf(f.type));
+  const body = type.fields.map((f, i) => `w[${i}](c, at + ${f.offset}, v.${f.name});`).join("\n");
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from validated identifiers and numbers only
+  const make = new Function("w", "wrong", `return function structWriter(c, at, v) {\nif (typeof v !== "object" || v === null) throw wrong("a struct field takes an object");\n${body}\n};`) as (
+    w: readonly Writer[],
+    bad: typeof wrong,
+  ) => Writer;
+  return make(fieldWriters, wrong);
+}
+
+/**
+ * UTF-8 into `bytes` at `at`, at most `bound` bytes; returns the length. ASCII is copied a char at a time
+ * (no allocation); anything else goes through TextEncoder. Throws `InvalidArgument`, writing nothing past
+ * the bound, when the text does not fit.
+ */
+function encodeUtf8(text: string, bytes: Uint8Array, at: number, bound: number): number {
+  const n = text.length;
+  if (n <= bound) {
+    let i = 0;
+    for (; i < n; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch > 0x7f) break;
+      bytes[at + i] = ch;
+    }
+    if (i === n) return n;
+  }
+  const encoded = encoder.encode(text);
+  if (encoded.length > bound) throw wrong(`${encoded.length} bytes of UTF-8 do not fit a string bounded to ${bound}`);
+  bytes.set(encoded, at);
+  return encoded.length;
+}
+
+/** UTF-8 from `bytes`: short ASCII is built a char at a time; the rest is copied out and decoded. */
+function decodeUtf8(bytes: Uint8Array, at: number, length: number): string {
+  if (length <= 64) {
+    let out = "";
+    let i = 0;
+    for (; i < length; i++) {
+      const b = bytes[at + i]!;
+      if (b > 0x7f) break;
+      out += String.fromCharCode(b);
+    }
+    if (i === length) return out;
+  }
+  // A copy: TextDecoder cannot read a SharedArrayBuffer in place.
+  return decoder.decode(bytes.slice(at, at + length));
 }
 
 /** A plain copy of the value of `type` at `at`. */
@@ -220,11 +362,17 @@ class ArrayAccessor<E> implements ArrayView<E> {
   readonly #core: Core;
   readonly #at: number;
   readonly #type: Extract<FieldType, { kind: "array" | "vec" }>;
+  readonly #read: Reader;
+  readonly #first: number;
+  readonly #stride: number;
 
   constructor(core: Core, at: number, type: Extract<FieldType, { kind: "array" | "vec" }>) {
     this.#core = core;
     this.#at = at;
     this.#type = type;
+    this.#read = readerOf(type.of);
+    this.#first = at + (type.kind === "vec" ? type.itemsOffset : 0);
+    this.#stride = type.of.size;
   }
 
   get length(): number {
@@ -237,15 +385,15 @@ class ArrayAccessor<E> implements ArrayView<E> {
   }
 
   #offset(index: number): number {
-    const type = this.#type;
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new IpcError("InvalidArgument", `layout: index ${String(index)} is outside 0..${this.length - 1}`, { operation: "layout" });
+    const length = this.length;
+    if (!(index >= 0 && index < length && Number.isInteger(index))) {
+      throw new IpcError("InvalidArgument", `layout: index ${String(index)} is outside 0..${length - 1}`, { operation: "layout" });
     }
-    return this.#at + (type.kind === "vec" ? type.itemsOffset : 0) + index * type.of.size;
+    return this.#first + index * this.#stride;
   }
 
   get(index: number): View<E> {
-    return read(this.#core, this.#offset(index), this.#type.of) as View<E>;
+    return this.#read(this.#core, this.#offset(index)) as View<E>;
   }
 
   set(index: number, value: E): void {
@@ -287,6 +435,7 @@ const classes = new WeakMap<StructType, StructCtor>();
 function structClass(type: StructType): StructCtor {
   let ctor = classes.get(type);
   if (ctor !== undefined) return ctor;
+  const structWriter = writerOf(type);
   class Generated implements StructViewBase {
     readonly core: Core;
     readonly at: number;
@@ -301,7 +450,7 @@ function structClass(type: StructType): StructCtor {
     }
     $set(value: unknown): void {
       writable(this.core);
-      write(this.core, this.at, type, value);
+      structWriter(this.core, this.at, value);
     }
   }
   type.fields.forEach((field, index) => {
