@@ -25,6 +25,14 @@ export { memoryRegion, createRegion, mapRegion, moveBuffer, receiveBuffer } from
 export type { MappedRegion } from "./pd/regions.ts";
 export { MessageInfo, MAX_LABEL } from "./protocol/message-info.ts";
 
+// Typed fixed layouts (flatipc, seed 001) and lending
+export {
+  u8, u16, u32, u64, i8, i16, i32, i64, f32, f64, bool, char,
+  struct, array, option, string, vec, defineLayout, signatureOf, canonical,
+} from "./layout/index.ts";
+export type { Layout, StructView, ArrayView, View, FieldType, StructType, Type, ValueOf, StructValue } from "./layout/index.ts";
+export { lend, lendMut, tryLend, tryLendMut, acceptLend, lendable } from "./pd/lend.ts";
+
 // L4 messages and services (seed 004)
 export { MsgTag, MsgTagFlag, MAX_TAG_LABEL, ServiceError } from "./protocol/msgtag.ts";
 export type { MsgTagFields } from "./protocol/msgtag.ts";

@@ -5,5 +5,5 @@ export { struct, array, option, string, vec, canonical, signatureOf } from "./la
 export type { ValueOf, StructValue } from "./layout.ts";
 export { defineLayout, PAGE_BYTES, IPC_HEADER_BYTES } from "./ipc.ts";
 export type { Layout } from "./ipc.ts";
-export { detach, attach } from "./view.ts";
+export { detach, attach, placement } from "./view.ts";
 export type { View, StructView, ArrayView } from "./view.ts";

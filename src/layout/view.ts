@@ -532,6 +532,12 @@ export function attach(view: object): void {
   (view as StructViewBase).core.detached = undefined;
 }
 
+/** Where a struct view's value lies: its buffer, the byte offset in that buffer, and whether it is writable. */
+export function placement(view: object): { readonly buffer: ArrayBufferLike; readonly offset: number; readonly mutable: boolean } {
+  const base = view as StructViewBase;
+  return { buffer: base.core.bytes.buffer, offset: base.core.bytes.byteOffset + base.at, mutable: base.core.mutable };
+}
+
 /** Writes a whole plain value at `offset` (for toIpc and encoders). */
 export function writeValue(type: FieldType, bytes: Uint8Array, offset: number, value: unknown): void {
   const core: Core = { dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, mutable: true, detached: undefined };
