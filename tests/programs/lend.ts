@@ -52,7 +52,7 @@ export default protectionDomain({
     const result = acceptLend(Counter, memoryRegion("shared"), info, (value, mutable) => {
       if (shared.isokitLentView !== undefined) {
         try {
-          void shared.isokitLentView.count;
+          if (shared.isokitLentView.count < 0) debugPrintln("impossible");
           debugPrintln("the lender's view during the lend: readable");
         } catch (error) {
           debugPrintln(`the lender's view during the lend: ${isIpcError(error) ? error.code : String(error)}`);
