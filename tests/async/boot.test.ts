@@ -21,7 +21,7 @@ describe("async channels wired at boot", () => {
   });
 
   it("refuses a channel naming a PD the system does not have, or a name used twice", async () => {
-    const description = { protectionDomains: [{ name: "a", priority: 1, program: join(root, "bench/programs/idle.mjs") }], channels: [] };
+    const description = { protectionDomains: [{ name: "a", priority: 1, program: join(root, "tests/programs/idle.ts") }], channels: [] };
     for (const asyncChannels of [
       [{ name: "x", producers: ["a"], consumer: "ghost", capacity: 4 }],
       [{ name: "x", producers: ["a"], consumer: HOST, capacity: 4 }, { name: "x", producers: [HOST], consumer: "a", capacity: 4 }],
@@ -34,7 +34,7 @@ describe("async channels wired at boot", () => {
 
   it("a PD that dies ends the booting thread's stream with PeerDied", async () => {
     const system = await boot(
-      { protectionDomains: [{ name: "a", priority: 1, program: join(root, "bench/programs/idle.mjs") }], channels: [] },
+      { protectionDomains: [{ name: "a", priority: 1, program: join(root, "tests/programs/idle.ts") }], channels: [] },
       { asyncChannels: [{ name: "up", producers: ["a"], consumer: HOST, capacity: 4 }] },
     );
     try {
