@@ -227,7 +227,13 @@ export class WorkerPd extends PdRuntime {
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (this.prepareToSleep()) {
         const result = Atomics.waitAsync(this.doorbell, DOORBELL_I32.RING, 0, this.sliceMs);
-        if (result.async) await result.value;
+        if (result.async) {
+          // A pending waitAsync does not keep Node's event loop alive: without a timer beside it, a PD waiting
+          // on nothing else would leave its event loop empty and its worker would exit (code 13).
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([result.value, new Promise((resolve) => (timer = setTimeout(resolve, this.sliceMs + 1)))]);
+          clearTimeout(timer);
+        }
         if (this.wokeUp()) break;
       }
       Atomics.store(this.control, CONTROL_I32.IDLE, 0);
