@@ -209,4 +209,27 @@ describe("endpoints (workers)", () => {
       "send through a moved capability: InvalidCapability",
     ]);
   });
+
+  it("async forms: an AbortSignal fired by a timer ends a wait at once; an aborted call answered late is dropped", async () => {
+    await using booted = await run(system("async", ["server", "client"]), "workers");
+    // whenIdle cannot see an async PD's promises: wait for the last line (the hang guard is the test's timeout).
+    while (!booted.of("server").includes("got bye") && booted.system.faults.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await booted.system.whenIdle();
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("server"), [
+      "receiveAsync, aborted by a timer: Aborted; timers ran meanwhile: true",
+      "got hi",
+      "got slow",
+      "then gave-up",
+      "late reply delivered=false",
+      "got fast",
+      "got bye",
+    ]);
+    assert.deepEqual(booted.of("client"), [
+      "callAsync: HI",
+      "server: taken",
+      "callAsync aborted after the server took it: Aborted",
+      "the next call gets its own reply: FAST",
+    ]);
+  });
 });

@@ -36,7 +36,7 @@ import {
 } from "../protocol/endpoint.ts";
 import type { CapabilityGrant, KernelMail, RateLimits, RegionGrant, SlotGrant, SyscallRequest } from "../protocol/syscall.ts";
 import { Rights } from "../caps/token.ts";
-import { ringIfSleeping, wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
+import { wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
 import { Capability, callerTrace, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
 import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
@@ -371,7 +371,7 @@ export class IpcClient implements CapabilityOwner {
     slot.u8.set(data, at + 8);
     slot.head = (slot.head + 1) >>> 0;
     Atomics.store(i32, QUEUE_I32.HEAD, slot.head | 0); // publishes the entry
-    ringIfSleeping(slot.receiverDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING);
+    ringAll(slot.receiverDoorbell);
     return slept;
   }
 
@@ -386,19 +386,23 @@ export class IpcClient implements CapabilityOwner {
       });
     }
     const slept = this.publish(cap, slot, SlotState.CALLED, data, options, "call");
+    const reply = this.readReply(cap, slot, "call");
+    this.stats.record(started, slept);
+    return reply;
+  }
+
+  /** The reply of a call that ended REPLIED (it stays REPLIED until the next call: one write per call). */
+  private readReply(cap: Capability, slot: SenderSlot, operation: string): Reply {
     const i32 = slot.i32;
     const length = i32[SLOT_I32.LENGTH]! >>> 0;
     if (length > INLINE_BYTES) {
-      throw new IpcError("InvalidMessage", `call: PD '${slot.receiver}' replied with ${length} bytes (at most ${INLINE_BYTES})`, {
-        operation: "call",
+      throw new IpcError("InvalidMessage", `${operation}: PD '${slot.receiver}' replied with ${length} bytes (at most ${INLINE_BYTES})`, {
+        operation,
         capability: cap.token,
         endpoint: slot.endpoint,
       });
     }
-    // REPLIED stays until the next message: the caller writes the state line once per call.
-    const reply: Reply = { data: slot.u8.slice(SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
-    this.stats.record(started, slept);
-    return reply;
+    return { data: slot.u8.slice(SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
   }
 
   /**
@@ -406,65 +410,135 @@ export class IpcClient implements CapabilityOwner {
    * until it is taken (send) or answered (call). Returns true if the thread slept.
    */
   private publish(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): boolean {
-    checkMessage(cap, data, options, operation);
-    const label = options.label ?? 0;
-    const deadline = deadlineOf(options.timeout);
-    if (options.signal?.aborted === true) throw this.waitError("aborted", operation, cap, slot, options.signal);
-    const i32 = slot.i32;
+    const deadline = this.checkPublish(cap, slot, data, options, operation);
     let slept = false;
-    // The slot must be free: IDLE, or the end state of our last message (REPLIED, DELIVERED, REFUSED), which
-    // stays until the next one so the sender writes the state line once per message. An earlier call this PD
-    // gave up on may still be with the receiver (ABANDONED until the receiver lets go of it): wait for it.
-    let free: number;
-    for (;;) {
-      const state = Atomics.load(i32, SLOT_I32.STATE);
-      if (state === SlotState.IDLE || state === SlotState.REPLIED || state === SlotState.DELIVERED || state === SlotState.REFUSED) {
-        free = state;
-        break;
-      }
-      if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
-      this.checkWait(operation, deadline, options.signal, () => `the previous call through ${cap.toString()} is still with PD '${slot.receiver}'`, "EndpointBusy");
+    for (let free = this.freeState(cap, slot, deadline, options, operation); free < 0; free = this.freeState(cap, slot, deadline, options, operation)) {
+      slept = this.waitSlot(slot, -free - 1, deadline) || slept;
+    }
+    this.writeMessage(cap, slot, kind, data, options, operation);
+    // An awake receiver answers within a few hundred loads: wait right here before the general wait.
+    for (let n = 0; n < 512 && Atomics.load(slot.i32, SLOT_I32.STATE) === kind; n++);
+    for (let state = this.settle(cap, slot, kind, deadline, options.signal, operation); state >= 0; state = this.settle(cap, slot, kind, deadline, options.signal, operation)) {
       slept = this.waitSlot(slot, state, deadline) || slept;
     }
+    return slept;
+  }
+
+  /** As `publish`, waiting with `Atomics.waitAsync`: the event loop runs, and an `AbortSignal` acts at once. */
+  private async publishAsync(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): Promise<void> {
+    const deadline = this.checkPublish(cap, slot, data, options, operation);
+    for (let free = this.freeState(cap, slot, deadline, options, operation); free < 0; free = this.freeState(cap, slot, deadline, options, operation)) {
+      await this.waitSlotAsync(slot, -free - 1, deadline, options.signal);
+    }
+    this.writeMessage(cap, slot, kind, data, options, operation);
+    for (let state = this.settle(cap, slot, kind, deadline, options.signal, operation); state >= 0; state = this.settle(cap, slot, kind, deadline, options.signal, operation)) {
+      await this.waitSlotAsync(slot, state, deadline, options.signal);
+    }
+  }
+
+  /** The checks before a message is written; returns the deadline. */
+  private checkPublish(cap: Capability, slot: SenderSlot, data: Uint8Array, options: SendOptions, operation: string): number {
+    checkMessage(cap, data, options, operation);
+    const deadline = deadlineOf(options.timeout);
+    if (options.signal?.aborted === true) throw this.waitError("aborted", operation, cap, slot, options.signal);
+    return deadline;
+  }
+
+  /**
+   * The slot must be free: IDLE, or the end state of our last message (REPLIED, DELIVERED, REFUSED), which
+   * stays until the next one so the sender writes the state line once per message. An earlier call this PD
+   * gave up on may still be with the receiver (ABANDONED until the receiver lets go of it). Returns the free
+   * state, or -(state + 1) to wait on; throws if the slot is gone or the wait is over.
+   */
+  private freeState(cap: Capability, slot: SenderSlot, deadline: number, options: SendOptions, operation: string): number {
+    const state = Atomics.load(slot.i32, SLOT_I32.STATE);
+    if (state === SlotState.IDLE || state === SlotState.REPLIED || state === SlotState.DELIVERED || state === SlotState.REFUSED) return state;
+    if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
+    this.checkWait(operation, deadline, options.signal, () => `the previous call through ${cap.toString()} is still with PD '${slot.receiver}'`, "EndpointBusy");
+    return -state - 1;
+  }
+
+  /** Writes the message into the (free) slot and publishes it as `kind`, then rings the receiver. */
+  private writeMessage(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): void {
+    const i32 = slot.i32;
+    const free = Atomics.load(i32, SLOT_I32.STATE);
     if (Atomics.load(i32, SLOT_I32.GONE) !== SlotGone.NO) throw this.gone(cap, slot, operation);
     const transfer = options.grant === undefined || options.grant.length === 0 ? 0 : this.transfer(cap, options.grant, options.move === true);
     slot.u8.set(data, SLOT.DATA); // plain stores, published by the CAS below
     i32[SLOT_I32.LENGTH] = data.length;
-    i32[SLOT_I32.LABEL] = label | 0;
+    i32[SLOT_I32.LABEL] = (options.label ?? 0) | 0;
     i32[SLOT_I32.TRANSFER] = transfer;
     i32[SLOT_I32.SEQ] = slot.seq = (slot.seq + 1) | 0;
     if (Atomics.compareExchange(i32, SLOT_I32.STATE, free, kind) !== free) {
       throw this.gone(cap, slot, operation); // only the kernel moves a free slot: it closed it
     }
-    ringIfSleeping(slot.receiverDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING);
-    // An awake receiver answers within a few hundred loads: wait right here before the general wait.
-    for (let n = 0; n < 512 && Atomics.load(i32, SLOT_I32.STATE) === kind; n++);
+    ringAll(slot.receiverDoorbell);
+  }
+
+  /**
+   * One look at a published message: -1 when it is done (taken, or answered), else the state to wait on.
+   * Throws how it ended otherwise, or gives up (timeout, abort): a send not yet taken is withdrawn (a taken one
+   * is DELIVERED); a call is abandoned — the receiver may have taken it, so the slot stays the receiver's until
+   * it lets go (its late reply is dropped, never delivered to a later call).
+   */
+  private settle(cap: Capability, slot: SenderSlot, kind: SlotState, deadline: number, signal: AbortSignal | undefined, operation: string): number {
+    const i32 = slot.i32;
     for (;;) {
       const state = Atomics.load(i32, SLOT_I32.STATE); // acquire: the reply is visible after REPLIED
-      if (state === SlotState.DELIVERED && kind === SlotState.SENT) return slept; // stays until the next message
-      if (state === SlotState.REPLIED && kind === SlotState.CALLED) return slept;
-      if (state === SlotState.REFUSED) {
-        throw this.refused(cap, slot, i32[SLOT_I32.ERROR]!, operation); // REFUSED stays until the next message
-      }
+      if (state === SlotState.DELIVERED && kind === SlotState.SENT) return -1; // stays until the next message
+      if (state === SlotState.REPLIED && kind === SlotState.CALLED) return -1;
+      if (state === SlotState.REFUSED) throw this.refused(cap, slot, i32[SLOT_I32.ERROR]!, operation); // REFUSED stays
       if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
-      if (state === kind) {
-        const why = this.waitProblem(deadline, options.signal);
-        if (why !== undefined) {
-          // Give up. A send not yet taken is withdrawn (a taken one is DELIVERED). A call is abandoned: the
-          // receiver may have taken it, so the slot stays the receiver's until it lets go (its late reply is
-          // dropped, never delivered to a later call).
-          const giveUp = kind === SlotState.SENT ? SlotState.IDLE : SlotState.ABANDONED;
-          if (Atomics.compareExchange(i32, SLOT_I32.STATE, kind, giveUp) === kind) throw this.waitError(why, operation, cap, slot, options.signal);
-          continue; // it moved on while we decided: look again
-        }
-        slept = this.waitSlot(slot, state, deadline) || slept;
-        continue;
+      if (state !== kind) {
+        throw new IpcError("InvalidMessage", `${operation}: slot of ${cap.toString()} is in an unexpected state ${state}`, {
+          operation,
+          capability: cap.token,
+        });
       }
-      throw new IpcError("InvalidMessage", `${operation}: slot of ${cap.toString()} is in an unexpected state ${state}`, {
-        operation,
+      const why = this.waitProblem(deadline, signal);
+      if (why === undefined) return state;
+      const giveUp = kind === SlotState.SENT ? SlotState.IDLE : SlotState.ABANDONED;
+      if (Atomics.compareExchange(i32, SLOT_I32.STATE, kind, giveUp) === kind) throw this.waitError(why, operation, cap, slot, signal);
+      // it moved on while we decided: look again
+    }
+  }
+
+  /** One bounded asynchronous sleep while the slot's STATE is `state` (the store-load pattern of shm/wait.ts). */
+  private async waitSlotAsync(slot: SenderSlot, state: number, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    const i32 = slot.i32;
+    this.link.checkStop();
+    const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
+    Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 1);
+    try {
+      await sleepAsync(i32, SLOT_I32.STATE, state, slice, signal);
+    } finally {
+      Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 0);
+    }
+  }
+
+  /** seL4 Send, waiting without blocking the event loop (for PDs in `wait: "async"` mode). */
+  async sendAsync(cap: Capability, data: Uint8Array, options: SendOptions = {}): Promise<void> {
+    const slot = this.sendSlot(cap, "sendAsync");
+    if (slot.capacity !== 0) {
+      throw new IpcError("InvalidArgument", `sendAsync: ${cap.toString()} is a channel; use send (a queued send waits only when the queue is full)`, {
+        operation: "sendAsync",
         capability: cap.token,
       });
     }
+    await this.publishAsync(cap, slot, SlotState.SENT, data, options, "sendAsync");
+  }
+
+  /** seL4 Call, waiting without blocking the event loop. */
+  async callAsync(cap: Capability, data: Uint8Array, options: SendOptions = {}): Promise<Reply> {
+    const slot = this.sendSlot(cap, "callAsync");
+    if (slot.capacity !== 0) {
+      throw new IpcError("InvalidArgument", `callAsync: ${cap.toString()} is a channel (one-way messages); calls go through an endpoint`, {
+        operation: "callAsync",
+        capability: cap.token,
+      });
+    }
+    await this.publishAsync(cap, slot, SlotState.CALLED, data, options, "callAsync");
+    return this.readReply(cap, slot, "callAsync");
   }
 
   /** Waits while the slot's STATE is `state`, one bounded slice at most. Returns true if it slept. */
@@ -541,6 +615,34 @@ export class IpcClient implements CapabilityOwner {
       // A queue deferred for its rate limit is looked at again within a millisecond, not a whole slice.
       const wake = endpoint.slots.some((s) => s.throttledUntil !== 0) ? Math.min(deadline, performance.now() + 1) : deadline;
       this.sleepOnDoorbell(wake, () => this.link.hasMail() || hasPending(endpoint));
+    }
+  }
+
+  /**
+   * As `receive`, waiting with `Atomics.waitAsync` (no spinning): the event loop runs meanwhile, and the
+   * `AbortSignal` ends the wait at once. For PDs in `wait: "async"` mode.
+   */
+  async receiveAsync(cap: Capability, options: WaitFor = {}): Promise<Received> {
+    const endpoint = this.receiveEndpoint(cap, "receiveAsync");
+    const deadline = deadlineOf(options.timeout);
+    const doorbell = this.link.doorbell;
+    for (;;) {
+      if (this.link.hasMail()) this.drainMail();
+      const message = this.poll(endpoint);
+      if (message !== undefined) return message;
+      if (endpoint.closed) throw closedError(cap, "receiveAsync");
+      this.checkWait("receiveAsync", deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
+      const wake = endpoint.slots.some((x) => x.throttledUntil !== 0) ? Math.min(deadline, performance.now() + 1) : deadline;
+      const slice = Math.max(0, Math.min(this.link.wait.sliceMs, wake - performance.now()));
+      Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 1); // before the last look: see shm/wait.ts
+      Atomics.store(doorbell, DOORBELL_I32.RING, 0);
+      try {
+        if (!this.link.hasMail() && !hasPending(endpoint)) {
+          await sleepAsync(doorbell, DOORBELL_I32.RING, 0, slice, options.signal);
+        }
+      } finally {
+        Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 0);
+      }
     }
   }
 
@@ -979,6 +1081,39 @@ function checkMessage(cap: Capability, data: Uint8Array, options: SendOptions, o
   if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
     throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
   }
+}
+
+/**
+ * Rings a receiver's doorbell if it sleeps, waking every waiter on it: an async PD may wait on its doorbell
+ * twice at once (its own loop and a `receiveAsync`), and a ring must reach the one that waits for this.
+ */
+function ringAll(doorbell: Int32Array): void {
+  if (Atomics.load(doorbell, DOORBELL_I32.SLEEPING) !== 0) {
+    Atomics.store(doorbell, DOORBELL_I32.RING, 1);
+    Atomics.notify(doorbell, DOORBELL_I32.RING);
+  }
+}
+
+/**
+ * One asynchronous sleep while `i32[index] === value`: ends when the word is notified, when `sliceMs` pass, or
+ * when `signal` aborts, whichever is first (the caller re-checks either way). A pending `Atomics.waitAsync`
+ * does not keep Node's event loop alive (a worker waiting on nothing else would exit), so a timer of the same
+ * length runs beside it.
+ */
+function sleepAsync(i32: Int32Array, index: number, value: number, sliceMs: number, signal: AbortSignal | undefined): Promise<void> | undefined {
+  const waiting = Atomics.waitAsync(i32, index, value, sliceMs);
+  if (!waiting.async) return undefined;
+  if (signal?.aborted === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, sliceMs + 1);
+    signal?.addEventListener("abort", done, { once: true });
+    void waiting.value.then(done);
+  });
 }
 
 function refuse(slot: ReceiverSlot, state: number, why: Refusal): void {

@@ -45,6 +45,21 @@ export function call(cap: Capability, data: Uint8Array, options?: SendOptions): 
   return currentPd("call").ipcClient("call").call(cap, data, options);
 }
 
+/** `send` without blocking the event loop (for a PD in `wait: "async"` mode); an `AbortSignal` acts at once. */
+export function sendAsync(cap: Capability, data: Uint8Array, options?: SendOptions): Promise<void> {
+  return currentPd("sendAsync").ipcClient("sendAsync").sendAsync(cap, data, options);
+}
+
+/** `call` without blocking the event loop. */
+export function callAsync(cap: Capability, data: Uint8Array, options?: SendOptions): Promise<Reply> {
+  return currentPd("callAsync").ipcClient("callAsync").callAsync(cap, data, options);
+}
+
+/** `receive` without blocking the event loop. */
+export function receiveAsync(cap: Capability, options?: WaitFor): Promise<Received> {
+  return currentPd("receiveAsync").ipcClient("receiveAsync").receiveAsync(cap, options);
+}
+
 /** Waits for a message on an endpoint this PD receives on. */
 export function receive(cap: Capability, options?: WaitFor): Received {
   return currentPd("receive").ipcClient("receive").receive(cap, options);
