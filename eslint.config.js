@@ -7,9 +7,10 @@ import tseslint from "typescript-eslint";
 //   protocol <- shm <- caps <- ipc <- {pd, kernel} <- cli ;  sdf imports only protocol and errors.
 // Each layer lists the layers it must NOT import; the rule below turns that into no-restricted-imports.
 const forbidden = {
-  protocol: ["shm", "caps", "ipc", "pd", "kernel", "cli", "sdf", "layout"],
+  protocol: ["shm", "caps", "ipc", "pd", "kernel", "cli", "sdf", "layout", "codec"],
   shm: ["caps", "ipc", "pd", "kernel", "cli", "sdf", "layout"],
   layout: ["shm", "caps", "ipc", "pd", "kernel", "cli", "sdf"],
+  codec: ["shm", "caps", "ipc", "pd", "kernel", "cli", "sdf", "layout"],
   caps: ["ipc", "pd", "kernel", "cli", "sdf"],
   ipc: ["pd", "kernel", "cli", "sdf"],
   sdf: ["shm", "caps", "ipc", "pd", "kernel", "cli", "layout"],

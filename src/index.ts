@@ -33,6 +33,10 @@ export {
 export type { Layout, StructView, ArrayView, View, FieldType, StructType, Type, ValueOf, StructValue } from "./layout/index.ts";
 export { lend, lendMut, tryLend, tryLendMut, acceptLend, lendable } from "./pd/lend.ts";
 
+// Rich values a fixed layout does not fit: MessagePack with limits and typed errors
+export { encodeValue, decodeValue, DEFAULT_MAX_BYTES } from "./codec/index.ts";
+export type { CodecLimits } from "./codec/index.ts";
+
 // L4 messages and services (seed 004)
 export { MsgTag, MsgTagFlag, MAX_TAG_LABEL, ServiceError } from "./protocol/msgtag.ts";
 export type { MsgTagFields } from "./protocol/msgtag.ts";

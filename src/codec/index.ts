@@ -1,0 +1,3 @@
+// Codecs for values a fixed layout does not fit.
+export { encodeValue, decodeValue, DEFAULT_MAX_BYTES } from "./msgpack.ts";
+export type { CodecLimits } from "./msgpack.ts";
