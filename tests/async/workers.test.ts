@@ -79,6 +79,9 @@ describe("async channel between threads", () => {
     const count = 50_000;
     const consumer = channel.consumer();
     const producer = spawn("produce", channel.producerDescriptor(), { count, seed: 3 });
+    // Listen before consuming: the worker answers as soon as it is done, and a 'message' event nobody listens
+    // to is lost.
+    const answer = next(producer);
     try {
       let expected = 0;
       for await (const m of consumer) {
@@ -87,7 +90,7 @@ describe("async channel between threads", () => {
         expected++;
       }
       assert.equal(expected, count);
-      assert.deepEqual(await next(producer), { sent: count, closed: "closed" });
+      assert.deepEqual(await answer, { sent: count, closed: "closed" });
     } finally {
       await producer.terminate();
     }
@@ -129,8 +132,9 @@ describe("async channel between threads", () => {
     const end = channel.consumerDescriptor();
     const worker = spawn("stall-consumer", end, { count: 2 });
     const producer = channel.producer();
+    const answer = next(worker); // before the sends: it answers while they run
     for (let seq = 0; seq < 6; seq++) await producer.sendAsync(message(seq));
-    assert.deepEqual(await next(worker), { received: 2 });
+    assert.deepEqual(await answer, { received: 2 });
     assert.equal(producer.free, 0, "4 in the ring, the consumer has stopped");
     const blocked = producer.sendAsync(message(6));
     await kill(worker, end);
