@@ -1,6 +1,6 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { boot, type BootOptions, type RunningSystem, type SystemDescription } from "../src/index.ts";
+import { boot, isIpcError, type BootOptions, type ErrorCode, type RunningSystem, type SystemDescription } from "../src/index.ts";
 
 export const testsDir = dirname(fileURLToPath(import.meta.url));
 export const modes = ["workers", "in-process"] as const;
@@ -44,4 +44,15 @@ export function clientServer(client: string): SystemDescription {
       { ends: [{ pd: client, id: 14 }, { pd: "server", id: 38 }] },
     ],
   };
+}
+
+/** The `IpcError` code `fn` throws, or "ok" if it returns; any other throw fails the test. */
+export function errorCode(fn: () => unknown): ErrorCode | "ok" {
+  try {
+    fn();
+    return "ok";
+  } catch (error) {
+    if (isIpcError(error)) return error.code;
+    throw error;
+  }
 }

@@ -7,7 +7,8 @@ import { RateLimiter, validateRateLimits } from "../src/ipc/rate-limit.ts";
 import { CONTROL_BYTES, DOORBELL_BYTES } from "../src/protocol/layout.ts";
 import { GUARD_I32, Refusal, SLOT_I32, SlotGone, SlotState, SlotStatus } from "../src/protocol/endpoint.ts";
 import type { KernelToPd, SlotGrant } from "../src/protocol/syscall.ts";
-import { isIpcError, Rights, type ErrorCode } from "../src/index.ts";
+import { Rights } from "../src/index.ts";
+import { errorCode } from "./helpers.ts";
 
 interface FakePd extends IpcPd {
   readonly posted: KernelToPd[];
@@ -34,15 +35,7 @@ function kernelWith(names: readonly string[]): { kernel: IpcKernel; pds: FakePd[
   return { kernel, pds };
 }
 
-function code(fn: () => unknown): ErrorCode | "ok" {
-  try {
-    fn();
-    return "ok";
-  } catch (error) {
-    if (isIpcError(error)) return error.code;
-    throw error;
-  }
-}
+const code = errorCode;
 
 describe("IPC kernel: syscalls are untrusted input", () => {
   it("refuses anything that is not exactly a known request, with InvalidArgument", () => {

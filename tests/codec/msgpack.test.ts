@@ -4,17 +4,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { decodeValue, encodeValue } from "../../src/codec/index.ts";
-import { isIpcError, type ErrorCode } from "../../src/index.ts";
+import { errorCode } from "../helpers.ts";
 
-function code(fn: () => unknown): ErrorCode | "ok" {
-  try {
-    fn();
-    return "ok";
-  } catch (error) {
-    if (isIpcError(error)) return error.code;
-    throw error;
-  }
-}
+const code = errorCode;
 
 const json = fc.letrec((tie) => ({
   value: fc.oneof(

@@ -28,20 +28,12 @@ import {
   vec,
   type FieldType,
 } from "../../src/layout/index.ts";
-import { isIpcError, type ErrorCode } from "../../src/index.ts";
+import { errorCode } from "../helpers.ts";
 
 const offsets = (type: FieldType): Record<string, number> =>
   type.kind === "struct" ? Object.fromEntries(type.fields.map((f) => [f.name, f.offset])) : {};
 
-function code(fn: () => unknown): ErrorCode | "ok" {
-  try {
-    fn();
-    return "ok";
-  } catch (error) {
-    if (isIpcError(error)) return error.code;
-    throw error;
-  }
-}
+const code = errorCode;
 
 /** The 9-field message of the benchmark. */
 export const Message = struct({
