@@ -181,82 +181,156 @@ function compileReader(type: FieldType): Reader {
   throw invalid("unknown type");
 }
 
+type Checker = (value: unknown) => void;
+
+const checkers = new WeakMap<FieldType, Checker>();
+const rawWriters = new WeakMap<FieldType, Writer>();
+
+/**
+ * A writer checks the whole value first and writes only if all of it fits: a refused write changes nothing,
+ * however deep the value is. Checking and writing are compiled once per type.
+ */
 function compileWriter(type: FieldType): Writer {
+  const check = checkerOf(type);
+  const raw = rawWriterOf(type);
+  return (c, at, v) => {
+    check(v);
+    raw(c, at, v);
+  };
+}
+
+function checkerOf(type: FieldType): Checker {
+  let checker = checkers.get(type);
+  if (checker === undefined) checkers.set(type, (checker = compileChecker(type)));
+  return checker;
+}
+
+function rawWriterOf(type: FieldType): Writer {
+  let writer = rawWriters.get(type);
+  if (writer === undefined) rawWriters.set(type, (writer = compileRawWriter(type)));
+  return writer;
+}
+
+/** The range of an integer primitive, or undefined for the others. */
+function intRange(name: string): [number, number] | undefined {
+  const bits = { u8: 8, u16: 16, u32: 32, i8: 8, i16: 16, i32: 32 }[name];
+  if (bits === undefined) return undefined;
+  return name.startsWith("i") ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+}
+
+function compileChecker(type: FieldType): Checker {
   switch (type.kind) {
     case "primitive": {
       const name = type.name;
+      const range = intRange(name);
+      if (range !== undefined) {
+        const [low, high] = range;
+        return (v) => {
+          if (typeof v !== "number" || !(v >= low && v <= high) || Math.floor(v) !== v) throw wrong(`${String(v)} does not fit a ${name}`);
+        };
+      }
       switch (name) {
         case "u64":
-          return (c, at, v) => {
+          return (v) => {
             if (typeof v !== "bigint" || v < 0n || v > U64_MAX) throw wrong(`${String(v)} does not fit a u64 (a bigint)`);
-            c.dv.setBigUint64(at, v, true);
           };
         case "i64":
-          return (c, at, v) => {
+          return (v) => {
             if (typeof v !== "bigint" || v < I64_MIN || v > I64_MAX) throw wrong(`${String(v)} does not fit an i64 (a bigint)`);
-            c.dv.setBigInt64(at, v, true);
           };
         case "bool":
-          return (c, at, v) => {
+          return (v) => {
             if (typeof v !== "boolean") throw wrong(`a bool field takes a boolean, got ${typeof v}`);
-            c.dv.setUint8(at, v ? 1 : 0);
           };
         case "char":
-          return (c, at, v) => {
+          return (v) => {
             const cp = typeof v === "string" ? v.codePointAt(0) : undefined;
             if (typeof v !== "string" || cp === undefined || String.fromCodePoint(cp) !== v) throw wrong("a char field takes a string of exactly one code point");
-            c.dv.setUint32(at, cp, true);
           };
-        case "f32":
-          return (c, at, v) => {
-            if (typeof v !== "number" || Number.isNaN(v)) throw wrong(`an f32 field takes a number, got ${String(v)}`);
-            c.dv.setFloat32(at, v, true);
+        default: // f32, f64
+          return (v) => {
+            if (typeof v !== "number" || Number.isNaN(v)) throw wrong(`an ${name} field takes a number, got ${String(v)}`);
           };
-        case "f64":
-          return (c, at, v) => {
-            if (typeof v !== "number" || Number.isNaN(v)) throw wrong(`an f64 field takes a number, got ${String(v)}`);
-            c.dv.setFloat64(at, v, true);
-          };
-        default: {
-          const bits = Number(name.slice(1));
-          const signed = name.startsWith("i");
-          const low = signed ? -(2 ** (bits - 1)) : 0;
-          const high = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
-          const check = (v: unknown): number => {
-            if (typeof v !== "number" || !Number.isInteger(v) || v < low || v > high) throw wrong(`${String(v)} does not fit a ${name}`);
-            return v;
-          };
-          switch (name) {
-            case "u8":
-              return (c, at, v) => { c.dv.setUint8(at, check(v)); };
-            case "u16":
-              return (c, at, v) => { c.dv.setUint16(at, check(v), true); };
-            case "u32":
-              return (c, at, v) => { c.dv.setUint32(at, check(v), true); };
-            case "i8":
-              return (c, at, v) => { c.dv.setInt8(at, check(v)); };
-            case "i16":
-              return (c, at, v) => { c.dv.setInt16(at, check(v), true); };
-            default:
-              return (c, at, v) => { c.dv.setInt32(at, check(v), true); };
-          }
-        }
       }
     }
     case "string": {
       const bound = type.bound;
-      return (c, at, v) => {
+      return (v) => {
         if (typeof v !== "string") throw wrong(`a string field takes a string, got ${typeof v}`);
+        const length = utf8Length(v);
+        if (length > bound) throw wrong(`${length} bytes of UTF-8 do not fit a string bounded to ${bound}`);
+      };
+    }
+    case "option": {
+      const inner = checkerOf(type.of);
+      return (v) => {
+        if (v !== undefined) inner(v);
+      };
+    }
+    case "array": {
+      const inner = checkerOf(type.of);
+      const length = type.length;
+      return (v) => {
+        if (!Array.isArray(v) || v.length !== length) throw wrong(`an array field takes exactly ${length} items`);
+        for (let i = 0; i < length; i++) inner(v[i]);
+      };
+    }
+    case "vec": {
+      const inner = checkerOf(type.of);
+      const bound = type.bound;
+      return (v) => {
+        if (!Array.isArray(v)) throw wrong("a vec field takes an array");
+        if (v.length > bound) throw wrong(`${v.length} items do not fit a vec bounded to ${bound}`);
+        for (let i = 0; i < v.length; i++) inner(v[i]);
+      };
+    }
+    case "struct":
+      return compileStructChecker(type);
+  }
+}
+
+function compileRawWriter(type: FieldType): Writer {
+  switch (type.kind) {
+    case "primitive":
+      switch (type.name) {
+        case "u8":
+          return (c, at, v) => { c.dv.setUint8(at, v as number); };
+        case "u16":
+          return (c, at, v) => { c.dv.setUint16(at, v as number, true); };
+        case "u32":
+          return (c, at, v) => { c.dv.setUint32(at, v as number, true); };
+        case "i8":
+          return (c, at, v) => { c.dv.setInt8(at, v as number); };
+        case "i16":
+          return (c, at, v) => { c.dv.setInt16(at, v as number, true); };
+        case "i32":
+          return (c, at, v) => { c.dv.setInt32(at, v as number, true); };
+        case "u64":
+          return (c, at, v) => { c.dv.setBigUint64(at, v as bigint, true); };
+        case "i64":
+          return (c, at, v) => { c.dv.setBigInt64(at, v as bigint, true); };
+        case "f32":
+          return (c, at, v) => { c.dv.setFloat32(at, v as number, true); };
+        case "f64":
+          return (c, at, v) => { c.dv.setFloat64(at, v as number, true); };
+        case "bool":
+          return (c, at, v) => { c.dv.setUint8(at, v === true ? 1 : 0); };
+        case "char":
+          return (c, at, v) => { c.dv.setUint32(at, (v as string).codePointAt(0)!, true); };
+      }
+      break;
+    case "string": {
+      const bound = type.bound;
+      return (c, at, v) => {
         const previous = Math.min(c.dv.getUint32(at, true), bound);
-        const length = encodeUtf8(v, c.bytes, at + 4, bound);
+        const length = encodeUtf8(v as string, c.bytes, at + 4, bound);
         c.dv.setUint32(at, length, true);
         if (length < previous) c.bytes.fill(0, at + 4 + length, at + 4 + previous); // no stale bytes after the end
       };
     }
     case "option": {
-      const valueOffset = type.valueOffset;
-      const size = type.size;
-      const inner = writerOf(type.of);
+      const { valueOffset, size } = type;
+      const inner = rawWriterOf(type.of);
       return (c, at, v) => {
         if (v === undefined) {
           c.dv.setUint8(at, 0);
@@ -268,43 +342,94 @@ function compileWriter(type: FieldType): Writer {
       };
     }
     case "array": {
-      const inner = writerOf(type.of);
+      const inner = rawWriterOf(type.of);
       const { length, of } = type;
       return (c, at, v) => {
-        if (!Array.isArray(v) || v.length !== length) throw wrong(`an array field takes exactly ${length} items`);
-        for (let i = 0; i < length; i++) inner(c, at + i * of.size, v[i]);
+        const items = v as unknown[];
+        for (let i = 0; i < length; i++) inner(c, at + i * of.size, items[i]);
       };
     }
     case "vec": {
-      const inner = writerOf(type.of);
-      const { bound, itemsOffset, of } = type;
+      const inner = rawWriterOf(type.of);
+      const { itemsOffset, of } = type;
       return (c, at, v) => {
-        if (!Array.isArray(v)) throw wrong("a vec field takes an array");
-        if (v.length > bound) throw wrong(`${v.length} items do not fit a vec bounded to ${bound}`);
-        for (let i = 0; i < v.length; i++) inner(c, at + itemsOffset + i * of.size, v[i]);
-        c.dv.setUint32(at, v.length, true);
+        const items = v as unknown[];
+        for (let i = 0; i < items.length; i++) inner(c, at + itemsOffset + i * of.size, items[i]);
+        c.dv.setUint32(at, items.length, true);
       };
     }
     case "struct":
-      return compileStructWriter(type);
+      return compileStructRawWriter(type);
   }
+  throw wrong("unknown type");
 }
 
+/** DataView setter of a primitive that a generated writer calls directly, and its byte-order argument. */
+const SETTERS: Readonly<Record<string, string>> = {
+  u8: "setUint8(%, x)",
+  u16: "setUint16(%, x, true)",
+  u32: "setUint32(%, x, true)",
+  i8: "setInt8(%, x)",
+  i16: "setInt16(%, x, true)",
+  i32: "setInt32(%, x, true)",
+  f32: "setFloat32(%, x, true)",
+  f64: "setFloat64(%, x, true)",
+  bool: "setUint8(%, x === true ? 1 : 0)",
+};
+
 /**
- * A struct's writer, generated once per layout so that each field is read from the value with a plain
- * property access (`v.id`), which V8 caches per site; a keyed access by a field-name variable is several
- * times slower. Field names are identifiers (checked by `struct`), so the generated text is only
- * `w[i](c, at + offset, v.name);` per field. A missing field reads as undefined, which only an option accepts.
+ * A struct's checker and writer are generated once per layout, so that each field is read from the value with
+ * a plain property access (`v.id`, which V8 caches per site; a keyed access by a field-name variable is several
+ * times slower) and number fields are checked and written inline. Field names are identifiers (checked by
+ * `struct`) and offsets are integers, so the generated text holds nothing else.
  */
-function compileStructWriter(type: StructType): Writer {
-  const fieldWriters = type.fields.map((f) => writerOf(f.type));
-  const body = type.fields.map((f, i) => `w[${i}](c, at + ${f.offset}, v.${f.name});`).join("\n");
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from validated identifiers and numbers only
-  const make = new Function("w", "wrong", `return function structWriter(c, at, v) {\nif (typeof v !== "object" || v === null) throw wrong("a struct field takes an object");\n${body}\n};`) as (
-    w: readonly Writer[],
+function compileStructChecker(type: StructType): Checker {
+  const nested = type.fields.map((f) => checkerOf(f.type));
+  const body = type.fields
+    .map((f, i) => {
+      const t = f.type;
+      const range = t.kind === "primitive" ? intRange(t.name) : undefined;
+      if (range !== undefined) return `x = v.${f.name}; if (typeof x !== "number" || !(x >= ${range[0]} && x <= ${range[1]}) || Math.floor(x) !== x) k[${i}](x);`;
+      if (t.kind === "primitive" && (t.name === "f32" || t.name === "f64")) return `x = v.${f.name}; if (typeof x !== "number" || x !== x) k[${i}](x);`;
+      if (t.kind === "primitive" && t.name === "bool") return `x = v.${f.name}; if (x !== true && x !== false) k[${i}](x);`;
+      return `k[${i}](v.${f.name});`;
+    })
+    .join("\n");
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from validated identifiers and integers only
+  const make = new Function("k", "wrong", `return function structChecker(v) {\nif (typeof v !== "object" || v === null) throw wrong("a struct field takes an object");\nlet x;\n${body}\n};`) as (
+    k: readonly Checker[],
     bad: typeof wrong,
-  ) => Writer;
-  return make(fieldWriters, wrong);
+  ) => Checker;
+  return make(nested, wrong);
+}
+
+function compileStructRawWriter(type: StructType): Writer {
+  const nested = type.fields.map((f) => rawWriterOf(f.type));
+  const body = type.fields
+    .map((f, i) => {
+      const setter = f.type.kind === "primitive" ? SETTERS[f.type.name] : undefined;
+      if (setter !== undefined) return `x = v.${f.name}; dv.${setter.replace("%", `at + ${f.offset}`)};`;
+      return `w[${i}](c, at + ${f.offset}, v.${f.name});`;
+    })
+    .join("\n");
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from validated identifiers and integers only
+  const make = new Function("w", `return function structWriter(c, at, v) {\nconst dv = c.dv;\nlet x;\n${body}\n};`) as (w: readonly Writer[]) => Writer;
+  return make(nested);
+}
+
+/** Bytes of `text` in UTF-8 (lone surrogates count as U+FFFD's three bytes, as TextEncoder writes them). */
+function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch < 0x80) length += 1;
+    else if (ch < 0x800) length += 2;
+    else if (ch >= 0xd800 && ch <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 4;
+      i++;
+    } else length += 3;
+  }
+  return length;
 }
 
 /**

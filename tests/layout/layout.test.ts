@@ -198,6 +198,16 @@ describe("layouts: reading and writing in place", () => {
     assert.equal(code(() => (view.s = "x".repeat(6))), "InvalidArgument");
   });
 
+  it("a refused whole-value write changes nothing, however deep the bad field is", () => {
+    const { bytes, view } = L.toIpc(value);
+    const before = bytes.slice();
+    assert.equal(code(() => { view.$set({ ...value, id: 7, samples: [1, 2, 2 ** 40] }); }), "InvalidArgument");
+    assert.equal(code(() => { view.$set({ ...value, id: 7, name: "x".repeat(25) }); }), "InvalidArgument");
+    assert.equal(code(() => { view.$set({ ...value, id: 7, samples: Array.from({ length: 9 }, () => 1) }); }), "InvalidArgument");
+    assert.equal(code(() => { view.$set({ ...value, id: 7, urgent: 1 as unknown as boolean }); }), "InvalidArgument");
+    assert.deepEqual(bytes, before);
+  });
+
   it("read-only views refuse writes; numbers out of range are refused; a detached view refuses everything", () => {
     const { bytes, view } = L.toIpc(value);
     const ro = L.fromSlice(bytes)!;
