@@ -165,6 +165,8 @@ interface Transfer {
 }
 
 const NEVER = Number.POSITIVE_INFINITY;
+/** The capabilities of a message that carried none (shared: no allocation per message). */
+const NO_CAPS: readonly Capability[] = Object.freeze([]);
 
 export class IpcClient implements CapabilityOwner {
   private readonly link: KernelLink;
@@ -779,7 +781,7 @@ export class IpcClient implements CapabilityOwner {
       Atomics.store(guard, GUARD_I32.BUSY, 0);
     }
     if (state === SlotState.SENT) wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
-    const caps = transfer === 0 ? [] : this.claimTransfer(endpoint.id, slot.index, transfer);
+    const caps = transfer === 0 ? NO_CAPS : this.claimTransfer(endpoint.id, slot.index, transfer);
     return {
       data,
       label,
@@ -822,7 +824,7 @@ export class IpcClient implements CapabilityOwner {
       Atomics.store(guard, GUARD_I32.BUSY, 0);
     }
     wakeIfSleeping(i32, QUEUE_I32.TAIL, QUEUE_I32.SENDER_SLEEPING);
-    return { data, label, badge: slot.badge, sender: slot.sender, caps: [], reply: undefined };
+    return { data, label, badge: slot.badge, sender: slot.sender, caps: NO_CAPS, reply: undefined };
   }
 
   private allowed(slot: ReceiverSlot, length: number): boolean {
