@@ -490,6 +490,9 @@ class ArrayAccessor<E> implements ArrayView<E> {
   readonly #read: Reader;
   readonly #first: number;
   readonly #stride: number;
+  /** An array's length, or -1 for a vec (whose length is read from memory). */
+  readonly #fixed: number;
+  readonly #bound: number;
 
   constructor(core: Core, at: number, type: Extract<FieldType, { kind: "array" | "vec" }>) {
     this.#core = core;
@@ -498,19 +501,26 @@ class ArrayAccessor<E> implements ArrayView<E> {
     this.#read = readerOf(type.of);
     this.#first = at + (type.kind === "vec" ? type.itemsOffset : 0);
     this.#stride = type.of.size;
+    this.#fixed = type.kind === "array" ? type.length : -1;
+    this.#bound = type.kind === "vec" ? type.bound : type.length;
   }
 
   get length(): number {
     usable(this.#core);
-    const type = this.#type;
-    if (type.kind === "array") return type.length;
+    return this.#length();
+  }
+
+  /** The length without the usable check (callers have made it). */
+  #length(): number {
+    if (this.#fixed >= 0) return this.#fixed;
     const length = this.#core.dv.getUint32(this.#at, true);
-    if (length > type.bound) throw invalid(`a vec claims ${length} items, its bound is ${type.bound}`);
+    if (length > this.#bound) throw invalid(`a vec claims ${length} items, its bound is ${this.#bound}`);
     return length;
   }
 
   #offset(index: number): number {
-    const length = this.length;
+    usable(this.#core);
+    const length = this.#length();
     if (!(index >= 0 && index < length && Number.isInteger(index))) {
       throw new IpcError("InvalidArgument", `layout: index ${String(index)} is outside 0..${length - 1}`, { operation: "layout" });
     }
@@ -582,21 +592,23 @@ function structClass(type: StructType): StructCtor {
     const offset = field.offset;
     const ft = field.type;
     const composite = ft.kind === "struct" || ft.kind === "array" || ft.kind === "vec";
+    const reader = readerOf(ft); // resolved once per field, not looked up on every access
+    const writer = writerOf(ft);
     Object.defineProperty(Generated.prototype, field.name, {
       enumerable: true,
       get: primitiveGetter(ft, offset) ??
         (composite
           ? function (this: StructViewBase): unknown {
               usable(this.core);
-              return (this.kids[index] ??= read(this.core, this.at + offset, ft));
+              return (this.kids[index] ??= reader(this.core, this.at + offset));
             }
           : function (this: StructViewBase): unknown {
               usable(this.core);
-              return read(this.core, this.at + offset, ft);
+              return reader(this.core, this.at + offset);
             }),
       set(this: StructViewBase, value: unknown) {
         writable(this.core);
-        write(this.core, this.at + offset, ft, value);
+        writer(this.core, this.at + offset, value);
       },
     });
   });
