@@ -22,8 +22,8 @@ const system = await boot(
   },
   {
     asyncChannels: [
-      { name: "raw", producers: ["source"], consumer: "transform", capacity: 1024, slotBytes: 16 },
-      { name: "cooked", producers: ["transform"], consumer: "sink", capacity: 1024, slotBytes: 16 },
+      { name: "raw", producers: ["source"], consumer: "transform", capacity: 4096, slotBytes: 16 },
+      { name: "cooked", producers: ["transform"], consumer: "sink", capacity: 4096, slotBytes: 16 },
       { name: "report", producers: ["sink"], consumer: HOST, capacity: 4, slotBytes: 64 },
     ],
   },

@@ -6,10 +6,15 @@ async function run(): Promise<void> {
   let expected = 0;
   let wrong = 0;
   const start = performance.now();
-  for await (const message of cooked) {
-    const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-    if (view.getUint32(0, true) !== expected || view.getUint32(4, true) !== expected * 3 + 1) wrong++;
-    expected++;
+  // Batches, not `for await (const m of cooked)`: that works too, but pays one promise per message (~1 µs).
+  for (;;) {
+    const batch = await cooked.receiveBatchAsync(256, { timeout: 60_000 });
+    if (batch.length === 0) break; // the transform closed and everything it sent was taken
+    for (const message of batch) {
+      const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+      if (view.getUint32(0, true) !== expected || view.getUint32(4, true) !== expected * 3 + 1) wrong++;
+      expected++;
+    }
   }
   debugPrintln(`${expected} messages, ${(expected / ((performance.now() - start) / 1000) / 1e6).toFixed(2)} M msg/s`);
   const report = asyncProducer("report");

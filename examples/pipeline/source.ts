@@ -1,8 +1,8 @@
-// Stage 1: produces messages [seq u32, value u32] in batches of 32 (one index publish per batch).
+// Stage 1: produces messages [seq u32, value u32] in batches of 256 (one index publish per batch).
 import { asyncProducer, debugPrintln, protectionDomain } from "../../src/index.ts";
 
 const total = Number(process.env["PIPELINE_MESSAGES"] ?? 1_000_000);
-const BATCH = 32;
+const BATCH = 256;
 
 async function run(): Promise<void> {
   const raw = asyncProducer("raw");

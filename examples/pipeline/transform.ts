@@ -7,7 +7,7 @@ async function run(): Promise<void> {
   let count = 0;
   const start = performance.now();
   for (;;) {
-    const batch = await raw.receiveBatchAsync(64, { timeout: 60_000 });
+    const batch = await raw.receiveBatchAsync(256, { timeout: 60_000 });
     if (batch.length === 0) break; // the source closed and everything it sent was taken
     for (const message of batch) {
       const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
