@@ -141,3 +141,25 @@ describe("rate limits: token buckets on the receiving side", () => {
     }
   });
 });
+
+describe("performance statistics (seed 003's report)", () => {
+  it("counts every operation, times one send or call in 16, and reports the fast-path share", async () => {
+    const { OperationStats } = await import("../src/ipc/stats.ts");
+    const stats = new OperationStats();
+    let sampled = 0;
+    for (let i = 0; i < 64; i++) {
+      const started = stats.shouldSample() ? performance.now() - 0.0005 : -1; // a 0.5 µs operation
+      if (started >= 0) sampled++;
+      stats.record(started, i % 4 === 0);
+    }
+    for (let i = 0; i < 36; i++) stats.record(-1, false); // receives: counted, not timed
+    const report = stats.report();
+    assert.equal(sampled, 4);
+    assert.equal(report.totalOperations, 100);
+    assert.equal(report.sampledOperations, 4);
+    assert.equal(report.fastPathPercent, 84, "16 of 100 slept");
+    assert.ok(report.p50LatencyNs >= 500 && report.p50LatencyNs <= report.p99LatencyNs, JSON.stringify(report));
+    assert.equal(report.meetsPhase1Targets, report.averageLatencyNs < 5000);
+    assert.equal(new OperationStats().report().meetsPhase5Targets, false, "no measurement, no claim");
+  });
+});

@@ -600,14 +600,14 @@ export class IpcClient implements CapabilityOwner {
   /** Waits for one message on the endpoint `cap` receives (needs RECEIVE). */
   receive(cap: Capability, options: WaitFor = {}): Received {
     const endpoint = this.receiveEndpoint(cap, "receive");
-    const started = this.stats.shouldSample() ? performance.now() : -1;
     const deadline = deadlineOf(options.timeout);
     let slept = false;
     for (;;) {
       if (this.link.hasMail()) this.drainMail();
       const message = this.poll(endpoint);
       if (message !== undefined) {
-        this.stats.record(started, slept);
+        // Counted, not timed: a receive's wait is the senders' idle time, not the cost of IPC.
+        this.stats.record(-1, slept);
         return message;
       }
       if (endpoint.closed) throw closedError(cap, "receive");
@@ -683,7 +683,6 @@ export class IpcClient implements CapabilityOwner {
       throw new IpcError("InvalidArgument", `reply: label must be a u32 (got ${String(label)})`, { operation: "reply" });
     }
     to.used = true;
-    const started = this.stats.shouldSample() ? performance.now() : -1;
     const i32 = to.slot.i32;
     const state = Atomics.load(i32, SLOT_I32.STATE);
     let delivered = false;
@@ -698,7 +697,7 @@ export class IpcClient implements CapabilityOwner {
     // The caller gave up: drop the reply and let go of its slot, for its next call.
     if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
     wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
-    this.stats.record(started, false);
+    this.stats.record(-1, false); // counted; its cost is inside the caller's timed call
     return delivered;
   }
 

@@ -1,9 +1,10 @@
 /**
  * Performance statistics of one PD's IPC operations (seed 003's `IPC_PERF_STATS`), from real measurements.
  *
- * Every operation is counted; one in `SAMPLE_EVERY` is timed with `performance.now()` (reading the clock
- * twice on every call would cost a fifth of a round trip), and the last `WINDOW` timings give the average,
- * p50 and p99. "Fast path" means the operation finished without its thread going to sleep: the peer answered
+ * Every operation is counted (send, call, receive, reply); sends and calls — a send until the receiver took
+ * it, a call until its reply — are the ones timed, one in `SAMPLE_EVERY` with `performance.now()` (reading the
+ * clock twice on every call would cost a fifth of a round trip), and the last `WINDOW` timings give the
+ * average, p50 and p99. A receive is not timed: its wait is the senders' idle time, not the cost of IPC. "Fast path" means the operation finished without its thread going to sleep: the peer answered
  * while this side was still spinning.
  */
 
@@ -28,13 +29,14 @@ const WINDOW = 4096;
 
 export class OperationStats {
   private operations = 0;
+  private timedCandidates = 0;
   private slow = 0;
   private sampled = 0;
   private readonly window = new Float64Array(WINDOW);
 
   /** True if this operation should be timed; call before it starts. */
   shouldSample(): boolean {
-    return (this.operations & (SAMPLE_EVERY - 1)) === 0;
+    return (this.timedCandidates++ & (SAMPLE_EVERY - 1)) === 0;
   }
 
   /** Records one finished operation; `startedAt` is the clock reading for a sampled one, else negative. */
