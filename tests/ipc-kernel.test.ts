@@ -163,3 +163,32 @@ describe("performance statistics (seed 003's report)", () => {
     assert.equal(new OperationStats().report().meetsPhase5Targets, false, "no measurement, no claim");
   });
 });
+
+describe("IPC kernel: what a capability carries survives a move", () => {
+  it("a moved capability keeps its badge and its rate limits (moving cannot shed them)", () => {
+    const { kernel, pds } = kernelWith(["owner", "holder", "other"]);
+    const { grant } = kernel.handle(1, { op: "create-endpoint" }) as { grant: { token: bigint } };
+    const limited = kernel.handle(1, {
+      op: "derive",
+      token: grant.token,
+      rights: Rights.SEND | Rights.GRANT,
+      badge: 5,
+      limits: { maxMessagesPerSec: 1, maxBytesPerSec: 64, burstMultiplier: 1 },
+    }) as { token: bigint };
+    const held = (kernel.handle(1, { op: "grant", token: limited.token, to: "holder", rights: Rights.SEND | Rights.GRANT, move: false }) as { token: bigint }).token;
+    const moved = (kernel.handle(2, { op: "grant", token: held, to: "other", rights: Rights.SEND | Rights.GRANT, move: true }) as { token: bigint }).token;
+    assert.equal(code(() => kernel.handle(2, { op: "connect", token: held })), "InvalidCapability", "gone from the mover");
+    kernel.handle(3, { op: "connect", token: moved });
+    const slot = pds[0]!.posted.find((m) => m.kind === "slot" && m.sender === "other");
+    assert.ok(slot?.kind === "slot");
+    assert.equal(slot.badge, 5);
+    assert.deepEqual(slot.capLimits.map((b) => b.limits), [{ maxMessagesPerSec: 1, maxBytesPerSec: 64, burstMultiplier: 1 }]);
+  });
+
+  it("deriving from a token the caller does not hold reveals nothing about it", () => {
+    const { kernel } = kernelWith(["owner", "stranger"]);
+    const { grant } = kernel.handle(1, { op: "create-endpoint" }) as { grant: { token: bigint } };
+    const badged = kernel.handle(1, { op: "derive", token: grant.token, rights: Rights.SEND, badge: 9 }) as { token: bigint };
+    assert.equal(code(() => kernel.handle(2, { op: "derive", token: badged.token, rights: Rights.SEND, badge: 3 })), "InvalidCapability");
+  });
+});

@@ -171,6 +171,7 @@ export class IpcKernel {
         return this.connect(pid, request.token);
       case "derive": {
         // ["derive", token, rights, badge?, limits?] -> CapabilityGrant
+        this.registry.check(pid, request.token, 0, "derive"); // first: nothing about a token the caller lacks leaks
         const parent = this.metaOf(request.token);
         if (request.badge !== undefined) {
           if (!Number.isInteger(request.badge) || request.badge < 0 || request.badge > 0xffff_ffff) {
@@ -367,7 +368,8 @@ export class IpcKernel {
     this.removed = [];
     const retiring: { slot: SlotRecord; gone: number }[] = [];
     for (const { info, reason } of removed) {
-      this.meta.delete(info.token);
+      // A moved capability lives on, same token, in another space: it keeps its badge and its rate limits.
+      if (reason !== "moved") this.meta.delete(info.token);
       if (reason === "destroyed" && info.kind === "region") this.regions.delete(info.object);
       const slot = this.slots.get(info.token);
       if (slot?.holder !== info.holder) continue;
