@@ -180,6 +180,8 @@ describe("endpoints (workers)", () => {
     assert.deepEqual(owner.slice(1, 3).sort(), ["reader says: read hello; write PermissionDenied", "writer refers to (100, 5): world"]);
     assert.deepEqual(owner.slice(3), [
       "revoked 2",
+      "a move to a PD that does not exist: ProcessNotFound",
+      "the buffer is still here: 8 bytes",
       "after the move: 0 bytes left here",
       "reader says: map InvalidCapability; 16 bytes from owner, all 9: true",
     ]);

@@ -253,9 +253,12 @@ export class IpcClient implements CapabilityOwner {
     this.drainMail();
     const cap = this.caps.get(token);
     if (cap !== undefined) return cap;
-    // Not known here: let the kernel say why (never issued, or where it was closed or revoked).
-    this.syscall({ op: "check", token, rights: 0 });
-    throw new IpcError("InvalidCapability", `capability: 0x${token.toString(16)} names nothing in this PD`, { operation: "capability", capability: token });
+    // Not known here: the kernel decides — a handle if the token is in this PD's space, else why not (never
+    // issued, or where it was closed or revoked).
+    if (typeof token !== "bigint") {
+      throw new IpcError("InvalidCapability", `capability: ${String(token)} is not a capability token (a bigint)`, { operation: "capability" });
+    }
+    return this.adopt(this.syscall({ op: "check", token, rights: 0 }) as CapabilityGrant);
   }
 
   /** Waits until a capability granted to this PD under `name` has arrived, and returns it. */
@@ -290,6 +293,8 @@ export class IpcClient implements CapabilityOwner {
     if (!(buffer instanceof ArrayBuffer)) {
       throw new IpcError("InvalidArgument", "moveBuffer: only an ArrayBuffer can be moved (a SharedArrayBuffer is shared through a region)", { operation: "moveBuffer" });
     }
+    // The target is checked first: once moved, the buffer is gone from here, and a misnamed target would lose it.
+    this.pid(to);
     this.syscall({ op: "move-buffer", to, name, buffer }, [buffer]);
   }
 
@@ -305,7 +310,8 @@ export class IpcClient implements CapabilityOwner {
     }
   }
 
-  pid(name: string): number {
+  /** The ProcessId of a running PD (by name, or checks a number); `ProcessNotFound` otherwise. */
+  pid(name: string | number): number {
     return (this.syscall({ op: "pid", name }) as { pid: number }).pid;
   }
 

@@ -521,7 +521,7 @@ function parseRequest(message: unknown): SyscallRequest {
       return { op: "transfer", through: m.through, tokens, move: m.move === true };
     }
     case "pid":
-      if (typeof m.name !== "string") throw bad("pid needs a PD name");
+      if (typeof m.name !== "string" && typeof m.name !== "number") throw bad("pid needs a PD name or pid");
       return { op: "pid", name: m.name };
     case "create-region":
       if (typeof m.size !== "number") throw bad("create-region needs a size");

@@ -57,8 +57,8 @@ export type SyscallRequest =
     }
   // ["transfer", through, tokens, move]: capabilities carried by a message sent through `through`; replies { transfer }
   | { readonly op: "transfer"; readonly through: bigint; readonly tokens: readonly bigint[]; readonly move: boolean }
-  // ["pid", name]: the ProcessId of a PD; replies { pid }
-  | { readonly op: "pid"; readonly name: string }
+  // ["pid", name]: the ProcessId of a running PD (a name, or a pid to check); replies { pid }
+  | { readonly op: "pid"; readonly name: string | number }
   // ["create-region", size]: a shared region owned by the caller; replies { grant, buffer }
   | { readonly op: "create-region"; readonly size: number }
   // ["map", token]: the memory of a region capability (needs RECEIVE = read; SEND = write); replies RegionGrant

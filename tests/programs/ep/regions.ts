@@ -38,6 +38,9 @@ function owner(): void {
     }
   }
   debugPrintln(`revoked ${readOnly.revoke()}`);
+  const kept = new ArrayBuffer(8);
+  expectCode("a move to a PD that does not exist", () => { moveBuffer(kept, "nobody", "blob"); });
+  debugPrintln(`the buffer is still here: ${kept.byteLength} bytes`);
   const blob = new ArrayBuffer(16);
   new Uint8Array(blob).fill(9);
   moveBuffer(blob, "reader", "blob");
