@@ -53,7 +53,22 @@ function invalid(what: string): IpcError {
 }
 
 function usable(core: Core): void {
-  if (core.detached !== undefined) throw new IpcError("ResourceBusy", `layout: this value is ${core.detached}`, { operation: "layout" });
+  if (core.detached !== undefined) throw busy(core.detached);
+}
+
+// The errors of the hot paths are made out of line: a template string and an options object in an accessor make
+// its bytecode several times larger, and V8 then inlines fewer accessors into the caller's loop.
+
+function busy(why: string): IpcError {
+  return new IpcError("ResourceBusy", `layout: this value is ${why}`, { operation: "layout" });
+}
+
+function claims(what: string, length: number, bound: number): IpcError {
+  return invalid(`${what} claims ${length}, its bound is ${bound}`);
+}
+
+function outside(index: number, length: number): IpcError {
+  return new IpcError("InvalidArgument", `layout: index ${String(index)} is outside 0..${length - 1}`, { operation: "layout" });
 }
 
 function writable(core: Core): void {
@@ -149,7 +164,7 @@ function compileReader(type: FieldType): Reader {
       let lastText = "";
       return (c, at) => {
         const length = c.dv.getUint32(at, true);
-        if (length > bound) throw invalid(`a string claims ${length} bytes, its bound is ${bound}`);
+        if (length > bound) throw claims("a string's length in bytes", length, bound);
         const bytes = c.bytes;
         const start = at + 4;
         if (length === lastLength) {
@@ -191,6 +206,7 @@ const rawWriters = new WeakMap<FieldType, Writer>();
  * however deep the value is. Checking and writing are compiled once per type.
  */
 function compileWriter(type: FieldType): Writer {
+  if (type.kind === "struct") return compileStruct(type, "both");
   const check = checkerOf(type);
   const raw = rawWriterOf(type);
   return (c, at, v) => {
@@ -257,8 +273,7 @@ function compileChecker(type: FieldType): Checker {
       const bound = type.bound;
       return (v) => {
         if (typeof v !== "string") throw wrong(`a string field takes a string, got ${typeof v}`);
-        const length = utf8Length(v);
-        if (length > bound) throw wrong(`${length} bytes of UTF-8 do not fit a string bounded to ${bound}`);
+        if (!stringFits(v, bound)) throw wrong(`${utf8Length(v)} bytes of UTF-8 do not fit a string bounded to ${bound}`);
       };
     }
     case "option": {
@@ -285,7 +300,7 @@ function compileChecker(type: FieldType): Checker {
       };
     }
     case "struct":
-      return compileStructChecker(type);
+      return compileStruct(type, "check");
   }
 }
 
@@ -351,70 +366,136 @@ function compileRawWriter(type: FieldType): Writer {
     }
     case "vec": {
       const inner = rawWriterOf(type.of);
-      const { itemsOffset, of } = type;
+      const { itemsOffset, of, bound } = type;
       return (c, at, v) => {
         const items = v as unknown[];
-        for (let i = 0; i < items.length; i++) inner(c, at + itemsOffset + i * of.size, items[i]);
-        c.dv.setUint32(at, items.length, true);
+        const length = Math.min(items.length, bound); // read once, and never past the bound (a proxy may lie)
+        for (let i = 0; i < length; i++) inner(c, at + itemsOffset + i * of.size, items[i]);
+        c.dv.setUint32(at, length, true);
       };
     }
     case "struct":
-      return compileStructRawWriter(type);
+      return compileStruct(type, "write");
   }
   throw wrong("unknown type");
 }
 
-/** DataView setter of a primitive that a generated writer calls directly, and its byte-order argument. */
+/** DataView setter of a primitive that generated code calls directly (`%` is the byte offset, `x` the value). */
 const SETTERS: Readonly<Record<string, string>> = {
   u8: "setUint8(%, x)",
   u16: "setUint16(%, x, true)",
   u32: "setUint32(%, x, true)",
+  u64: "setBigUint64(%, x, true)",
   i8: "setInt8(%, x)",
   i16: "setInt16(%, x, true)",
   i32: "setInt32(%, x, true)",
+  i64: "setBigInt64(%, x, true)",
   f32: "setFloat32(%, x, true)",
   f64: "setFloat64(%, x, true)",
   bool: "setUint8(%, x === true ? 1 : 0)",
 };
 
 /**
- * A struct's checker and writer are generated once per layout, so that each field is read from the value with
- * a plain property access (`v.id`, which V8 caches per site; a keyed access by a field-name variable is several
- * times slower) and number fields are checked and written inline. Field names are identifiers (checked by
- * `struct`) and offsets are integers, so the generated text holds nothing else.
+ * The same test as a primitive's checker, inline on `x`: true when `x` is refused. Integers are tested by
+ * truncating them to their width (`(x | 0) === x` holds exactly for the i32 numbers), after `typeof`, so that
+ * a bigint or an object with `valueOf` is refused rather than converted.
  */
-function compileStructChecker(type: StructType): Checker {
-  const nested = type.fields.map((f) => checkerOf(f.type));
-  const body = type.fields
-    .map((f, i) => {
-      const t = f.type;
-      const range = t.kind === "primitive" ? intRange(t.name) : undefined;
-      if (range !== undefined) return `x = v.${f.name}; if (typeof x !== "number" || !(x >= ${range[0]} && x <= ${range[1]}) || Math.floor(x) !== x) k[${i}](x);`;
-      if (t.kind === "primitive" && (t.name === "f32" || t.name === "f64")) return `x = v.${f.name}; if (typeof x !== "number" || x !== x) k[${i}](x);`;
-      if (t.kind === "primitive" && t.name === "bool") return `x = v.${f.name}; if (x !== true && x !== false) k[${i}](x);`;
-      return `k[${i}](v.${f.name});`;
-    })
-    .join("\n");
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from validated identifiers and integers only
-  const make = new Function("k", "wrong", `return function structChecker(v) {\nif (typeof v !== "object" || v === null) throw wrong("a struct field takes an object");\nlet x;\n${body}\n};`) as (
-    k: readonly Checker[],
-    bad: typeof wrong,
-  ) => Checker;
-  return make(nested, wrong);
+const REFUSED: Readonly<Record<string, string>> = {
+  u8: `typeof x !== "number" || (x & 0xff) !== x`,
+  u16: `typeof x !== "number" || (x & 0xffff) !== x`,
+  u32: `typeof x !== "number" || (x >>> 0) !== x`,
+  i8: `typeof x !== "number" || ((x << 24) >> 24) !== x`,
+  i16: `typeof x !== "number" || ((x << 16) >> 16) !== x`,
+  i32: `typeof x !== "number" || (x | 0) !== x`,
+  u64: `typeof x !== "bigint" || x < 0n || x > ${U64_MAX}n`,
+  i64: `typeof x !== "bigint" || x < ${I64_MIN}n || x > ${I64_MAX}n`,
+  f32: `typeof x !== "number" || x !== x`,
+  f64: `typeof x !== "number" || x !== x`,
+  bool: `x !== true && x !== false`,
+};
+
+/** A primitive that generated code checks and writes inline (char goes through its closures). */
+function inlinePrimitive(type: FieldType): string | undefined {
+  return type.kind === "primitive" && type.name in SETTERS ? type.name : undefined;
 }
 
-function compileStructRawWriter(type: StructType): Writer {
-  const nested = type.fields.map((f) => rawWriterOf(f.type));
-  const body = type.fields
-    .map((f, i) => {
-      const setter = f.type.kind === "primitive" ? SETTERS[f.type.name] : undefined;
-      if (setter !== undefined) return `x = v.${f.name}; dv.${setter.replace("%", `at + ${f.offset}`)};`;
-      return `w[${i}](c, at + ${f.offset}, v.${f.name});`;
-    })
-    .join("\n");
+/**
+ * A struct's checker, raw writer, or both fused (check everything, then write everything), generated once per
+ * layout. Each field is read from the value once, with a plain property access (`v.id`, which V8 caches per
+ * site; a keyed access by a field-name variable is several times slower), and the write uses what was checked.
+ * Primitives, strings, and arrays and vecs of primitives are checked and written inline; other fields call
+ * their own compiled checker (`k[i]`) and raw writer (`w[i]`). When an inline check refuses a field, the
+ * field's checker is called for its error message. A vec's length is read once and writes never pass its
+ * bound, even in a raw writer whose value was not checked. Field names are identifiers (checked by `struct`)
+ * and offsets, bounds and sizes are integers, so the generated text holds nothing else.
+ */
+function compileStruct(type: StructType, mode: "check"): Checker;
+function compileStruct(type: StructType, mode: "write" | "both"): Writer;
+function compileStruct(type: StructType, mode: "check" | "write" | "both"): Checker | Writer {
+  const load: string[] = [];
+  const check: string[] = [];
+  const write: string[] = [];
+  type.fields.forEach((f, i) => {
+    const t = f.type;
+    const at = `at + ${f.offset}`;
+    const v = `f${i}`;
+    load.push(`const ${v} = v.${f.name};`);
+    const prim = inlinePrimitive(t);
+    if (prim !== undefined) {
+      check.push(`x = ${v}; if (${REFUSED[prim]!}) fail(${i}, x);`);
+      write.push(`x = ${v}; dv.${SETTERS[prim]!.replace("%", at)};`);
+    } else if (t.kind === "string") {
+      const b = t.bound;
+      check.push(`if (typeof ${v} !== "string" || !stringFits(${v}, ${b})) fail(${i}, ${v});`);
+      write.push(
+        `{ const p = ${at} + 4; const n = ${v}.length; let q = 0;`,
+        `  if (n <= ${b}) for (; q < n; q++) { const ch = ${v}.charCodeAt(q); if (ch > 0x7f) break; bytes[p + q] = ch; }`,
+        `  const length = q === n ? n : encodeUtf8(${v}, bytes, p, ${b});`,
+        `  const previous = dv.getUint32(${at}, true); dv.setUint32(${at}, length, true);`,
+        `  if (length < previous) bytes.fill(0, p + length, p + Math.min(previous, ${b})); }`,
+      );
+    } else if ((t.kind === "vec" || t.kind === "array") && inlinePrimitive(t.of) !== undefined) {
+      const item = inlinePrimitive(t.of)!;
+      const n = `n${i}`;
+      const first = t.kind === "vec" ? `${at} + ${t.itemsOffset}` : at;
+      const count = t.kind === "vec" ? `Math.min(${n}, ${t.bound})` : String(t.length);
+      const shape = t.kind === "vec" ? `${n} > ${t.bound}` : `${n} !== ${t.length}`;
+      load.push(`const ${n} = Array.isArray(${v}) ? ${v}.length : -1;`);
+      check.push(`if (${n} < 0 || ${shape}) fail(${i}, ${v});`, `for (let q = 0; q < ${n}; q++) { x = ${v}[q]; if (${REFUSED[item]!}) fail(${i}, ${v}); }`);
+      write.push(`for (let q = 0, end = ${count}; q < end; q++) { x = ${v}[q]; dv.${SETTERS[item]!.replace("%", `${first} + q * ${t.of.size}`)}; }`);
+      if (t.kind === "vec") write.push(`dv.setUint32(${at}, ${count}, true);`); // the length last
+    } else {
+      check.push(`k[${i}](${v});`);
+      write.push(`w[${i}](c, ${at}, ${v});`);
+    }
+  });
+  const checks = mode === "write" ? [] : [`if (typeof v !== "object" || v === null) throw wrong("a struct field takes an object");`, ...check];
+  const writes = mode === "check" ? [] : ["const dv = c.dv;", "const bytes = c.bytes;", ...write];
+  const params = mode === "check" ? "v" : "c, at, v";
+  const source = [`return function struct_${mode}(${params}) {`, "let x;", ...checks.slice(0, 1), ...load, ...checks.slice(1), ...writes, "};"].join("\n");
+  const k = type.fields.map((f) => checkerOf(f.type));
+  const w = type.fields.map((f) => rawWriterOf(f.type));
+  const fail = (i: number, value: unknown): never => {
+    k[i]!(value);
+    throw wrong(`field ${type.fields[i]!.name} was refused`); // k[i] throws first; this is a backstop
+  };
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from validated identifiers and integers only
-  const make = new Function("w", `return function structWriter(c, at, v) {\nconst dv = c.dv;\nlet x;\n${body}\n};`) as (w: readonly Writer[]) => Writer;
-  return make(nested);
+  const make = new Function("k", "w", "fail", "wrong", "stringFits", "encodeUtf8", source) as (...helpers: unknown[]) => Checker | Writer;
+  return make(k, w, fail, wrong, stringFits, encodeUtf8);
+}
+
+/**
+ * Whether `text` fits `bound` bytes of UTF-8, reading as few characters as it can: a UTF-16 unit is at most 3
+ * bytes (a surrogate pair 4 for two units, a lone surrogate U+FFFD's 3), so once the first `k` units are ASCII
+ * the text is at most `k + 3 (n - k)` bytes, which fits when `k >= (3n - bound) / 2`. A 9-character name in 24
+ * bytes needs its first 2 characters looked at, not all 9; only text with non-ASCII in that prefix is measured.
+ */
+function stringFits(text: string, bound: number): boolean {
+  const n = text.length;
+  if (n > bound) return false;
+  const prefix = (3 * n - bound + 1) >> 1;
+  for (let i = 0; i < prefix; i++) if (text.charCodeAt(i) > 0x7f) return utf8Length(text) <= bound;
+  return true;
 }
 
 /** Bytes of `text` in UTF-8 (lone surrogates count as U+FFFD's three bytes, as TextEncoder writes them). */
@@ -483,72 +564,75 @@ function plain(core: Core, at: number, type: FieldType): unknown {
   return value;
 }
 
+/**
+ * An array's or vec's items. Its fields are TypeScript-private rather than `#private`: `get` is the hot path of
+ * reading a vec, and V8 reads plain fields a little faster than private names.
+ */
 class ArrayAccessor<E> implements ArrayView<E> {
-  readonly #core: Core;
-  readonly #at: number;
-  readonly #type: Extract<FieldType, { kind: "array" | "vec" }>;
-  readonly #read: Reader;
-  readonly #first: number;
-  readonly #stride: number;
+  private readonly core: Core;
+  private readonly at: number;
+  private readonly type: Extract<FieldType, { kind: "array" | "vec" }>;
+  private readonly read: Reader;
+  private readonly first: number;
+  private readonly stride: number;
   /** An array's length, or -1 for a vec (whose length is read from memory). */
-  readonly #fixed: number;
-  readonly #bound: number;
+  private readonly fixed: number;
+  private readonly bound: number;
 
   constructor(core: Core, at: number, type: Extract<FieldType, { kind: "array" | "vec" }>) {
-    this.#core = core;
-    this.#at = at;
-    this.#type = type;
-    this.#read = readerOf(type.of);
-    this.#first = at + (type.kind === "vec" ? type.itemsOffset : 0);
-    this.#stride = type.of.size;
-    this.#fixed = type.kind === "array" ? type.length : -1;
-    this.#bound = type.kind === "vec" ? type.bound : type.length;
+    this.core = core;
+    this.at = at;
+    this.type = type;
+    this.read = readerOf(type.of);
+    this.first = at + (type.kind === "vec" ? type.itemsOffset : 0);
+    this.stride = type.of.size;
+    this.fixed = type.kind === "array" ? type.length : -1;
+    this.bound = type.kind === "vec" ? type.bound : type.length;
   }
 
   get length(): number {
-    usable(this.#core);
-    return this.#length();
+    usable(this.core);
+    return this.fixed >= 0 ? this.fixed : this.vecLength();
   }
 
-  /** The length without the usable check (callers have made it). */
-  #length(): number {
-    if (this.#fixed >= 0) return this.#fixed;
-    const length = this.#core.dv.getUint32(this.#at, true);
-    if (length > this.#bound) throw invalid(`a vec claims ${length} items, its bound is ${this.#bound}`);
+  /** A vec's length as stored, checked against its bound (another PD may have written it). */
+  private vecLength(): number {
+    const length = this.core.dv.getUint32(this.at, true);
+    if (length > this.bound) throw claims("a vec's length", length, this.bound);
     return length;
   }
 
-  #offset(index: number): number {
-    usable(this.#core);
-    const length = this.#length();
-    if (!(index >= 0 && index < length && Number.isInteger(index))) {
-      throw new IpcError("InvalidArgument", `layout: index ${String(index)} is outside 0..${length - 1}`, { operation: "layout" });
-    }
-    return this.#first + index * this.#stride;
+  /** The byte offset of item `index`, after checking the view is usable and the index is inside. */
+  private offset(index: number): number {
+    const core = this.core;
+    if (core.detached !== undefined) usable(core);
+    const length = this.fixed >= 0 ? this.fixed : this.vecLength();
+    if (!(index >= 0 && index < length) || Math.floor(index) !== index) throw outside(index, length);
+    return this.first + index * this.stride;
   }
 
   get(index: number): View<E> {
-    return this.#read(this.#core, this.#offset(index)) as View<E>;
+    return this.read(this.core, this.offset(index)) as View<E>;
   }
 
   set(index: number, value: E): void {
-    writable(this.#core);
-    write(this.#core, this.#offset(index), this.#type.of, value);
+    writable(this.core);
+    write(this.core, this.offset(index), this.type.of, value);
   }
 
   push(value: E): void {
-    writable(this.#core);
-    const type = this.#type;
+    writable(this.core);
+    const type = this.type;
     if (type.kind !== "vec") throw new IpcError("InvalidArgument", "layout: push on a fixed-length array", { operation: "layout" });
-    const length = this.length;
+    const length = this.vecLength();
     if (length >= type.bound) throw new IpcError("InvalidArgument", `layout: the vec is full (bound ${type.bound}); the item was not added`, { operation: "layout" });
-    write(this.#core, this.#at + type.itemsOffset + length * type.of.size, type.of, value);
-    this.#core.dv.setUint32(this.#at, length + 1, true); // the length last: the item is written before it counts
+    write(this.core, this.first + length * this.stride, type.of, value);
+    this.core.dv.setUint32(this.at, length + 1, true); // the length last: the item is written before it counts
   }
 
   toArray(): E[] {
     const out: E[] = [];
-    for (let i = 0; i < this.length; i++) out.push(plain(this.#core, this.#offset(i), this.#type.of) as E);
+    for (let i = 0; i < this.length; i++) out.push(plain(this.core, this.offset(i), this.type.of) as E);
     return out;
   }
 

@@ -208,6 +208,76 @@ describe("layouts: reading and writing in place", () => {
     assert.deepEqual(bytes, before);
   });
 
+  it("accepts exactly the values that fit, by an independent oracle; a refused one changes nothing", () => {
+    // Near-miss values for every field: integers one past their range, fractions, -0, NaN, bigints for numbers
+    // and numbers for bigints, strings of 1-, 2-, 3- and 4-byte characters and lone surrogates around the
+    // 24-byte bound, vecs around their 8-item bound.
+    const near = (low: number, high: number): fc.Arbitrary<unknown> =>
+      fc.oneof(fc.integer({ min: low, max: high }), fc.constantFrom(low - 1, high + 1, 0.5, -0, Number.NaN, 1n, "1", null));
+    const text = fc.string({ unit: fc.constantFrom("a", "é", "✓", "😀", "\ud800", "\udc00"), maxLength: 26 });
+    const fits = (v: Record<"id" | "seq" | "kind" | "urgent" | "x" | "y" | "delta" | "name" | "samples", unknown>): boolean => {
+      const int = (x: unknown, low: number, high: number): boolean => typeof x === "number" && Number.isInteger(x) && x >= low && x <= high;
+      const samples = v.samples;
+      return (
+        int(v.id, 0, 2 ** 32 - 1) &&
+        typeof v.seq === "bigint" && v.seq >= 0n && v.seq < 2n ** 64n &&
+        int(v.kind, 0, 255) &&
+        typeof v.urgent === "boolean" &&
+        typeof v.x === "number" && !Number.isNaN(v.x) &&
+        typeof v.y === "number" && !Number.isNaN(v.y) &&
+        int(v.delta, -32768, 32767) &&
+        typeof v.name === "string" && new TextEncoder().encode(v.name).length <= 24 &&
+        Array.isArray(samples) && samples.length <= 8 && samples.every((x) => int(x, -(2 ** 31), 2 ** 31 - 1))
+      );
+    };
+    const { bytes, view } = L.toIpc(value);
+    fc.assert(
+      fc.property(
+        fc.record({
+          id: near(0, 2 ** 32 - 1),
+          seq: fc.oneof(fc.bigInt({ min: -1n, max: 2n ** 64n }), fc.constant(5)),
+          kind: near(0, 255),
+          urgent: fc.oneof(fc.boolean(), fc.constantFrom(0, 1, "true")),
+          x: fc.oneof(fc.double(), fc.constant("1")),
+          y: fc.float(),
+          delta: near(-32768, 32767),
+          name: fc.oneof(text, fc.constant(7)),
+          samples: fc.array(near(-(2 ** 31), 2 ** 31 - 1), { maxLength: 10 }),
+        }),
+        (v) => {
+          const before = bytes.slice();
+          let refused = false;
+          try {
+            view.$set(v as never);
+          } catch (error) {
+            assert.equal(code(() => { throw error; }), "InvalidArgument");
+            refused = true;
+          }
+          assert.equal(refused, !fits(v), `refused ${String(refused)}: ${JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? `${x}n` : x))}`);
+          if (refused) assert.deepEqual(bytes, before, "a refused write changed the buffer");
+          else {
+            const int = (x: unknown): unknown => (x === 0 ? 0 : x); // -0 is written as 0
+            const expected = { ...v, id: int(v.id), kind: int(v.kind), delta: int(v.delta), samples: v.samples.map(int) };
+            const name = new TextDecoder().decode(new TextEncoder().encode(v.name as string)); // lone surrogates become U+FFFD
+            assert.deepEqual(L.fromSlice(bytes)!.$get(), { ...expected, name, y: Math.fround(v.y) });
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("a vec whose length changes while it is written never writes past its bound", () => {
+    const V = defineLayout(struct({ v: vec(u8, 4), after: u32 }));
+    const { view } = V.toIpc({ v: [], after: 0xdeadbeef });
+    let reads = 0;
+    // A proxy that claims 4 items when checked and 1000 when written.
+    const shifty = new Proxy([1, 2, 3, 4], { get: (target, key) => (key === "length" ? (reads++ === 0 ? 4 : 1000) : Reflect.get(target, key) as unknown) });
+    view.$set({ v: shifty, after: 0xdeadbeef });
+    assert.equal(view.after, 0xdeadbeef);
+    assert.equal(view.v.length, 4);
+  });
+
   it("read-only views refuse writes; numbers out of range are refused; a detached view refuses everything", () => {
     const { bytes, view } = L.toIpc(value);
     const ro = L.fromSlice(bytes)!;
