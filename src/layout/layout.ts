@@ -51,7 +51,7 @@ export function struct<const F extends Readonly<Record<string, Type<unknown>>>>(
   let offset = 0;
   let align = 1;
   for (const [name, type] of Object.entries(fields)) {
-    if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw bad(`field name '${name}' is not an identifier`);
+    if (!/^[A-Za-z_][\w$]*$/.test(name)) throw bad(`field name '${name}' is not an identifier not starting with '$' ($-names are the view's own)`);
     offset = alignUp(offset, type.align);
     list.push({ name, type, offset });
     offset += type.size;

@@ -602,13 +602,20 @@ class ArrayAccessor<E> implements ArrayView<E> {
     return length;
   }
 
-  /** The byte offset of item `index`, after checking the view is usable and the index is inside. */
+  /**
+   * The byte offset of item `index`, after checking the view is usable, the stored length is within the bound
+   * and the index inside it; kept to a few bytecodes (the errors are made in `refuse`) so that V8 inlines it.
+   */
   private offset(index: number): number {
     const core = this.core;
-    if (core.detached !== undefined) usable(core);
-    const length = this.fixed >= 0 ? this.fixed : this.vecLength();
-    if (!(index >= 0 && index < length) || Math.floor(index) !== index) throw outside(index, length);
+    const length = this.fixed >= 0 ? this.fixed : core.dv.getUint32(this.at, true);
+    if (core.detached !== undefined || length > this.bound || !(index >= 0 && index < length) || (index | 0) !== index) this.refuse(index);
     return this.first + index * this.stride;
+  }
+
+  private refuse(index: number): never {
+    usable(this.core);
+    throw outside(index, this.fixed >= 0 ? this.fixed : this.vecLength());
   }
 
   get(index: number): View<E> {
@@ -641,89 +648,85 @@ class ArrayAccessor<E> implements ArrayView<E> {
   }
 }
 
+/** A struct view's own state; `$`-prefixed, which field names cannot be (see `struct`). */
 interface StructViewBase {
-  readonly core: Core;
-  readonly at: number;
+  readonly $core: Core;
+  readonly $dv: DataView;
+  readonly $at: number;
   /** Sub-views (nested structs, arrays, vecs), made on first access and kept. */
-  readonly kids: unknown[];
+  readonly $kids: unknown[];
 }
 
 type StructCtor = new (core: Core, at: number) => StructViewBase;
 const classes = new WeakMap<StructType, StructCtor>();
 
+/** DataView getter of a primitive that a generated accessor calls directly (`%` is the byte offset). */
+const GETTERS: Readonly<Record<string, string>> = {
+  u8: "getUint8(%)",
+  u16: "getUint16(%, true)",
+  u32: "getUint32(%, true)",
+  u64: "getBigUint64(%, true)",
+  i8: "getInt8(%)",
+  i16: "getInt16(%, true)",
+  i32: "getInt32(%, true)",
+  i64: "getBigInt64(%, true)",
+  f32: "getFloat32(%, true)",
+  f64: "getFloat64(%, true)",
+};
+
+/**
+ * A struct view's class, made once per layout: a getter and a setter per field on its prototype. Each accessor
+ * is its own generated function with the field's offset written in, so V8 keeps type feedback per field and
+ * inlines the small ones into the caller (closures made from one function literal share their feedback, and
+ * V8 then inlines none of them). Number getters call DataView directly; bools check their byte inline; other
+ * fields call their compiled reader (`r[i]`). Setters check and write through the field's compiled writer.
+ */
 function structClass(type: StructType): StructCtor {
   let ctor = classes.get(type);
   if (ctor !== undefined) return ctor;
   const structWriter = writerOf(type);
   class Generated implements StructViewBase {
-    readonly core: Core;
-    readonly at: number;
-    readonly kids: unknown[] = [];
+    readonly $core: Core;
+    readonly $dv: DataView;
+    readonly $at: number;
+    readonly $kids: unknown[] = [];
     constructor(core: Core, at: number) {
-      this.core = core;
-      this.at = at;
+      this.$core = core;
+      this.$dv = core.dv;
+      this.$at = at;
     }
     $get(): unknown {
-      usable(this.core);
-      return plain(this.core, this.at, type);
+      usable(this.$core);
+      return plain(this.$core, this.$at, type);
     }
     $set(value: unknown): void {
-      writable(this.core);
-      structWriter(this.core, this.at, value);
+      writable(this.$core);
+      structWriter(this.$core, this.$at, value);
     }
   }
-  type.fields.forEach((field, index) => {
-    const offset = field.offset;
+  const r = type.fields.map((f) => readerOf(f.type));
+  const w = type.fields.map((f) => writerOf(f.type));
+  type.fields.forEach((field, i) => {
     const ft = field.type;
-    const composite = ft.kind === "struct" || ft.kind === "array" || ft.kind === "vec";
-    const reader = readerOf(ft); // resolved once per field, not looked up on every access
-    const writer = writerOf(ft);
-    Object.defineProperty(Generated.prototype, field.name, {
-      enumerable: true,
-      get: primitiveGetter(ft, offset) ??
-        (composite
-          ? function (this: StructViewBase): unknown {
-              usable(this.core);
-              return (this.kids[index] ??= reader(this.core, this.at + offset));
-            }
-          : function (this: StructViewBase): unknown {
-              usable(this.core);
-              return reader(this.core, this.at + offset);
-            }),
-      set(this: StructViewBase, value: unknown) {
-        writable(this.core);
-        writer(this.core, this.at + offset, value);
-      },
-    });
+    const at = `this.$at + ${field.offset}`;
+    const number = ft.kind === "primitive" ? GETTERS[ft.name] : undefined;
+    let read: string;
+    if (number !== undefined) read = `return this.$dv.${number.replace("%", at)};`;
+    else if (ft.kind === "primitive" && ft.name === "bool") read = `const b = this.$dv.getUint8(${at}); if (b > 1) r[${i}](c, ${at}); return b === 1;`;
+    else if (ft.kind === "struct" || ft.kind === "array" || ft.kind === "vec") read = `return (this.$kids[${i}] ??= r[${i}](c, ${at}));`;
+    else read = `return r[${i}](c, ${at});`;
+    const source = [
+      `return [function get_${field.name}() { const c = this.$core; if (c.detached !== undefined) usable(c); ${read} },`,
+      `function set_${field.name}(value) { const c = this.$core; writable(c); w[${i}](c, ${at}, value); }];`,
+    ].join("\n");
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from a validated identifier and integers only
+    const make = new Function("r", "w", "usable", "writable", source) as (...helpers: unknown[]) => [() => unknown, (value: unknown) => void];
+    const [get, set] = make(r, w, usable, writable);
+    Object.defineProperty(Generated.prototype, field.name, { enumerable: true, get, set });
   });
   ctor = Generated;
   classes.set(type, ctor);
   return ctor;
-}
-
-/** The hot fields (numbers) get a getter with the DataView call written out: no switch per access. */
-function primitiveGetter(type: FieldType, offset: number): ((this: StructViewBase) => unknown) | undefined {
-  if (type.kind !== "primitive") return undefined;
-  switch (type.name) {
-    case "u8":
-      return function () { usable(this.core); return this.core.dv.getUint8(this.at + offset); };
-    case "u16":
-      return function () { usable(this.core); return this.core.dv.getUint16(this.at + offset, true); };
-    case "u32":
-      return function () { usable(this.core); return this.core.dv.getUint32(this.at + offset, true); };
-    case "i32":
-      return function () { usable(this.core); return this.core.dv.getInt32(this.at + offset, true); };
-    case "f32":
-      return function () { usable(this.core); return this.core.dv.getFloat32(this.at + offset, true); };
-    case "f64":
-      return function () { usable(this.core); return this.core.dv.getFloat64(this.at + offset, true); };
-    case "u64":
-      return function () { usable(this.core); return this.core.dv.getBigUint64(this.at + offset, true); };
-    case "i64":
-      return function () { usable(this.core); return this.core.dv.getBigInt64(this.at + offset, true); };
-    default:
-      return undefined;
-  }
 }
 
 function makeStructView(core: Core, at: number, type: StructType): StructViewBase {
@@ -746,17 +749,17 @@ export function viewOf<T extends Type<Record<string, unknown>> & StructType>(
 
 /** Makes every accessor of `view` (and its sub-views) throw `ResourceBusy` naming `why`, until `attach`. */
 export function detach(view: object, why: string): void {
-  (view as StructViewBase).core.detached = why;
+  (view as StructViewBase).$core.detached = why;
 }
 
 export function attach(view: object): void {
-  (view as StructViewBase).core.detached = undefined;
+  (view as StructViewBase).$core.detached = undefined;
 }
 
 /** Where a struct view's value lies: its buffer, the byte offset in that buffer, and whether it is writable. */
 export function placement(view: object): { readonly buffer: ArrayBufferLike; readonly offset: number; readonly mutable: boolean } {
   const base = view as StructViewBase;
-  return { buffer: base.core.bytes.buffer, offset: base.core.bytes.byteOffset + base.at, mutable: base.core.mutable };
+  return { buffer: base.$core.bytes.buffer, offset: base.$core.bytes.byteOffset + base.$at, mutable: base.$core.mutable };
 }
 
 /** Writes a whole plain value at `offset` (for toIpc and encoders). */

@@ -267,6 +267,14 @@ describe("layouts: reading and writing in place", () => {
     );
   });
 
+  it("field names may be anything but the view's own $-names", () => {
+    const N = defineLayout(struct({ at: u32, core: u8, kids: u16, constructor: u8 }));
+    const { view } = N.toIpc({ at: 1, core: 2, kids: 3, constructor: 4 });
+    assert.deepEqual([view.at, view.core, view.kids, view.constructor], [1, 2, 3, 4]);
+    assert.equal(code(() => struct({ $set: u8 })), "InvalidArgument");
+    assert.equal(code(() => struct({ "a-b": u8 })), "InvalidArgument");
+  });
+
   it("a vec whose length changes while it is written never writes past its bound", () => {
     const V = defineLayout(struct({ v: vec(u8, 4), after: u32 }));
     const { view } = V.toIpc({ v: [], after: 0xdeadbeef });
