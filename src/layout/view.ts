@@ -445,7 +445,14 @@ function compileStruct(type: StructType, mode: "check" | "write" | "both"): Chec
       check.push(`if (typeof ${v} !== "string" || !stringFits(${v}, ${b})) fail(${i}, ${v});`);
       write.push(
         `{ const p = ${at} + 4; const n = ${v}.length; let q = 0;`,
-        `  if (n <= ${b}) for (; q < n; q++) { const ch = ${v}.charCodeAt(q); if (ch > 0x7f) break; bytes[p + q] = ch; }`,
+        `  if (n <= ${b}) {`,
+        `    for (; q + 4 <= n; q += 4) {`, // ASCII four characters to a word store; the rest one at a time
+        `      const a = ${v}.charCodeAt(q), b = ${v}.charCodeAt(q + 1), d = ${v}.charCodeAt(q + 2), e = ${v}.charCodeAt(q + 3);`,
+        `      if ((a | b | d | e) > 0x7f) break;`,
+        `      dv.setUint32(p + q, a | (b << 8) | (d << 16) | (e << 24), true);`,
+        `    }`,
+        `    for (; q < n; q++) { const ch = ${v}.charCodeAt(q); if (ch > 0x7f) break; bytes[p + q] = ch; }`,
+        `  }`,
         `  const length = q === n ? n : encodeUtf8(${v}, bytes, p, ${b});`,
         `  const previous = dv.getUint32(${at}, true); dv.setUint32(${at}, length, true);`,
         `  if (length < previous) bytes.fill(0, p + length, p + Math.min(previous, ${b})); }`,
