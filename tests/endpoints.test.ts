@@ -81,6 +81,13 @@ describe("endpoints (workers)", () => {
     }
   });
 
+  it("a send taken or a call answered just before its endpoint closes ends delivered or answered (400 rounds)", async () => {
+    await using booted = await run(system("close-race", ["server", "client"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("server"), ["took 400 of 400"]);
+    assert.deepEqual(booted.of("client"), ["sends delivered 200, calls answered 200, errors []"]);
+  });
+
   it("a flooding sender does not starve another; closing the endpoint stops it with EndpointClosed", async () => {
     await using booted = await run(system("fairness", ["server", "flooder", "normal"]), "workers");
     assert.deepEqual(booted.system.faults, []);

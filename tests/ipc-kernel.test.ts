@@ -100,6 +100,29 @@ describe("IPC kernel: syscalls are untrusted input", () => {
   });
 });
 
+describe("IPC kernel: a message's end survives its endpoint closing", () => {
+  it("a slot closes from any state and keeps the state it closed from", () => {
+    for (const [before, name] of [
+      [SlotState.DELIVERED, "a send the receiver took"],
+      [SlotState.REPLIED, "a call it answered"],
+      [SlotState.REFUSED, "a message it refused"],
+      [SlotState.SENT, "a send not taken"],
+      [SlotState.CALLED, "a call not answered"],
+      [SlotState.IDLE, "an idle slot"],
+    ] as const) {
+      const { kernel } = kernelWith(["owner", "sender"]);
+      const { grant } = kernel.handle(1, { op: "create-endpoint" }) as { grant: { token: bigint } };
+      const theirs = (kernel.handle(1, { op: "grant", token: grant.token, to: "sender", rights: Rights.SEND, move: false }) as { token: bigint }).token;
+      const i32 = new Int32Array((kernel.handle(2, { op: "connect", token: theirs }) as SlotGrant).slot);
+      Atomics.store(i32, SLOT_I32.STATE, before);
+      kernel.handle(1, { op: "close", token: grant.token }); // the receiver closes its endpoint
+      assert.equal(Atomics.load(i32, SLOT_I32.STATE), SlotState.CLOSED, name);
+      assert.equal(Atomics.load(i32, SLOT_I32.CLOSED_FROM), before, name);
+      assert.equal(Atomics.load(i32, SLOT_I32.GONE), SlotGone.ENDPOINT_CLOSED, name);
+    }
+  });
+});
+
 describe("rate limits: token buckets on the receiving side", () => {
   const limits = { maxMessagesPerSec: 10, maxBytesPerSec: 100, burstMultiplier: 2 };
 

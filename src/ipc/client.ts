@@ -496,7 +496,14 @@ export class IpcClient implements CapabilityOwner {
       if (state === SlotState.DELIVERED && kind === SlotState.SENT) return -1; // stays until the next message
       if (state === SlotState.REPLIED && kind === SlotState.CALLED) return -1;
       if (state === SlotState.REFUSED) throw this.refused(cap, slot, i32[SLOT_I32.ERROR]!, operation); // REFUSED stays
-      if (state === SlotState.CLOSED) throw this.gone(cap, slot, operation);
+      if (state === SlotState.CLOSED) {
+        // Closed after the receiver took, answered or refused the message: it ended so (CLOSED_FROM was
+        // written before CLOSED was published).
+        const from = Atomics.load(i32, SLOT_I32.CLOSED_FROM);
+        if ((from === SlotState.DELIVERED && kind === SlotState.SENT) || (from === SlotState.REPLIED && kind === SlotState.CALLED)) return -1;
+        if (from === SlotState.REFUSED) throw this.refused(cap, slot, i32[SLOT_I32.ERROR]!, operation);
+        throw this.gone(cap, slot, operation);
+      }
       if (state !== kind) {
         throw new IpcError("InvalidMessage", `${operation}: slot of ${cap.toString()} is in an unexpected state ${state}`, {
           operation,

@@ -399,7 +399,15 @@ export class IpcKernel {
         Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.REFUSED);
         Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.IDLE, SlotState.CLOSED);
       } else {
-        Atomics.store(i32, SLOT_I32.STATE, SlotState.CLOSED); // the receiver is gone: nothing will answer
+        // The receiver is gone: nothing will answer. The slot closes whatever its state, so that a sender can
+        // never publish into it again; CLOSED_FROM keeps what it closed from, written before the CAS that
+        // publishes CLOSED, so a sender that missed DELIVERED, REPLIED or REFUSED still learns how its message
+        // ended (a send taken just before the endpoint closed was delivered, not refused).
+        for (;;) {
+          const state = Atomics.load(i32, SLOT_I32.STATE);
+          Atomics.store(i32, SLOT_I32.CLOSED_FROM, state);
+          if (Atomics.compareExchange(i32, SLOT_I32.STATE, state, SlotState.CLOSED) === state) break;
+        }
       }
       Atomics.notify(i32, SLOT_I32.STATE);
     }

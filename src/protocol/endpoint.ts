@@ -63,6 +63,7 @@ export const SLOT = {
   MAGIC: 0,
   SLOT_INDEX: 4,
   GONE: 8,
+  CLOSED_FROM: 12,
   STATE: LINE,
   SENDER_SLEEPING: LINE + 4,
   SEQ: LINE + 8,
@@ -78,6 +79,7 @@ export const SLOT_I32 = {
   MAGIC: SLOT.MAGIC / 4,
   SLOT_INDEX: SLOT.SLOT_INDEX / 4,
   GONE: SLOT.GONE / 4,
+  CLOSED_FROM: SLOT.CLOSED_FROM / 4,
   STATE: SLOT.STATE / 4,
   SENDER_SLEEPING: SLOT.SENDER_SLEEPING / 4,
   SEQ: SLOT.SEQ / 4,
@@ -101,7 +103,8 @@ export const SLOT_I32 = {
  *   refused:   SENT | CALLED -(receiver, or the kernel for SENT)-> REFUSED (the sender reads ERROR)
  *   give up:   SENT -(sender)-> IDLE (withdrawn: a taken send is DELIVERED);
  *              CALLED -(sender)-> ABANDONED -(receiver: its reply is dropped, or it never took it)-> IDLE
- *   gone:      any -(kernel)-> CLOSED (terminal; GONE says why)
+ *   gone:      any -(kernel)-> CLOSED (terminal; GONE says why, CLOSED_FROM what STATE was: a message taken,
+ *              answered or refused just before its endpoint closed ended so, and its sender reports that)
  *
  * After ABANDONED the slot stays the receiver's until it lets go (IDLE): a late reply can never land in a
  * later call. The kernel never refuses a CALLED slot (the receiver may have taken the call); on revoke the
