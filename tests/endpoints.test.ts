@@ -132,6 +132,16 @@ describe("endpoints (workers)", () => {
     assert.deepEqual(booted.of("server"), [`got one with endpoint rights=${1 | 4}`, "got bye with no capabilities"]);
   });
 
+  it("capabilities of messages withdrawn before they were taken do not pile up in the receiver's space", async () => {
+    await using booted = await run(system("dead-transfers", ["server", "client"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("client"), ["withdrawn 200"]);
+    assert.deepEqual(booted.of("server"), ["took last with 1 capability"]);
+    // server: 2 endpoints, the 2 it derived to grant, the one it took; client: the 2 it was granted, its
+    // endpoint and `give`. (Without dropping dead transfers: 200 more.)
+    assert.equal(booted.system.ipcStats().liveCapabilities, 9);
+  });
+
   it("seed 002's syscall interface: create, grant to a pid, call, receive, reply, close", async () => {
     await using booted = await run(
       {

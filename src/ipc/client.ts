@@ -174,6 +174,10 @@ export class IpcClient implements CapabilityOwner {
   private readonly endpoints = new Map<number, ReceiverEndpoint>();
   private readonly named = new Map<string, Capability>();
   private readonly transfers = new Map<number, Transfer>();
+  /** The transfer `claimTransfer` is claiming while it drains the mail (never taken for dead meanwhile). */
+  private claiming = 0;
+  /** Capabilities of dead transfers, closed once the mail is drained. */
+  private deadGrants: CapabilityGrant[] = [];
   private readonly movedBuffers = new Map<string, { buffer: ArrayBuffer; from: string }[]>();
   private readonly pdLimiters = new Map<string, RateLimiter>();
   private readonly capLimiters = new Map<number, RateLimiter>();
@@ -761,20 +765,19 @@ export class IpcClient implements CapabilityOwner {
     let label: number;
     let seq: number;
     let transfer: number;
+    let refused = 0; // the transfer of a refused message, dropped below
     Atomics.store(guard, GUARD_I32.BUSY, slot.index + 1); // before the check: the kernel's revoke waits on it
     try {
       const status = Atomics.load(guard, GUARD_I32.STATUS + slot.index);
-      if (status !== SlotStatus.LIVE) {
-        refuse(slot, state, status === SlotStatus.SENDER_DEAD ? Refusal.SENDER_DEAD : Refusal.REVOKED);
-        return undefined;
-      }
       const length = i32[SLOT_I32.LENGTH]! >>> 0;
-      if (length > INLINE_BYTES) {
-        refuse(slot, state, Refusal.INVALID_MESSAGE);
-        return undefined;
-      }
-      if (!this.allowed(slot, length)) {
-        refuse(slot, state, Refusal.RATE_LIMITED);
+      const why =
+        status !== SlotStatus.LIVE ? (status === SlotStatus.SENDER_DEAD ? Refusal.SENDER_DEAD : Refusal.REVOKED)
+        : length > INLINE_BYTES ? Refusal.INVALID_MESSAGE
+        : !this.allowed(slot, length) ? Refusal.RATE_LIMITED
+        : Refusal.NONE;
+      if (why !== Refusal.NONE) {
+        refused = i32[SLOT_I32.TRANSFER]! >>> 0;
+        refuse(slot, state, why);
         return undefined;
       }
       data = slot.u8.slice(SLOT.DATA, SLOT.DATA + length); // private copy: the sender may keep writing
@@ -791,6 +794,9 @@ export class IpcClient implements CapabilityOwner {
       }
     } finally {
       Atomics.store(guard, GUARD_I32.BUSY, 0);
+      // A refused message's capabilities are dropped, not left unclaimed in this PD's space. After BUSY is
+      // cleared: closing them is a syscall, and the kernel's revoke may be waiting on BUSY.
+      if (refused !== 0) this.dropTransfer(endpoint.id, slot.index, refused);
     }
     if (state === SlotState.SENT) wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
     const caps = transfer === 0 ? NO_CAPS : this.claimTransfer(endpoint.id, slot.index, transfer);
@@ -854,7 +860,12 @@ export class IpcClient implements CapabilityOwner {
 
   /** Capabilities a message carried: only a transfer the kernel made for this very slot is accepted. */
   private claimTransfer(endpoint: number, index: number, id: number): Capability[] {
-    this.drainMail();
+    this.claiming = id;
+    try {
+      this.drainMail();
+    } finally {
+      this.claiming = 0;
+    }
     const transfer = this.transfers.get(id);
     if (transfer?.endpoint !== endpoint || transfer.index !== index) return [];
     this.transfers.delete(id);
@@ -914,6 +925,37 @@ export class IpcClient implements CapabilityOwner {
 
   private drainMail(): void {
     for (const mail of this.link.takeMail()) this.deliver(mail);
+    if (this.deadGrants.length > 0) this.closeDeadGrants();
+  }
+
+  /**
+   * Drops the transfer `id` if it was made through the slot (`endpoint`, `index`): its message was refused.
+   * (The slot's TRANSFER word is the sender's to write: a transfer of another slot is never dropped for it.)
+   */
+  private dropTransfer(endpoint: number, index: number, id: number): void {
+    this.drainMail();
+    const transfer = this.transfers.get(id);
+    if (transfer?.endpoint !== endpoint || transfer.index !== index) return;
+    this.transfers.delete(id);
+    this.deadGrants.push(...transfer.grants);
+    this.closeDeadGrants();
+  }
+
+  /**
+   * Closes the capabilities of dead transfers in this PD's space; one already gone is no matter. One with
+   * RECEIVE (only ever this PD's own endpoint, sent to itself) is kept: closing it would close the endpoint.
+   */
+  private closeDeadGrants(): void {
+    const grants = this.deadGrants;
+    this.deadGrants = [];
+    for (const grant of grants) {
+      if ((grant.rights & Rights.RECEIVE) !== 0) continue;
+      try {
+        this.syscall({ op: "close", token: grant.token });
+      } catch (error) {
+        if (!(error instanceof IpcError)) throw error; // revoked or destroyed meanwhile: nothing to close
+      }
+    }
   }
 
   private deliver(mail: KernelMail): void {
@@ -943,6 +985,17 @@ export class IpcClient implements CapabilityOwner {
         break;
       }
       case "transfer": // ["transfer", id, endpoint, index, grants]
+        // A slot carries one message at a time and its runtime makes a transfer only while the slot is free,
+        // so an older unclaimed transfer of the same slot belongs to a message that was refused or withdrawn
+        // (or to a sender writing against the protocol) and will never be claimed: its capabilities are
+        // closed, so that a sender cannot fill this PD's space with messages it withdraws. The transfer being
+        // claimed right now (its take drains the mail first) is the exception.
+        for (const [id, old] of this.transfers) {
+          if (old.endpoint === mail.endpoint && old.index === mail.index && id !== this.claiming) {
+            this.transfers.delete(id);
+            this.deadGrants.push(...old.grants);
+          }
+        }
         this.transfers.set(mail.id, { endpoint: mail.endpoint, index: mail.index, grants: mail.grants });
         break;
       case "endpoint": // ["endpoint", endpoint, guard]
