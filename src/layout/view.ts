@@ -63,8 +63,8 @@ function busy(why: string): IpcError {
   return new IpcError("ResourceBusy", `layout: this value is ${why}`, { operation: "layout" });
 }
 
-function claims(what: string, length: number, bound: number): IpcError {
-  return invalid(`${what} claims ${length}, its bound is ${bound}`);
+function claims(what: string, length: number, unit: string, bound: number): IpcError {
+  return invalid(`${what} claims ${length} ${unit}, its bound is ${bound}`);
 }
 
 function outside(index: number, length: number): IpcError {
@@ -165,7 +165,7 @@ function compileReader(type: FieldType): Reader {
       return (c, at) => {
         const dv = c.dv;
         const length = dv.getUint32(at, true);
-        if (length > bound) throw claims("a string's length in bytes", length, bound);
+        if (length > bound) throw claims("a string", length, "bytes", bound);
         const start = at + 4;
         if (length === lastLength && sameBytes(dv, start, last, length)) return lastText;
         lastText = decodeUtf8(c.bytes, start, length);
@@ -609,7 +609,7 @@ class ArrayAccessor<E> implements ArrayView<E> {
   /** A vec's length as stored, checked against its bound (another PD may have written it). */
   private vecLength(): number {
     const length = this.core.dv.getUint32(this.at, true);
-    if (length > this.bound) throw claims("a vec's length", length, this.bound);
+    if (length > this.bound) throw claims("a vec", length, "items", this.bound);
     return length;
   }
 
