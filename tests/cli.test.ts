@@ -132,6 +132,14 @@ describe("examples of seed 002 and seed 004", () => {
   });
 });
 
+describe("examples run from TypeScript", () => {
+  test("pipeline: 100,000 messages through three PDs on async channels arrive in order, transformed", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "examples/pipeline/run.ts", "100000"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^host: sink reports 100000 received, 0 out of order or wrong; 100000 messages through 3 PDs in /m, r.stdout);
+  });
+});
+
 describe("isokit check", () => {
   test("prints a summary of a valid system", () => {
     const r = isokit("check", "examples/ipc/ipc.system");
