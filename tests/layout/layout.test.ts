@@ -254,6 +254,18 @@ describe("layouts: reading and writing in place", () => {
             refused = true;
           }
           assert.equal(refused, !fits(v), `refused ${String(refused)}: ${JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? `${x}n` : x))}`);
+          // Each field set on its own takes exactly what it takes in a whole value.
+          const one = L.toIpc(value).view as unknown as Record<string, unknown>;
+          for (const key of Object.keys(v) as (keyof typeof v)[]) {
+            let alone = false;
+            try {
+              one[key] = v[key];
+            } catch (error) {
+              assert.equal(code(() => { throw error; }), "InvalidArgument");
+              alone = true;
+            }
+            assert.equal(alone, !fits({ ...value, [key]: v[key] }), `field ${key} set alone: ${String(v[key])}`);
+          }
           if (refused) assert.deepEqual(bytes, before, "a refused write changed the buffer");
           else {
             const int = (x: unknown): unknown => (x === 0 ? 0 : x); // -0 is written as 0
