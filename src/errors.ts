@@ -140,7 +140,12 @@ export interface SerializedIpcError {
   readonly details?: IpcErrorDetails | undefined;
 }
 
-export function serializeError(error: unknown): SerializedIpcError {
+/**
+ * The record an error travels as. `stack: false` leaves the stack out: the kernel's errors reach PDs without
+ * the kernel's frames (which name host paths).
+ */
+export function serializeError(error: unknown, options: { readonly stack?: boolean } = {}): SerializedIpcError {
+  const withStack = options.stack !== false;
   if (error instanceof IpcError) {
     const details: IpcErrorDetails = {
       ...(error.operation === undefined ? {} : { operation: error.operation }),
@@ -150,9 +155,9 @@ export function serializeError(error: unknown): SerializedIpcError {
       ...(error.capability === undefined ? {} : { capability: error.capability }),
       ...(error.endpoint === undefined ? {} : { endpoint: error.endpoint }),
     };
-    return { name: error.name, message: error.message, stack: error.stack, code: error.code, details };
+    return { name: error.name, message: error.message, ...(withStack ? { stack: error.stack } : {}), code: error.code, details };
   }
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  if (error instanceof Error) return { name: error.name, message: error.message, ...(withStack ? { stack: error.stack } : {}) };
   return { name: "Error", message: `non-Error value thrown: ${describeThrown(error)}` };
 }
 

@@ -3,9 +3,9 @@
 // must wake with PeerDied every time; none may hang. (tests/endpoints.test.ts kills whole PDs, 10 times.)
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { IpcKernel, type IpcPd } from "../src/kernel/ipc-kernel.ts";
-import { CONTROL_BYTES, DOORBELL_BYTES } from "../src/protocol/layout.ts";
+import { CONTROL_BYTES, DOORBELL_BYTES, KERNEL_BELL_BYTES } from "../src/protocol/layout.ts";
 import { SLOT_I32, SlotState } from "../src/protocol/endpoint.ts";
 import type { KernelToPd } from "../src/protocol/syscall.ts";
 import { Rights } from "../src/index.ts";
@@ -18,6 +18,8 @@ const ROUNDS = 1000;
 describe("a receiver killed mid-call", () => {
   it(`${ROUNDS} times: every blocked caller wakes with PeerDied, none hangs`, { timeout: 240_000 }, async () => {
     const kernel = new IpcKernel();
+    const kernelBell = new SharedArrayBuffer(KERNEL_BELL_BYTES);
+    kernel.attachBell(kernelBell);
     const workers: Worker[] = [];
     const ports: MessagePort[] = [];
     const outcomes: { round: number; outcome: string }[][] = Array.from({ length: CALLERS }, () => []);
@@ -32,10 +34,19 @@ describe("a receiver killed mid-call", () => {
         const control = new SharedArrayBuffer(CONTROL_BYTES);
         const doorbell = new SharedArrayBuffer(DOORBELL_BYTES);
         const pid = i + 1;
-        kernel.addPd({ pid, name: `caller${i}`, control: new Int32Array(control), doorbell, alive: () => true, post: (m, t) => { port1.postMessage(m, t ?? []); } });
-        port1.on("message", (m: unknown) => { kernel.dispatch(pid, m); });
+        kernel.addPd({
+          pid,
+          name: `caller${i}`,
+          control: new Int32Array(control),
+          doorbell,
+          alive: () => true,
+          post: (m, t) => { port1.postMessage(m, t ?? []); },
+          take: () => receiveMessageOnPort(port1),
+          connected: new Set(Array.from({ length: ROUNDS }, (_, r) => `receiver${r}`)),
+          fault: (error) => { throw error; },
+        });
         ports.push(port1);
-        const worker = new Worker(shim, { workerData: { module: callerModule, name: `caller${i}`, port: port2, control, doorbell }, transferList: [port2] });
+        const worker = new Worker(shim, { workerData: { module: callerModule, name: `caller${i}`, port: port2, control, doorbell, kernelBell }, transferList: [port2] });
         worker.on("message", (m: { round?: number; outcome?: string }) => {
           if (m.round !== undefined) outcomes[i]!.push({ round: m.round, outcome: m.outcome! });
           wake();
@@ -55,6 +66,9 @@ describe("a receiver killed mid-call", () => {
           doorbell: new SharedArrayBuffer(DOORBELL_BYTES),
           alive: () => alive,
           post: (m) => { mail.push(m); },
+          take: () => undefined,
+          connected: new Set(Array.from({ length: CALLERS }, (_, c) => `caller${c}`)),
+          fault: (error) => { throw error; },
         };
         kernel.addPd(receiver);
         const { grant } = kernel.handle(receiverPid, { op: "create-endpoint" }) as { grant: { token: bigint } };
@@ -78,6 +92,7 @@ describe("a receiver killed mid-call", () => {
       }
       assert.equal(kernel.stats().endpointsLive, 0);
     } finally {
+      kernel.stop();
       await Promise.all(workers.map((w) => w.terminate()));
       ports.forEach((p) => { p.close(); });
     }

@@ -28,6 +28,9 @@ function kernelWith(names: readonly string[]): { kernel: IpcKernel; pds: FakePd[
       control: new Int32Array(new SharedArrayBuffer(CONTROL_BYTES)),
       doorbell: new SharedArrayBuffer(DOORBELL_BYTES),
       alive: () => !pd.dead,
+      take: () => undefined,
+      connected: new Set(names),
+      fault: (error) => { throw error; },
     };
     kernel.addPd(pd);
     return pd;

@@ -16,7 +16,7 @@
 import { IpcError, serializeError } from "../errors.ts";
 import { CapabilityRegistry, type CapabilityInfo, type RegistryStats, type RemovalReason } from "../caps/space.ts";
 import { isSubset, Rights } from "../caps/token.ts";
-import { CONTROL_I32, DOORBELL_I32 } from "../protocol/layout.ts";
+import { CONTROL_I32, DOORBELL_I32, KERNEL_BELL_I32 } from "../protocol/layout.ts";
 import {
   GUARD_BYTES,
   GUARD_I32,
@@ -43,7 +43,8 @@ import type {
   SyscallMessage,
   SyscallRequest,
 } from "../protocol/syscall.ts";
-import { validateRateLimits } from "../ipc/rate-limit.ts";
+import { RateLimiter, validateRateLimits } from "../ipc/rate-limit.ts";
+import { DEFAULT_LIMITS, type Limits } from "../protocol/limits.ts";
 
 /** What the kernel holds for each PD that can make syscalls. */
 export interface IpcPd {
@@ -54,6 +55,16 @@ export interface IpcPd {
   readonly control: Int32Array;
   readonly doorbell: SharedArrayBuffer;
   alive(): boolean;
+  /**
+   * The names of the PDs this one is connected to by the system description: a Microkit channel between them
+   * (either way), or a parent/child relation. Such a PD may grant into this one by name (authority follows
+   * capabilities: see `grant`).
+   */
+  readonly connected: ReadonlySet<string>;
+  /** The next message the PD posted on its kernel port, if any (non-blocking; `receiveMessageOnPort`). */
+  take(): { readonly message: unknown } | undefined;
+  /** The kernel faults this PD (it broke the syscall protocol): the system stops it as if it had thrown. */
+  fault(error: Error): void;
 }
 
 interface EndpointRecord {
@@ -90,6 +101,9 @@ export interface IpcKernelStats extends RegistryStats {
 /** The largest shared region a PD may create. */
 const MAX_REGION_BYTES = 1 << 30;
 
+/** Longest the syscall loop runs before it lets the event loop (worker events, timers) have a turn. */
+const PASS_BUDGET_MS = 4;
+
 /** How long `revoke` waits for a receiver that is in the middle of taking a message (it takes ~100 ns). */
 const BUSY_WAIT_LIMIT_MS = 2000;
 
@@ -109,27 +123,125 @@ export class IpcKernel {
   private nextBucket = 1;
   private syscalls = 0;
   private readonly scratch = new Int32Array(new SharedArrayBuffer(4));
+  private bell: Int32Array | undefined;
+  private stopped = false;
+  private readonly seenReq = new Map<number, number>();
+  private readonly syscallBuckets = new Map<number, RateLimiter>();
+  private readonly quotaHits = new Map<string, number>();
+  readonly limits: Limits;
+
+  constructor(limits: Limits = DEFAULT_LIMITS) {
+    this.limits = limits;
+  }
 
   addPd(pd: IpcPd): void {
     this.pds.set(pd.pid, pd);
     this.names.set(pd.name, pd.pid);
     this.registry.addProcess(pd.pid);
+    this.seenReq.set(pd.pid, 0);
+    const perSec = this.limits.syscallsPerSec;
+    this.syscallBuckets.set(pd.pid, new RateLimiter({ maxMessagesPerSec: perSec, maxBytesPerSec: perSec, burstMultiplier: 1 }));
   }
 
-  /** Answers one syscall of `pid`: posts the reply on its port, then publishes SYSCALL_DONE and wakes it. */
-  dispatch(pid: number, message: unknown): void {
-    const pd = this.pds.get(pid);
-    if (pd === undefined) return;
-    const seq = isRecord(message) && typeof message["seq"] === "number" ? message["seq"] : 0;
+  /**
+   * Starts serving syscalls: the kernel sleeps on `bell` (protocol/layout.ts KERNEL_BELL) and, when it moves,
+   * reads the ports of the PDs whose SYSCALL_REQ moved — one request per PD per pass, PDs in turn, so a PD
+   * that floods is served no faster than any other and cannot delay another's syscall by more than one pass.
+   */
+  attachBell(bell: SharedArrayBuffer): void {
+    this.bell = new Int32Array(bell);
+    void this.serveLoop(this.bell);
+  }
+
+  /** Stops the syscall loop (shutdown). */
+  stop(): void {
+    this.stopped = true;
+    if (this.bell !== undefined) {
+      Atomics.add(this.bell, KERNEL_BELL_I32.BELL, 1);
+      Atomics.notify(this.bell, KERNEL_BELL_I32.BELL);
+    }
+  }
+
+  private async serveLoop(bell: Int32Array): Promise<void> {
+    while (!this.stopped) {
+      const seen = Atomics.load(bell, KERNEL_BELL_I32.BELL); // before the pass: a ring after it is not lost
+      const started = performance.now();
+      // Passes until nothing is left, then yield to the event loop at least every PASS_BUDGET_MS.
+      while (this.servePass() && performance.now() - started < PASS_BUDGET_MS);
+      if (performance.now() - started >= PASS_BUDGET_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const wait = Atomics.waitAsync(bell, KERNEL_BELL_I32.BELL, seen);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  /** One request from each PD that has one waiting (and tokens in its syscall bucket). True if any was served. */
+  private servePass(): boolean {
+    let served = false;
+    for (const pd of this.pds.values()) {
+      const req = Atomics.load(pd.control, CONTROL_I32.SYSCALL_REQ);
+      if (req === this.seenReq.get(pd.pid) || !pd.alive()) continue;
+      const bucket = this.syscallBuckets.get(pd.pid)!;
+      if (!bucket.allows(1, performance.now())) {
+        this.quotaHit("syscallsPerSec");
+        continue; // its requests wait on its port until its bucket refills; nobody else's do
+      }
+      this.seenReq.set(pd.pid, req);
+      const received = pd.take();
+      if (received === undefined) continue; // a SYSCALL_REQ without a request: a false ring
+      bucket.take(1);
+      served = true;
+      this.serveOne(pd, received.message);
+    }
+    return served;
+  }
+
+  /** Answers one syscall of `pd`: posts the reply on its port, then publishes SYSCALL_DONE and wakes it. */
+  private serveOne(pd: IpcPd, message: unknown): void {
+    const seq = isRecord(message) && typeof message["seq"] === "number" && Number.isInteger(message["seq"]) ? message["seq"] : 0;
     this.syscalls++;
+    let reply: KernelToPd;
     try {
-      const value = this.handle(pid, message);
-      pd.post({ kind: "reply", seq, ok: true, value });
+      reply = { kind: "reply", seq, ok: true, value: this.handle(pd.pid, message) };
     } catch (error) {
-      pd.post({ kind: "reply", seq, ok: false, error: serializeError(error) });
+      if (!(error instanceof IpcError)) {
+        // Not a refusal: a bug of the kernel's, met while serving this PD. The PD is faulted, the kernel goes on.
+        this.faultPd(pd, new IpcError("InvalidArgument", `syscall: the kernel failed serving PD '${pd.name}': ${describe(error)}`, { operation: "syscall", pd: pd.name }, { cause: error }));
+        return;
+      }
+      reply = { kind: "reply", seq, ok: false, error: serializeError(error, { stack: false }) };
+    }
+    // One request at a time: the runtime posts its next syscall only after it saw SYSCALL_DONE for this one,
+    // so another request on the port now is a PD writing against the protocol (a flood): it is faulted.
+    const extra = pd.take();
+    if (extra !== undefined) {
+      this.faultPd(pd, new IpcError("InvalidArgument", `syscall: PD '${pd.name}' posted another syscall before its syscall ${seq} was answered (one at a time)`, { operation: "syscall", pd: pd.name }));
+      return;
+    }
+    try {
+      pd.post(reply);
+    } catch (error) {
+      // A value the port cannot carry (only a kernel bug makes one): the PD gets a typed error, not a hang.
+      pd.post({ kind: "reply", seq, ok: false, error: serializeError(new IpcError("InvalidArgument", `syscall: the reply could not be sent: ${describe(error)}`, { operation: "syscall" }), { stack: false }) });
     }
     Atomics.store(pd.control, CONTROL_I32.SYSCALL_DONE, seq); // publishes: the reply is on the port
     if (Atomics.load(pd.control, CONTROL_I32.SYSCALL_SLEEPING) !== 0) Atomics.notify(pd.control, CONTROL_I32.SYSCALL_DONE);
+  }
+
+  private faultPd(pd: IpcPd, error: IpcError): void {
+    this.quotaHit("protocol");
+    try {
+      pd.fault(error);
+    } catch {
+      // the system's fault handling is the kernel's own code; whatever it throws must not end the syscall loop
+    }
+  }
+
+  /** Counts a quota hit (or a protocol violation) by name, for `stats().quotaHits`. */
+  quotaHit(limit: keyof Limits | "protocol"): void {
+    this.quotaHits.set(limit, (this.quotaHits.get(limit) ?? 0) + 1);
   }
 
   /** Carries out one syscall for `pid`. Throws a typed `IpcError` for anything malformed or not allowed. */
@@ -473,6 +585,10 @@ export class IpcKernel {
       );
     }
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -7,7 +7,7 @@
  * longer do: marks its ends dead and wakes every PD blocked in a protected call to it (`PeerDied`).
  */
 
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { deserializeError, IpcError } from "../errors.ts";
 import type { PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
 import {
@@ -18,6 +18,7 @@ import {
   DOORBELL_BYTES,
   DOORBELL_I32,
   FaultLabel,
+  KERNEL_BELL_BYTES,
   Verdict,
 } from "../protocol/layout.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
@@ -66,6 +67,7 @@ export class WorkerSystem implements RunningSystem {
   private readonly parentQueues = new Map<string, Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
   private readonly ipc = new IpcKernel();
+  private planned: readonly PlannedPd[] = [];
 
   private readonly asyncChannels: AsyncChannels;
 
@@ -103,6 +105,7 @@ export class WorkerSystem implements RunningSystem {
   }
 
   private async launch(plan: Plan, wait: WaitConfig, initTimeoutMs: number, rateLimits: Readonly<Record<string, RateLimits>>): Promise<void> {
+    this.planned = plan.pds;
     const doorbells = new Map<string, SharedArrayBuffer>();
     for (const pd of plan.pds) doorbells.set(pd.name, new SharedArrayBuffer(DOORBELL_BYTES));
     const buffers: SharedArrayBuffer[] = [];
@@ -112,6 +115,8 @@ export class WorkerSystem implements RunningSystem {
     buffers.forEach((buffer, i) => this.channels.push({ i32: new Int32Array(buffer), pds: channelPds[i]! }));
 
     const regionBuffers = new Map(plan.regions.map((r) => [r.name, regionBuffer(r, () => new SharedArrayBuffer(r.size))]));
+    const kernelBell = new SharedArrayBuffer(KERNEL_BELL_BYTES);
+    this.ipc.attachBell(kernelBell);
     const useTsx = runningFromSource || plan.pds.some((pd) => /\.[cm]?tsx?$/.test(pd.programUrl));
     let pid = 0;
     for (const pd of plan.pds) {
@@ -143,6 +148,7 @@ export class WorkerSystem implements RunningSystem {
         regions: pd.maps.map((m) => ({ symbol: m.symbol, region: m.region, perms: m.perms, buffer: regionBuffers.get(m.region)! })),
         pid,
         kernelPort: port2,
+        kernelBell,
         asyncChannels: this.asyncChannels.endsOf(pd.name),
       };
       this.spawn(pd, boot, port1);
@@ -199,10 +205,13 @@ export class WorkerSystem implements RunningSystem {
       doorbell: boot.doorbell,
       post: (message, transfer) => { port.postMessage(message, transfer ?? []); },
       alive: () => pd.state === "starting" || pd.state === "running",
+      connected: connectedTo(plan, this.planned),
+      fault: (error) => {
+        this.died(pd, "faulted", "syscall", error);
+        markInitDone();
+      },
+      take: () => receiveMessageOnPort(port),
     });
-    // Syscalls: untrusted input, answered one at a time in this thread (ipc-kernel.ts parses and checks each).
-    port.on("message", (message: unknown) => { this.ipc.dispatch(boot.pid, message); });
-    port.unref();
 
     worker.on("message", (message: PdToKernel) => {
       switch (message.type) {
@@ -412,6 +421,7 @@ export class WorkerSystem implements RunningSystem {
       await Promise.all([...this.pdMap.values()].map((pd) => pd.worker.terminate()));
     }
     await all;
+    this.ipc.stop();
     for (const pd of this.pdMap.values()) pd.port.close();
     clearTimeout(this.outputTimer);
     this.outputTimer = undefined;
@@ -421,6 +431,14 @@ export class WorkerSystem implements RunningSystem {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
+}
+
+/** The PDs `pd` is connected to by the description: the other end of each of its channels, its parent, its children. */
+function connectedTo(pd: PlannedPd, all: readonly PlannedPd[]): ReadonlySet<string> {
+  const names = new Set(pd.ends.map((end) => end.peer));
+  if (pd.parent !== undefined) names.add(pd.parent);
+  for (const other of all) if (other.parent === pd.name) names.add(other.name);
+  return names;
 }
 
 /** Read through a function so the compiler does not narrow a state that other callbacks change. */

@@ -5,7 +5,7 @@
 
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { deserializeError, IpcError } from "../errors.ts";
-import { CONTROL_I32 } from "../protocol/layout.ts";
+import { CONTROL_I32, KERNEL_BELL_I32 } from "../protocol/layout.ts";
 import type { KernelMail, KernelToPd, SyscallRequest } from "../protocol/syscall.ts";
 import type { KernelLink } from "../ipc/client.ts";
 import { SyncWait, type WaitOptions } from "../shm/wait.ts";
@@ -22,8 +22,11 @@ export class WorkerKernelLink implements KernelLink {
   private mailSeen = 0;
   private readonly mail: KernelMail[] = [];
 
-  constructor(pdName: string, port: MessagePort, control: Int32Array, doorbell: Int32Array, wait: WaitOptions, onStop: () => never) {
+  private readonly kernelBell: Int32Array;
+
+  constructor(pdName: string, port: MessagePort, control: Int32Array, kernelBell: Int32Array, doorbell: Int32Array, wait: WaitOptions, onStop: () => never) {
     this.pdName = pdName;
+    this.kernelBell = kernelBell;
     this.port = port;
     this.control = control;
     this.doorbell = doorbell;
@@ -36,6 +39,9 @@ export class WorkerKernelLink implements KernelLink {
     const seq = (this.seq = (this.seq + 1) | 0);
     const previous = Atomics.load(this.control, CONTROL_I32.SYSCALL_DONE);
     this.port.postMessage({ ...request, seq }, transfer);
+    Atomics.store(this.control, CONTROL_I32.SYSCALL_REQ, seq); // then the bell: the kernel reads the port when REQ moved
+    Atomics.add(this.kernelBell, KERNEL_BELL_I32.BELL, 1);
+    Atomics.notify(this.kernelBell, KERNEL_BELL_I32.BELL);
     // The kernel posts the reply, then stores SYSCALL_DONE = seq: once we see it, the reply is on the port.
     while (Atomics.load(this.control, CONTROL_I32.SYSCALL_DONE) !== seq) {
       if (!this.syncWait.waitWhile(this.control, CONTROL_I32.SYSCALL_DONE, previous, CONTROL_I32.SYSCALL_SLEEPING)) this.checkStop();

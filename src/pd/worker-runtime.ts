@@ -106,7 +106,7 @@ export class WorkerPd extends PdRuntime {
 
   ipcClient(): IpcClient {
     this.client ??= new IpcClient(
-      new WorkerKernelLink(this.name, this.boot.kernelPort, this.control, this.doorbell, this.syncWait.options, () => {
+      new WorkerKernelLink(this.name, this.boot.kernelPort, this.control, new Int32Array(this.boot.kernelBell), this.doorbell, this.syncWait.options, () => {
         throw new StopRequested();
       }),
     );

@@ -30,6 +30,8 @@ export interface PdBootData {
   readonly pid: number;
   /** The PD's port to the kernel for syscalls and mail (protocol/syscall.ts); transferred, never shared. */
   readonly kernelPort: MessagePort;
+  /** The kernel bell (protocol/layout.ts KERNEL_BELL): bumped after every syscall posted on `kernelPort`. */
+  readonly kernelBell: SharedArrayBuffer;
   /** Its ends of the asynchronous channels wired at boot. */
   readonly asyncChannels: readonly PdAsyncEnd[];
 }

@@ -143,6 +143,8 @@ export const DOORBELL_I32 = {
 //  516  | SYSCALL_SLEEPING | the PD, while it waits                    | the kernel: notify only if 1
 //  520  | MAIL           | kernel: +1 per delivery posted on the PD's  | the PD: drains its port when it changed
 //       |                | port (a new sender slot, a granted cap)     |
+//  524  | SYSCALL_REQ    | PD: the seq of the syscall it just posted   | the kernel: reads the PD's port only
+//       |                | (then it bumps the kernel bell)             | when it changed (untrusted: a hint)
 // Faults travel only through this buffer, which no peer holds: a child cannot forge a verdict, and a PD
 // cannot forge a fault of another.
 // IDLE is on its own line, away from the doorbell: the PD writes it around every sleep, and on the doorbell's
@@ -160,6 +162,7 @@ export const CONTROL = {
   SYSCALL_DONE: 4 * LINE,
   SYSCALL_SLEEPING: 4 * LINE + 4,
   MAIL: 4 * LINE + 8,
+  SYSCALL_REQ: 4 * LINE + 12,
 } as const;
 export const CONTROL_BYTES = 5 * LINE;
 export const CONTROL_I32 = {
@@ -173,6 +176,7 @@ export const CONTROL_I32 = {
   SYSCALL_DONE: CONTROL.SYSCALL_DONE / 4,
   SYSCALL_SLEEPING: CONTROL.SYSCALL_SLEEPING / 4,
   MAIL: CONTROL.MAIL / 4,
+  SYSCALL_REQ: CONTROL.SYSCALL_REQ / 4,
 } as const;
 
 /** Values of VERDICT / CHILD_VERDICT. */
@@ -189,6 +193,15 @@ export const Verdict = {
 export const FaultLabel = {
   ENTRY_POINT_THREW: 1,
 } as const;
+
+/**
+ * The kernel bell: one word for the whole system, which every PD bumps (`Atomics.add`, then `Atomics.notify`)
+ * after posting a syscall on its port; the kernel sleeps on it with `Atomics.waitAsync` and then reads the
+ * ports whose SYSCALL_REQ moved, one request per PD per turn. Any PD can ring it: a false ring costs the
+ * kernel one look at every PD's SYSCALL_REQ word, never a syscall it did not make.
+ */
+export const KERNEL_BELL_BYTES = LINE;
+export const KERNEL_BELL_I32 = { BELL: 0 } as const;
 
 export function assertLittleEndian(): void {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {

@@ -11,10 +11,11 @@ interface Data {
   readonly port: MessagePort;
   readonly control: SharedArrayBuffer;
   readonly doorbell: SharedArrayBuffer;
+  readonly kernelBell: SharedArrayBuffer;
 }
 
 const data = workerData as Data;
-const link = new WorkerKernelLink(data.name, data.port, new Int32Array(data.control), new Int32Array(data.doorbell), { spinMicros: 20, sliceMs: 50 }, () => {
+const link = new WorkerKernelLink(data.name, data.port, new Int32Array(data.control), new Int32Array(data.kernelBell), new Int32Array(data.doorbell), { spinMicros: 20, sliceMs: 50 }, () => {
   throw new Error("stopped");
 });
 const client = new IpcClient(link);
