@@ -2,7 +2,9 @@
  * Views: typed accessors over a buffer at the offsets a layout fixes. A struct view's class is made once per
  * layout (a getter and a setter per field, each a closure over the field's offset), so reading or writing a
  * primitive field allocates nothing; nested structs, arrays and vecs hand out sub-views made on first access
- * and kept. Strings allocate (a JS string is a copy by nature).
+ * and kept. Strings allocate (a JS string is a copy by nature); a string is copied out of the buffer before it is
+ * decoded, and the only cache of its text is the view's own (see `readString`): nothing read from one buffer is
+ * ever handed out for another.
  *
  * A view can be detached (`detach`): every accessor then throws, saying why (a lent value, while it is lent).
  * A read-only view's setters throw `PermissionDenied`. Values read from a buffer another PD wrote are checked
@@ -46,7 +48,8 @@ export interface ArrayView<E> extends Iterable<View<E>> {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// Stateless between calls (no `stream`), so one decoder serves every view.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function invalid(what: string): IpcError {
   return new IpcError("InvalidMessage", `layout: ${what}`, { operation: "fromSlice" });
@@ -65,6 +68,10 @@ function busy(why: string): IpcError {
 
 function claims(what: string, length: number, unit: string, bound: number): IpcError {
   return invalid(`${what} claims ${length} ${unit}, its bound is ${bound}`);
+}
+
+function badBool(b: number): never {
+  throw invalid(`a bool holds ${b}`);
 }
 
 function outside(index: number, length: number): IpcError {
@@ -144,7 +151,7 @@ function compileReader(type: FieldType): Reader {
         case "bool":
           return (c, at) => {
             const b = c.dv.getUint8(at);
-            if (b > 1) throw invalid(`a bool holds ${b}`);
+            if (b > 1) badBool(b);
             return b === 1;
           };
         case "char":
@@ -156,23 +163,10 @@ function compileReader(type: FieldType): Reader {
       }
       break;
     case "string": {
+      // No cache here: this reader is shared by every view of every buffer with this type (vec items, options,
+      // arrays, $get). A cache is kept only per struct view and field (see structClass).
       const bound = type.bound;
-      // The last string this reader made, and its bytes: reading the same text again (a field read in a loop,
-      // a message that repeats) compares bytes, four at a time, instead of building a string.
-      const last = new DataView(new ArrayBuffer(bound));
-      let lastLength = -1;
-      let lastText = "";
-      return (c, at) => {
-        const dv = c.dv;
-        const length = dv.getUint32(at, true);
-        if (length > bound) throw claims("a string", length, "bytes", bound);
-        const start = at + 4;
-        if (length === lastLength && sameBytes(dv, start, last, length)) return lastText;
-        lastText = decodeUtf8(c.bytes, start, length);
-        for (let i = 0; i < length; i++) last.setUint8(i, dv.getUint8(start + i));
-        lastLength = length;
-        return lastText;
-      };
+      return (c, at) => readString(c, at, bound, undefined);
     }
     case "option": {
       const valueOffset = type.valueOffset;
@@ -515,28 +509,90 @@ function encodeUtf8(text: string, bytes: Uint8Array, at: number, bound: number):
   return encoded.length;
 }
 
-/** Whether `length` bytes at `at` in `a` equal the first `length` bytes of `b`, compared a word at a time. */
-function sameBytes(a: DataView, at: number, b: DataView, length: number): boolean {
-  let i = 0;
-  for (; i + 4 <= length; i += 4) if (a.getUint32(at + i) !== b.getUint32(i)) return false;
-  for (; i < length; i++) if (a.getUint8(at + i) !== b.getUint8(i)) return false;
-  return true;
+/**
+ * The last text one string field of one view read, and a private copy of exactly the bytes it was decoded from.
+ * Kept per view and field, never per type: a cache shared between views let a PD racing writes to its own
+ * region make a server read another PD's "guest" as "admin" (issue #11). Made only for bounds up to
+ * CACHED_STRING_BOUND (two copies of the bytes are kept).
+ */
+class StringCache {
+  /** The bytes `text` was decoded from (the first `length` of them). */
+  known: DataView;
+  /** Where the next read copies the shared bytes to; swapped with `known` when they differ. */
+  scratch: DataView;
+  length = -1;
+  text = "";
+  constructor(bound: number) {
+    this.known = new DataView(new ArrayBuffer(bound));
+    this.scratch = new DataView(new ArrayBuffer(bound));
+  }
 }
 
-/** UTF-8 from `bytes`: short ASCII is built a char at a time; the rest is copied out and decoded. */
-function decodeUtf8(bytes: Uint8Array, at: number, length: number): string {
+/** Strings longer than this are read without a cache: the cache's two copies would cost more than they save. */
+const CACHED_STRING_BOUND = 256;
+
+function stringCache(bound: number): StringCache | null {
+  return bound <= CACHED_STRING_BOUND ? new StringCache(bound) : null;
+}
+
+/**
+ * Reads a string field at `at`. Another PD may be writing these bytes while we read, so every shared byte is
+ * read exactly once, into private memory, and only that copy is checked and decoded: the text returned is what
+ * the bytes said as they were copied, never a value remembered from other bytes. The length is read once and
+ * checked against the bound before anything is copied. With a cache, the copy is compared with the bytes the
+ * cached text was decoded from, a word at a time as it is made; the same bytes give the cached text back.
+ */
+function readString(c: Core, at: number, bound: number, cache: StringCache | null | undefined): string {
+  const dv = c.dv;
+  const length = dv.getUint32(at, true);
+  if (length > bound) throw claims("a string", length, "bytes", bound);
+  const start = at + 4;
+  if (cache == null) return decodeUtf8(c.bytes.slice(start, start + length), length); // slice: a private copy
+  const copy = cache.scratch;
+  const known = cache.known;
+  let same = length === cache.length;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    const word = dv.getUint32(start + i, true);
+    copy.setUint32(i, word, true);
+    same &&= word === known.getUint32(i, true);
+  }
+  for (; i < length; i++) {
+    const byte = dv.getUint8(start + i);
+    copy.setUint8(i, byte);
+    same &&= byte === known.getUint8(i);
+  }
+  if (same) return cache.text;
+  const text = decodeUtf8(new Uint8Array(copy.buffer, 0, length), length);
+  cache.scratch = known;
+  cache.known = copy;
+  cache.length = length;
+  cache.text = text;
+  return text;
+}
+
+/**
+ * UTF-8 from a private copy of a string's bytes (never shared memory: another PD could change the bytes between
+ * the check and the decode). Short ASCII is built a char at a time; the rest goes through a fatal TextDecoder
+ * that keeps a leading BOM (the default one drops it, so "\uFEFFadmin" would read back as "admin"). Bytes
+ * that are not UTF-8 are refused with `InvalidMessage`, not replaced: a reader gets what the bytes say or an error.
+ */
+function decodeUtf8(bytes: Uint8Array, length: number): string {
   if (length <= 64) {
     let out = "";
     let i = 0;
     for (; i < length; i++) {
-      const b = bytes[at + i]!;
+      const b = bytes[i]!;
       if (b > 0x7f) break;
       out += String.fromCharCode(b);
     }
     if (i === length) return out;
   }
-  // A copy: TextDecoder cannot read a SharedArrayBuffer in place.
-  return decoder.decode(bytes.slice(at, at + length));
+  try {
+    return decoder.decode(bytes.subarray(0, length));
+  } catch {
+    throw invalid(`a string's ${length} bytes are not UTF-8`);
+  }
 }
 
 /** A plain copy of the value of `type` at `at`. */
@@ -626,8 +682,10 @@ class ArrayAccessor<E> implements ArrayView<E> {
   }
 
   toArray(): E[] {
+    // The length is read once (and checked against the bound): another PD may change it while we copy.
+    const length = this.length;
     const out: E[] = [];
-    for (let i = 0; i < this.length; i++) out.push(plain(this.core, this.offset(i), this.type.of) as E);
+    for (let i = 0; i < length; i++) out.push(plain(this.core, this.first + i * this.stride, this.type.of) as E);
     return out;
   }
 
@@ -641,7 +699,7 @@ interface StructViewBase {
   readonly $core: Core;
   readonly $dv: DataView;
   readonly $at: number;
-  /** Sub-views (nested structs, arrays, vecs), made on first access and kept. */
+  /** Sub-views (nested structs, arrays, vecs) and string fields' caches (this view's only), made on first access. */
   readonly $kids: unknown[];
 }
 
@@ -700,7 +758,9 @@ function structClass(type: StructType): StructCtor {
     const number = ft.kind === "primitive" ? GETTERS[ft.name] : undefined;
     let read: string;
     if (number !== undefined) read = `return this.$dv.${number.replace("%", at)};`;
-    else if (ft.kind === "primitive" && ft.name === "bool") read = `const b = this.$dv.getUint8(${at}); if (b > 1) r[${i}](c, ${at}); return b === 1;`;
+    // The byte is read once: a second read to make the error could see another PD's new, valid byte.
+    else if (ft.kind === "primitive" && ft.name === "bool") read = `const b = this.$dv.getUint8(${at}); if (b > 1) badBool(b); return b === 1;`;
+    else if (ft.kind === "string" && ft.bound <= CACHED_STRING_BOUND) read = `return rs(c, ${at}, ${ft.bound}, (this.$kids[${i}] ??= sc(${ft.bound})));`;
     else if (ft.kind === "struct" || ft.kind === "array" || ft.kind === "vec") read = `return (this.$kids[${i}] ??= r[${i}](c, ${at}));`;
     else read = `return r[${i}](c, ${at});`;
     const source = [
@@ -708,8 +768,8 @@ function structClass(type: StructType): StructCtor {
       `function set_${field.name}(value) { const c = this.$core; writable(c); w[${i}](c, ${at}, value); }];`,
     ].join("\n");
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from a validated identifier and integers only
-    const make = new Function("r", "w", "usable", "writable", source) as (...helpers: unknown[]) => [() => unknown, (value: unknown) => void];
-    const [get, set] = make(r, w, usable, writable);
+    const make = new Function("r", "w", "usable", "writable", "badBool", "rs", "sc", source) as (...helpers: unknown[]) => [() => unknown, (value: unknown) => void];
+    const [get, set] = make(r, w, usable, writable, badBool, readString, stringCache);
     Object.defineProperty(Generated.prototype, field.name, { enumerable: true, get, set });
   });
   ctor = Generated;

@@ -182,6 +182,30 @@ describe("layouts: reading and writing in place", () => {
     assert.equal(code(() => hostile((dv) => { dv.setUint32(at("v"), 3, true); })!.$get()), "InvalidMessage");
   });
 
+  it("a string reads what its own buffer's bytes say: never another view's text, never bytes that are not UTF-8, a BOM kept", () => {
+    const N = defineLayout(struct({ name: string(16), names: vec(string(8), 2), long: string(300) }));
+    const a = N.toIpc({ name: "admin", names: ["admin"], long: "admin" });
+    const b = N.toIpc({ name: "guest", names: ["guest"], long: "guest" });
+    // Read one, then the other, then each again after its bytes changed under the view (as another PD writes).
+    for (let round = 0; round < 3; round++) {
+      assert.equal(a.view.name, "admin");
+      assert.equal(b.view.name, "guest");
+      assert.equal(b.view.names.get(0), "guest");
+      assert.equal(b.view.long, "guest");
+    }
+    const at = 16 + offsets(N.type)["name"]!;
+    a.bytes.set(new TextEncoder().encode("guest"), at + 4); // same length, other bytes: the cache must not answer
+    assert.equal(a.view.name, "guest");
+    a.bytes.set([0xef, 0xbb, 0xbf, 0x61, 0x62], at + 4); // a BOM, then "ab"
+    assert.equal(a.view.name, "\ufeffab", "a leading BOM is part of the text");
+    a.view.name = "\ufeffadmin";
+    assert.equal(a.view.name, "\ufeffadmin");
+    assert.equal(N.fromSlice(a.bytes)!.$get().name, "\ufeffadmin");
+    a.bytes.set([0x61, 0xff, 0x62, 0x63, 0x64], at + 4); // not UTF-8
+    assert.equal(code(() => a.view.name), "InvalidMessage");
+    assert.equal(code(() => N.fromSlice(a.bytes)!.$get()), "InvalidMessage");
+  });
+
   it("bounded strings take any length up to N; bounded vecs refuse a push when full, visibly", () => {
     const S = defineLayout(struct({ s: string(5), v: vec(u16, 2) }));
     const { view } = S.toIpc({ s: "", v: [] });
