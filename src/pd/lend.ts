@@ -14,7 +14,7 @@ import { attach, detach, placement, type Layout, type StructView } from "../layo
 import { MessageInfo } from "../protocol/message-info.ts";
 import type { Channel } from "./channel.ts";
 import type { MappedRegion } from "./regions.ts";
-import { getMr, getMrBig, setMr } from "./registers.ts";
+import { getMrBig, setMr } from "./registers.ts";
 
 type Result = { readonly ok: true; readonly reply: MessageInfo } | { readonly ok: false; readonly error: IpcError };
 
@@ -70,8 +70,13 @@ function attempt(f: () => MessageInfo): Result {
 
 /**
  * In a server's `protected()`: the value lent by this call, as a view over the server's own mapping of the
- * region — read-only for `lend`, writable for `lendMut`. Null if the call is not a lend of this layout (wrong
- * signature or size, or a range outside the region). Run the work inside `use`: the view is detached after it.
+ * region — read-only for `lend`, writable for `lendMut`. Null if the call is not a lend of this layout: wrong
+ * count, signature or size, a range outside the region or misaligned, a mode word other than 0 or 1, or a
+ * mutable lend of a region this PD maps read-only. Every one of those registers is the caller's to choose, so
+ * each is read as a bigint and checked before it is used: no value makes this throw (the server answers the
+ * null with an error reply of its own and goes on serving). Run the work inside `use`: the view is detached
+ * after it. The lender can still write the region while `use` runs; the view checks what it reads (see
+ * src/layout/view.ts).
  */
 export function acceptLend<V extends Record<string, unknown>, R>(
   layout: Layout<V>,
@@ -79,11 +84,14 @@ export function acceptLend<V extends Record<string, unknown>, R>(
   info: MessageInfo,
   use: (view: StructView<V>, mutable: boolean) => R,
 ): R | null {
-  if (info.count < 4) return null;
-  if (getMrBig(0) !== layout.signature || getMr(2) !== layout.size) return null;
-  const offset = getMr(1);
-  const mutable = getMr(3) === 1;
-  if (offset + layout.size > region.size || offset % layout.align !== 0) return null;
+  if (info.count !== 4) return null;
+  if (getMrBig(0) !== layout.signature || getMrBig(2) !== BigInt(layout.size)) return null;
+  const at = getMrBig(1);
+  const mode = getMrBig(3);
+  if (mode > 1n || at > BigInt(region.size - layout.size)) return null; // bigints: no sum can overflow
+  const offset = Number(at);
+  const mutable = mode === 1n;
+  if (offset % layout.align !== 0 || (mutable && !region.writable)) return null;
   const bytes = mutable ? region.writableBytes() : (region.bytes as Uint8Array);
   const view = layout.view(bytes, offset, mutable);
   try {

@@ -4,8 +4,14 @@
  * `protected()` reads is a copy of the caller's first `count` registers, what `ppcall` returns with is a copy
  * of the callee's reply registers.
  *
- * Registers are unsigned 64-bit words. `getMr` returns a number and throws if the word is above
- * `Number.MAX_SAFE_INTEGER`; `getMrBig` returns a bigint. `setMr` takes either.
+ * Registers are unsigned 64-bit words. `getMr` returns a number and throws `InvalidArgument` if the word is
+ * above `Number.MAX_SAFE_INTEGER`; `getMrBig` returns a bigint and never throws for a valid index. `setMr`
+ * takes either.
+ *
+ * In `protected()` (and after a `ppcall` returns) every register is the other PD's choice, hostile or not: a
+ * `getMr` there that lets its error out of `protected()` faults this PD on the caller's say-so. Read untrusted
+ * words with `getMrBig` and range-check them, or catch, and answer the caller with an error reply; `serveL4`
+ * and `acceptLend` do this for you.
  */
 
 import { currentPd } from "./context.ts";

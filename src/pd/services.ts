@@ -4,19 +4,37 @@
  * MR1.. the words, in the order the layout names them. `defineService` gives a typed client stub (over a
  * protected call) and a handler that a server's dispatcher (`serveL4`) runs from `protected()`.
  *
- * A request with an unknown label, or with the wrong number of words, gets an error reply (the tag's E flag,
- * the refused label, and a `ServiceError` code in MR1) — never silence; the client stub turns it into a typed
- * `IpcError`. Words are unsigned 64-bit registers, given and returned as numbers (safe integers; a word above
- * 2^53 - 1 throws when read — declare such a field and read it with `getMrBig` in a hand-written handler).
+ * Every register of a request is the caller's to choose, so the dispatcher reads them as untrusted input:
+ * a request with an unknown label, the wrong number of words, typed words (a service takes none), or a word
+ * above 2^53 - 1 gets an error reply (the tag's E flag, the refused label, and a code in MR1) — never silence
+ * and never a fault of the server, which goes on serving the others. So does a request whose handler throws
+ * or returns a reply that does not fit the layout. The client stub turns an error reply into a typed
+ * `IpcError`, and checks the server's reply as strictly (label, counts, words). Words are given and returned
+ * as numbers (safe integers); for wider words write a handler of your own over `getMrBig`.
  */
 
 import { IpcError } from "../errors.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
 import { MsgTag, ServiceError } from "../protocol/msgtag.ts";
+import { ALL_RIGHTS } from "../caps/index.ts";
 import type { Capability } from "../ipc/capability.ts";
 import type { Channel } from "./channel.ts";
 import { grantCap } from "./endpoints.ts";
-import { getMr, getMrBig, setMr } from "./registers.ts";
+import { getMrBig, setMr } from "./registers.ts";
+
+/**
+ * Error code (MR1 of an error reply) for a request word above 2^53 - 1, which a service's words (numbers) cannot
+ * hold. It extends `ServiceError` (1..3, src/protocol/msgtag.ts) and belongs there with them.
+ */
+export const BAD_WORD = 4;
+
+/** Register `index` as a number, or -1 if it holds more than 2^53 - 1: the caller chose it, so it is no fault. */
+function wordAt(index: number): number {
+  const word = getMrBig(index);
+  return word <= MAX_SAFE ? Number(word) : -1;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 export type Words<Names extends readonly string[]> = { readonly [K in Names[number]]: number };
 
@@ -62,14 +80,24 @@ export function defineService<const Req extends readonly string[], const Rep ext
         call(values) {
           setMr(0, tag);
           request.forEach((field, i) => { setMr(1 + i, wordOf(values, field, name)); });
-          channel.ppcall(info);
-          const answer = MsgTag.decode(getMrBig(0));
-          if (answer.error) throw serviceError(name, label, getMr(1));
-          if (answer.untyped !== reply.length) {
-            throw new IpcError("InvalidMessage", `${name}: the reply has ${answer.untyped} words, the layout ${reply.length}`, { operation: name });
+          const replied = channel.ppcall(info);
+          // The server is another PD: its reply is checked as a request is. Registers past the reply's count
+          // still hold this PD's own request, so a tag that claims more than was sent is refused, not read.
+          const answer = replied.count === 0 ? undefined : MsgTag.decode(getMrBig(0));
+          if (answer === undefined || answer.count !== replied.count || answer.label !== label) {
+            throw badReply(name, `a reply of ${replied.count} registers with ${answer?.toString() ?? "no tag"}, not a reply to label 0x${label.toString(16)}`);
           }
+          if (answer.error) {
+            if (answer.untyped !== 1 || answer.typed !== 0) throw badReply(name, `an error reply with ${answer.toString()}`);
+            throw serviceError(name, label, wordAt(1));
+          }
+          if (answer.untyped !== reply.length || answer.typed !== 0) throw badReply(name, `${answer.toString()}; the layout has ${reply.length} words`);
           const out: Record<string, number> = {};
-          reply.forEach((field, i) => (out[field] = getMr(1 + i)));
+          for (let i = 0; i < reply.length; i++) {
+            const word = wordAt(1 + i);
+            if (word < 0) throw badReply(name, `word '${reply[i]!}' is above 2^53 - 1: ${getMrBig(1 + i)}`);
+            out[reply[i]!] = word;
+          }
           return out as Words<Rep>;
         },
       };
@@ -79,16 +107,24 @@ export function defineService<const Req extends readonly string[], const Rep ext
         label,
         name,
         dispatch(tag, channel) {
-          if (tag.untyped !== request.length) return errorReply(label, ServiceError.BAD_LENGTH);
+          if (tag.untyped !== request.length || tag.typed !== 0) return errorReply(label, ServiceError.BAD_LENGTH);
           const values: Record<string, number> = {};
-          request.forEach((field, i) => (values[field] = getMr(1 + i)));
-          let result: Words<Rep>;
+          for (let i = 0; i < request.length; i++) {
+            const word = wordAt(1 + i);
+            if (word < 0) return errorReply(label, BAD_WORD);
+            values[request[i]!] = word;
+          }
+          // The reply is checked whole before a register is written: a handler that throws, or returns a word a
+          // caller's request made too large, gets that caller an error reply, not a fault of the server.
+          const words: number[] = [];
           try {
-            result = handler(values as Words<Req>, channel);
+            const result = handler(values as Words<Req>, channel) as unknown;
+            if (typeof result !== "object" || result === null) throw new TypeError("the handler returned no object");
+            for (const field of reply) words.push(wordOf(result as Record<string, number>, field, name));
           } catch {
             return errorReply(label, ServiceError.HANDLER_FAILED);
           }
-          reply.forEach((field, i) => { setMr(1 + i, wordOf(result, field, name)); });
+          for (let i = 0; i < words.length; i++) setMr(1 + i, words[i]!);
           setMr(0, replyTag);
           return 1 + reply.length;
         },
@@ -114,10 +150,15 @@ export function serveL4(...handlers: readonly ServiceHandler[]): (channel: Chann
     } catch {
       return new MessageInfo(info.label, errorReply(info.label, ServiceError.BAD_LENGTH));
     }
-    if (info.count !== tag.count) return new MessageInfo(info.label, errorReply(tag.label, ServiceError.BAD_LENGTH));
+    if (info.count !== tag.count) return new MessageInfo(tag.label, errorReply(tag.label, ServiceError.BAD_LENGTH));
     const handler = byLabel.get(tag.label);
     if (handler === undefined) return new MessageInfo(tag.label, errorReply(tag.label, ServiceError.UNKNOWN_LABEL));
-    return new MessageInfo(tag.label, handler.dispatch(tag, channel));
+    try {
+      return new MessageInfo(tag.label, handler.dispatch(tag, channel));
+    } catch {
+      // A hand-made ServiceHandler that throws: still the caller's error, answered, not the server's fault.
+      return new MessageInfo(tag.label, errorReply(tag.label, ServiceError.HANDLER_FAILED));
+    }
   };
 }
 
@@ -128,6 +169,10 @@ function errorReply(label: number, code: number): number {
   return 2;
 }
 
+function badReply(name: string, what: string): IpcError {
+  return new IpcError("InvalidMessage", `${name}: the server sent ${what}`, { operation: name });
+}
+
 function serviceError(name: string, label: number, code: number): IpcError {
   const why =
     code === ServiceError.UNKNOWN_LABEL
@@ -136,7 +181,9 @@ function serviceError(name: string, label: number, code: number): IpcError {
         ? "the server refused the request's length"
         : code === ServiceError.HANDLER_FAILED
           ? "the server's handler failed"
-          : `error code ${code}`;
+          : code === BAD_WORD
+            ? "the server refused a request word above 2^53 - 1"
+            : `error code ${code < 0 ? "above 2^53 - 1" : code}`;
   return new IpcError("InvalidMessage", `${name}: ${why}`, { operation: name });
 }
 
@@ -183,16 +230,23 @@ export function putRegionItem(
 
 /** Reads the typed item at register `index` (the receiver maps it with `mapRegion(capabilityFromToken(item.token))`). */
 export function getRegionItem(index: number): RegionItem {
-  const head = getMr(index);
-  const kind = head & 0xff;
-  if (kind !== TypedItemKind.MAP && kind !== TypedItemKind.GRANT) {
-    throw new IpcError("InvalidMessage", `getRegionItem: register ${index} holds no typed item (kind ${kind})`, { operation: "getRegionItem" });
+  if (!Number.isInteger(index) || index < 1 || index + 2 > 63) {
+    throw new IpcError("InvalidArgument", `getRegionItem: a typed item's 3 registers start at 1..61, got ${String(index)}`, { operation: "getRegionItem" });
+  }
+  // The sender chose every bit: read as bigints, so no value can throw a RangeError or lose bits on the way.
+  const head = getMrBig(index);
+  const kind = Number(head & 0xffn);
+  const rights = head >> 8n;
+  if ((kind !== TypedItemKind.MAP && kind !== TypedItemKind.GRANT) || (rights & ~BigInt(ALL_RIGHTS)) !== 0n) {
+    throw new IpcError("InvalidMessage", `getRegionItem: register ${index} holds no typed item (0x${head.toString(16)}: kind ${kind}, rights 0x${rights.toString(16)})`, {
+      operation: "getRegionItem",
+    });
   }
   const extent = getMrBig(index + 2);
   return {
     kind: kind === TypedItemKind.MAP ? "map" : "grant",
     token: getMrBig(index + 1),
-    rights: head >> 8,
+    rights: Number(rights),
     offset: Number(extent >> 32n),
     size: Number(extent & 0xffff_ffffn),
   };
