@@ -8,10 +8,15 @@
  * A token is only a name: it grants nothing by itself. The kernel looks it up in the holder's own capability
  * space (caps/space.ts), so a token guessed, copied from another PD or kept after a revoke names nothing.
  *
- * Generations here are per capability, not per object: every capability made for an object takes the
- * object's next generation, so two capabilities never share a token, and a revoked token is never issued
- * again. When an object has used all 65,535 generations it is retired (no new capabilities), rather than
- * wrapping as VeridianOS does — a wrapped generation would make a stale token valid again.
+ * Generations here are per (holder's space, object), not per object: every capability issued into a space
+ * for an object takes that space's next generation for it, so two capabilities in one space never share a
+ * token, and a dead token is never issued again in that space. That is all uniqueness has to give, because a
+ * token is only ever looked up in its holder's own space: the same 64-bit value held by two PDs names two
+ * different capabilities (or one in each), and a move re-issues the capability under the receiver's counter.
+ * When a space has used all 65,535 generations of an object it can be given no new capability to that object
+ * (OutOfMemory, for that PD alone: a client that derives in a loop uses up its own generations, never the
+ * server's), rather than wrapping as VeridianOS does — a wrapped generation would make a stale token valid
+ * again. Only a kernel-internal space, whose tokens no PD ever sees, wraps (skipping live tokens).
  */
 
 export const Rights = {
