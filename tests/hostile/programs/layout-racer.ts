@@ -9,6 +9,7 @@ export default protectionDomain({
     const bytes = memoryRegion("mine").writableBytes();
     const ctl = new Int32Array(bytes.buffer, 0, 16);
     const view = Name.view(bytes, VALUE_AT);
+    view.name = GUEST; // before READY: the server must not read the region's zeros (an empty name) as a lie
     Atomics.store(ctl, CTL.READY, 1);
     Atomics.notify(ctl, CTL.READY);
     const deadline = Date.now() + 30_000; // hang guard only: the server stops us long before

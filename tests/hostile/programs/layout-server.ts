@@ -15,7 +15,7 @@ export default protectionDomain({
     const hostileBytes = memoryRegion("hostile").writableBytes();
     const hostile = Name.view(hostileBytes, VALUE_AT, false);
     const ctl = new Int32Array(hostileBytes.buffer, 0, 16);
-    for (let i = 0; i < 200 && Atomics.load(ctl, CTL.READY) === 0; i++) Atomics.wait(ctl, CTL.READY, 0, 50);
+    for (let i = 0; i < 200 && Atomics.load(ctl, CTL.READY) === 0; i++) Atomics.wait(ctl, CTL.READY, 0, 50); // hang guard 10 s
     const writesBefore = Atomics.load(ctl, CTL.WRITES);
     let reads = 0;
     let honestWrong = 0;
