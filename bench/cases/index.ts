@@ -7,8 +7,9 @@ import codec from "./codec.ts";
 import comlink from "./comlink.ts";
 import endpoint from "./endpoint.ts";
 import floor from "./floor.ts";
+import hostile from "./hostile.ts";
 import pending from "./pending.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, channel, codec, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, hostile, channel, codec, pending]);
