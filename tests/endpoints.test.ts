@@ -7,9 +7,19 @@ import { run } from "./helpers.ts";
 function system(program: string, names: readonly string[]): SystemDescription {
   return {
     protectionDomains: names.map((name, i) => ({ name, priority: 200 - i, program: `programs/ep/${program}.ts` })),
-    channels: [],
+    channels: mesh(names),
   };
 }
+
+/** Every pair of PDs connected by a channel (ids are the peer's index): what lets them grant to each other by name. */
+function mesh(names: readonly string[]): SystemDescription["channels"] {
+  const channels: SystemDescription["channels"][number][] = [];
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) channels.push({ ends: [{ pd: names[i]!, id: j }, { pd: names[j]!, id: i }] });
+  }
+  return channels;
+}
+
 
 describe("endpoints (workers)", () => {
   it("client-server: call and reply, send, badges, sender names, and the API's typed errors", async () => {

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { IpcKernel, type IpcPd } from "../src/kernel/ipc-kernel.ts";
 import { RateLimiter, validateRateLimits } from "../src/ipc/rate-limit.ts";
 import { CONTROL_BYTES, DOORBELL_BYTES } from "../src/protocol/layout.ts";
-import { GUARD_I32, Refusal, SLOT_I32, SlotGone, SlotState, SlotStatus } from "../src/protocol/endpoint.ts";
+import { GUARD_I32, Refusal, SLOT_I32, SlotGone, SlotState, SlotStatus, slotStatus } from "../src/protocol/endpoint.ts";
 import type { KernelToPd, SlotGrant } from "../src/protocol/syscall.ts";
 import { Rights } from "../src/index.ts";
 import { errorCode } from "./helpers.ts";
@@ -82,11 +82,11 @@ describe("IPC kernel: syscalls are untrusted input", () => {
     const theirs = (kernel.handle(1, { op: "grant", token: mine, to: "sender", rights: Rights.SEND, move: false }) as { token: bigint }).token;
     const slot = kernel.handle(2, { op: "connect", token: theirs }) as SlotGrant;
     const i32 = new Int32Array(slot.slot);
-    assert.equal(Atomics.load(guard, GUARD_I32.STATUS + slot.index), SlotStatus.LIVE);
+    assert.equal(Atomics.load(guard, GUARD_I32.STATUS + slot.index), slotStatus(slot.generation, SlotStatus.LIVE));
     assert.ok(pds[0]!.posted.some((m) => m.kind === "slot" && m.index === slot.index && m.sender === "sender"), "the receiver is told of the new sender");
     Atomics.store(i32, SLOT_I32.STATE, SlotState.SENT); // a message waits in the slot
     assert.deepEqual(kernel.handle(1, { op: "revoke", token: mine }), { count: 2 });
-    assert.equal(Atomics.load(guard, GUARD_I32.STATUS + slot.index), SlotStatus.REVOKED);
+    assert.equal(Atomics.load(guard, GUARD_I32.STATUS + slot.index), slotStatus(slot.generation, SlotStatus.REVOKED));
     assert.equal(Atomics.load(i32, SLOT_I32.STATE), SlotState.REFUSED);
     assert.equal(Atomics.load(i32, SLOT_I32.ERROR), Refusal.REVOKED);
     assert.equal(Atomics.load(i32, SLOT_I32.GONE), SlotGone.CAPABILITY_REVOKED);

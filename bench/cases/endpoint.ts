@@ -8,7 +8,9 @@ const program = fileURLToPath(new URL("../programs/endpoint-bench.ts", import.me
 
 function description(flooded: boolean): SystemDescription {
   const names = flooded ? ["server", "client", "flooder"] : ["server", "client"];
-  return { protectionDomains: names.map((name, i) => ({ name, priority: 200 - i, program })), channels: [] };
+  // The server grants to the others by name: a channel connects each of them to it (authority to grant).
+  const channels = names.slice(1).map((name, i): SystemDescription["channels"][number] => ({ ends: [{ pd: "server", id: i + 1 }, { pd: name, id: 0 }] }));
+  return { protectionDomains: names.map((name, i) => ({ name, priority: 200 - i, program })), channels };
 }
 
 async function oneRound(flooded: boolean, iterations: number): Promise<number> {

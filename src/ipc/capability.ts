@@ -34,6 +34,8 @@ export class Capability implements Disposable {
   /** The endpoint (or other object) id. */
   readonly object: number;
   readonly badge: number;
+  /** The PD that granted it into this PD by `grantCap` (as the kernel says), or undefined if this PD made it. */
+  grantedBy: string | undefined;
   /** Where `close()` was called, or why the runtime knows it stopped working; undefined while usable. */
   closedAt: string | undefined;
   /** @internal The holder runtime's state for sending through this capability (its slot), once connected. */
@@ -50,6 +52,7 @@ export class Capability implements Disposable {
     this.object = grant.object;
     this.badge = grant.badge;
     this.owner = owner;
+    this.grantedBy = undefined;
     this.closedAt = undefined;
     this.sendState = undefined;
     this.receiveState = undefined;

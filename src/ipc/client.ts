@@ -30,9 +30,12 @@ import {
   Refusal,
   SLOT,
   SLOT_I32,
+  SLOT_STATUS_BITS,
+  SLOT_STATUS_MASK,
   SlotGone,
   SlotState,
   SlotStatus,
+  slotStatus,
 } from "../protocol/endpoint.ts";
 import type { CapabilityGrant, KernelMail, RateLimits, RegionGrant, SlotGrant, SyscallRequest } from "../protocol/syscall.ts";
 import { Rights } from "../caps/token.ts";
@@ -129,6 +132,10 @@ interface SenderSlot {
 /** @internal */
 export interface ReceiverSlot {
   readonly index: number;
+  /** The slot's generation, and its guard STATUS word while live and while this receiver takes from it. */
+  readonly generation: number;
+  readonly live: number;
+  readonly taking: number;
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
   readonly badge: number;
@@ -152,16 +159,24 @@ export interface ReceiverSlot {
 interface ReceiverEndpoint {
   readonly id: number;
   readonly guard: Int32Array;
+  /** Every slot, in no particular order (for looks that visit all). */
   readonly slots: ReceiverSlot[];
-  /** Where the next round-robin scan starts. */
+  /** The slots grouped by sending PD: the round-robin is over PDs, then over each PD's slots. */
+  readonly senders: SenderGroup[];
+  /** The group the next round-robin scan starts at. */
   next: number;
   closed: boolean;
 }
 
-interface Transfer {
-  readonly endpoint: number;
-  readonly index: number;
-  readonly grants: readonly CapabilityGrant[];
+/** One sending PD's slots on one endpoint: it is served in turn with every other PD, however many it has. */
+interface SenderGroup {
+  readonly sender: string;
+  readonly slots: ReceiverSlot[];
+  next: number;
+}
+
+function newEndpoint(id: number, guard: SharedArrayBuffer): ReceiverEndpoint {
+  return { id, guard: new Int32Array(guard), slots: [], senders: [], next: 0, closed: false };
 }
 
 const NEVER = Number.POSITIVE_INFINITY;
@@ -173,12 +188,8 @@ export class IpcClient implements CapabilityOwner {
   private readonly caps = new Map<bigint, Capability>();
   private readonly endpoints = new Map<number, ReceiverEndpoint>();
   private readonly named = new Map<string, Capability>();
-  private readonly transfers = new Map<number, Transfer>();
-  /** The transfer `claimTransfer` is claiming while it drains the mail (never taken for dead meanwhile). */
-  private claiming = 0;
-  /** Capabilities of dead transfers, closed once the mail is drained. */
-  private deadGrants: CapabilityGrant[] = [];
-  private readonly movedBuffers = new Map<string, { buffer: ArrayBuffer; from: string }[]>();
+  /** Buffers the kernel holds for this PD, by name: how many it said it has (taken with `take-buffer`). */
+  private readonly movedBuffers = new Map<string, number>();
   private readonly pdLimiters = new Map<string, RateLimiter>();
   private readonly capLimiters = new Map<number, RateLimiter>();
   private readonly pendingSlots: Extract<KernelMail, { kind: "slot" }>[] = [];
@@ -192,13 +203,7 @@ export class IpcClient implements CapabilityOwner {
 
   createEndpoint(): { id: number; cap: Capability } {
     const value = this.syscall({ op: "create-endpoint" }) as { grant: CapabilityGrant; guard: SharedArrayBuffer };
-    this.endpoints.set(value.grant.object, {
-      id: value.grant.object,
-      guard: new Int32Array(value.guard),
-      slots: [],
-      next: 0,
-      closed: false,
-    });
+    this.endpoints.set(value.grant.object, newEndpoint(value.grant.object, value.guard));
     this.adoptPendingSlots();
     return { id: value.grant.object, cap: this.adopt(value.grant) };
   }
@@ -265,13 +270,25 @@ export class IpcClient implements CapabilityOwner {
     return this.adopt(this.syscall({ op: "check", token, rights: 0 }) as CapabilityGrant);
   }
 
-  /** Waits until a capability granted to this PD under `name` has arrived, and returns it. */
-  lookupCapability(name: string, options: WaitFor = {}): Capability {
+  /**
+   * Waits until a capability granted to this PD under `name` has arrived, and returns it. A name is never
+   * replaced; with `from`, the capability must have been granted by that PD (`PermissionDenied` otherwise:
+   * another PD took the name first).
+   */
+  lookupCapability(name: string, options: WaitFor & { readonly from?: string } = {}): Capability {
     const deadline = deadlineOf(options.timeout);
     for (;;) {
       this.drainMail();
       const cap = this.named.get(name);
-      if (cap !== undefined) return cap;
+      if (cap !== undefined) {
+        if (options.from !== undefined && cap.grantedBy !== options.from) {
+          throw new IpcError("PermissionDenied", `lookupCapability: the capability named '${name}' was granted by PD '${cap.grantedBy ?? "?"}', not by PD '${options.from}'`, {
+            operation: "lookupCapability",
+            capability: cap.token,
+          });
+        }
+        return cap;
+      }
       this.checkWait("lookupCapability", deadline, options.signal, () => `no capability named '${name}' has been granted to PD '${this.link.pdName}'`);
       this.sleepOnDoorbell(deadline, () => this.link.hasMail());
     }
@@ -302,13 +319,20 @@ export class IpcClient implements CapabilityOwner {
     this.syscall({ op: "move-buffer", to, name, buffer }, [buffer]);
   }
 
-  /** Waits for an ArrayBuffer another PD moved to this one under `name`. */
+  /** Waits for an ArrayBuffer another PD moved to this one under `name` (the kernel holds it until then). */
   receiveBuffer(name: string, options: WaitFor = {}): { buffer: ArrayBuffer; from: string } {
     const deadline = deadlineOf(options.timeout);
     for (;;) {
       this.drainMail();
-      const moved = this.movedBuffers.get(name)?.shift();
-      if (moved !== undefined) return moved;
+      if ((this.movedBuffers.get(name) ?? 0) > 0) {
+        this.movedBuffers.set(name, this.movedBuffers.get(name)! - 1);
+        try {
+          return this.syscall({ op: "take-buffer", name }) as { buffer: ArrayBuffer; from: string };
+        } catch (error) {
+          if (!(error instanceof IpcError) || error.code !== "WouldBlock") throw error;
+        }
+        continue;
+      }
       this.checkWait("receiveBuffer", deadline, options.signal, () => `no buffer named '${name}' has been moved to PD '${this.link.pdName}'`);
       this.sleepOnDoorbell(deadline, () => this.link.hasMail());
     }
@@ -336,7 +360,7 @@ export class IpcClient implements CapabilityOwner {
   /** A bounded channel: an endpoint whose every sender has a queue of `capacity` messages (see protocol/endpoint.ts). */
   createChannel(capacity: number): { id: number; send: Capability; receive: Capability } {
     const value = this.syscall({ op: "create-channel", capacity }) as { grant: CapabilityGrant; guard: SharedArrayBuffer };
-    this.endpoints.set(value.grant.object, { id: value.grant.object, guard: new Int32Array(value.guard), slots: [], next: 0, closed: false });
+    this.endpoints.set(value.grant.object, newEndpoint(value.grant.object, value.guard));
     this.adoptPendingSlots();
     const receive = this.adopt(value.grant);
     return { id: value.grant.object, send: receive.derive(Rights.SEND | Rights.GRANT), receive };
@@ -725,80 +749,82 @@ export class IpcClient implements CapabilityOwner {
   }
 
   /**
-   * One round-robin pass over the endpoint's senders, starting after the last one served. Returns the first
-   * message taken, or undefined.
+   * One round-robin pass over the endpoint's sending PDs, starting after the last one served, and within each
+   * PD over its slots: a PD with a thousand capabilities to this endpoint gets one turn, as a PD with one
+   * does. Returns the first message taken, or undefined.
    */
   private poll(endpoint: ReceiverEndpoint): Received | undefined {
-    const slots = endpoint.slots;
-    const n = slots.length;
+    const groups = endpoint.senders;
+    const n = groups.length;
     for (let k = 0; k < n; k++) {
-      const i = (endpoint.next + k) % n;
-      const slot = slots[i]!;
-      let message: Received | undefined;
-      if (slot.capacity !== 0) {
-        if (!queuePending(slot)) continue;
-        message = this.takeQueued(endpoint, slot);
-      } else {
-        const state = Atomics.load(slot.i32, SLOT_I32.STATE);
-        if (state === SlotState.SENT || (state === SlotState.CALLED && !slot.outstanding)) {
-          message = this.take(endpoint, slot, state);
-        } else if (state === SlotState.ABANDONED && !slot.outstanding) {
-          letGo(slot); // a call given up before it was taken
-          continue;
-        } else {
-          continue;
+      const g = (endpoint.next + k) % n;
+      const group = groups[g]!;
+      const slots = group.slots;
+      const m = slots.length;
+      for (let j = 0; j < m; j++) {
+        const i = (group.next + j) % m;
+        const message = this.tryTake(endpoint, slots[i]!);
+        if (message !== undefined) {
+          group.next = i + 1;
+          endpoint.next = g + 1;
+          return message;
         }
-      }
-      if (message !== undefined) {
-        endpoint.next = i + 1;
-        return message;
       }
     }
     return undefined;
   }
 
-  /** Takes the message in `slot` if its capability is still live (see the revocation protocol). */
+  /** A message from `slot`, if one is waiting and may be taken. */
+  private tryTake(endpoint: ReceiverEndpoint, slot: ReceiverSlot): Received | undefined {
+    if (slot.capacity !== 0) return queuePending(slot) ? this.takeQueued(endpoint, slot) : undefined;
+    const state = Atomics.load(slot.i32, SLOT_I32.STATE);
+    if (state === SlotState.SENT || (state === SlotState.CALLED && !slot.outstanding)) return this.take(endpoint, slot, state);
+    if (state === SlotState.ABANDONED && !slot.outstanding) letGo(slot); // a call given up before it was taken
+    return undefined;
+  }
+
+  /**
+   * Takes the message in `slot` if its capability is still live: the revocation protocol of protocol/endpoint.ts
+   * (STATUS LIVE -> TAKING; a send commits at its slot's CAS, a call at STATUS TAKING -> LIVE). Nothing here
+   * waits, and nothing the sender writes can make it throw.
+   */
   private take(endpoint: ReceiverEndpoint, slot: ReceiverSlot, state: number): Received | undefined {
     const guard = endpoint.guard;
+    const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
-    let data: Uint8Array;
-    let label: number;
-    let seq: number;
-    let transfer: number;
-    let refused = 0; // the transfer of a refused message, dropped below
-    Atomics.store(guard, GUARD_I32.BUSY, slot.index + 1); // before the check: the kernel's revoke waits on it
-    try {
-      const status = Atomics.load(guard, GUARD_I32.STATUS + slot.index);
-      const length = i32[SLOT_I32.LENGTH]! >>> 0;
-      const why =
-        status !== SlotStatus.LIVE ? (status === SlotStatus.SENDER_DEAD ? Refusal.SENDER_DEAD : Refusal.REVOKED)
-        : length > INLINE_BYTES ? Refusal.INVALID_MESSAGE
-        : !this.allowed(slot, length) ? Refusal.RATE_LIMITED
-        : Refusal.NONE;
-      if (why !== Refusal.NONE) {
-        refused = i32[SLOT_I32.TRANSFER]! >>> 0;
-        refuse(slot, state, why);
+    if (Atomics.compareExchange(guard, at, slot.live, slot.taking) !== slot.live) {
+      // Revoked, its sender dead, or this record is of an older slot at this index: never taken.
+      const status = Atomics.load(guard, at);
+      const senderDead = status >>> SLOT_STATUS_BITS === slot.generation && (status & SLOT_STATUS_MASK) === SlotStatus.SENDER_DEAD;
+      refuse(slot, state, senderDead ? Refusal.SENDER_DEAD : Refusal.REVOKED);
+      return undefined;
+    }
+    const length = i32[SLOT_I32.LENGTH]! >>> 0;
+    const why = length > INLINE_BYTES ? Refusal.INVALID_MESSAGE : !this.allowed(slot, length) ? Refusal.RATE_LIMITED : Refusal.NONE;
+    if (why !== Refusal.NONE) {
+      Atomics.compareExchange(guard, at, slot.taking, slot.live);
+      refuse(slot, state, why); // a refused message's capabilities stay in transit until the kernel drops them
+      return undefined;
+    }
+    const data = slot.u8.slice(SLOT.DATA, SLOT.DATA + length); // private copy: the sender may keep writing
+    const label = i32[SLOT_I32.LABEL]! >>> 0;
+    const seq = i32[SLOT_I32.SEQ]!;
+    const transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
+    if (state === SlotState.SENT) {
+      // A send commits here: the kernel's revoke refuses a SENT slot with a CAS on the same word.
+      const taken = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.DELIVERED) === SlotState.SENT;
+      Atomics.compareExchange(guard, at, slot.taking, slot.live); // fails only if the kernel revoked meanwhile
+      if (!taken) return undefined; // withdrawn by its sender, or refused or closed by the kernel
+      wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
+    } else {
+      // A call commits here, without a write to the slot (the caller spins on that line): the receiver remembers
+      // it, and the slot stays CALLED until the reply (or ABANDONED until the receiver lets go).
+      if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
+        refuse(slot, state, Refusal.REVOKED); // revoked while we looked
         return undefined;
       }
-      data = slot.u8.slice(SLOT.DATA, SLOT.DATA + length); // private copy: the sender may keep writing
-      label = i32[SLOT_I32.LABEL]! >>> 0;
-      seq = i32[SLOT_I32.SEQ]!;
-      transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
-      if (state === SlotState.SENT) {
-        // The take of a send: fails only if the sender withdrew it (timeout) or the kernel closed the slot.
-        if (Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.DELIVERED) !== SlotState.SENT) return undefined;
-      } else {
-        // A call is taken without a write to the slot (the caller is spinning on that line): the receiver
-        // remembers it, and the slot stays CALLED until the reply (or ABANDONED until the receiver lets go).
-        slot.outstanding = true;
-      }
-    } finally {
-      Atomics.store(guard, GUARD_I32.BUSY, 0);
-      // A refused message's capabilities are dropped, not left unclaimed in this PD's space. After BUSY is
-      // cleared: closing them is a syscall, and the kernel's revoke may be waiting on BUSY.
-      if (refused !== 0) this.dropTransfer(endpoint.id, slot.index, refused);
+      slot.outstanding = true;
     }
-    if (state === SlotState.SENT) wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
     const caps = transfer === 0 ? NO_CAPS : this.claimTransfer(endpoint.id, slot.index, transfer);
     return {
       data,
@@ -813,35 +839,35 @@ export class IpcClient implements CapabilityOwner {
   /** Takes the oldest entry of a queue slot if its capability is still live and its rate limit allows it. */
   private takeQueued(endpoint: ReceiverEndpoint, slot: ReceiverSlot): Received | undefined {
     const guard = endpoint.guard;
+    const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
-    let data: Uint8Array;
-    let label: number;
-    Atomics.store(guard, GUARD_I32.BUSY, slot.index + 1); // before the check: the kernel's revoke waits on it
-    try {
-      if (Atomics.load(guard, GUARD_I32.STATUS + slot.index) !== SlotStatus.LIVE) {
-        slot.retired = true; // what is queued there is never taken
-        return undefined;
-      }
-      const at = QUEUE.ENTRIES + (slot.tail & (slot.capacity - 1)) * QUEUE_ENTRY_BYTES;
-      const length = i32[at >> 2]! >>> 0;
-      if (length <= INLINE_BYTES && !this.allowed(slot, length)) {
-        // Deferred, not refused: the entry stays queued until the bucket refills; the sender sees a full queue.
-        if (i32[QUEUE_I32.THROTTLED] === 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 1);
-        slot.throttledUntil = performance.now() + 1;
-        return undefined;
-      }
-      data = length <= INLINE_BYTES ? slot.u8.slice(at + 8, at + 8 + length) : new Uint8Array(0);
-      label = i32[(at >> 2) + 1]! >>> 0;
-      slot.tail = (slot.tail + 1) >>> 0;
-      Atomics.store(i32, QUEUE_I32.TAIL, slot.tail | 0); // frees the entry
-      if (i32[QUEUE_I32.THROTTLED] !== 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 0);
-      // A malformed entry (a length past 64 bytes, only a sender writing against the protocol makes one) is
-      // consumed and dropped: it cannot be read, and leaving it would block the queue.
-      if (length > INLINE_BYTES) return undefined;
-    } finally {
-      Atomics.store(guard, GUARD_I32.BUSY, 0);
+    if (Atomics.compareExchange(guard, at, slot.live, slot.taking) !== slot.live) {
+      slot.retired = true; // what is queued there is never taken
+      return undefined;
     }
+    const entry = QUEUE.ENTRIES + (slot.tail & (slot.capacity - 1)) * QUEUE_ENTRY_BYTES;
+    const length = i32[entry >> 2]! >>> 0;
+    if (length <= INLINE_BYTES && !this.allowed(slot, length)) {
+      // Deferred, not refused: the entry stays queued until the bucket refills; the sender sees a full queue.
+      Atomics.compareExchange(guard, at, slot.taking, slot.live);
+      if (i32[QUEUE_I32.THROTTLED] === 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 1);
+      slot.throttledUntil = performance.now() + 1;
+      return undefined;
+    }
+    const data = length <= INLINE_BYTES ? slot.u8.slice(entry + 8, entry + 8 + length) : undefined;
+    const label = i32[(entry >> 2) + 1]! >>> 0;
+    // The take commits here: the kernel's revoke exchanges STATUS, so this fails if it came first.
+    if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
+      slot.retired = true;
+      return undefined;
+    }
+    slot.tail = (slot.tail + 1) >>> 0;
+    Atomics.store(i32, QUEUE_I32.TAIL, slot.tail | 0); // frees the entry
+    if (i32[QUEUE_I32.THROTTLED] !== 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 0);
     wakeIfSleeping(i32, QUEUE_I32.TAIL, QUEUE_I32.SENDER_SLEEPING);
+    // A malformed entry (a length past 64 bytes, only a sender writing against the protocol makes one) is
+    // consumed and dropped: it cannot be read, and leaving it would block the queue.
+    if (data === undefined) return undefined;
     return { data, label, badge: slot.badge, sender: slot.sender, caps: NO_CAPS, reply: undefined };
   }
 
@@ -858,18 +884,20 @@ export class IpcClient implements CapabilityOwner {
     return true;
   }
 
-  /** Capabilities a message carried: only a transfer the kernel made for this very slot is accepted. */
-  private claimTransfer(endpoint: number, index: number, id: number): Capability[] {
-    this.claiming = id;
+  /**
+   * Capabilities a message carried: the kernel holds them in transit until this claim, and hands over only the
+   * transfer it made for this very slot (an id the sender wrote that is not that slot's gives nothing). If this
+   * PD's space has no room they are dropped, and the message arrives without them.
+   */
+  private claimTransfer(endpoint: number, index: number, id: number): readonly Capability[] {
+    let grants: readonly CapabilityGrant[];
     try {
-      this.drainMail();
-    } finally {
-      this.claiming = 0;
+      ({ grants } = this.syscall({ op: "claim", endpoint, index, transfer: id }) as { grants: readonly CapabilityGrant[] });
+    } catch (error) {
+      if (error instanceof IpcError && error.code === "OutOfMemory") return NO_CAPS;
+      throw error;
     }
-    const transfer = this.transfers.get(id);
-    if (transfer?.endpoint !== endpoint || transfer.index !== index) return [];
-    this.transfers.delete(id);
-    return transfer.grants.map((g) => this.adopt(g));
+    return grants.length === 0 ? NO_CAPS : grants.map((g) => this.adopt(g));
   }
 
   /** Spins on the endpoint's slots for the spin budget. True if something arrived. */
@@ -925,42 +953,11 @@ export class IpcClient implements CapabilityOwner {
 
   private drainMail(): void {
     for (const mail of this.link.takeMail()) this.deliver(mail);
-    if (this.deadGrants.length > 0) this.closeDeadGrants();
-  }
-
-  /**
-   * Drops the transfer `id` if it was made through the slot (`endpoint`, `index`): its message was refused.
-   * (The slot's TRANSFER word is the sender's to write: a transfer of another slot is never dropped for it.)
-   */
-  private dropTransfer(endpoint: number, index: number, id: number): void {
-    this.drainMail();
-    const transfer = this.transfers.get(id);
-    if (transfer?.endpoint !== endpoint || transfer.index !== index) return;
-    this.transfers.delete(id);
-    this.deadGrants.push(...transfer.grants);
-    this.closeDeadGrants();
-  }
-
-  /**
-   * Closes the capabilities of dead transfers in this PD's space; one already gone is no matter. One with
-   * RECEIVE (only ever this PD's own endpoint, sent to itself) is kept: closing it would close the endpoint.
-   */
-  private closeDeadGrants(): void {
-    const grants = this.deadGrants;
-    this.deadGrants = [];
-    for (const grant of grants) {
-      if ((grant.rights & Rights.RECEIVE) !== 0) continue;
-      try {
-        this.syscall({ op: "close", token: grant.token });
-      } catch (error) {
-        if (!(error instanceof IpcError)) throw error; // revoked or destroyed meanwhile: nothing to close
-      }
-    }
   }
 
   private deliver(mail: KernelMail): void {
     switch (mail.kind) {
-      case "slot": // ["slot", endpoint, index, slot, badge, sender, limits]
+      case "slot": // ["slot", endpoint, index, generation, slot, badge, sender, limits]
         this.pendingSlots.push(mail);
         this.adoptPendingSlots();
         break;
@@ -972,42 +969,27 @@ export class IpcClient implements CapabilityOwner {
         }
         break;
       case "named": {
-        // ["named", name, grant]
+        // ["named", name, grant, from]: the kernel never replaces a name, so the first one stays
         const cap = this.adopt(mail.grant);
-        if (mail.name !== "") this.named.set(mail.name, cap);
+        cap.grantedBy = mail.from;
+        if (mail.name !== "" && !this.named.has(mail.name)) this.named.set(mail.name, cap);
         break;
       }
-      case "buffer": {
-        // ["buffer", name, buffer, from]
-        let queue = this.movedBuffers.get(mail.name);
-        if (queue === undefined) this.movedBuffers.set(mail.name, (queue = []));
-        queue.push({ buffer: mail.buffer, from: mail.from });
-        break;
-      }
-      case "transfer": // ["transfer", id, endpoint, index, grants]
-        // A slot carries one message at a time and its runtime makes a transfer only while the slot is free,
-        // so an older unclaimed transfer of the same slot belongs to a message that was refused or withdrawn
-        // (or to a sender writing against the protocol) and will never be claimed: its capabilities are
-        // closed, so that a sender cannot fill this PD's space with messages it withdraws. The transfer being
-        // claimed right now (its take drains the mail first) is the exception.
-        for (const [id, old] of this.transfers) {
-          if (old.endpoint === mail.endpoint && old.index === mail.index && id !== this.claiming) {
-            this.transfers.delete(id);
-            this.deadGrants.push(...old.grants);
-          }
-        }
-        this.transfers.set(mail.id, { endpoint: mail.endpoint, index: mail.index, grants: mail.grants });
+      case "buffer": // ["buffer", name, from]: held by the kernel until `take-buffer`
+        this.movedBuffers.set(mail.name, (this.movedBuffers.get(mail.name) ?? 0) + 1);
         break;
       case "endpoint": // ["endpoint", endpoint, guard]
-        if (!this.endpoints.has(mail.endpoint)) {
-          this.endpoints.set(mail.endpoint, { id: mail.endpoint, guard: new Int32Array(mail.guard), slots: [], next: 0, closed: false });
-        }
+        if (!this.endpoints.has(mail.endpoint)) this.endpoints.set(mail.endpoint, newEndpoint(mail.endpoint, mail.guard));
         this.adoptPendingSlots();
         break;
     }
   }
 
-  /** Slots whose endpoint this PD knows. (A slot's mail cannot overtake its endpoint's, but be safe.) */
+  /**
+   * Slots whose endpoint this PD knows. (A slot's mail cannot overtake its endpoint's, but be safe.) A slot
+   * at an index replaces the older one there: the older one's capability is gone (its STATUS generation moved
+   * on), and all that is left of it is an outstanding call this PD may still answer through its ReplyCapability.
+   */
   private adoptPendingSlots(): void {
     for (let i = 0; i < this.pendingSlots.length; ) {
       const mail = this.pendingSlots[i]!;
@@ -1018,8 +1000,11 @@ export class IpcClient implements CapabilityOwner {
       }
       this.pendingSlots.splice(i, 1);
       if (mail.pdLimits !== undefined && !this.pdLimiters.has(mail.sender)) this.pdLimiters.set(mail.sender, new RateLimiter(mail.pdLimits));
-      endpoint.slots.push({
+      const slot: ReceiverSlot = {
         index: mail.index,
+        generation: mail.generation,
+        live: slotStatus(mail.generation, SlotStatus.LIVE),
+        taking: slotStatus(mail.generation, SlotStatus.TAKING),
         i32: new Int32Array(mail.slot),
         u8: new Uint8Array(mail.slot),
         badge: mail.badge,
@@ -1035,7 +1020,12 @@ export class IpcClient implements CapabilityOwner {
           if (limiter === undefined) this.capLimiters.set(bucket.id, (limiter = new RateLimiter(bucket.limits)));
           return limiter;
         }),
-      });
+      };
+      removeSlotAt(endpoint, mail.index);
+      endpoint.slots.push(slot);
+      let group = endpoint.senders.find((g) => g.sender === mail.sender);
+      if (group === undefined) endpoint.senders.push((group = { sender: mail.sender, slots: [], next: 0 }));
+      group.slots.push(slot);
     }
   }
 
@@ -1236,3 +1226,15 @@ function deadlineOf(timeout: number | undefined): number {
 }
 
 export type { RateLimits };
+
+/** Forgets the record of the slot at `index` (a newer slot takes the index), and a sender group left empty. */
+function removeSlotAt(endpoint: ReceiverEndpoint, index: number): void {
+  const at = endpoint.slots.findIndex((s) => s.index === index);
+  if (at < 0) return;
+  const [old] = endpoint.slots.splice(at, 1);
+  const g = endpoint.senders.findIndex((group) => group.slots.includes(old!));
+  if (g < 0) return;
+  const group = endpoint.senders[g]!;
+  group.slots.splice(group.slots.indexOf(old!), 1);
+  if (group.slots.length === 0) endpoint.senders.splice(g, 1);
+}

@@ -12,13 +12,16 @@ import type { RateLimits } from "../protocol/syscall.ts";
 
 export type { RateLimits } from "../protocol/syscall.ts";
 
+/** Checks untrusted limits (any value at all: a PD sends them in a syscall); returns a clean copy. */
 export function validateRateLimits(limits: RateLimits, operation: string): RateLimits {
-  const { maxMessagesPerSec, maxBytesPerSec, burstMultiplier } = limits;
-  const ok = (n: number): boolean => typeof n === "number" && Number.isFinite(n) && n > 0;
+  const record: Partial<Record<keyof RateLimits, unknown>> = typeof limits === "object" && limits !== null ? limits : {};
+  const { maxMessagesPerSec, maxBytesPerSec, burstMultiplier } = record;
+  const ok = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n > 0;
   if (!ok(maxMessagesPerSec) || !ok(maxBytesPerSec) || !ok(burstMultiplier) || burstMultiplier < 1) {
+    const show = (n: unknown): string => (typeof n === "number" ? String(n) : typeof n);
     throw new IpcError(
       "InvalidArgument",
-      `${operation}: rate limits need positive finite maxMessagesPerSec and maxBytesPerSec and a burstMultiplier of at least 1 (got ${JSON.stringify(limits)})`,
+      `${operation}: rate limits need positive finite numbers maxMessagesPerSec and maxBytesPerSec and a burstMultiplier of at least 1 (got ${show(maxMessagesPerSec)}, ${show(maxBytesPerSec)}, ${show(burstMultiplier)})`,
       { operation },
     );
   }

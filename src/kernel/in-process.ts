@@ -198,7 +198,7 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
   }
 
   ipcStats(): IpcKernelStats {
-    return { objectsCreated: 0, objectsDestroyed: 0, liveCapabilities: 0, endpointsLive: 0, slotsLive: 0, syscalls: 0 };
+    return { objectsCreated: 0, objectsDestroyed: 0, liveCapabilities: 0, endpointsLive: 0, slotsLive: 0, syscalls: 0, quotaHits: {} };
   }
 
   whenIdle(): Promise<void> {

@@ -7,10 +7,17 @@
  * operation either completes or changes nothing (the registry's all-or-nothing grant).
  *
  * When a capability leaves a space (closed, revoked, moved, its endpoint closed, its holder dead) the slot it
- * was connected to is retired, in this order (protocol/endpoint.ts): the guard's STATUS first, so the
- * receiver takes nothing more from it; then a wait until the receiver is not in the middle of a take from it;
- * then the slot itself, so a sender blocked in it wakes with an error. Only then does the syscall return: after
- * `revoke` returns, no message is taken through any revoked capability, including one already waiting.
+ * was connected to is retired (protocol/endpoint.ts): the guard's STATUS is exchanged first, so the receiver
+ * takes nothing more from it (a take in progress either committed before, or fails its commit); then the slot
+ * itself, so a sender blocked in it wakes with an error. The kernel never waits on memory a PD can write.
+ * After `revoke` returns, no message is taken through any revoked capability, including one already waiting.
+ *
+ * Authority follows capabilities, never names: a PD may grant into another only if they are connected by the
+ * system description (a channel, parent/child) or by an endpoint (one holds a connected sending capability to
+ * the other's endpoint); a name, once granted, is never replaced. Capabilities carried by a message wait in
+ * the kernel (in transit, in a space of the kernel's own, still in the derivation tree so a revoke reaches
+ * them) until the receiver claims them as it takes the message; moved buffers wait in the kernel until the
+ * receiver takes them. Every such holding is bounded per receiver (protocol/limits.ts).
  */
 
 import { IpcError, serializeError } from "../errors.ts";
@@ -27,11 +34,13 @@ import {
   queueBytes,
   Refusal,
   SLOT_BYTES,
+  SLOT_GENERATION_MASK,
   SLOT_I32,
   SLOT_MAGIC,
   SlotGone,
   SlotState,
   SlotStatus,
+  slotStatus,
 } from "../protocol/endpoint.ts";
 import type {
   CapabilityGrant,
@@ -74,29 +83,72 @@ interface EndpointRecord {
   readonly guardI32: Int32Array;
   /** 0: an endpoint (one-message slots); else a channel whose senders each get a queue of this many entries. */
   readonly capacity: number;
+  /** Indices never used yet start here; `free` holds used ones whose capability is gone. */
   nextIndex: number;
+  readonly free: number[];
+  /** The generation last given to each index (STATUS bits 3-31). */
+  readonly generations: Uint32Array;
+  /** The slot at each index now. */
+  readonly byIndex: Map<number, SlotRecord>;
+  /** Live slots per sender PD (Limits.slotsPerSenderPerEndpoint). */
+  readonly perSender: Map<number, number>;
   closed: boolean;
 }
 
 interface SlotRecord {
   readonly endpoint: EndpointRecord;
   readonly index: number;
+  readonly generation: number;
   readonly holder: number;
   readonly buffer: SharedArrayBuffer;
   readonly i32: Int32Array;
+  /** Transfers made through this slot and not yet claimed, oldest first (at most TRANSFERS_PER_SLOT). */
+  readonly pending: PendingTransfer[];
+}
+
+/** Capabilities carried by a message, in transit: held in the kernel's own space until the receiver claims them. */
+interface PendingTransfer {
+  readonly id: number;
+  readonly tokens: readonly bigint[];
 }
 
 interface CapMeta {
   readonly badge: number;
   /** The limits of this capability and of its ancestors, each with its bucket's id. */
   readonly limits: readonly LimitedBucket[];
+  /** The PD that granted it into its holder's space by `grant` (counted against Limits.grantedCapabilitiesPerPd). */
+  readonly grantedBy?: number;
+  /** The name it was granted under (held in the holder's names until it leaves). */
+  readonly name?: string;
 }
 
 export interface IpcKernelStats extends RegistryStats {
   readonly endpointsLive: number;
   readonly slotsLive: number;
   readonly syscalls: number;
+  /** How often each quota of protocol/limits.ts was hit ("protocol": PDs faulted for breaking the syscall protocol). */
+  readonly quotaHits: Readonly<Record<string, number>>;
 }
+
+/** A syscall's value that moves ArrayBuffers to the caller with the reply. */
+class Transferred {
+  readonly value: unknown;
+  readonly transfer: readonly ArrayBuffer[];
+  constructor(value: unknown, transfer: readonly ArrayBuffer[]) {
+    this.value = value;
+    this.transfer = transfer;
+  }
+}
+
+/** The kernel's own space: capabilities in transit (carried by a message not yet taken). */
+const IN_TRANSIT = 0;
+
+/**
+ * Transfers a slot keeps for its receiver: the one of the message being taken and, because a sender may make
+ * its next transfer as soon as it sees DELIVERED, one more. An older one belongs to a message that was
+ * refused or withdrawn (or to a sender writing against the protocol): its capabilities are dropped.
+ */
+const TRANSFERS_PER_SLOT = 2;
 
 /** The largest shared region a PD may create. */
 const MAX_REGION_BYTES = 1 << 30;
@@ -104,25 +156,35 @@ const MAX_REGION_BYTES = 1 << 30;
 /** Longest the syscall loop runs before it lets the event loop (worker events, timers) have a turn. */
 const PASS_BUDGET_MS = 4;
 
-/** How long `revoke` waits for a receiver that is in the middle of taking a message (it takes ~100 ns). */
-const BUSY_WAIT_LIMIT_MS = 2000;
-
 export class IpcKernel {
-  private readonly registry = new CapabilityRegistry({ onRemove: (info, reason) => this.removed.push({ info, reason }) });
+  private readonly registry: CapabilityRegistry;
   private readonly pds = new Map<number, IpcPd>();
   private readonly names = new Map<string, number>();
   private readonly endpoints = new Map<number, EndpointRecord>();
-  private readonly slots = new Map<bigint, SlotRecord>();
-  private readonly meta = new Map<bigint, CapMeta>();
+  /** By `key(holder, token)`: tokens are unique only within their holder's space. */
+  private readonly slots = new Map<string, SlotRecord>();
+  private readonly meta = new Map<string, CapMeta>();
   private readonly pdLimits = new Map<number, RateLimits>();
-  private readonly regions = new Map<number, SharedArrayBuffer>();
+  private readonly regions = new Map<number, { readonly buffer: SharedArrayBuffer; readonly owner: number }>();
+  /** Bytes of live regions each PD created (Limits.regionBytesPerPd). */
+  private readonly regionBytes = new Map<number, number>();
+  /** Names granted into each PD: name -> the token it names there. Never replaced while it lives. */
+  private readonly granted = new Map<number, Map<string, bigint>>();
+  /** Capabilities granted into each PD by others and still held (Limits.grantedCapabilitiesPerPd). */
+  private readonly grantedCount = new Map<number, number>();
+  /** Transfers waiting to be claimed, per receiver (Limits.pendingTransfersPerPd). */
+  private readonly pendingCount = new Map<number, number>();
+  /** Buffers moved to each PD and not yet taken, oldest first, and their bytes (Limits.movedBufferBytesPerPd). */
+  private readonly moved = new Map<number, { readonly name: string; readonly buffer: ArrayBuffer; readonly from: string }[]>();
+  private readonly movedBytes = new Map<number, number>();
+  /** Connected slots from one PD to another's endpoints: `${sender}>${receiver}` -> count. */
+  private readonly links = new Map<string, number>();
   private removed: { info: CapabilityInfo; reason: RemovalReason }[] = [];
   /** The PD being cleaned up: its own capabilities' slots are marked SENDER_DEAD, not revoked. */
   private dying: number | undefined;
   private nextTransfer = 1;
   private nextBucket = 1;
   private syscalls = 0;
-  private readonly scratch = new Int32Array(new SharedArrayBuffer(4));
   private bell: Int32Array | undefined;
   private stopped = false;
   private readonly seenReq = new Map<number, number>();
@@ -132,6 +194,13 @@ export class IpcKernel {
 
   constructor(limits: Limits = DEFAULT_LIMITS) {
     this.limits = limits;
+    this.registry = new CapabilityRegistry({
+      onRemove: (info, reason) => this.removed.push({ info, reason }),
+      maxCapabilitiesPerPd: limits.capabilitiesPerPd,
+      maxDerivationDepth: limits.derivationDepth,
+      describePd: (pid) => (pid === IN_TRANSIT ? "the kernel" : `PD '${this.pds.get(pid)?.name ?? String(pid)}'`),
+    });
+    this.registry.addProcess(IN_TRANSIT, { unlimited: true });
   }
 
   addPd(pd: IpcPd): void {
@@ -203,8 +272,15 @@ export class IpcKernel {
     const seq = isRecord(message) && typeof message["seq"] === "number" && Number.isInteger(message["seq"]) ? message["seq"] : 0;
     this.syscalls++;
     let reply: KernelToPd;
+    let transfer: readonly ArrayBuffer[] = [];
     try {
-      reply = { kind: "reply", seq, ok: true, value: this.handle(pd.pid, message) };
+      const value = this.handle(pd.pid, message);
+      if (value instanceof Transferred) {
+        transfer = value.transfer;
+        reply = { kind: "reply", seq, ok: true, value: value.value };
+      } else {
+        reply = { kind: "reply", seq, ok: true, value };
+      }
     } catch (error) {
       if (!(error instanceof IpcError)) {
         // Not a refusal: a bug of the kernel's, met while serving this PD. The PD is faulted, the kernel goes on.
@@ -221,7 +297,7 @@ export class IpcKernel {
       return;
     }
     try {
-      pd.post(reply);
+      pd.post(reply, transfer);
     } catch (error) {
       // A value the port cannot carry (only a kernel bug makes one): the PD gets a typed error, not a hang.
       pd.post({ kind: "reply", seq, ok: false, error: serializeError(new IpcError("InvalidArgument", `syscall: the reply could not be sent: ${describe(error)}`, { operation: "syscall" }), { stack: false }) });
@@ -246,7 +322,7 @@ export class IpcKernel {
 
   /** Carries out one syscall for `pid`. Throws a typed `IpcError` for anything malformed or not allowed. */
   handle(pid: number, message: unknown): unknown {
-    const request = parseRequest(message);
+    const request = parseRequest(message, this.limits.maxStringLength);
     try {
       return this.run(pid, request);
     } finally {
@@ -256,14 +332,8 @@ export class IpcKernel {
 
   private run(pid: number, request: SyscallRequest): unknown {
     switch (request.op) {
-      case "create-endpoint": {
-        // ["create-endpoint"] -> { grant, guard }
-        const cap = this.registry.createObject(pid, "endpoint");
-        const guard = new SharedArrayBuffer(GUARD_BYTES);
-        this.endpoints.set(cap.object, { id: cap.object, owner: pid, guard, guardI32: new Int32Array(guard), capacity: 0, nextIndex: 0, closed: false });
-        this.meta.set(cap.token, { badge: 0, limits: [] });
-        return { grant: this.grantOf(cap), guard };
-      }
+      case "create-endpoint": // ["create-endpoint"] -> { grant, guard }
+        return this.createEndpoint(pid, "endpoint", 0);
       case "create-channel": {
         // ["create-channel", capacity] -> { grant, guard }
         const capacity = request.capacity;
@@ -272,19 +342,15 @@ export class IpcKernel {
             operation: "createChannel",
           });
         }
-        const cap = this.registry.createObject(pid, "channel");
-        const guard = new SharedArrayBuffer(GUARD_BYTES);
-        const entries = 2 ** Math.ceil(Math.log2(capacity));
-        this.endpoints.set(cap.object, { id: cap.object, owner: pid, guard, guardI32: new Int32Array(guard), capacity: entries, nextIndex: 0, closed: false });
-        this.meta.set(cap.token, { badge: 0, limits: [] });
-        return { grant: this.grantOf(cap), guard };
+        return this.createEndpoint(pid, "channel", 2 ** Math.ceil(Math.log2(capacity)));
       }
       case "connect": // ["connect", token] -> SlotGrant
         return this.connect(pid, request.token);
       case "derive": {
         // ["derive", token, rights, badge?, limits?] -> CapabilityGrant
         this.registry.check(pid, request.token, 0, "derive"); // first: nothing about a token the caller lacks leaks
-        const parent = this.metaOf(request.token);
+        const parent = this.metaOf(pid, request.token);
+        // Everything is checked before the registry is touched: a refused derive leaves nothing behind.
         if (request.badge !== undefined) {
           if (!Number.isInteger(request.badge) || request.badge < 0 || request.badge > 0xffff_ffff) {
             throw new IpcError("InvalidArgument", `derive: a badge is a u32 (got ${String(request.badge)})`, { operation: "derive" });
@@ -296,14 +362,12 @@ export class IpcKernel {
             });
           }
         }
+        const limits = request.limits === undefined ? undefined : validateRateLimits(request.limits, "derive");
         const child = this.registry.derive(pid, request.token, request.rights, "derive");
         // A child is held to its own limits and to every ancestor's: it shares their buckets, so deriving (or
         // granting) cannot be used to get a fresh one.
-        const limits =
-          request.limits === undefined
-            ? parent.limits
-            : [...parent.limits, { id: this.nextBucket++, limits: validateRateLimits(request.limits, "derive") }];
-        this.meta.set(child.token, { badge: request.badge ?? parent.badge, limits });
+        const buckets = limits === undefined ? parent.limits : [...parent.limits, { id: this.nextBucket++, limits }];
+        this.meta.set(key(pid, child.token), { badge: request.badge ?? parent.badge, limits: buckets });
         return this.grantOf(child);
       }
       case "revoke": // ["revoke", token] -> { count }
@@ -323,38 +387,12 @@ export class IpcKernel {
       }
       case "check": // ["check", token, rights] -> CapabilityGrant
         return this.grantOf(this.registry.check(pid, request.token, request.rights, "check"));
-      case "grant": {
-        // ["grant", token, to, rights, name?, move] -> { token }
-        const to = this.pidOf(request.to, "grant");
-        this.refuseForeignReceive(pid, request.token, to, request.rights, "grant");
-        const source = this.metaOf(request.token);
-        const [token] = this.registry.grant(pid, to, [request.token], { rights: request.rights, move: request.move }, "grant");
-        this.meta.set(token!, source);
-        const grant = this.grantOf(this.registry.check(to, token!, 0, "grant"));
-        this.mail(to, { kind: "named", name: request.name ?? "", grant });
-        return { token };
-      }
-      case "transfer": {
-        // ["transfer", through, tokens, move] -> { transfer }
-        const slot = this.slots.get(request.through);
-        if (slot?.holder !== pid) {
-          throw new IpcError("InvalidCapability", "send: capabilities can only be carried through a connected sending capability", {
-            operation: "send",
-            capability: request.through,
-          });
-        }
-        const receiver = slot.endpoint.owner;
-        for (const token of request.tokens) this.refuseForeignReceive(pid, token, receiver, undefined, "send");
-        const sources = request.tokens.map((t) => this.metaOf(t));
-        const tokens = this.registry.grant(pid, receiver, request.tokens, { move: request.move, through: request.through }, "send");
-        const grants = tokens.map((token, i) => {
-          this.meta.set(token, sources[i]!);
-          return this.grantOf(this.registry.check(receiver, token, 0, "send"));
-        });
-        const id = this.nextTransfer++;
-        this.mail(receiver, { kind: "transfer", id, endpoint: slot.endpoint.id, index: slot.index, grants });
-        return { transfer: id };
-      }
+      case "grant": // ["grant", token, to, rights, name?, move] -> { token }
+        return this.grant(pid, request.token, request.to, request.rights, request.name ?? "", request.move);
+      case "transfer": // ["transfer", through, tokens, move] -> { transfer }
+        return this.transfer(pid, request.through, request.tokens, request.move);
+      case "claim": // ["claim", endpoint, index, transfer] -> { grants }
+        return this.claim(pid, request.endpoint, request.index, request.transfer);
       case "pid": // ["pid", name] -> { pid }
         return { pid: this.pidOf(request.name, "pid") };
       case "create-region": {
@@ -364,31 +402,68 @@ export class IpcKernel {
             operation: "createRegion",
           });
         }
+        const used = this.regionBytes.get(pid) ?? 0;
+        if (used + request.size > this.limits.regionBytesPerPd) {
+          this.quotaHit("regionBytesPerPd");
+          throw new IpcError(
+            "OutOfMemory",
+            `createRegion: PD '${this.nameOf(pid)}' has ${used} bytes of regions; ${request.size} more would pass its quota of ${this.limits.regionBytesPerPd} (Limits.regionBytesPerPd); close regions it no longer uses`,
+            { operation: "createRegion" },
+          );
+        }
         const cap = this.registry.createObject(pid, "region");
         const buffer = new SharedArrayBuffer(request.size);
-        this.regions.set(cap.object, buffer);
-        this.meta.set(cap.token, { badge: 0, limits: [] });
+        this.regions.set(cap.object, { buffer, owner: pid });
+        this.regionBytes.set(pid, used + request.size);
+        this.meta.set(key(pid, cap.token), { badge: 0, limits: [] });
         return { grant: this.grantOf(cap), buffer };
       }
       case "map": {
         // ["map", token] -> RegionGrant
         const cap = this.registry.check(pid, request.token, Rights.RECEIVE, "mapRegion");
-        const buffer = this.regions.get(cap.object);
-        if (cap.kind !== "region" || buffer === undefined) {
+        const region = this.regions.get(cap.object);
+        if (cap.kind !== "region" || region === undefined) {
           throw new IpcError("InvalidMemoryRegion", `mapRegion: capability 0x${request.token.toString(16)} names no shared region`, {
             operation: "mapRegion",
             capability: request.token,
           });
         }
-        return { object: cap.object, buffer, writable: (cap.rights & Rights.SEND) !== 0 };
+        return { object: cap.object, buffer: region.buffer, writable: (cap.rights & Rights.SEND) !== 0 };
       }
-      case "move-buffer": {
-        // ["move-buffer", to, name, buffer] -> null: the buffer was detached in the sender by the transfer
-        const to = this.pidOf(request.to, "moveBuffer");
-        this.mail(to, { kind: "buffer", name: request.name, buffer: request.buffer, from: this.pds.get(pid)!.name }, [request.buffer]);
-        return null;
+      case "move-buffer": // ["move-buffer", to, name, buffer] -> null (the buffer was detached in the sender)
+        return this.moveBuffer(pid, request.to, request.name, request.buffer);
+      case "take-buffer": {
+        // ["take-buffer", name] -> { buffer, from }, the buffer moved to the caller
+        const queue = this.moved.get(pid) ?? [];
+        const i = queue.findIndex((m) => m.name === request.name);
+        if (i < 0) {
+          throw new IpcError("WouldBlock", `receiveBuffer: no buffer named ${show(request.name)} is waiting for PD '${this.nameOf(pid)}'`, { operation: "receiveBuffer" });
+        }
+        const [taken] = queue.splice(i, 1);
+        this.movedBytes.set(pid, (this.movedBytes.get(pid) ?? 0) - taken!.buffer.byteLength);
+        return new Transferred({ buffer: taken!.buffer, from: taken!.from }, [taken!.buffer]);
       }
     }
+  }
+
+  private createEndpoint(pid: number, kind: "endpoint" | "channel", capacity: number): { grant: CapabilityGrant; guard: SharedArrayBuffer } {
+    const cap = this.registry.createObject(pid, kind);
+    const guard = new SharedArrayBuffer(GUARD_BYTES);
+    this.endpoints.set(cap.object, {
+      id: cap.object,
+      owner: pid,
+      guard,
+      guardI32: new Int32Array(guard),
+      capacity,
+      nextIndex: 0,
+      free: [],
+      generations: new Uint32Array(MAX_SLOTS),
+      byIndex: new Map(),
+      perSender: new Map(),
+      closed: false,
+    });
+    this.meta.set(key(pid, cap.token), { badge: 0, limits: [] });
+    return { grant: this.grantOf(cap), guard };
   }
 
   /** The sending slot of `token` in `pid`'s space, made at first use and announced to the receiver. */
@@ -399,43 +474,218 @@ export class IpcKernel {
       throw new IpcError("EndpointNotFound", `send: capability 0x${token.toString(16)} names no endpoint`, { operation: "send", capability: token });
     }
     const receiver = this.pds.get(endpoint.owner)!;
-    let slot = this.slots.get(token);
-    if (slot?.holder !== pid) {
-      if (endpoint.nextIndex >= MAX_SLOTS) {
-        throw new IpcError("OutOfMemory", `send: endpoint ${endpoint.id} has had ${MAX_SLOTS} sending capabilities; create a new endpoint`, {
+    let slot = this.slots.get(key(pid, token));
+    if (slot === undefined) {
+      const held = endpoint.perSender.get(pid) ?? 0;
+      if (held >= this.limits.slotsPerSenderPerEndpoint) {
+        this.quotaHit("slotsPerSenderPerEndpoint");
+        throw new IpcError(
+          "OutOfMemory",
+          `send: PD '${this.nameOf(pid)}' already sends through ${held} capabilities to endpoint ${endpoint.id} (Limits.slotsPerSenderPerEndpoint); close capabilities it no longer uses`,
+          { operation: "send", capability: token, endpoint: endpoint.id },
+        );
+      }
+      const index = endpoint.free.pop() ?? (endpoint.nextIndex < MAX_SLOTS ? endpoint.nextIndex++ : -1);
+      if (index < 0) {
+        throw new IpcError("OutOfMemory", `send: endpoint ${endpoint.id} has ${MAX_SLOTS} sending capabilities in use; try again when some are closed`, {
           operation: "send",
           endpoint: endpoint.id,
         });
       }
+      const generation = (endpoint.generations[index]! + 1) & SLOT_GENERATION_MASK;
+      endpoint.generations[index] = generation;
       const buffer = new SharedArrayBuffer(endpoint.capacity === 0 ? SLOT_BYTES : queueBytes(endpoint.capacity));
       const i32 = new Int32Array(buffer);
       i32[SLOT_I32.MAGIC] = endpoint.capacity === 0 ? SLOT_MAGIC : QUEUE_MAGIC;
-      i32[SLOT_I32.SLOT_INDEX] = endpoint.nextIndex;
+      i32[SLOT_I32.SLOT_INDEX] = index;
       i32[QUEUE_I32.CAPACITY] = endpoint.capacity;
-      slot = { endpoint, index: endpoint.nextIndex++, holder: pid, buffer, i32 };
-      this.slots.set(token, slot);
-      Atomics.store(endpoint.guardI32, GUARD_I32.STATUS + slot.index, SlotStatus.LIVE);
-      const meta = this.metaOf(token);
+      slot = { endpoint, index, generation, holder: pid, buffer, i32, pending: [] };
+      this.slots.set(key(pid, token), slot);
+      endpoint.byIndex.set(index, slot);
+      endpoint.perSender.set(pid, held + 1);
+      this.addLink(pid, endpoint.owner, 1);
+      Atomics.store(endpoint.guardI32, GUARD_I32.STATUS + index, slotStatus(generation, SlotStatus.LIVE)); // before the mail
+      const meta = this.metaOf(pid, token);
       this.mail(endpoint.owner, {
         kind: "slot",
         endpoint: endpoint.id,
-        index: slot.index,
+        index,
+        generation,
         slot: buffer,
         capacity: endpoint.capacity,
         badge: meta.badge,
-        sender: this.pds.get(pid)!.name,
+        sender: this.nameOf(pid),
         capLimits: meta.limits,
         pdLimits: this.pdLimits.get(pid),
       });
     }
     return {
       endpoint: endpoint.id,
+      generation: slot.generation,
       capacity: endpoint.capacity,
       index: slot.index,
       slot: slot.buffer,
       receiverDoorbell: receiver.doorbell,
       receiver: receiver.name,
     };
+  }
+
+  /**
+   * `sys_grant_cap`: installs a capability in PD `toName`'s space. Authority follows capabilities: the granter
+   * must reach the receiver (`reaches`); a name already granted there is never replaced; the receiver holds at
+   * most Limits.grantedCapabilitiesPerPd capabilities granted this way.
+   */
+  private grant(pid: number, token: bigint, toName: string | number, rights: number, name: string, move: boolean): { token: bigint } {
+    const to = this.pidOf(toName, "grant");
+    this.registry.check(pid, token, Rights.GRANT, "grant");
+    if (to !== pid && !this.reaches(pid, to)) {
+      throw new IpcError(
+        "PermissionDenied",
+        `grant: PD '${this.nameOf(pid)}' holds nothing that reaches PD '${this.nameOf(to)}' (no channel or parent/child relation in the system description, no endpoint between them); send the capability in a message on an endpoint instead`,
+        { operation: "grant", capability: token, pd: this.nameOf(to) },
+      );
+    }
+    const names = this.granted.get(to);
+    const taken = name === "" ? undefined : names?.get(name);
+    if (taken !== undefined) {
+      const by = this.meta.get(key(to, taken))?.grantedBy;
+      throw new IpcError(
+        "PermissionDenied",
+        `grant: PD '${this.nameOf(to)}' already holds a capability named ${show(name)}${by === undefined ? "" : ` (granted by PD '${this.nameOf(by)}')`}; a name is never replaced`,
+        { operation: "grant", capability: token, pd: this.nameOf(to) },
+      );
+    }
+    const count = this.grantedCount.get(to) ?? 0;
+    if (count >= this.limits.grantedCapabilitiesPerPd) {
+      this.quotaHit("grantedCapabilitiesPerPd");
+      throw new IpcError(
+        "QueueFull",
+        `grant: PD '${this.nameOf(to)}' holds ${count} capabilities granted by other PDs (Limits.grantedCapabilitiesPerPd); it must close some first`,
+        { operation: "grant", capability: token, pd: this.nameOf(to) },
+      );
+    }
+    this.refuseForeignReceive(pid, token, to, rights, "grant");
+    const source = this.metaOf(pid, token);
+    const [installed] = this.registry.grant(pid, to, [token], { rights, move }, "grant");
+    this.meta.set(key(to, installed!), { badge: source.badge, limits: source.limits, grantedBy: pid, ...(name === "" ? {} : { name }) });
+    this.grantedCount.set(to, count + 1);
+    if (name !== "") {
+      if (names === undefined) this.granted.set(to, new Map([[name, installed!]]));
+      else names.set(name, installed!);
+    }
+    this.mail(to, { kind: "named", name, grant: this.grantOf(this.registry.check(to, installed!, 0, "grant")), from: this.nameOf(pid) });
+    return { token: installed! };
+  }
+
+  /**
+   * Capabilities carried by a message about to be sent through `through`: checked (all or nothing) and put in
+   * transit, in the kernel's own space, where the receiver claims them when it takes the message.
+   */
+  private transfer(pid: number, through: bigint, tokens: readonly bigint[], move: boolean): { transfer: number } {
+    const slot = this.slots.get(key(pid, through));
+    if (slot === undefined) {
+      throw new IpcError("InvalidCapability", "send: capabilities can only be carried through a connected sending capability", {
+        operation: "send",
+        capability: through,
+      });
+    }
+    const receiver = slot.endpoint.owner;
+    for (const token of tokens) this.refuseForeignReceive(pid, token, receiver, undefined, "send");
+    const evicts = slot.pending.length >= TRANSFERS_PER_SLOT;
+    const pending = this.pendingCount.get(receiver) ?? 0;
+    if (!evicts && pending >= this.limits.pendingTransfersPerPd) {
+      this.quotaHit("pendingTransfersPerPd");
+      throw new IpcError(
+        "QueueFull",
+        `send: PD '${this.nameOf(receiver)}' has ${pending} messages with capabilities not yet taken (Limits.pendingTransfersPerPd); none was sent`,
+        { operation: "send", capability: through, endpoint: slot.endpoint.id },
+      );
+    }
+    const sources = tokens.map((t) => this.metaOf(pid, t));
+    const inTransit = this.registry.grant(pid, IN_TRANSIT, tokens, { move, through }, "send");
+    inTransit.forEach((t, i) => { this.meta.set(key(IN_TRANSIT, t), { badge: sources[i]!.badge, limits: sources[i]!.limits }); });
+    const id = this.nextTransfer++;
+    slot.pending.push({ id, tokens: inTransit });
+    if (evicts) this.dropTransfer(slot.pending.shift()!);
+    else this.pendingCount.set(receiver, pending + 1);
+    return { transfer: id };
+  }
+
+  /** The receiver took a message carrying transfer `id` from slot `index`: its capabilities move into its space. */
+  private claim(pid: number, endpointId: number, index: number, id: number): { grants: CapabilityGrant[] } {
+    const endpoint = this.endpoints.get(endpointId);
+    if (endpoint?.owner !== pid) {
+      throw new IpcError("EndpointNotFound", `receive: PD '${this.nameOf(pid)}' receives on no endpoint ${endpointId}`, { operation: "receive", endpoint: endpointId });
+    }
+    const slot = endpoint.byIndex.get(index);
+    const at = slot?.pending.findIndex((p) => p.id === id) ?? -1;
+    if (slot === undefined || at < 0) return { grants: [] }; // withdrawn, replaced, or the slot is gone: nothing to claim
+    const older = slot.pending.splice(0, at + 1);
+    const transfer = older.pop()!;
+    for (const dead of older) this.dropTransfer(dead);
+    this.pendingCount.set(pid, (this.pendingCount.get(pid) ?? 1) - 1 - older.length);
+    const live = transfer.tokens.filter((t) => this.registry.objectOf(IN_TRANSIT, t) !== undefined); // a revoke may have reached them
+    if (this.registry.count(pid) + live.length > this.limits.capabilitiesPerPd) {
+      this.dropTransfer({ id, tokens: live });
+      this.quotaHit("capabilitiesPerPd");
+      throw new IpcError(
+        "OutOfMemory",
+        `receive: PD '${this.nameOf(pid)}' has no room for the ${live.length} capabilities the message carried (Limits.capabilitiesPerPd); they were dropped`,
+        { operation: "receive", endpoint: endpointId },
+      );
+    }
+    const grants = live.map((t) => {
+      const token = this.registry.move(IN_TRANSIT, pid, t, "receive");
+      this.meta.set(key(pid, token), this.metaOf(IN_TRANSIT, t));
+      return this.grantOf(this.registry.check(pid, token, 0, "receive"));
+    });
+    return { grants };
+  }
+
+  private moveBuffer(pid: number, toName: string | number, name: string, buffer: ArrayBuffer): null {
+    const to = this.pidOf(toName, "moveBuffer");
+    const refuse = (code: "PermissionDenied" | "QueueFull", why: string): IpcError =>
+      new IpcError(code, `moveBuffer: ${why}; the buffer (${buffer.byteLength} bytes) was dropped`, { operation: "moveBuffer", pd: this.nameOf(to) });
+    if (to !== pid && !this.reaches(pid, to)) {
+      throw refuse("PermissionDenied", `PD '${this.nameOf(pid)}' holds nothing that reaches PD '${this.nameOf(to)}'`);
+    }
+    const bytes = this.movedBytes.get(to) ?? 0;
+    if (bytes + buffer.byteLength > this.limits.movedBufferBytesPerPd) {
+      this.quotaHit("movedBufferBytesPerPd");
+      throw refuse("QueueFull", `PD '${this.nameOf(to)}' has ${bytes} bytes of moved buffers not yet taken (Limits.movedBufferBytesPerPd)`);
+    }
+    let queue = this.moved.get(to);
+    if (queue === undefined) this.moved.set(to, (queue = []));
+    queue.push({ name, buffer, from: this.nameOf(pid) });
+    this.movedBytes.set(to, bytes + buffer.byteLength);
+    this.mail(to, { kind: "buffer", name, from: this.nameOf(pid) });
+    return null;
+  }
+
+  /**
+   * Whether `from` holds something that reaches `to`: the description connects them (a channel, or parent and
+   * child), or one of them sends through a connected capability to an endpoint of the other.
+   */
+  private reaches(from: number, to: number): boolean {
+    const a = this.pds.get(from);
+    const b = this.pds.get(to);
+    if (a === undefined || b === undefined) return false;
+    if (a.connected.has(b.name) || b.connected.has(a.name)) return true;
+    return (this.links.get(`${from}>${to}`) ?? 0) > 0 || (this.links.get(`${to}>${from}`) ?? 0) > 0;
+  }
+
+  private addLink(from: number, to: number, delta: number): void {
+    const k = `${from}>${to}`;
+    const n = (this.links.get(k) ?? 0) + delta;
+    if (n <= 0) this.links.delete(k);
+    else this.links.set(k, n);
+  }
+
+  /** Drops capabilities in transit (a message that will never be taken): they leave the kernel's space. */
+  private dropTransfer(transfer: PendingTransfer): void {
+    for (const token of transfer.tokens) {
+      if (this.registry.objectOf(IN_TRANSIT, token) !== undefined) this.registry.close(IN_TRANSIT, token, "send");
+    }
   }
 
   /**
@@ -453,6 +703,11 @@ export class IpcKernel {
       this.dying = undefined;
     }
     this.pdLimits.delete(pid);
+    this.moved.delete(pid);
+    this.movedBytes.delete(pid);
+    this.granted.delete(pid);
+    this.grantedCount.delete(pid);
+    this.pendingCount.delete(pid);
   }
 
   /** Receiver-enforced limits on everything `pd` sends (undefined removes them). */
@@ -461,7 +716,7 @@ export class IpcKernel {
     const checked = limits === undefined ? undefined : validateRateLimits(limits, "setRateLimits");
     if (checked === undefined) this.pdLimits.delete(pid);
     else this.pdLimits.set(pid, checked);
-    const name = this.pds.get(pid)!.name;
+    const name = this.nameOf(pid);
     const receivers = new Set([...this.endpoints.values()].filter((e) => !e.closed).map((e) => e.owner));
     for (const receiver of receivers) this.mail(receiver, { kind: "limits", sender: name, limits: checked });
   }
@@ -469,73 +724,90 @@ export class IpcKernel {
   stats(): IpcKernelStats {
     let endpointsLive = 0;
     for (const e of this.endpoints.values()) if (!e.closed) endpointsLive++;
-    return { ...this.registry.stats(), endpointsLive, slotsLive: this.slots.size, syscalls: this.syscalls };
+    const registry = this.registry.stats();
+    return {
+      ...registry,
+      liveCapabilities: registry.liveCapabilities - this.registry.count(IN_TRANSIT),
+      endpointsLive,
+      slotsLive: this.slots.size,
+      syscalls: this.syscalls,
+      quotaHits: Object.fromEntries(this.quotaHits),
+    };
   }
 
   // ---- retiring slots -----------------------------------------------------------------------------------
 
+  /** Carries out what the removals of the last operation imply; dropping transfers may remove more. */
   private settleRemovals(): void {
-    if (this.removed.length === 0) return;
-    const removed = this.removed;
-    this.removed = [];
-    const retiring: { slot: SlotRecord; gone: number }[] = [];
-    for (const { info, reason } of removed) {
-      // A moved capability lives on, same token, in another space: it keeps its badge and its rate limits.
-      if (reason !== "moved") this.meta.delete(info.token);
-      if (reason === "destroyed" && info.kind === "region") this.regions.delete(info.object);
-      const slot = this.slots.get(info.token);
-      if (slot?.holder !== info.holder) continue;
-      this.slots.delete(info.token);
-      const ownerDead = !this.isAlive(slot.endpoint.owner) || this.dying === slot.endpoint.owner;
-      const gone = reason === "destroyed" ? (ownerDead ? SlotGone.RECEIVER_DIED : SlotGone.ENDPOINT_CLOSED) : SlotGone.CAPABILITY_REVOKED;
-      const status = this.dying === info.holder ? SlotStatus.SENDER_DEAD : SlotStatus.REVOKED;
-      Atomics.store(slot.endpoint.guardI32, GUARD_I32.STATUS + slot.index, status); // the receiver takes nothing more
-      retiring.push({ slot, gone });
-    }
-    for (const { slot } of retiring) this.waitUntilNotTaking(slot);
-    for (const { slot, gone } of retiring) {
-      const i32 = slot.i32;
-      Atomics.store(i32, SLOT_I32.GONE, gone);
-      if (slot.endpoint.capacity !== 0) {
-        // A queue: what is still queued is never taken (the guard says so); a sender waiting for room wakes.
-        Atomics.notify(i32, QUEUE_I32.TAIL);
-        continue;
-      }
-      if (gone === SlotGone.CAPABILITY_REVOKED) {
-        // A call already taken is answered as usual; a message not yet taken is refused; an idle slot closes.
-        // DELIVERED / REPLIED / REFUSED stay: the sender has yet to see how its last message ended, and its next
-        // one sees GONE (set above) or is refused by the receiver's guard check.
-        // (A CALLED slot is left to the receiver: it may have taken the call, which it then answers; if not,
-        // its guard check refuses it.)
-        i32[SLOT_I32.ERROR] = Refusal.REVOKED;
-        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.REFUSED);
-        Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.IDLE, SlotState.CLOSED);
-      } else {
-        // The receiver is gone: nothing will answer. The slot closes whatever its state, so that a sender can
-        // never publish into it again; CLOSED_FROM keeps what it closed from, written before the CAS that
-        // publishes CLOSED, so a sender that missed DELIVERED, REPLIED or REFUSED still learns how its message
-        // ended (a send taken just before the endpoint closed was delivered, not refused).
-        for (;;) {
-          const state = Atomics.load(i32, SLOT_I32.STATE);
-          Atomics.store(i32, SLOT_I32.CLOSED_FROM, state);
-          if (Atomics.compareExchange(i32, SLOT_I32.STATE, state, SlotState.CLOSED) === state) break;
-        }
-      }
-      Atomics.notify(i32, SLOT_I32.STATE);
+    while (this.removed.length > 0) {
+      const removed = this.removed;
+      this.removed = [];
+      for (const { info, reason } of removed) this.settle(info, reason);
     }
   }
 
-  /** Waits while the endpoint's receiver is taking a message from `slot` (a few loads; bounded regardless). */
-  private waitUntilNotTaking(slot: SlotRecord): void {
-    const guard = slot.endpoint.guardI32;
-    if (!this.isAlive(slot.endpoint.owner) || this.dying === slot.endpoint.owner) return;
-    const limit = performance.now() + BUSY_WAIT_LIMIT_MS;
-    for (let i = 1; Atomics.load(guard, GUARD_I32.BUSY) === slot.index + 1; i++) {
-      if ((i & 1023) === 0) {
-        if (performance.now() > limit) return; // a receiver descheduled mid-take for seconds: give up waiting
-        Atomics.wait(this.scratch, 0, 0, 0.05);
+  private settle(info: CapabilityInfo, reason: RemovalReason): void {
+    const k = key(info.holder, info.token);
+    const meta = this.meta.get(k);
+    this.meta.delete(k); // a moved capability's meta was copied to its new key by the operation that moved it
+    if (meta?.grantedBy !== undefined) this.grantedCount.set(info.holder, (this.grantedCount.get(info.holder) ?? 1) - 1);
+    if (meta?.name !== undefined && this.granted.get(info.holder)?.get(meta.name) === info.token) this.granted.get(info.holder)!.delete(meta.name);
+    if (reason === "destroyed" && info.kind === "region") {
+      const region = this.regions.get(info.object);
+      if (region !== undefined) {
+        this.regions.delete(info.object);
+        this.regionBytes.set(region.owner, (this.regionBytes.get(region.owner) ?? 0) - region.buffer.byteLength);
       }
     }
+    const slot = this.slots.get(k);
+    if (slot === undefined) return;
+    this.slots.delete(k);
+    const endpoint = slot.endpoint;
+    endpoint.byIndex.delete(slot.index);
+    endpoint.perSender.set(slot.holder, (endpoint.perSender.get(slot.holder) ?? 1) - 1);
+    if (!endpoint.closed) endpoint.free.push(slot.index); // the generation moves on at reuse
+    this.addLink(slot.holder, endpoint.owner, -1);
+    for (const transfer of slot.pending) this.dropTransfer(transfer);
+    this.pendingCount.set(endpoint.owner, (this.pendingCount.get(endpoint.owner) ?? 0) - slot.pending.length);
+    slot.pending.length = 0;
+    const ownerDead = !this.isAlive(endpoint.owner) || this.dying === endpoint.owner;
+    const gone = reason === "destroyed" ? (ownerDead ? SlotGone.RECEIVER_DIED : SlotGone.ENDPOINT_CLOSED) : SlotGone.CAPABILITY_REVOKED;
+    const status = this.dying === info.holder ? SlotStatus.SENDER_DEAD : SlotStatus.REVOKED;
+    // The receiver takes nothing more from this slot: a take in progress commits before this or fails.
+    Atomics.exchange(endpoint.guardI32, GUARD_I32.STATUS + slot.index, slotStatus(slot.generation, status));
+    const i32 = slot.i32;
+    Atomics.store(i32, SLOT_I32.GONE, gone);
+    if (endpoint.capacity !== 0) {
+      // A queue: what is still queued is never taken (the guard says so); a sender waiting for room wakes.
+      Atomics.notify(i32, QUEUE_I32.TAIL);
+      return;
+    }
+    if (gone === SlotGone.CAPABILITY_REVOKED) {
+      // A call already taken is answered as usual; a message not yet taken is refused; an idle slot closes.
+      // DELIVERED / REPLIED / REFUSED stay: the sender has yet to see how its last message ended, and its next
+      // one sees GONE (set above) or is refused by the receiver's guard check.
+      // (A CALLED slot is left to the receiver: it may have taken the call, which it then answers; if not,
+      // its guard check refuses it.)
+      i32[SLOT_I32.ERROR] = Refusal.REVOKED;
+      Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.REFUSED);
+      Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.IDLE, SlotState.CLOSED);
+    } else {
+      // The receiver is gone: nothing will answer. The slot closes whatever its state, so that a sender can
+      // never publish into it again; CLOSED_FROM keeps what it closed from, written before the CAS that
+      // publishes CLOSED, so a sender that missed DELIVERED, REPLIED or REFUSED still learns how its message
+      // ended. The loop is bounded: only the slot's sender races it, and a sender moves a slot at most twice
+      // per message; a sender that keeps rewriting STATE gets a CLOSED slot after a few tries regardless.
+      for (let tries = 0; ; tries++) {
+        const state = Atomics.load(i32, SLOT_I32.STATE);
+        Atomics.store(i32, SLOT_I32.CLOSED_FROM, state);
+        if (Atomics.compareExchange(i32, SLOT_I32.STATE, state, SlotState.CLOSED) === state) break;
+        if (tries >= 64) {
+          Atomics.store(i32, SLOT_I32.STATE, SlotState.CLOSED);
+          break;
+        }
+      }
+    }
+    Atomics.notify(i32, SLOT_I32.STATE);
   }
 
   // ---- helpers ------------------------------------------------------------------------------------------
@@ -552,18 +824,22 @@ export class IpcKernel {
     }
   }
 
-  private metaOf(token: bigint): CapMeta {
-    return this.meta.get(token) ?? { badge: 0, limits: [] };
+  private metaOf(pid: number, token: bigint): CapMeta {
+    return this.meta.get(key(pid, token)) ?? NO_META;
   }
 
   private grantOf(cap: CapabilityInfo): CapabilityGrant {
-    return { token: cap.token, rights: cap.rights, kind: cap.kind, object: cap.object, badge: this.metaOf(cap.token).badge };
+    return { token: cap.token, rights: cap.rights, kind: cap.kind, object: cap.object, badge: this.metaOf(cap.holder, cap.token).badge };
+  }
+
+  private nameOf(pid: number): string {
+    return this.pds.get(pid)?.name ?? String(pid);
   }
 
   private pidOf(pd: string | number, operation: string): number {
     const pid = typeof pd === "number" ? pd : this.names.get(pd);
     if (pid === undefined || !this.pds.has(pid) || !this.isAlive(pid)) {
-      throw new IpcError("ProcessNotFound", `${operation}: no running protection domain ${JSON.stringify(pd)}`, { operation });
+      throw new IpcError("ProcessNotFound", `${operation}: no running protection domain ${show(pd)}`, { operation });
     }
     return pid;
   }
@@ -587,6 +863,20 @@ export class IpcKernel {
   }
 }
 
+const NO_META: CapMeta = Object.freeze({ badge: 0, limits: [] });
+
+/** The key of a capability in the kernel's maps: a token means something only in its holder's space. */
+function key(holder: number, token: bigint): string {
+  return `${holder}:${token.toString(16)}`;
+}
+
+/** Untrusted text in an error message: quoted and cut short (a PD's 100 MB name is not repeated back). */
+function show(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value !== "string") return typeof value;
+  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}...` : value);
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
 }
@@ -597,12 +887,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 const isToken = (v: unknown): v is bigint => typeof v === "bigint";
 const isRights = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff;
+const isU32 = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
 
-/** Deny by default: a syscall from a PD is untrusted input. Anything not exactly a known request is refused. */
-function parseRequest(message: unknown): SyscallRequest {
+/**
+ * Deny by default: a syscall from a PD is untrusted input. Anything not exactly a known request is refused,
+ * with a typed error that repeats none of it; strings are bounded (Limits.maxStringLength) before any use.
+ */
+function parseRequest(message: unknown, maxString: number): SyscallRequest {
   const bad = (why: string): IpcError => new IpcError("InvalidArgument", `syscall: ${why}`, { operation: "syscall" });
   if (!isRecord(message) || typeof message["op"] !== "string") throw bad("not a request");
   const m = message as Partial<SyscallMessage> & Record<string, unknown>;
+  const text = (v: unknown, what: string): string => {
+    if (typeof v !== "string") throw bad(`${what} must be a string`);
+    if (v.length > maxString) throw bad(`${what} is ${v.length} characters long (at most ${maxString}, Limits.maxStringLength)`);
+    return v;
+  };
+  const pd = (v: unknown, what: string): string | number => (typeof v === "number" ? v : text(v, what));
   switch (m.op) {
     case "create-endpoint":
       return { op: "create-endpoint" };
@@ -628,25 +928,27 @@ function parseRequest(message: unknown): SyscallRequest {
         token: m.token,
         rights: m.rights,
         ...(badge === undefined ? {} : { badge }),
-        ...(limits === undefined ? {} : { limits: limits as unknown as RateLimits }),
+        ...(limits === undefined ? {} : { limits: validateRateLimits(limits, "derive") }),
       };
     }
     case "grant": {
-      const to = m.to;
-      if (!isToken(m.token) || !isRights(m.rights) || (typeof to !== "string" && typeof to !== "number")) throw bad("grant needs a token, a target PD and rights");
-      if (m.name !== undefined && typeof m.name !== "string") throw bad("grant: name must be a string");
-      return { op: "grant", token: m.token, to, rights: m.rights, move: m.move === true, ...(m.name === undefined ? {} : { name: m.name }) };
+      if (!isToken(m.token) || !isRights(m.rights)) throw bad("grant needs a token, a target PD and rights");
+      const to = pd(m.to, "grant: the target PD");
+      const name = m.name === undefined ? undefined : text(m.name, "grant: name");
+      return { op: "grant", token: m.token, to, rights: m.rights, move: m.move === true, ...(name === undefined ? {} : { name }) };
     }
     case "transfer": {
       const tokens = m.tokens;
-      if (!isToken(m.through) || !Array.isArray(tokens) || !tokens.every(isToken) || tokens.length > 64) {
+      if (!isToken(m.through) || !Array.isArray(tokens) || tokens.length > 64 || !tokens.every(isToken)) {
         throw bad("transfer needs a token to send through and at most 64 tokens");
       }
-      return { op: "transfer", through: m.through, tokens, move: m.move === true };
+      return { op: "transfer", through: m.through, tokens: [...tokens], move: m.move === true };
     }
+    case "claim":
+      if (!isU32(m.endpoint) || !isU32(m.index) || !isU32(m.transfer)) throw bad("claim needs an endpoint, a slot index and a transfer id");
+      return { op: "claim", endpoint: m.endpoint, index: m.index, transfer: m.transfer };
     case "pid":
-      if (typeof m.name !== "string" && typeof m.name !== "number") throw bad("pid needs a PD name or pid");
-      return { op: "pid", name: m.name };
+      return { op: "pid", name: pd(m.name, "pid: the PD") };
     case "create-region":
       if (typeof m.size !== "number") throw bad("create-region needs a size");
       return { op: "create-region", size: m.size };
@@ -654,14 +956,15 @@ function parseRequest(message: unknown): SyscallRequest {
       if (!isToken(m.token)) throw bad("map needs a capability token");
       return { op: "map", token: m.token };
     case "move-buffer": {
-      const to = m.to;
-      if (typeof to !== "string" && typeof to !== "number") throw bad("move-buffer needs a target PD");
-      if (typeof m.name !== "string") throw bad("move-buffer needs a name");
+      const to = pd(m.to, "move-buffer: the target PD");
+      const name = text(m.name, "move-buffer: name");
       // An ArrayBuffer, never a SharedArrayBuffer: only an ArrayBuffer can be moved (detached from its sender).
       if (!(m.buffer instanceof ArrayBuffer)) throw bad("move-buffer moves an ArrayBuffer (a SharedArrayBuffer cannot be taken back)");
-      return { op: "move-buffer", to, name: m.name, buffer: m.buffer };
+      return { op: "move-buffer", to, name, buffer: m.buffer };
     }
+    case "take-buffer":
+      return { op: "take-buffer", name: text(m.name, "take-buffer: name") };
     default:
-      throw bad(`unknown operation ${JSON.stringify(m.op)}`);
+      throw bad(`unknown operation ${show(m.op)}`);
   }
 }

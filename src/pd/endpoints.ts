@@ -83,13 +83,20 @@ export function replyRecv(to: ReplyCapability, data: Uint8Array, cap: Capability
 /**
  * Installs a capability with `rights` (a subset of `cap`'s; needs GRANT) in PD `to`'s space and returns its
  * token there. With `name`, that PD finds it with `lookupCapability(name)`. `move` gives up this PD's own.
+ * Authority follows capabilities: this PD must reach `to` — a channel or a parent/child relation in the system
+ * description, or an endpoint between them — else `PermissionDenied`; a name already granted there is never
+ * replaced (`PermissionDenied`).
  */
 export function grantCap(cap: Capability, to: string | number, rights: number, options?: { name?: string; move?: boolean }): bigint {
   return currentPd("grantCap").ipcClient("grantCap").grantCapability(cap, to, rights, options);
 }
 
-/** Waits (up to `timeout` ms) until a capability granted to this PD under `name` has arrived. */
-export function lookupCapability(name: string, options?: WaitFor): Capability {
+/**
+ * Waits (up to `timeout` ms) until a capability granted to this PD under `name` has arrived. With `from`, it
+ * must have been granted by that PD (`PermissionDenied` if another PD took the name first); `cap.grantedBy`
+ * says who granted it.
+ */
+export function lookupCapability(name: string, options?: WaitFor & { readonly from?: string }): Capability {
   return currentPd("lookupCapability").ipcClient("lookupCapability").lookupCapability(name, options);
 }
 

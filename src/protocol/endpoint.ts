@@ -33,23 +33,29 @@
  *
  *  byte | field         | written by                                     | read by
  *  -----+---------------+------------------------------------------------+----------------------------------
- *    0  | BUSY          | receiver: slot index + 1 while it decides to   | kernel, in revoke: waits while it
- *       |               | deliver from that slot, 0 after                | names a slot being revoked
- *  128  | STATUS[i]     | kernel: LIVE when slot i is made; REVOKED /    | receiver, after setting BUSY and
- *       | (one i32 per  | DEAD when its capability goes                  | before taking a message from slot i
- *       | slot)         |                                                |
+ *  128  | STATUS[i]     | kernel: (generation << 3) | LIVE when slot i   | receiver, at every take from
+ *       | (one i32 per  | is made, REVOKED / SENDER_DEAD (Atomics.       | slot i
+ *       | slot)         | exchange) when its capability goes;            |
+ *       |               | receiver: LIVE <-> TAKING (CAS) around a take  |
  *
- * Revocation (the Dekker pattern of shm/wait.ts, all accesses sequentially consistent):
+ * A slot index is reused once its capability is gone; its generation (bits 3-31) moves on, so a receiver's
+ * record of an older slot at the same index never matches the word again.
  *
- *   receiver                                kernel (revoke)
- *   BUSY = i + 1                            STATUS[i] = REVOKED
- *   if STATUS[i] != LIVE: refuse            while BUSY == i + 1: wait
- *   take the message (CAS on STATE)         (then revoke returns)
- *   BUSY = 0
+ * Revocation (no side ever waits for the other):
  *
- * Either the receiver's check sees REVOKED, or it came before the kernel's store and the kernel waits until
- * the take is over: no message is taken through a revoked capability after revoke returns, including one
- * that was already waiting in its slot.
+ *   receiver                                  kernel (revoke)
+ *   CAS STATUS[i] LIVE -> TAKING (else refuse)   exchange STATUS[i] -> REVOKED
+ *   read and check the message                   CAS slot SENT -> REFUSED (a send not yet taken)
+ *   send: CAS slot SENT -> DELIVERED (commits)   (revoke returns)
+ *   call: CAS STATUS[i] TAKING -> LIVE (commits;
+ *         if it fails, the kernel revoked
+ *         meanwhile: refuse the call)
+ *
+ * A send is taken at its slot's CAS, which the kernel's own CAS on the same word either precedes (REFUSED) or
+ * follows (taken before revoke returned). A call is taken at the receiver's second CAS on STATUS, which the
+ * kernel's exchange either precedes (the CAS fails, the call is refused) or follows. So no message is taken
+ * through a revoked capability after revoke returns, including one already waiting — and the kernel never
+ * waits on a word the receiver could hold (a receiver that stays in TAKING only stops its own takes).
  */
 
 import { LINE } from "./layout.ts";
@@ -195,23 +201,31 @@ export function queueBytes(capacity: number): number {
   return QUEUE.ENTRIES + capacity * QUEUE_ENTRY_BYTES;
 }
 
-/** Most sending capabilities (slots) one endpoint can have had over its life. */
+/** Most sending slots one endpoint has at once (indices are reused once a slot's capability is gone). */
 export const MAX_SLOTS = 1024;
 
 export const GUARD = {
-  BUSY: 0,
   STATUS: LINE,
 } as const;
 export const GUARD_BYTES = LINE + MAX_SLOTS * 4;
 export const GUARD_I32 = {
-  BUSY: GUARD.BUSY / 4,
   STATUS: GUARD.STATUS / 4,
 } as const;
 
-/** Values of STATUS[i]. */
+/** The state bits (0-2) of STATUS[i]; bits 3-31 are the slot's generation. */
 export const SlotStatus = {
   UNUSED: 0,
   LIVE: 1,
-  REVOKED: 2,
-  SENDER_DEAD: 3,
+  TAKING: 2,
+  REVOKED: 3,
+  SENDER_DEAD: 4,
 } as const;
+export const SLOT_STATUS_BITS = 3;
+export const SLOT_STATUS_MASK = (1 << SLOT_STATUS_BITS) - 1;
+/** Generations wrap within 29 bits (a record that old is long gone). */
+export const SLOT_GENERATION_MASK = 0x1fff_ffff;
+
+/** The STATUS word of slot generation `generation` in `state`. */
+export function slotStatus(generation: number, state: number): number {
+  return (((generation & SLOT_GENERATION_MASK) << SLOT_STATUS_BITS) | state) | 0;
+}

@@ -19,8 +19,8 @@ export interface Limits {
   readonly slotsPerSenderPerEndpoint: number;
   /** Transfers (messages carrying capabilities) not yet claimed, per receiver (`QueueFull`). */
   readonly pendingTransfersPerPd: number;
-  /** Named grants not yet accepted with `lookupCapability`, per receiver (`QueueFull`). */
-  readonly pendingGrantsPerPd: number;
+  /** Capabilities other PDs granted into one PD by name or pid (`grant`) that it still holds (`QueueFull`). */
+  readonly grantedCapabilitiesPerPd: number;
   /** Bytes of moved buffers not yet taken with `receiveBuffer`, per receiver (`QueueFull`). */
   readonly movedBufferBytesPerPd: number;
   /** Bytes of shared regions one PD may have created and not yet closed (`OutOfMemory`). */
@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   derivationDepth: 64,
   slotsPerSenderPerEndpoint: 32,
   pendingTransfersPerPd: 256,
-  pendingGrantsPerPd: 256,
+  grantedCapabilitiesPerPd: 256,
   movedBufferBytesPerPd: 256 * 1024 * 1024,
   regionBytesPerPd: 1024 * 1024 * 1024,
   syscallsPerSec: 50_000,

@@ -63,8 +63,14 @@ export type SyscallRequest =
   | { readonly op: "create-region"; readonly size: number }
   // ["map", token]: the memory of a region capability (needs RECEIVE = read; SEND = write); replies RegionGrant
   | { readonly op: "map"; readonly token: bigint }
-  // ["move-buffer", to, name, buffer]: an ArrayBuffer moved (engine transfer) to another PD; replies null
-  | { readonly op: "move-buffer"; readonly to: string | number; readonly name: string; readonly buffer: ArrayBuffer };
+  // ["move-buffer", to, name, buffer]: an ArrayBuffer moved (engine transfer) to another PD, held by the kernel
+  // until that PD takes it; replies null
+  | { readonly op: "move-buffer"; readonly to: string | number; readonly name: string; readonly buffer: ArrayBuffer }
+  // ["take-buffer", name]: the oldest buffer moved to the caller under `name`; replies { buffer, from } (moved)
+  | { readonly op: "take-buffer"; readonly name: string }
+  // ["claim", endpoint, index, transfer]: the capabilities of a message the caller took from slot `index` of its
+  // endpoint; replies { grants } (empty if that transfer is not the slot's: withdrawn, replaced or revoked)
+  | { readonly op: "claim"; readonly endpoint: number; readonly index: number; readonly transfer: number };
 
 export type SyscallOp = SyscallRequest["op"];
 
@@ -87,6 +93,7 @@ export interface CapabilityGrant {
 /** The kernel's answer to `connect`: the sender's slot and the receiver's doorbell. */
 export interface SlotGrant {
   readonly endpoint: number;
+  readonly generation: number;
   /** 0: an endpoint's slot (one message, send returns once taken); else a channel's queue of this many entries. */
   readonly capacity: number;
   readonly index: number;
@@ -105,11 +112,13 @@ export interface RegionGrant {
 export type KernelMail =
   // ["endpoint", endpoint, guard]: the guard of an endpoint this PD receives on (sent at creation)
   | { readonly kind: "endpoint"; readonly endpoint: number; readonly guard: SharedArrayBuffer }
-  // ["slot", endpoint, index, slot, badge, sender, limits]: a new sender of an endpoint this PD receives on
+  // ["slot", endpoint, index, generation, slot, badge, sender, limits]: a new sender of an endpoint this PD
+  // receives on (it replaces any earlier slot at the same index: see SlotStatus generations)
   | {
       readonly kind: "slot";
       readonly endpoint: number;
       readonly index: number;
+      readonly generation: number;
       readonly slot: SharedArrayBuffer;
       /** 0 for an endpoint slot, else the entries of a channel's queue slot. */
       readonly capacity: number;
@@ -124,17 +133,9 @@ export type KernelMail =
     }
   // ["limits", sender, limits]: the sender PD's limits changed (undefined: none)
   | { readonly kind: "limits"; readonly sender: string; readonly limits: RateLimits | undefined }
-  // ["named", name, grant]: a capability another PD (or the host) granted this PD under a name
-  | { readonly kind: "named"; readonly name: string; readonly grant: CapabilityGrant }
-  // ["buffer", name, buffer, from]: an ArrayBuffer another PD moved to this one (it is detached there)
-  | { readonly kind: "buffer"; readonly name: string; readonly buffer: ArrayBuffer; readonly from: string }
-  // ["transfer", id, endpoint, index, grants]: capabilities carried by a message from slot `index`
-  | {
-      readonly kind: "transfer";
-      readonly id: number;
-      readonly endpoint: number;
-      readonly index: number;
-      readonly grants: readonly CapabilityGrant[];
-    };
+  // ["named", name, grant, from]: a capability PD `from` granted this PD (under `name`, or "" for none)
+  | { readonly kind: "named"; readonly name: string; readonly grant: CapabilityGrant; readonly from: string }
+  // ["buffer", name, from]: PD `from` moved an ArrayBuffer to this one; the kernel holds it for `take-buffer`
+  | { readonly kind: "buffer"; readonly name: string; readonly from: string };
 
 export type KernelToPd = SyscallReply | KernelMail;

@@ -68,7 +68,7 @@ function client(): void {
       accepted = seq;
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
-      debugPrintln(`accepted ${accepted} then ${isIpcError(error) ? error.code : "?"} says-revoked=${/revoked at/.test(text)}`);
+      debugPrintln(`accepted ${accepted} then ${isIpcError(error) ? error.code : "?"} says-revoked=${/was revoked by PD .revoker./.test(text)}`);
       return;
     }
   }
