@@ -13,7 +13,7 @@ import type { RateLimits } from "../protocol/syscall.ts";
 export type { RateLimits } from "../protocol/syscall.ts";
 
 /** Checks untrusted limits (any value at all: a PD sends them in a syscall); returns a clean copy. */
-export function validateRateLimits(limits: RateLimits, operation: string): RateLimits {
+export function validateRateLimits(limits: unknown, operation: string): RateLimits {
   const record: Partial<Record<keyof RateLimits, unknown>> = typeof limits === "object" && limits !== null ? limits : {};
   const { maxMessagesPerSec, maxBytesPerSec, burstMultiplier } = record;
   const ok = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n > 0;
