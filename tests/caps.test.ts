@@ -291,6 +291,22 @@ describe("holding against a hostile PD", () => {
     assert.equal(r.cleanupProcess(A).length, 3);
   });
 
+  test("a kernel-internal space never runs out of generations: they wrap, skipping live tokens", () => {
+    const r = new CapabilityRegistry();
+    const KERNEL = 0;
+    r.addProcess(KERNEL, { unlimited: true });
+    r.addProcess(A);
+    const x = r.createObject(A, "endpoint").token;
+    const early = r.check(KERNEL, r.grant(A, KERNEL, [x])[0]!, 0, "transfer"); // generation 1, live throughout
+    const second = r.check(KERNEL, r.grant(A, KERNEL, [x], { rights: Rights.SEND })[0]!, 0, "transfer"); // generation 2
+    for (let i = 0; i < MAX_GENERATION + 10; i++) r.close(KERNEL, r.grant(A, KERNEL, [x])[0]!, "transfer");
+    const after = r.grant(A, KERNEL, [x])[0]!;
+    assert.ok(decodeToken(after)!.generation > 2, "generations 1 and 2 are live: skipped");
+    assert.equal(r.check(KERNEL, early.token, 0, "transfer").id, early.id);
+    assert.equal(r.check(KERNEL, second.token, 0, "transfer").id, second.id);
+    assert.equal(r.count(KERNEL), 3);
+  });
+
   test("generations are per holder space: a client that uses up its own hurts only itself", () => {
     const r = registry();
     const server = r.createObject(A, "endpoint").token;
