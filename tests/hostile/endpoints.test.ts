@@ -1,0 +1,122 @@
+// Hostile PDs against endpoints and capabilities (issue 11, findings 3-6 and 12-19), each on real workers
+// with a hostile program in tests/hostile/programs/ep-*.ts. Every test was checked to fail on the code before
+// the fixes (c566c40) for the attack's reason, and to pass after; timeouts here are hang guards only.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { boot, type BootOptions, type RunningSystem, type SystemDescription } from "../../src/index.ts";
+import { testsDir } from "../helpers.ts";
+
+/** Hang guard for a system's expected output: generous, never a measure. */
+const HANG_MS = 30_000;
+const TEST_TIMEOUT_MS = 60_000;
+
+interface Pd {
+  readonly name: string;
+  readonly program: string;
+  /** Maps the test's `ctl` region. */
+  readonly ctl?: boolean;
+}
+
+/** PDs (priorities descending in order), channels between the given pairs (what lets them grant), a `ctl` region. */
+function description(pds: readonly Pd[], pairs: readonly (readonly [string, string])[] = []): SystemDescription {
+  const ids = new Map<string, number>();
+  const next = (pd: string): number => {
+    const id = (ids.get(pd) ?? 0) + 1;
+    ids.set(pd, id);
+    return id;
+  };
+  const ctl = { mr: "ctl", vaddr: 0x400_0000, perms: "rw", setvarVaddr: "ctl" } as const;
+  return {
+    memoryRegions: [{ name: "ctl", size: 0x1000 }],
+    protectionDomains: pds.map((pd, i) => ({
+      name: pd.name,
+      priority: 200 - i,
+      program: `hostile/programs/${pd.program}.ts`,
+      ...(pd.ctl === true ? { maps: [ctl] } : {}),
+    })),
+    channels: pairs.map(([a, b]) => ({ ends: [{ pd: a, id: next(a) }, { pd: b, id: next(b) }] })),
+  };
+}
+
+interface Started extends AsyncDisposable {
+  readonly system: RunningSystem;
+  /** The `ctl` region's words (the PDs that map it see the same memory). */
+  readonly ctl: Int32Array;
+  of(pd: string): string[];
+  /** Waits until `done()` (polling), at most `ms`; false if it never was. */
+  until(done: () => boolean, ms?: number): Promise<boolean>;
+  /** Waits until `pd` printed at least `n` lines. */
+  lines(pd: string, n: number, ms?: number): Promise<boolean>;
+}
+
+/** Boots on workers without waiting for the inits (they are the attacks); shuts down, quickly, on dispose. */
+async function start(desc: SystemDescription, options: BootOptions = {}): Promise<Started> {
+  const shared = new SharedArrayBuffer(0x1000);
+  const out = new Map<string, string[]>();
+  const system = await boot(desc, {
+    mode: "workers",
+    baseDir: testsDir,
+    regions: { ctl: shared },
+    initTimeoutMs: 200,
+    onOutput: (e) => {
+      let list = out.get(e.pd);
+      if (list === undefined) out.set(e.pd, (list = []));
+      if (list.length < 1000) list.push(e.text);
+    },
+    ...options,
+  });
+  const until = async (done: () => boolean, ms = HANG_MS): Promise<boolean> => {
+    const deadline = performance.now() + ms;
+    while (!done()) {
+      if (performance.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return true;
+  };
+  const of = (pd: string): string[] => [...(out.get(pd) ?? [])];
+  return {
+    system,
+    ctl: new Int32Array(shared, 0, 64),
+    of,
+    until,
+    lines: (pd, n, ms) => until(() => of(pd).length >= n, ms),
+    [Symbol.asyncDispose]: () => system.shutdown(2000),
+  };
+}
+
+function faultsOf(system: RunningSystem): string[] {
+  return system.faults.map((f) => `${f.pd}: ${f.error.message.slice(0, 300)}`);
+}
+
+describe("hostile: endpoints and capabilities (real workers)", () => {
+  it("3. a derivation chain as deep as allowed: the server's revoke of its root returns and kills every link", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "server", program: "ep-chain" }, { name: "holder", program: "ep-chain" }], [["server", "holder"]]));
+    const finished = await s.until(() => s.of("holder").length >= 2 && s.of("server").length >= 2);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, `hang guard: server ${JSON.stringify(s.of("server"))}, holder ${JSON.stringify(s.of("holder"))}`);
+    const [chainLine, sendsLine] = s.of("holder");
+    const n = Number(/^chain (\d+) deep/.exec(chainLine ?? "")?.[1] ?? Number.NaN) + 1;
+    assert.deepEqual(s.of("server"), ["got chain ready", "revoke of the root: ok count>=2 true"], chainLine);
+    assert.equal(sendsLine, `sends after revoke: InvalidCapability*${n} of ${n}`, "every capability of the chain is dead");
+    assert.match(chainLine ?? "", /^chain \d+ deep, then OutOfMemory$/, "the chain is cut at the derivation-depth limit");
+    assert.ok(n > 2 && n < 1000, `${n} capabilities in the chain`);
+  });
+
+  it("4. a derive refused for its limits leaves no child to adopt; bigint limits get a typed error", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "server", program: "ep-derive" }, { name: "holder", program: "ep-derive" }], [["server", "holder"]]));
+    const finished = await s.lines("server", 1);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, "hang guard");
+    const holder = s.of("holder");
+    const predicted = /^predicted tokens: InvalidCapability\*(\d+) of (\d+)$/.exec(holder[4] ?? "");
+    assert.ok(predicted && predicted[1] === predicted[2] && Number(predicted[2]) >= 8, `no predicted token adopted: ${holder.slice(4).join("; ")}`);
+    assert.deepEqual(holder.slice(0, 4), [
+      "bad limits -1: InvalidArgument",
+      "bad limits not numbers: InvalidArgument",
+      "bigint limits: InvalidArgument",
+      "bigint limits, raw: InvalidArgument",
+    ]);
+    assert.equal(holder.length, 5);
+    assert.deepEqual(s.of("server"), ["took 1"], "only the holder's 'done' arrived");
+  });
+});
