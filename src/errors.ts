@@ -161,17 +161,66 @@ export function serializeError(error: unknown, options: { readonly stack?: boole
   return { name: "Error", message: `non-Error value thrown: ${describeThrown(error)}` };
 }
 
-/** Rebuilds an error serialized in another thread; the result is an `IpcError` if the original was one. */
+/** Longest message (UTF-16 units) of an error rebuilt from another thread; the rest is cut and marked. */
+export const MAX_FOREIGN_MESSAGE = 4096;
+/** Longest stack and name kept of an error rebuilt from another thread. */
+const MAX_FOREIGN_STACK = 16384;
+const MAX_FOREIGN_NAME = 64;
+const MAX_FOREIGN_FIELD = 256;
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** True if `code` is one of isokit's stable codes (own keys only: "toString" is not a code). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && KNOWN_CODES.has(code);
+}
+
+/**
+ * Rebuilds an error serialized in another thread; the result is an `IpcError` if the original was one.
+ *
+ * The record may come from a hostile PD, so it is read as untrusted input and this never throws: only a known
+ * `ErrorCode` makes an `IpcError` (any other code gives a plain error that says the code was unknown), the
+ * message, name and stack are cut to bounded lengths, details of the wrong type are left out, and anything
+ * that is not a record at all becomes an error saying so.
+ */
 export function deserializeError(record: SerializedIpcError): Error {
-  if (record.code !== undefined) {
-    const error = new IpcError(record.code, record.message, record.details ?? {});
-    if (record.stack !== undefined) error.stack = record.stack;
-    return error;
+  const r: unknown = record;
+  if (typeof r !== "object" || r === null || Array.isArray(r)) {
+    return new Error(`an error record from another thread was not a record (got ${r === null ? "null" : Array.isArray(r) ? "an array" : typeof r})`);
   }
-  const error = new Error(record.message);
-  error.name = record.name;
-  if (record.stack !== undefined) error.stack = record.stack;
+  const fields = r as { readonly [K in "name" | "message" | "stack" | "code" | "details"]?: unknown };
+  const message = bounded(typeof fields.message === "string" ? fields.message : "(the error record had no message)", MAX_FOREIGN_MESSAGE);
+  const stack = typeof fields.stack === "string" ? bounded(fields.stack, MAX_FOREIGN_STACK) : undefined;
+  const code = fields.code;
+  let error: Error;
+  if (isErrorCode(code)) {
+    error = new IpcError(code, message, foreignDetails(fields.details));
+  } else {
+    const unknown = code === undefined ? "" : `(unknown error code '${bounded(typeof code === "string" ? code : typeof code, MAX_FOREIGN_NAME)}') `;
+    error = new Error(`${unknown}${message}`);
+    error.name = typeof fields.name === "string" && fields.name !== "" ? bounded(fields.name, MAX_FOREIGN_NAME) : "Error";
+  }
+  if (stack !== undefined) error.stack = stack;
   return error;
+}
+
+/** The details of a foreign record that have the right types; the rest are dropped (never thrown about). */
+function foreignDetails(value: unknown): IpcErrorDetails {
+  if (typeof value !== "object" || value === null) return {};
+  const d = value as { readonly [K in keyof IpcErrorDetails]?: unknown };
+  const int = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+  return {
+    ...(typeof d.operation === "string" ? { operation: bounded(d.operation, MAX_FOREIGN_FIELD) } : {}),
+    ...(int(d.channel) ? { channel: d.channel } : {}),
+    ...(typeof d.pd === "string" ? { pd: bounded(d.pd, MAX_FOREIGN_FIELD) } : {}),
+    ...(typeof d.capability === "bigint" ? { capability: d.capability } : {}),
+    ...(int(d.endpoint) ? { endpoint: d.endpoint } : {}),
+  };
+}
+
+/** `text` cut to `max` UTF-16 units, marked when cut. */
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters cut)`;
 }
 
 function describeThrown(value: unknown): string {
