@@ -32,9 +32,10 @@ describe("workers", () => {
     assert.deepEqual(seen("b").channelTags, [0, 1]);
     assert.deepEqual(seen("c").channelTags, [1, 2, 3]);
     assert.deepEqual(seen("p").channelTags, [3]);
-    // Besides channel buffers: its own doorbell and control word, and one doorbell per distinct peer.
-    assert.equal(seen("p").otherBuffers, 2 + 1);
-    assert.equal(seen("c").otherBuffers, 2 + 3);
+    // Besides channel buffers: its own doorbell, control word and output ring, the kernel bell (a wake-up word
+    // every PD rings), and one doorbell per distinct peer.
+    assert.equal(seen("p").otherBuffers, 4 + 1);
+    assert.equal(seen("c").otherBuffers, 4 + 3);
   });
 
   test("shutdown stops every worker", async () => {

@@ -6,8 +6,9 @@
  */
 
 import { IpcError } from "../errors.ts";
-import { AsyncChannel, AsyncConsumer, AsyncProducer, markPeerDied } from "../ipc/async/index.ts";
+import { AsyncChannel, AsyncConsumer, AsyncProducer } from "../ipc/async/index.ts";
 import type { ConsumerDescriptor, ProducerDescriptor } from "../ipc/async/index.ts";
+import { markRingPeerDied } from "../shm/ring.ts";
 import type { PdAsyncEnd } from "../protocol/control.ts";
 
 /** The booting thread, as an end of an asynchronous channel. */
@@ -66,9 +67,28 @@ export class AsyncChannels {
     return this.ends.filter((e) => e.pd === pd).map((e) => e.end);
   }
 
-  /** PD `pd` is gone: its ends are marked dead, and the PDs at the other ends wake with `PeerDied`. */
+  /**
+   * PD `pd` is gone: its ends are marked dead, and the PDs at the other ends wake with `PeerDied`. Every ring is
+   * marked whatever marking another threw (the dead PD could write all of its rings' words); the failures are
+   * thrown together at the end.
+   * @throws AggregateError of what marking some rings threw, after every other ring was marked
+   */
   died(pd: string): void {
-    for (const e of this.ends) if (e.pd === pd) markPeerDied(e.end.descriptor as ProducerDescriptor | ConsumerDescriptor);
+    const failures: unknown[] = [];
+    for (const e of this.ends) {
+      if (e.pd !== pd) continue;
+      // The descriptors were made by this kernel, not the PD: their shape can be trusted, the rings' words not.
+      const rings =
+        e.end.role === "producer" ? [(e.end.descriptor as ProducerDescriptor).ring] : (e.end.descriptor as ConsumerDescriptor).rings;
+      for (const ring of rings) {
+        try {
+          markRingPeerDied(ring, e.end.role);
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    }
+    if (failures.length > 0) throw new AggregateError(failures, `async channels: ${failures.length} ring(s) of PD '${pd}' could not be marked dead`);
   }
 
   hostProducer(name: string): AsyncProducer {

@@ -6,6 +6,7 @@ import { IpcError } from "../errors.ts";
 import { defaultWaitOptions } from "../shm/wait.ts";
 import type { SystemDescription } from "../sdf/description.ts";
 import type { RateLimits } from "../protocol/syscall.ts";
+import { resolveLimits, type Limits } from "../protocol/limits.ts";
 import type { AsyncChannelDescription } from "./async-channels.ts";
 import { InProcessSystem } from "./in-process.ts";
 import { planSystem } from "./plan.ts";
@@ -47,6 +48,11 @@ export interface BootOptions {
    * this thread with `system.asyncProducer(name)` / `system.asyncConsumer(name)`. Workers mode.
    */
   readonly asyncChannels?: readonly AsyncChannelDescription[];
+  /**
+   * Quotas on what each PD can make the kernel or other PDs hold (protocol/limits.ts; workers mode): any of
+   * them overrides its default. Each must be a positive integer.
+   */
+  readonly limits?: Partial<Limits>;
   /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
   readonly wait?: {
     readonly mode?: "sync" | "async";
@@ -64,6 +70,7 @@ export interface BootOptions {
  */
 export async function boot(system: SystemDescription, options: BootOptions = {}): Promise<RunningSystem> {
   const plan = planSystem(system, options.baseDir ?? process.cwd(), options.regions);
+  const limits = resolveLimits(options.limits); // before any worker starts: a bad limit is the caller's error
   const onOutput = options.onOutput ?? ((e) => process.stdout.write(`${e.pd}: ${e.text}\n`));
   if (options.mode === "in-process") {
     if ((options.asyncChannels ?? []).length > 0) {
@@ -83,5 +90,6 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
     options.initTimeoutMs ?? 10_000,
     options.rateLimits ?? {},
     options.asyncChannels ?? [],
+    limits,
   );
 }

@@ -20,6 +20,8 @@ export interface PlannedEnd {
   readonly notify: boolean;
   /** The other end holds `pp`: this PD serves protected calls on this channel. */
   readonly serves: boolean;
+  /** The other end holds `notify`: this PD takes notifications on this channel (checked by the receiver). */
+  readonly peerNotifies: boolean;
   readonly peer: string;
 }
 
@@ -86,6 +88,7 @@ export function planSystem(
         pp: end.pp ?? defaults.pp,
         notify: end.notify ?? defaults.notify,
         serves: other.pp ?? defaults.pp,
+        peerNotifies: other.notify ?? defaults.notify,
         peer: other.pd,
       });
       ends.set(end.pd, list);

@@ -17,7 +17,12 @@ export interface PdStatus {
 
 export interface PdFault {
   readonly pd: string;
-  /** The entry point that threw (`init`, `notified`, `protected`, `fault`), or `load`, or `exit`. */
+  /**
+   * The entry point that threw (`init`, `notified`, `protected`, `fault`), or `load`, or `exit`; or what the
+   * kernel found: `control` (the PD broke the control protocol), `syscall` (the syscall protocol), `kernel`
+   * (serving the PD threw), `cleanup` (a step of its clean-up threw; the others ran), `shutdown` (its worker
+   * did not exit and was left behind).
+   */
   readonly entry: string;
   readonly error: Error;
   /** The parent whose `fault()` handled it, if the PD is a child whose parent was alive. */

@@ -5,11 +5,21 @@
  * the buffer of each channel it holds an end of (plus the doorbells of its peers, which carry no data). It is
  * never on the path of a message; it watches the workers and, when one dies, does what the dead PD can no
  * longer do: marks its ends dead and wakes every PD blocked in a protected call to it (`PeerDied`).
+ *
+ * Every PD is hostile. What a worker posts goes through one decoder (control-decoder.ts) and must fit the PD's
+ * state; what it prints goes through kernel/output.ts; no handler of a worker's events may throw out to the
+ * process: `guard` turns any exception while serving PD X into a fault of X (recorded, with the cause), and
+ * each step of a PD's clean-up runs on its own, so one that throws (on memory the PD scribbled on) does not
+ * keep the others from marking its ends dead and waking its callers.
  */
 
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { deserializeError, IpcError } from "../errors.ts";
-import type { PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
+import type { FaultEntry, PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
+import { DEFAULT_LIMITS, type Limits } from "../protocol/limits.ts";
+import { createOutputRing } from "../shm/output-ring.ts";
+import { decodeControl } from "./control-decoder.ts";
+import { KernelOutput } from "./output.ts";
 import {
   CallState,
   CHANNEL_I32,
@@ -30,8 +40,11 @@ import { regionBuffer, type Plan, type PlannedPd } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
 
 const here = import.meta.url;
-/** How long PD output waits so lines from different workers can be put in the order they were written. */
-const OUTPUT_WINDOW_MS = 15;
+/**
+ * After `shutdown`'s grace the kernel terminates the workers left; one stuck in native code (terminate stops
+ * only JavaScript) is waited for this much longer, then left behind (unref'd) and reported as a fault.
+ */
+const TERMINATE_WAIT_MS = 1000;
 const runningFromSource = here.endsWith(".ts");
 const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
 const runtimeUrl = new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here).href;
@@ -47,12 +60,24 @@ interface KernelPd {
   readonly pid: number;
   /** The kernel's end of the PD's syscall port. */
   readonly port: MessagePort;
+  readonly markInitDone: () => void;
+  /** What the PD has said on its control port: the protocol's state (see `control`). */
+  loaded: boolean;
+  saidInitDone: boolean;
+  saidStopped: boolean;
+  /** A child's fault waits for its parent's verdict: another fault report now breaks the protocol. */
+  faultPending: boolean;
+  hasExited: boolean;
 }
 
 interface KernelChannel {
   readonly i32: Int32Array;
   /** Names of the PDs at end 0 and end 1. */
   readonly pds: readonly [string, string];
+  /** End 0, end 1 may be notified (the other end holds notify); a notify word without it is a forgery. */
+  readonly notifiable: [boolean, boolean];
+  /** One end holds pp: CALLED here is a call; elsewhere it is a forgery nobody serves. */
+  calls: boolean;
 }
 
 export class WorkerSystem implements RunningSystem {
@@ -62,17 +87,28 @@ export class WorkerSystem implements RunningSystem {
   private readonly channels: KernelChannel[] = [];
   private readonly faultList: PdFault[] = [];
   private stopping = false;
-  private readonly output: { pd: string; text: string; at: number }[] = [];
-  private outputTimer: NodeJS.Timeout | undefined;
+  private readonly output: KernelOutput;
   private readonly parentQueues = new Map<string, Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
-  private readonly ipc = new IpcKernel();
+  private readonly ipc: IpcKernel;
+  private readonly limits: Limits;
   private planned: readonly PlannedPd[] = [];
 
   private readonly asyncChannels: AsyncChannels;
 
-  private constructor(asyncChannels: AsyncChannels) {
+  private constructor(asyncChannels: AsyncChannels, limits: Limits) {
     this.asyncChannels = asyncChannels;
+    this.limits = limits;
+    this.ipc = new IpcKernel(limits);
+    this.output = new KernelOutput(
+      limits,
+      (pd, text) => this.events.emit("output", { pd, text }),
+      (limit) => { this.ipc.quotaHit(limit); },
+      (name, why) => {
+        const pd = this.pdMap.get(name);
+        if (pd !== undefined) this.violation(pd, new IpcError("InvalidMessage", `output: PD '${name}' broke its output ring: ${why}`, { operation: "output", pd: name }));
+      },
+    );
   }
 
   /** Starts every PD and resolves once each has finished `init()` (or died trying). */
@@ -84,8 +120,9 @@ export class WorkerSystem implements RunningSystem {
     initTimeoutMs: number,
     rateLimits: Readonly<Record<string, RateLimits>> = {},
     asyncChannels: readonly AsyncChannelDescription[] = [],
+    limits: Limits = DEFAULT_LIMITS,
   ): Promise<WorkerSystem> {
-    const system = new WorkerSystem(new AsyncChannels(asyncChannels, new Set(plan.pds.map((pd) => pd.name))));
+    const system = new WorkerSystem(new AsyncChannels(asyncChannels, new Set(plan.pds.map((pd) => pd.name))), limits);
     system.events.on("output", onOutput);
     if (onState !== undefined) system.events.on("state", onState);
     await system.launch(plan, wait, initTimeoutMs, rateLimits);
@@ -110,9 +147,15 @@ export class WorkerSystem implements RunningSystem {
     for (const pd of plan.pds) doorbells.set(pd.name, new SharedArrayBuffer(DOORBELL_BYTES));
     const buffers: SharedArrayBuffer[] = [];
     for (let i = 0; i < plan.channelCount; i++) buffers.push(ChannelMemory.create(i));
-    const channelPds: [string, string][] = buffers.map(() => ["", ""]);
-    for (const pd of plan.pds) for (const end of pd.ends) channelPds[end.channel]![end.end] = pd.name;
-    buffers.forEach((buffer, i) => this.channels.push({ i32: new Int32Array(buffer), pds: channelPds[i]! }));
+    for (const buffer of buffers) this.channels.push({ i32: new Int32Array(buffer), pds: ["", ""], notifiable: [false, false], calls: false });
+    for (const pd of plan.pds) {
+      for (const end of pd.ends) {
+        const channel = this.channels[end.channel]!;
+        (channel.pds as [string, string])[end.end] = pd.name;
+        channel.notifiable[end.end] = end.peerNotifies;
+        if (end.serves) channel.calls = true;
+      }
+    }
 
     const regionBuffers = new Map(plan.regions.map((r) => [r.name, regionBuffer(r, () => new SharedArrayBuffer(r.size))]));
     const kernelBell = new SharedArrayBuffer(KERNEL_BELL_BYTES);
@@ -130,6 +173,7 @@ export class WorkerSystem implements RunningSystem {
         pp: end.pp,
         notify: end.notify,
         serves: end.serves,
+        peerNotifies: end.peerNotifies,
         peer: end.peer,
         peerDoorbell: doorbells.get(end.peer)!,
       }));
@@ -150,6 +194,7 @@ export class WorkerSystem implements RunningSystem {
         kernelPort: port2,
         kernelBell,
         asyncChannels: this.asyncChannels.endsOf(pd.name),
+        output: createOutputRing(this.limits.outputLinesPerSec),
       };
       this.spawn(pd, boot, port1);
     }
@@ -182,7 +227,9 @@ export class WorkerSystem implements RunningSystem {
   }
 
   private spawn(plan: PlannedPd, boot: PdBootData, port: MessagePort): void {
-    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort] });
+    // stdout/stderr: true: a worker's raw console.log and process.stdout writes come to this thread as streams,
+    // read by kernel/output.ts under the PD's name (by default they would go straight to the process's stdout).
+    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));
     const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
@@ -196,8 +243,15 @@ export class WorkerSystem implements RunningSystem {
       initDone,
       pid: boot.pid,
       port,
+      markInitDone,
+      loaded: false,
+      saidInitDone: false,
+      saidStopped: false,
+      faultPending: false,
+      hasExited: false,
     };
     this.pdMap.set(plan.name, pd);
+    this.output.add(plan.name, boot.output, [worker.stdout, worker.stderr]);
     this.ipc.addPd({
       pid: boot.pid,
       name: plan.name,
@@ -207,103 +261,165 @@ export class WorkerSystem implements RunningSystem {
       alive: () => pd.state === "starting" || pd.state === "running",
       connected: connectedTo(plan, this.planned),
       fault: (error) => {
-        this.died(pd, "faulted", "syscall", error);
-        markInitDone();
+        this.guard(pd, "syscall", () => {
+          this.died(pd, "faulted", "syscall", error);
+          markInitDone();
+        });
       },
       take: () => receiveMessageOnPort(port),
     });
 
-    worker.on("message", (message: PdToKernel) => {
-      switch (message.type) {
-        case "loaded": // ["loaded"]
-          break;
-        case "init-done": // ["init-done"]
-          if (pd.state === "starting") this.setState(pd, "running");
-          markInitDone();
-          break;
-        case "output": // ["output", text, at]
-          this.bufferOutput(plan.name, message.text, message.at);
-          break;
-        case "fault": // ["fault", entry, error]
-          if (plan.parent !== undefined && message.entry !== "load" && !this.stopping) {
-            void this.childFaulted(pd, message.entry, deserializeError(message.error), markInitDone);
-          } else {
-            this.died(pd, "faulted", message.entry, deserializeError(message.error));
-            markInitDone();
-          }
-          break;
-        case "stopped": // ["stopped"]
-          break;
-        default:
-          // Deny by default: a worker runs untrusted code, so an unknown control message is reported, not obeyed.
-          this.died(pd, "faulted", "control", new IpcError("InvalidArgument", `PD '${plan.name}' sent an unknown control message`));
-      }
+    worker.on("message", (message: unknown) => {
+      this.guard(pd, "control", () => { this.control(pd, message); });
+    });
+    worker.on("messageerror", (error) => {
+      this.guard(pd, "control", () => {
+        this.violation(pd, new IpcError("InvalidMessage", `control: PD '${plan.name}' posted a message that cannot be read (${error.message})`, { operation: "control", pd: plan.name }, { cause: error }));
+      });
     });
     worker.on("error", (error) => {
-      this.died(pd, "faulted", "uncaught", error);
-      markInitDone();
+      this.guard(pd, "uncaught", () => {
+        this.died(pd, "faulted", "uncaught", error);
+        markInitDone();
+      });
     });
     worker.on("exit", (code) => {
-      if (pd.state === "starting" || pd.state === "running") {
-        this.died(pd, this.stopping ? "stopped" : "exited", "exit", new IpcError("PeerDied", `PD '${plan.name}' exited with code ${code}`, { pd: plan.name }));
-      } else if (pd.state !== "faulted") {
-        this.setState(pd, this.stopping ? "stopped" : "exited");
-      }
-      this.events.emit("exit", { pd: plan.name, code });
+      pd.hasExited = true;
+      this.guard(pd, "exit", () => {
+        if (pd.state === "starting" || pd.state === "running") {
+          this.died(pd, this.stopping ? "stopped" : "exited", "exit", new IpcError("PeerDied", `PD '${plan.name}' exited with code ${code}`, { pd: plan.name }));
+        } else if (pd.state !== "faulted") {
+          this.setState(pd, this.stopping ? "stopped" : "exited");
+        }
+        this.events.emit("exit", { pd: plan.name, code });
+      });
       markInitDone();
     });
+  }
+
+  /**
+   * One control message from PD `pd`'s worker (protocol/control.ts). It must decode and fit the PD's state:
+   * `loaded` once, first; `init-done` once, after it; `fault` in `load` only before `loaded`, in an entry point
+   * only after it, and for a child never while an earlier fault waits for its verdict; nothing after `stopped`.
+   * Anything else faults the PD. Messages from a PD that is gone are ignored (its worker may still be draining).
+   */
+  private control(pd: KernelPd, raw: unknown): void {
+    if (!isLive(pd)) return;
+    const name = pd.plan.name;
+    let message: PdToKernel;
+    try {
+      message = decodeControl(name, raw);
+    } catch (error) {
+      if (!(error instanceof IpcError)) throw error; // the guard reports it
+      this.violation(pd, error);
+      return;
+    }
+    // Returns undefined so each check below reads as one line: `{ misplaced(why)`.
+    const misplaced = (why: string): void => {
+      this.violation(pd, new IpcError("InvalidMessage", `control: PD '${name}' sent '${message.type}' ${why}`, { operation: "control", pd: name }));
+    };
+    if (pd.saidStopped) { misplaced("after 'stopped'"); return; }
+    switch (message.type) {
+      case "loaded": // ["loaded"]
+        if (pd.loaded) { misplaced("twice"); return; }
+        pd.loaded = true;
+        return;
+      case "init-done": // ["init-done"]
+        if (!pd.loaded || pd.saidInitDone) { misplaced(pd.loaded ? "twice" : "before 'loaded'"); return; }
+        pd.saidInitDone = true;
+        if (pd.state === "starting") this.setState(pd, "running");
+        pd.markInitDone();
+        return;
+      case "fault": {
+        // ["fault", entry, error]
+        if ((message.entry === "load") === pd.loaded) { misplaced(message.entry === "load" ? "in 'load' after 'loaded'" : `in '${message.entry}' before 'loaded'`); return; }
+        if (pd.faultPending) { misplaced("while its earlier fault waits for its parent's verdict"); return; }
+        const error = deserializeError(message.error);
+        if (pd.plan.parent !== undefined && message.entry !== "load" && !this.stopping) {
+          this.childFaulted(pd, message.entry, error);
+        } else {
+          this.died(pd, "faulted", message.entry, error);
+          pd.markInitDone();
+        }
+        return;
+      }
+      case "stopped": // ["stopped"]
+        pd.saidStopped = true;
+        return;
+    }
+  }
+
+  /** PD `pd` broke the control protocol: it is faulted (only it), and the violation counted. */
+  private violation(pd: KernelPd, error: IpcError): void {
+    this.ipc.quotaHit("protocol");
+    this.died(pd, "faulted", "control", error);
+    pd.markInitDone();
+  }
+
+  /**
+   * Runs `body`, which serves PD `pd`; an exception out of it (the kernel choked on something the PD sent or
+   * wrote) faults that PD, recorded with the cause, instead of reaching the process.
+   */
+  private guard(pd: KernelPd, what: string, body: () => void): void {
+    try {
+      body();
+    } catch (cause) {
+      const error = new IpcError(
+        "InvalidMessage",
+        `kernel: serving PD '${pd.plan.name}' (${what}) failed with ${describeError(cause)}; the PD is faulted`,
+        { operation: what, pd: pd.plan.name },
+        { cause },
+      );
+      try {
+        if (isLive(pd)) this.died(pd, "faulted", "kernel", error);
+        else this.recordFault({ pd: pd.plan.name, entry: "kernel", error, resumed: false });
+        pd.markInitDone();
+      } catch {
+        // died() guards each of its steps; only a throwing event listener of the host can get here.
+      }
+    }
   }
 
   /**
    * A PD is gone. Mark each of its ends dead, then sweep every call it was serving to CALLEE_DIED and wake the
    * caller. Order matters: DEAD first, so a caller that publishes a call after the sweep sees DEAD on its
-   * re-check (worker-runtime.ts, ppcall).
+   * re-check (worker-runtime.ts, ppcall). Each step runs whatever an earlier one threw (a PD can scribble on
+   * the memory the steps read): a failed step is recorded as a fault of the PD with entry `cleanup`.
    */
   private died(pd: KernelPd, state: PdState, entry: string, error: Error, record = true): void {
-    if (pd.state === "faulted" || pd.state === "exited" || pd.state === "stopped") return;
-    this.setState(pd, state);
-    // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied).
-    this.ipc.cleanupProcess(pd.pid);
-    this.asyncChannels.died(pd.plan.name);
-    for (const end of pd.plan.ends) {
-      const i32 = this.channels[end.channel]!.i32;
-      Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, 1);
-      if (end.serves) {
-        Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
-        Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
+    if (!isLive(pd)) return;
+    const name = pd.plan.name;
+    const step = (what: string, body: () => void): void => {
+      try {
+        body();
+      } catch (cause) {
+        this.faultList.push({
+          pd: name,
+          entry: "cleanup",
+          error: new IpcError("InvalidMessage", `clean-up of PD '${name}': ${what} failed with ${describeError(cause)}; the other steps went on`, { operation: "cleanup", pd: name }, { cause }),
+          resumed: false,
+        });
       }
-    }
-    if ((state === "faulted" || state === "exited") && !this.stopping && record) {
-      this.recordFault({ pd: pd.plan.name, entry, error, resumed: false });
+    };
+    pd.state = state; // first, so nothing below can see the PD alive (the event is emitted after the clean-up)
+    // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied).
+    step("its capabilities and endpoints", () => { this.ipc.cleanupProcess(pd.pid); });
+    step("its async channel ends", () => { this.asyncChannels.died(name); });
+    for (const end of pd.plan.ends) {
+      step(`its end of channel ${end.id}`, () => {
+        const i32 = this.channels[end.channel]!.i32;
+        Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, 1);
+        if (end.serves) {
+          Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
+          Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
+        }
+      });
     }
     // A faulted PD is stopped, as Microkit stops a faulting PD: its worker must not run on.
-    if (state === "faulted") void pd.worker.terminate();
-  }
-
-  /**
-   * Lines from different workers reach this thread through different ports, in no particular order. Each
-   * carries the time it was written; lines wait `OUTPUT_WINDOW_MS` and are emitted sorted by that time, so a
-   * reply printed by a callee comes before the caller's line about it.
-   */
-  private bufferOutput(pd: string, text: string, at: number): void {
-    this.output.push({ pd, text, at: Number.isFinite(at) ? at : performance.timeOrigin + performance.now() });
-    this.outputTimer ??= setTimeout(() => {
-      this.outputTimer = undefined;
-      this.flushOutput(false);
-    }, OUTPUT_WINDOW_MS);
-  }
-
-  private flushOutput(all: boolean): void {
-    const horizon = all ? Infinity : performance.timeOrigin + performance.now() - OUTPUT_WINDOW_MS;
-    this.output.sort((a, b) => a.at - b.at);
-    let n = 0;
-    while (n < this.output.length && this.output[n]!.at <= horizon) n++;
-    for (const line of this.output.splice(0, n)) this.events.emit("output", { pd: line.pd, text: line.text });
-    if (this.output.length > 0) {
-      this.outputTimer ??= setTimeout(() => {
-        this.outputTimer = undefined;
-        this.flushOutput(false);
-      }, OUTPUT_WINDOW_MS);
+    if (state === "faulted") step("stopping its worker", () => { pd.worker.terminate().catch(() => undefined); });
+    step("telling of its state", () => { this.events.emit("state", { pd: name, state }); });
+    if ((state === "faulted" || state === "exited") && !this.stopping && record) {
+      step("recording its fault", () => { this.recordFault({ pd: name, entry, error, resumed: false }); });
     }
   }
 
@@ -315,41 +431,70 @@ export class WorkerSystem implements RunningSystem {
   /**
    * A child faulted and waits for a verdict. Its parent's `fault()` decides (Microkit's fault handling): the
    * kernel posts the fault in the parent's control buffer, rings it, and waits for CHILD_VERDICT. Faults to
-   * one parent are handled one at a time. A dead parent means stop.
+   * one parent are handled one at a time. A dead parent means stop, and so does no verdict within
+   * `Limits.faultVerdictMs` of the fault (a parent that never runs must not leave the child's callers blocked).
+   * One fault per child is pending at a time (`faultPending`; `control` refuses another).
    */
-  private async childFaulted(child: KernelPd, entry: string, error: Error, markInitDone: () => void): Promise<void> {
+  private childFaulted(child: KernelPd, entry: FaultEntry, error: Error): void {
     const parentName = child.plan.parent!;
     const parent = this.pdMap.get(parentName);
+    child.faultPending = true;
+    // An object, not a `let`: the timer and the turn both settle, and the compiler must not narrow it.
+    const fault = { settled: false };
+    const isSettled = (): boolean => fault.settled;
+    let wake!: () => void;
+    const done = new Promise<void>((resolve) => (wake = resolve));
+    const settle = (verdict: number, handledBy: string | undefined, recorded: Error): void => {
+      if (fault.settled) return;
+      fault.settled = true;
+      clearTimeout(timer);
+      wake();
+      child.faultPending = false;
+      const resumed = verdict === Verdict.RESUME && isLive(child) && !this.stopping;
+      if (isLive(child)) this.recordFault({ pd: child.plan.name, entry, error: recorded, handledBy, resumed });
+      Atomics.store(child.control, CONTROL_I32.VERDICT, resumed ? Verdict.RESUME : Verdict.STOP);
+      Atomics.notify(child.control, CONTROL_I32.VERDICT);
+      if (!resumed) this.died(child, "faulted", entry, recorded, false);
+      child.markInitDone();
+    };
+    const timer = setTimeout(() => {
+      this.guard(child, "fault verdict", () => {
+        const late = new IpcError(
+          "Timeout",
+          `fault: PD '${parentName}' gave no verdict on its child '${child.plan.name}' within ${this.limits.faultVerdictMs} ms (Limits.faultVerdictMs); the child is stopped`,
+          { operation: "fault", pd: child.plan.name },
+          { cause: error },
+        );
+        settle(Verdict.STOP, undefined, late);
+      });
+    }, this.limits.faultVerdictMs);
     const previous = this.parentQueues.get(parentName) ?? Promise.resolve();
-    let verdict: number = Verdict.STOP;
     const turn = previous.then(async () => {
-      if (parent === undefined) return;
-      await parent.initDone; // a fault in the child's init() may come before the parent's init() is done
-      if (parent.state !== "running") return;
+      if (parent === undefined || fault.settled) { settle(Verdict.STOP, undefined, error); return; }
+      await Promise.race([parent.initDone, done]); // a fault in the child's init() may come before the parent's init() is done
+      if (isSettled()) return;
+      if (parent.state !== "running") { settle(Verdict.STOP, undefined, error); return; }
       const control = parent.control;
+      const id = (child.plan.childId ?? 0) + 1;
       Atomics.store(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING);
       Atomics.store(control, CONTROL_I32.CHILD_LABEL, FaultLabel.ENTRY_POINT_THREW);
-      Atomics.store(control, CONTROL_I32.CHILD_FAULT, (child.plan.childId ?? 0) + 1); // publishes the fault
+      Atomics.store(control, CONTROL_I32.CHILD_FAULT, id); // publishes the fault
       Atomics.store(parent.doorbell, DOORBELL_I32.RING, 1);
       Atomics.notify(parent.doorbell, DOORBELL_I32.RING);
-      while (isAlive(parent) && !this.stopping) {
+      while (isAlive(parent) && !this.stopping && !isSettled()) {
         const wait = Atomics.waitAsync(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING, 50);
         if (wait.async) await wait.value;
         const v = Atomics.load(control, CONTROL_I32.CHILD_VERDICT);
-        if (v !== Verdict.PENDING) {
-          verdict = v;
-          break;
-        }
+        if (v !== Verdict.PENDING) { settle(v, parentName, error); return; }
       }
+      // Timed out (or stopping): withdraw the fault if the parent has not taken it, so it does not run fault() late.
+      Atomics.compareExchange(control, CONTROL_I32.CHILD_FAULT, id, 0);
+      settle(Verdict.STOP, undefined, error);
     });
-    this.parentQueues.set(parentName, turn);
-    await turn;
-    const resumed = verdict === Verdict.RESUME && child.state !== "faulted" && !this.stopping;
-    this.recordFault({ pd: child.plan.name, entry, error, handledBy: parent?.state === "running" ? parentName : undefined, resumed });
-    Atomics.store(child.control, CONTROL_I32.VERDICT, resumed ? Verdict.RESUME : Verdict.STOP);
-    Atomics.notify(child.control, CONTROL_I32.VERDICT);
-    if (!resumed) this.died(child, "faulted", entry, error, false);
-    markInitDone();
+    const guarded = turn.catch((cause: unknown) => {
+      this.guard(child, "fault verdict", () => { throw cause; });
+    });
+    this.parentQueues.set(parentName, guarded);
   }
 
   private setState(pd: KernelPd, state: PdState): void {
@@ -380,7 +525,7 @@ export class WorkerSystem implements RunningSystem {
       await new Promise((r) => setTimeout(r, settleMs));
       quietSamples = this.isQuiet() ? quietSamples + 1 : 0;
     }
-    this.flushOutput(true);
+    this.output.turn(true);
   }
 
   private isQuiet(): boolean {
@@ -392,9 +537,11 @@ export class WorkerSystem implements RunningSystem {
     for (const channel of this.channels) {
       const i32 = channel.i32;
       const alive = (end: 0 | 1): boolean => this.pdMap.get(channel.pds[end])?.state === "running";
-      if (Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return false;
-      if (alive(0) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END0) !== 0) return false;
-      if (alive(1) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END1) !== 0) return false;
+      // Only words that mean something count: a CALLED on a channel without pp, or a notification to an end whose
+      // peer may not notify, is a forgery the receiver ignores, and must not keep the system from being idle.
+      if (channel.calls && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return false;
+      if (channel.notifiable[0] && alive(0) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END0) !== 0) return false;
+      if (channel.notifiable[1] && alive(1) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END1) !== 0) return false;
     }
     return true;
   }
@@ -406,26 +553,38 @@ export class WorkerSystem implements RunningSystem {
 
   private async stopAll(graceMs: number): Promise<void> {
     this.stopping = true;
-    for (const pd of this.pdMap.values()) {
+    const pds = [...this.pdMap.values()];
+    for (const pd of pds) {
       Atomics.store(pd.control, CONTROL_I32.STOP, 1); // read by the PD after every wake-up and sleep slice
       Atomics.store(pd.doorbell, DOORBELL_I32.RING, 1);
       Atomics.notify(pd.doorbell, DOORBELL_I32.RING);
     }
-    const all = Promise.all([...this.pdMap.values()].map((pd) => pd.exited));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => { resolve("late"); }, graceMs)));
-    const outcome = await Promise.race([all, late]);
-    clearTimeout(timer);
-    if (outcome === "late") {
+    const all = Promise.all(pds.map((pd) => pd.exited));
+    if (!(await settlesWithin(all, graceMs))) {
       // A PD stuck in its own code (or with handles open in async mode) does not leave by itself.
-      await Promise.all([...this.pdMap.values()].map((pd) => pd.worker.terminate()));
+      for (const pd of pds) if (!pd.hasExited) pd.worker.terminate().catch(() => undefined);
+      if (!(await settlesWithin(all, TERMINATE_WAIT_MS))) {
+        // terminate() stops JavaScript, not native code (a sync crypto call, execSync): such a worker exits when
+        // that call returns. Shutdown does not wait for it; the process may go on (or end) without it.
+        for (const pd of pds) {
+          if (pd.hasExited) continue;
+          pd.worker.unref();
+          this.faultList.push({
+            pd: pd.plan.name,
+            entry: "shutdown",
+            error: new IpcError("Timeout", `shutdown: PD '${pd.plan.name}' did not exit within ${graceMs} ms, nor ${TERMINATE_WAIT_MS} ms after terminate (stuck in native code?); left behind`, {
+              operation: "shutdown",
+              pd: pd.plan.name,
+            }),
+            resumed: false,
+          });
+          this.died(pd, "stopped", "shutdown", new IpcError("ShutDown", `PD '${pd.plan.name}' was left behind at shutdown`, { pd: pd.plan.name }));
+        }
+      }
     }
-    await all;
     this.ipc.stop();
-    for (const pd of this.pdMap.values()) pd.port.close();
-    clearTimeout(this.outputTimer);
-    this.outputTimer = undefined;
-    this.flushOutput(true);
+    for (const pd of pds) pd.port.close();
+    this.output.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -444,4 +603,25 @@ function connectedTo(pd: PlannedPd, all: readonly PlannedPd[]): ReadonlySet<stri
 /** Read through a function so the compiler does not narrow a state that other callbacks change. */
 function isAlive(pd: KernelPd): boolean {
   return pd.state === "running";
+}
+
+/** Starting or running: not yet faulted, exited or stopped. */
+function isLive(pd: KernelPd): boolean {
+  return pd.state === "starting" || pd.state === "running";
+}
+
+/** True if `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => { resolve(false); }, ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message.length > 500 ? `${error.message.slice(0, 500)}...` : error.message}`;
+  return `a thrown ${typeof error}`;
 }

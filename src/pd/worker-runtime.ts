@@ -21,7 +21,7 @@
 
 import { parentPort } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
-import type { PdBootData, PdToKernel } from "../protocol/control.ts";
+import type { FaultEntry, PdBootData, PdToKernel } from "../protocol/control.ts";
 import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32, Verdict } from "../protocol/layout.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
@@ -32,11 +32,20 @@ import { makeMappedRegion } from "./regions.ts";
 import { PdRuntime, type EndRights } from "./runtime.ts";
 import { IpcClient } from "../ipc/client.ts";
 import { WorkerKernelLink } from "./kernel-link.ts";
+import { OutputRingWriter } from "../shm/output-ring.ts";
 
 interface WorkerEnd extends EndRights {
   readonly memory: ChannelMemory;
   readonly serves: boolean;
+  /**
+   * The peer may notify this PD (its end has notify="true"). Checked here, on the receiving side: the peer's
+   * runtime checks it too, but that runtime runs in the untrusted isolate, and the notify word is in memory
+   * the peer can write.
+   */
+  readonly peerNotifies: boolean;
   readonly peerDoorbell: Int32Array;
+  /** This end's place in `endList`: the scan starts after the end served last. */
+  slot: number;
 }
 
 /** Thrown inside the PD when the kernel asked it to stop while it was blocked; ends the loop quietly. */
@@ -45,8 +54,16 @@ class StopRequested extends Error {}
 export class WorkerPd extends PdRuntime {
   private readonly doorbell: Int32Array;
   private readonly control: Int32Array;
-  /** Ends in increasing id order: the scan order, so lower ids are served first. */
+  /**
+   * Ends in increasing id order. Scans (and the spin) start at `nextEnd`, just after the end whose call was
+   * served last, and go round: a caller that calls again at once cannot keep a PD from the ends after its own
+   * (with a fixed start, a re-caller on channel 0 took 21 calls for each one of an honest caller on channel 1).
+   */
   private readonly endList: readonly WorkerEnd[];
+  private nextEnd = 0;
+  /** Notifications found on ends whose peer may not notify: cleared and counted, never delivered. */
+  forgedNotifications = 0;
+  private readonly outputRing: OutputRingWriter;
   private readonly ends: ReadonlyMap<number, WorkerEnd>;
   private readonly syncWait: SyncWait;
   private readonly async: boolean;
@@ -68,8 +85,10 @@ export class WorkerPd extends PdRuntime {
         notify: e.notify,
         peer: e.peer,
         serves: e.serves,
+        peerNotifies: e.peerNotifies,
         memory: new ChannelMemory(e.buffer, e.end),
         peerDoorbell: new Int32Array(e.peerDoorbell),
+        slot: 0,
       });
     }
     super(
@@ -80,6 +99,8 @@ export class WorkerPd extends PdRuntime {
     );
     this.ends = ends;
     this.endList = [...ends.values()].sort((a, b) => a.id - b.id);
+    this.endList.forEach((end, i) => (end.slot = i));
+    this.outputRing = new OutputRingWriter(boot.output);
     this.doorbell = new Int32Array(boot.doorbell);
     this.control = new Int32Array(boot.control);
     const waitOptions = { spinMicros: boot.wait.spinMicros, sliceMs: boot.wait.sliceMs };
@@ -188,8 +209,9 @@ export class WorkerPd extends PdRuntime {
   }
 
   output(text: string): void {
-    // The wall-clock time lets the kernel print lines of different PDs in the order they were written.
-    this.post({ type: "output", text, at: performance.timeOrigin + performance.now() });
+    // The wall-clock time lets the kernel print lines of different PDs in the order they were written. A line
+    // that finds the ring full is dropped (and counted in the ring): printing never blocks a PD.
+    this.outputRing.write(text, performance.timeOrigin + performance.now());
   }
 
   // ---- the loop -------------------------------------------------------------------------------------------
@@ -253,17 +275,20 @@ export class WorkerPd extends PdRuntime {
     const control = this.control;
     let deadline = 0;
     for (let i = 0; ; i++) {
-      for (let k = 0; k < count; k++) {
+      // From just after the end served last, round (see `nextEnd`); with one end, k stays 0.
+      for (let m = 0, k = this.nextEnd; m < count; m++) {
         const end = ends[k]!;
         const i32 = end.memory.i32;
         if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) {
           this.callReady = end;
           return true;
         }
-        if (Atomics.load(i32, end.memory.notifyToMe) !== 0) {
+        // A forged notification (a peer without notify) does not wake the PD; the next scan clears it.
+        if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== 0) {
           this.callReady = undefined;
           return true;
         }
+        if (++k === count) k = 0;
       }
       if ((i & 63) === 0) {
         if (Atomics.load(control, CONTROL_I32.CHILD_FAULT) !== 0 || Atomics.load(control, CONTROL_I32.STOP) !== 0) {
@@ -321,12 +346,20 @@ export class WorkerPd extends PdRuntime {
     if (Atomics.load(this.control, CONTROL_I32.CHILD_FAULT) !== 0 && !this.handleChildFault()) return false;
     let low = 0;
     let high = 0;
-    for (const end of this.endList) {
+    const ends = this.endList;
+    const count = ends.length;
+    // From just after the end served last, round (see `nextEnd`): serving moves nextEnd, not this pass's start.
+    for (let m = 0, k = this.nextEnd; m < count; m++, k = k + 1 === count ? 0 : k + 1) {
+      const end = ends[k]!;
       const i32 = end.memory.i32;
       if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) {
         if (!this.serve(end)) return false;
       }
       if (Atomics.load(i32, end.memory.notifyToMe) !== 0 && Atomics.exchange(i32, end.memory.notifyToMe, 0) !== 0) {
+        if (!end.peerNotifies) {
+          this.forgedNotifications++; // the peer holds no notify right: cleared, never delivered
+          continue;
+        }
         if (end.id < 31) low |= 1 << end.id;
         else high |= 1 << (end.id - 31);
       }
@@ -346,6 +379,8 @@ export class WorkerPd extends PdRuntime {
     const memory = end.memory;
     const i32 = memory.i32;
     if (Atomics.load(i32, CHANNEL_I32.CALL_STATE) !== CallState.CALLED) return true; // nothing (left) to serve
+    const next = end.slot + 1;
+    this.nextEnd = next === this.endList.length ? 0 : next;
     const request = memory.readMessage(this.ipc);
     if (request === undefined) {
       // A malformed request is the caller's fault, not ours: refuse it and keep serving.
@@ -406,7 +441,7 @@ export class WorkerPd extends PdRuntime {
         this.callReady = end;
         return true;
       }
-      if (Atomics.load(i32, end.memory.notifyToMe) !== 0) return true;
+      if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== 0) return true;
     }
     return false;
   }
@@ -444,7 +479,7 @@ export class WorkerPd extends PdRuntime {
    * of the fault or sees the worker exit; doing it here first wakes callers without a round trip), then
    * returns false and the loop ends.
    */
-  private fail(entry: string, error: unknown, serving: WorkerEnd | undefined): boolean {
+  private fail(entry: FaultEntry, error: unknown, serving: WorkerEnd | undefined): boolean {
     if (this.faulted) return false;
     const stopping = this.stopRequested() || isStopRequested(error);
     if (!stopping && this.hasParent) {

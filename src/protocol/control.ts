@@ -1,7 +1,11 @@
 /**
  * The control plane between the kernel and a PD's worker: what the kernel hands a worker at start
  * (`workerData`), and the messages a worker posts back. Control messages use `postMessage`; messages between
- * PDs never do (they go through the channel buffers of layout.ts).
+ * PDs never do (they go through the channel buffers of layout.ts), nor does output (shm/output-ring.ts).
+ *
+ * A worker runs untrusted code, so the kernel reads what it posts with one schema-checked decoder
+ * (kernel/control-decoder.ts): anything but the exact shapes below, or a message that does not fit the PD's
+ * state (a second `init-done`, a `fault` while one is pending, anything after `stopped`), faults that PD.
  */
 
 import type { MessagePort } from "node:worker_threads";
@@ -34,6 +38,8 @@ export interface PdBootData {
   readonly kernelBell: SharedArrayBuffer;
   /** Its ends of the asynchronous channels wired at boot. */
   readonly asyncChannels: readonly PdAsyncEnd[];
+  /** Its output ring (shm/output-ring.ts): `debugPrintln` writes lines there; the kernel drains it. */
+  readonly output: SharedArrayBuffer;
 }
 
 /** One end of an asynchronous channel: the descriptor of ipc/async (a record of SharedArrayBuffers). */
@@ -63,8 +69,10 @@ export interface PdEndBootData {
   readonly pp: boolean;
   /** This end may notify the other. */
   readonly notify: boolean;
-  /** The other end may ppcall this PD: this PD serves calls on this channel. */
+  /** The other end may ppcall this PD: this PD serves calls on this channel (a CALLED on any other is ignored). */
   readonly serves: boolean;
+  /** The other end may notify this PD; a notification on an end without it is cleared and never delivered. */
+  readonly peerNotifies: boolean;
   readonly peer: string;
   /** The other PD's doorbell, rung after publishing a notification or a call. */
   readonly peerDoorbell: SharedArrayBuffer;
@@ -83,9 +91,12 @@ export type PdToKernel =
   | { readonly type: "loaded" }
   // ["init-done"]: init() returned; the PD now waits for events
   | { readonly type: "init-done" }
-  // ["fault", entry, error]: an entry point threw (or the program failed to load); the PD is stopping
-  | { readonly type: "fault"; readonly entry: string; readonly error: SerializedIpcError }
-  // ["output", text, at]: one line from debugPrintln, written at `at` (ms since the epoch, sub-ms precision)
-  | { readonly type: "output"; readonly text: string; readonly at: number }
-  // ["stopped"]: the loop saw STOP and returned
+  // ["fault", entry, error]: an entry point threw (or the program failed to load); the PD is stopping, or (a
+  // child) waits for its parent's verdict. At most one fault is pending at a time.
+  | { readonly type: "fault"; readonly entry: FaultEntry; readonly error: SerializedIpcError }
+  // ["stopped"]: the loop returned (it saw STOP, or the PD faulted); nothing may follow
   | { readonly type: "stopped" };
+
+/** The entry points a PD may report a fault in (`load`: importing the program failed). */
+export const FAULT_ENTRIES = ["load", "init", "notified", "protected", "fault"] as const;
+export type FaultEntry = (typeof FAULT_ENTRIES)[number];
