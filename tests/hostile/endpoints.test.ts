@@ -119,4 +119,27 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
     assert.equal(holder.length, 5);
     assert.deepEqual(s.of("server"), ["took 1"], "only the holder's 'done' arrived");
   });
+
+  it("5. a PD connected to nobody cannot take the name an honest client looks up: the server's capability answers", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const pds = [
+      { name: "server", program: "ep-names", ctl: true },
+      { name: "interceptor", program: "ep-names", ctl: true },
+      { name: "client", program: "ep-names", ctl: true },
+    ];
+    await using s = await start(description(pds, [["server", "client"]]));
+    const finished = await s.until(() => s.of("client").length >= 2 && s.of("server").length >= 1);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, `hang guard: client ${JSON.stringify(s.of("client"))}`);
+    assert.deepEqual(s.of("client"), ["echo granted by server", "reply SERVER:SECRET"], "the client's call reached the server, not the interceptor");
+    assert.deepEqual(s.of("server"), ["answered secret from client"]);
+    assert.deepEqual(s.of("interceptor"), ["grant 'echo' into client: PermissionDenied"]);
+  });
+
+  it("18. a PD connected to nobody cannot push capabilities or moved buffers into another PD by name", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "victim", program: "ep-names" }, { name: "pusher", program: "ep-names" }]));
+    const finished = await s.lines("pusher", 2);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, "hang guard");
+    assert.deepEqual(s.of("pusher"), ["grants into victim: PermissionDenied*100", "moved buffers into victim: PermissionDenied*10"]);
+  });
 });
