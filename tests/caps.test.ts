@@ -129,18 +129,19 @@ describe("capability spaces", () => {
     assert.equal(r.count(A), 0);
   });
 
-  test("generations are never reused within a space: a space gets at most 65,535 capabilities per object", () => {
+  test("generations wrap within a space, past live tokens and the dead ones it remembers: a derive-and-close loop never runs out", () => {
     const r = registry();
     const root = r.createObject(A, "endpoint");
-    const seen = new Set<bigint>([root.token]);
-    for (let i = 1; i < MAX_GENERATION; i++) {
+    const recent: bigint[] = [];
+    for (let i = 1; i < MAX_GENERATION + 2000; i++) {
       const child = r.derive(A, root.token, Rights.SEND);
-      assert.ok(!seen.has(child.token));
-      seen.add(child.token);
+      assert.notEqual(child.token, root.token, "a live token is never issued again");
+      assert.ok(!recent.includes(child.token), `generation ${decodeToken(child.token)!.generation} was closed among the last 1000`);
+      recent.push(child.token);
+      if (recent.length > 1000) recent.shift();
       r.close(A, child.token);
     }
-    rejects(() => r.derive(A, root.token, Rights.SEND), "OutOfMemory", /^derive: PD 1 has used all 65535 generations of endpoint 1/);
-    for (const token of [...seen].slice(1, 50)) rejects(() => r.check(A, token, 0, "check"), "InvalidCapability");
+    assert.equal(r.check(A, root.token, ALL_RIGHTS, "check").token, root.token);
     // Another space has its own generations for the same object.
     const [inB] = r.grant(A, B, [root.token], { rights: Rights.SEND });
     assert.equal(r.check(B, inB!, Rights.SEND, "send").holder, B);
@@ -307,34 +308,18 @@ describe("holding against a hostile PD", () => {
     assert.equal(r.count(KERNEL), 3);
   });
 
-  test("generations are per holder space: a client that uses up its own hurts only itself", () => {
+  test("generations cannot be used up from outside: a client deriving in a loop, or putting copies into the server's space, leaves every space able to get capabilities", () => {
     const r = registry();
     const server = r.createObject(A, "endpoint").token;
-    const [client] = r.grant(A, B, [server], { rights: Rights.SEND });
-    // The attack from the issue: a SEND-only client derives and closes in a loop.
-    let derived = 0;
-    for (;;) {
-      try {
-        r.close(B, r.derive(B, client!, Rights.SEND).token);
-        derived++;
-      } catch (error) {
-        assert.ok(error instanceof IpcError && error.code === "OutOfMemory");
-        assert.match(error.message, /^derive: PD 2 has used all 65535 generations of endpoint 1/);
-        break;
-      }
-    }
-    assert.equal(derived, MAX_GENERATION - 1);
-    // The server, and every other client, are untouched.
+    const [client] = r.grant(A, B, [server], { rights: Rights.SEND | Rights.GRANT });
+    // The attack from the issue: a SEND-only client derives and closes in a loop...
+    for (let i = 0; i < MAX_GENERATION + 10; i++) r.close(B, r.derive(B, client!, Rights.SEND).token);
+    // ...and one that puts copies of the server's own endpoint into the server's space, which closes them.
+    for (let i = 0; i < MAX_GENERATION + 10; i++) r.close(A, r.grant(B, A, [client!], { rights: Rights.SEND })[0]!);
     const [other] = r.grant(A, C, [server], { rights: Rights.SEND });
     assert.equal(r.check(C, other!, Rights.SEND, "send").holder, C);
     assert.equal(r.derive(A, server, Rights.SEND).rights, Rights.SEND);
-    // The client itself can get no new capability to that endpoint (OutOfMemory for it alone), and nothing changes.
-    const before = snapshot(r);
-    const fresh = r.createObject(A, "region").token;
-    const mid = snapshot(r);
-    rejects(() => r.grant(A, B, [fresh, server]), "OutOfMemory", /^grant: PD 2 has used all 65535 generations of endpoint 1; .*\(capability 1 of 2; none was granted\)$/);
-    assert.deepEqual(snapshot(r), mid);
-    assert.notDeepEqual(before, mid);
+    assert.equal(r.derive(B, client!, Rights.SEND).rights, Rights.SEND);
     assert.equal(r.check(B, client!, Rights.SEND, "send").holder, B, "what it holds still works");
   });
 

@@ -457,14 +457,15 @@ export class CapabilityRegistry {
   }
 
   /**
-   * How many more capabilities for `object` this space can be issued. A PD's generations only go up (a dead
-   * token is never issued again in its space), so a PD that uses them up can get no new capability to that
-   * object — which hurts that PD only. A kernel-internal space wraps instead: only live tokens must differ.
+   * How many more capabilities for `object` this space can be issued at once. Generations wrap, skipping every
+   * one still live in the space (and, in a PD's space, every one it still remembers as dead): only tokens alive
+   * together must differ. Counters that never wrapped would let anyone who can put capabilities into a space
+   * (by grants or messages, closed again each time) use up its generations for an object — the server's for
+   * its own endpoint. The price: after 65,535 issues of one object in one space, a token that PD forgot long
+   * ago may come to name a newer capability of that same PD to that same object (never anyone else's).
    */
   private generationsLeft(space: Space, object: KernelObject): number {
-    const counter = space.counters.get(object);
-    if (space.unlimited) return MAX_GENERATION - (counter?.live ?? 0);
-    return MAX_GENERATION - (counter?.last ?? 0);
+    return MAX_GENERATION - (space.counters.get(object)?.live ?? 0);
   }
 
   private noGenerations(space: Space, object: KernelObject, need: number, suffix: string, operation: string): IpcError {
@@ -485,21 +486,25 @@ export class CapabilityRegistry {
       space.counters.set(object, counter);
       object.counted.add(space);
     }
-    if (!space.unlimited || counter.last < MAX_GENERATION) return ++counter.last;
-    // Wrapped (kernel-internal only): the next generation no live capability of this space uses. Fewer than
-    // MAX_GENERATION are live (checked), and the search resumes where the last ended, so on average it is short.
-    for (let generation = counter.last; ; ) {
-      generation = (generation % MAX_GENERATION) + 1;
-      if (!this.generationLive(space, object, generation)) {
-        counter.last = generation;
-        return generation;
+    if (counter.last < MAX_GENERATION) return ++counter.last;
+    // Wrapped: the next generation no live capability of this space uses (nor, while another is free, a dead one
+    // it remembers). Fewer than MAX_GENERATION are live (checked), and the search resumes where the last ended.
+    for (let pass = 0; ; pass++) {
+      for (let generation = counter.last, tries = 0; tries < MAX_GENERATION; tries++) {
+        generation = (generation % MAX_GENERATION) + 1;
+        if (!this.generationUsed(space, object, generation, pass === 0)) {
+          counter.last = generation;
+          return generation;
+        }
       }
     }
   }
 
-  private generationLive(space: Space, object: KernelObject, generation: number): boolean {
+  private generationUsed(space: Space, object: KernelObject, generation: number, orDead: boolean): boolean {
     for (let rights = 0; rights <= ALL_RIGHTS; rights++) {
-      if (space.caps.get(encodeToken({ object: object.id, generation, rights }))?.object === object) return true;
+      const token = encodeToken({ object: object.id, generation, rights });
+      if (space.caps.get(token)?.object === object) return true;
+      if (orDead && space.tombstones.has(token)) return true;
     }
     return false;
   }

@@ -198,6 +198,7 @@ export class IpcKernel {
       onRemove: (info, reason) => this.removed.push({ info, reason }),
       maxCapabilitiesPerPd: limits.capabilitiesPerPd,
       maxDerivationDepth: limits.derivationDepth,
+      maxObjectsPerPd: limits.objectsPerPd,
       describePd: (pid) => (pid === IN_TRANSIT ? "the kernel" : `PD '${this.pds.get(pid)?.name ?? String(pid)}'`),
     });
     this.registry.addProcess(IN_TRANSIT, { unlimited: true });

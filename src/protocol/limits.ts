@@ -13,6 +13,8 @@ import { IpcError } from "../errors.ts";
 export interface Limits {
   /** Capabilities one PD's space may hold at once (`OutOfMemory`). */
   readonly capabilitiesPerPd: number;
+  /** Objects (endpoints, channels, regions) one PD may own at once (`OutOfMemory`). */
+  readonly objectsPerPd: number;
   /** Depth of a derivation chain below an object's first capability (`OutOfMemory`): revoke stays bounded. */
   readonly derivationDepth: number;
   /** Sending slots one sender PD may hold on one endpoint at once (`OutOfMemory`); closed ones are reused. */
@@ -41,6 +43,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   capabilitiesPerPd: 4096,
+  objectsPerPd: 4096,
   derivationDepth: 64,
   slotsPerSenderPerEndpoint: 32,
   pendingTransfersPerPd: 256,
