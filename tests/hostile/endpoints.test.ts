@@ -5,6 +5,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { boot, type BootOptions, type RunningSystem, type SystemDescription } from "../../src/index.ts";
 import { testsDir } from "../helpers.ts";
+import { ROUNDS as GENERATION_ROUNDS } from "./programs/ep-exhaust-generations.ts";
+import { WANTED as SLOT_ROUNDS } from "./programs/ep-exhaust-slots.ts";
+import { HONEST_SYSCALLS, ROUNDS } from "./programs/ep-guard.ts";
 
 /** Hang guard for a system's expected output: generous, never a measure. */
 const HANG_MS = 30_000;
@@ -141,5 +144,50 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
     assert.deepEqual(faultsOf(s.system), []);
     assert.ok(finished, "hang guard");
     assert.deepEqual(s.of("pusher"), ["grants into victim: PermissionDenied*100", "moved buffers into victim: PermissionDenied*10"]);
+  });
+
+  it("6. a receiver holding its own guard words cannot freeze the kernel: 20 slots retire, an honest PD's syscalls are answered", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    await using s = await start(description([{ name: "receiver", program: "ep-guard" }, { name: "honest", program: "ep-guard" }]));
+    // The old kernel waited up to 2 s on the word per retiring slot (40 s for 20): the guard is well short of it.
+    const finished = await s.until(() => s.of("receiver").length >= 1 && s.of("honest").length >= 2, 20_000);
+    assert.ok(finished, `hang guard: the kernel froze? receiver ${JSON.stringify(s.of("receiver"))}, honest ${JSON.stringify(s.of("honest"))}`);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.deepEqual(s.of("receiver"), [`rounds: retired*${ROUNDS}`]);
+    assert.equal(s.of("honest")[0], `syscalls: ok*${HONEST_SYSCALLS}`);
+    t.diagnostic(`honest PD: ${s.of("honest")[1]}`);
+  });
+
+  it("12. a SEND-only client that derives and closes 66,000 times uses up only its own generations: the server still grants", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const pds = [{ name: "server", program: "ep-exhaust" }, { name: "attacker", program: "ep-exhaust-generations" }, { name: "honest", program: "ep-exhaust" }];
+    await using s = await start(description(pds, [["server", "attacker"], ["server", "honest"]]));
+    const finished = await s.until(() => s.of("honest").length >= 1 || s.of("server").length >= 2, 45_000);
+    await s.until(() => s.of("honest").length >= 1, 5000);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, `hang guard: attacker ${JSON.stringify(s.of("attacker"))}, server ${JSON.stringify(s.of("server"))}`);
+    assert.deepEqual(s.of("server"), [
+      "the attacker is done (0 of its messages taken before)",
+      "derive and grant to honest after the attack: ok",
+      "answered honest",
+    ]);
+    assert.deepEqual(s.of("honest"), ["reply pong ping"]);
+    const [line] = s.of("attacker");
+    // Its own generations wrap (caps/space.ts: only tokens alive together must differ), so the loop may run to
+    // the end; if a kernel refuses it, it must be OutOfMemory, for it alone.
+    assert.match(line ?? "", new RegExp(`^derive and close: (${GENERATION_ROUNDS} then none|\\d+ then OutOfMemory)$`), "the attack ran");
+  });
+
+  it("13. a client that connects 1,100 capabilities gets at most its quota of slots; a new sender still connects", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const pds = [{ name: "server", program: "ep-exhaust" }, { name: "attacker", program: "ep-exhaust-slots" }, { name: "honest", program: "ep-exhaust" }];
+    await using s = await start(description(pds, [["server", "attacker"], ["server", "honest"]]));
+    const finished = await s.until(() => s.of("honest").length >= 1);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, `hang guard: attacker ${JSON.stringify(s.of("attacker"))}, server ${JSON.stringify(s.of("server"))}`);
+    assert.deepEqual(s.of("honest"), ["reply pong ping"], "the new sender connected and was answered");
+    const [line] = s.of("attacker");
+    const connected = /^connected (\d+): (.*)$/.exec(line ?? "");
+    assert.ok(connected, line);
+    assert.equal(Number(connected[1]), 32, `Limits.slotsPerSenderPerEndpoint: ${line}`);
+    assert.match(connected[2]!, new RegExp(`(^|,)OutOfMemory\\*${SLOT_ROUNDS - 32}(,|$)`), line);
+    assert.equal(s.of("server").at(-1), "answered honest");
   });
 });
