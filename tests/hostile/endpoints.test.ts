@@ -2,12 +2,16 @@
 // with a hostile program in tests/hostile/programs/ep-*.ts. Every test was checked to fail on the code before
 // the fixes (c566c40) for the attack's reason, and to pass after; timeouts here are hang guards only.
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { boot, type BootOptions, type RunningSystem, type SystemDescription } from "../../src/index.ts";
 import { testsDir } from "../helpers.ts";
 import { ROUNDS as GENERATION_ROUNDS } from "./programs/ep-exhaust-generations.ts";
 import { WANTED as SLOT_ROUNDS } from "./programs/ep-exhaust-slots.ts";
+import { CALLS as FAIR_CALLS } from "./programs/ep-fair.ts";
 import { HONEST_SYSCALLS, ROUNDS } from "./programs/ep-guard.ts";
+import { WANTED as HOG_WANTED } from "./programs/ep-quota.ts";
+import { HONEST_SYSCALLS as RAW_HONEST } from "./programs/ep-raw.ts";
+import { CALLS as TRANSFER_CALLS, TRANSFERS } from "./programs/ep-transfers.ts";
 
 /** Hang guard for a system's expected output: generous, never a measure. */
 const HANG_MS = 30_000;
@@ -53,8 +57,9 @@ interface Started extends AsyncDisposable {
 }
 
 /** Boots on workers without waiting for the inits (they are the attacks); shuts down, quickly, on dispose. */
-async function start(desc: SystemDescription, options: BootOptions = {}): Promise<Started> {
+async function start(desc: SystemDescription, options: BootOptions = {}, words: Readonly<Record<number, number>> = {}): Promise<Started> {
   const shared = new SharedArrayBuffer(0x1000);
+  for (const [i, v] of Object.entries(words)) Atomics.store(new Int32Array(shared), Number(i), v);
   const out = new Map<string, string[]>();
   const system = await boot(desc, {
     mode: "workers",
@@ -189,5 +194,102 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
     assert.equal(Number(connected[1]), 32, `Limits.slotsPerSenderPerEndpoint: ${line}`);
     assert.match(connected[2]!, new RegExp(`(^|,)OutOfMemory\\*${SLOT_ROUNDS - 32}(,|$)`), line);
     assert.equal(s.of("server").at(-1), "answered honest");
+  });
+
+  it("14. 20,000 transfers without a message leave the receiver's space bounded; the receiver still serves", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const pds = [
+      { name: "server", program: "ep-transfers", ctl: true },
+      { name: "attacker", program: "ep-transfers", ctl: true },
+      { name: "honest", program: "ep-transfers", ctl: true },
+    ];
+    await using s = await start(description(pds, [["server", "attacker"], ["server", "honest"]]));
+    const attacked = await s.lines("attacker", 1, 45_000);
+    const live = s.system.ipcStats().liveCapabilities;
+    const finished = await s.until(() => s.of("honest").length >= 1 && s.of("server").length >= 1);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(attacked && finished, `hang guard: attacker ${JSON.stringify(s.of("attacker"))}, honest ${JSON.stringify(s.of("honest"))}`);
+    t.diagnostic(`attacker: ${s.of("attacker")[0]}; live capabilities after the attack: ${live}`);
+    assert.ok(live < 500, `${live} live capabilities after ${TRANSFERS} transfers`);
+    assert.deepEqual(s.of("honest"), [`calls answered right ${TRANSFER_CALLS}`]);
+    assert.deepEqual(s.of("server"), [`answered honest ${TRANSFER_CALLS}`]);
+    assert.match(s.of("attacker")[0] ?? "", /^transfers: /, "the attack ran");
+  });
+
+  it("15. a PD that posts 100,000 syscalls without waiting is faulted; an honest PD's syscalls are answered", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "honest", program: "ep-raw", ctl: true }, { name: "flooder", program: "ep-raw", ctl: true }]), {}, { 63: 5 });
+    // The honest PD starts once the flood is posted (word 0) or the flooder is already faulted for it.
+    await s.until(() => Atomics.load(s.ctl, 0) !== 0 || s.system.faults.some((f) => f.pd === "flooder"), 20_000);
+    Atomics.store(s.ctl, 5, 1);
+    Atomics.notify(s.ctl, 5);
+    const finished = await s.lines("honest", 1);
+    const faulted = await s.until(() => s.system.faults.some((f) => f.pd === "flooder"), 10_000);
+    assert.ok(finished, `hang guard: honest ${JSON.stringify(s.of("honest"))}, flooder ${JSON.stringify(s.of("flooder"))}, ctl ${s.ctl[0]}, faults ${JSON.stringify(faultsOf(s.system))}`);
+    assert.deepEqual(s.of("honest"), [`syscalls: ok*${RAW_HONEST}`]);
+    assert.ok(faulted, `the flooder is faulted: ${JSON.stringify(faultsOf(s.system))}`);
+    const faults = faultsOf(s.system);
+    assert.equal(faults.length, 1, faults.join("\n"));
+    assert.match(faults[0]!, /^flooder: .*posted another syscall before/);
+  });
+
+  it("16. syscalls with 100 MB strings get a short typed InvalidArgument; an honest PD's syscalls are answered", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "honest", program: "ep-raw", ctl: true }, { name: "huge", program: "ep-raw", ctl: true }]), {}, { 63: 1 });
+    const finished = await s.until(() => s.of("honest").length >= 1 && s.of("huge").length >= 1);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, `hang guard: huge ${JSON.stringify(s.of("huge"))}`);
+    assert.deepEqual(s.of("huge"), ["huge strings: InvalidArgument*10, longest message < 500 characters: true"]);
+    assert.deepEqual(s.of("honest"), [`syscalls: ok*${RAW_HONEST}`]);
+  });
+
+  it("errors a PD gets from the kernel carry no kernel stack or host path", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "prober", program: "ep-raw" }]));
+    const finished = await s.lines("prober", 1);
+    assert.ok(finished, "hang guard");
+    await s.until(() => false, 200); // any leak lines after the count
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.deepEqual(s.of("prober"), ["refused 7 of 7"]);
+  });
+
+  it("17. a PD that makes as many capabilities as it can is stopped by its quota; when it exits they all go", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "honest", program: "ep-quota", ctl: true }, { name: "hog", program: "ep-quota", ctl: true }]));
+    assert.ok(await s.lines("honest", 1), "hang guard: honest ready");
+    const before = s.system.ipcStats().liveCapabilities;
+    Atomics.store(s.ctl, 0, 1);
+    Atomics.notify(s.ctl, 0);
+    const exited = await s.until(() => s.system.faults.some((f) => f.pd === "hog"), 45_000);
+    assert.ok(exited, `hang guard: hog ${JSON.stringify(s.of("hog"))}`);
+    const back = await s.until(() => s.system.ipcStats().liveCapabilities === before, 10_000);
+    const after = s.system.ipcStats().liveCapabilities;
+    Atomics.store(s.ctl, 1, 1);
+    Atomics.notify(s.ctl, 1);
+    assert.ok(await s.lines("honest", 2), "hang guard: honest check");
+    assert.ok(back, `live capabilities ${before} before, ${after} after the hog exited`);
+    assert.deepEqual(faultsOf(s.system).map((f) => f.split(":")[0]), ["hog"]);
+    assert.match(s.of("honest")[1] ?? "", /^works: pid \d+$/);
+    const [line] = s.of("hog");
+    const derived = /^derived (\d+) then OutOfMemory$/.exec(line ?? "");
+    assert.ok(derived, `stopped by Limits.capabilitiesPerPd: ${line}`);
+    assert.ok(Number(derived[1]) > 4000 && Number(derived[1]) <= 4096, `Limits.capabilitiesPerPd (4096), of ${HOG_WANTED} tried: ${line}`);
+  });
+
+  it("19. fair by sender PD: a flood through every slot an attacker can get leaves an honest client its share", { timeout: TEST_TIMEOUT_MS }, async (t: TestContext) => {
+    const pds = [
+      { name: "server", program: "ep-fair" },
+      { name: "attacker", program: "ep-fair-attacker", ctl: true },
+      { name: "honest", program: "ep-fair", ctl: true },
+    ];
+    await using s = await start(description(pds, [["server", "attacker"], ["server", "honest"]]));
+    const finished = await s.until(() => s.of("honest").length >= 1 && s.of("server").length >= 1, 45_000);
+    Atomics.store(s.ctl, 1, 1); // stops the attacker whatever happened
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, `hang guard: honest ${JSON.stringify(s.of("honest"))}, attacker ${JSON.stringify(s.of("attacker"))}`);
+    assert.deepEqual(s.of("honest"), [`calls answered right ${FAIR_CALLS}`]);
+    const counts = /^while honest was active: honest (\d+) attacker (\d+)$/.exec(s.of("server")[0] ?? "");
+    assert.ok(counts, s.of("server").join("; "));
+    const [honest, attacker] = [Number(counts[1]), Number(counts[2])];
+    const share = honest / (honest + attacker);
+    t.diagnostic(`${s.of("attacker")[0]}; server took honest ${honest}, attacker ${attacker}: honest share ${(share * 100).toFixed(2)}%`);
+    assert.equal(honest, FAIR_CALLS);
+    assert.ok(attacker > 0, "the flood reached the server");
+    assert.ok(share >= 0.05, `honest share ${(share * 100).toFixed(2)}%`);
   });
 });
