@@ -273,7 +273,7 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
 
   it("19. fair by sender PD: a flood through every slot an attacker can get leaves an honest client its share", { timeout: TEST_TIMEOUT_MS }, async (t: TestContext) => {
     const pds = [
-      { name: "server", program: "ep-fair" },
+      { name: "server", program: "ep-fair", ctl: true },
       { name: "attacker", program: "ep-fair-attacker", ctl: true },
       { name: "honest", program: "ep-fair", ctl: true },
     ];
@@ -287,9 +287,11 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
     assert.ok(counts, s.of("server").join("; "));
     const [honest, attacker] = [Number(counts[1]), Number(counts[2])];
     const share = honest / (honest + attacker);
-    t.diagnostic(`${s.of("attacker")[0]}; server took honest ${honest}, attacker ${attacker}: honest share ${(share * 100).toFixed(2)}%`);
+    t.diagnostic(`${s.of("attacker")[0]}; while an honest call waited the server took honest ${honest}, attacker ${attacker}: honest share ${(share * 100).toFixed(2)}% (${s.of("server")[1]})`);
     assert.equal(honest, FAIR_CALLS);
     assert.ok(attacker > 0, "the flood reached the server");
-    assert.ok(share >= 0.05, `honest share ${(share * 100).toFixed(2)}%`);
+    // Per sender PD the honest client waits about one attacker turn per call (~95% here); per slot (the old
+    // code) it waited behind every full slot (~3%). 25% is far from both.
+    assert.ok(share >= 0.25, `honest share ${(share * 100).toFixed(2)}%`);
   });
 });
