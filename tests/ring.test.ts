@@ -47,20 +47,28 @@ describe("ring", () => {
     assert.throws(() => createRing({ capacity: 0, slotPayload: 4 }), /capacity must be/);
   });
 
-  test("the consumer refuses a hostile producer's impossible counters and lengths", () => {
-    const buffer = createRing({ capacity: 4, slotPayload: 8 });
-    const consumer = new RingConsumer(buffer);
-    const u32 = new Uint32Array(buffer);
-    Atomics.store(u32, 32, 99); // HEAD far ahead of what the ring can hold
-    assert.throws(() => consumer.tryPop(), /published 99 slots in a ring of 4/);
-    Atomics.store(u32, 32, 1);
-    u32[96] = 1000; // slot 0 claims 1000 bytes
-    assert.throws(() => consumer.tryPop(), /claims 1000 bytes/);
-    u32[96] = (0x8000_0000 | 3) >>> 0; // a split message whose first chunk is not full
-    assert.throws(() => consumer.tryPop(), /split across slots is malformed/);
-    u32[96] = (0x8000_0000 | 12) >>> 0; // a full first chunk (slots hold 12 bytes), but only one slot published
-    u32[100] = 8; // slot 1 (16 bytes on) holds the last chunk, but HEAD says 1
-    assert.throws(() => consumer.tryPop(), /not published whole/);
+  test("the consumer refuses a hostile producer's impossible counters and lengths: the ring reads empty after, for good", () => {
+    const cases: [string, (u32: Uint32Array) => void, RegExp][] = [
+      ["HEAD far ahead", (u32) => Atomics.store(u32, 32, 99), /HEAD is 99 slots ahead of TAIL in a ring of 4/],
+      ["a length out of range", (u32) => { u32[96] = 1000; Atomics.store(u32, 32, 1); }, /claims 1000 bytes/],
+      ["a split message whose first chunk is not full", (u32) => { u32[96] = (0x8000_0000 | 3) >>> 0; Atomics.store(u32, 32, 1); }, /split across slots is malformed/],
+      // a full first chunk (slots hold 12 bytes) whose last chunk (slot 1, 16 bytes on) is not published
+      ["a split message published in part", (u32) => { u32[96] = (0x8000_0000 | 12) >>> 0; u32[100] = 8; Atomics.store(u32, 32, 1); }, /not published whole/],
+    ];
+    for (const [what, attack, reason] of cases) {
+      const buffer = createRing({ capacity: 4, slotPayload: 8 });
+      const consumer = new RingConsumer(buffer);
+      const u32 = new Uint32Array(buffer);
+      attack(u32);
+      assert.equal(consumer.tryPop(), undefined, what);
+      assert.match(consumer.refused ?? "", reason, what);
+      assert.equal(Atomics.load(u32, 64), 0, `${what}: TAIL did not move`);
+      assert.equal(new Int32Array(buffer)[3]! & 2, 2, `${what}: marked consumer-closed for the producer`);
+      u32[96] = 2; // a repair changes nothing: the verdict is the consumer's own
+      Atomics.store(u32, 32, 1);
+      assert.equal(consumer.popInto(new Uint8Array(16)), -1, what);
+      assert.equal(consumer.popBatch(4, () => assert.fail("nothing is read from a refused ring")), 0, what);
+    }
   });
 
   test("a million messages between two workers, random batch sizes: in order, none lost, none altered", { timeout: 60_000 }, async () => {

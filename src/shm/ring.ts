@@ -8,17 +8,17 @@
  *
  *  byte | field            | written by                                      | read by
  *  -----+------------------+-------------------------------------------------+----------------------------------
- *     0 | MAGIC            | creator                                         | both (sanity)
- *     4 | CAPACITY         | creator (slots, a power of two)                 | both
- *     8 | SLOT_BYTES       | creator (payload bytes + 4, multiple 8)         | both
+ *     0 | MAGIC            | creator                                         | `isRing` only (bare rings, debugging)
+ *     4 | CAPACITY         | creator (slots, a power of two)                 | `ringGeometry`, by the creator only
+ *     8 | SLOT_BYTES       | creator (payload bytes + 4, multiple 8)         | `ringGeometry`, by the creator only
  *    12 | FLAGS            | Atomics.or only, bits never cleared: 1 producer | both, once per operation
  *       |                  | closed (producer), 2 consumer closed (consumer),|
  *       |                  | 4 producer died, 8 consumer died (an observer:  |
  *       |                  | kernel, harness)                                |
  *    16 | CONSUMER_WAITING | consumer only: 1 while it may sleep on C_BELL   | producer, after each publish
  *    20 | PRODUCER_WAITING | producer only: 1 while it may sleep on P_BELL   | consumer, after each free
- *    24 | PRODUCER_CLAIM   | the producer's attach (0 -> 1, once)            | -
- *    28 | CONSUMER_CLAIM   | the consumer's attach (0 -> 1, once)            | -
+ *    24 | (reserved)       | nobody (was PRODUCER_CLAIM: claims now live in  | nobody
+ *    28 | (reserved)       | each role's own descriptor memory, see below)   | nobody
  *    32 | C_BELL           | Atomics.add by producer / closers / observers   | consumer sleeps on it
  *    36 | P_BELL           | Atomics.add by consumer / closers / observers   | producer sleeps on it
  *   128 | HEAD             | producer only: slots published (mod 2^32)       | consumer
@@ -43,6 +43,17 @@
  *
  * A hostile peer can clear FLAGS bits, WAITING words or bells in memory it shares: the cost is its own
  * (it may send into a closed ring) or one sleep slice of the other side (a missed bell), never a hang.
+ *
+ * Trust (issue #11): every word above is writable by both sides, so nothing a side relies on is read back from
+ * it. The geometry (CAPACITY, SLOT_BYTES) is read once, by the creator, before any peer holds the buffer
+ * (`ringGeometry`), travels in each side's own descriptor and is checked against the buffer's byte length,
+ * which nobody can change; a side never re-reads it. The claims that keep a second producer or consumer off a
+ * ring live in a small buffer of each role's own (see src/ipc/async/descriptor.ts), not here. The consumer
+ * bounds HEAD - TAIL by its own capacity and each length word by its own slot size, reads each length word
+ * once, and walks a MORE chain at most its own capacity long: a violation *refuses* the ring (`refused`, the
+ * ConsumerClosed flag set, the ring reads as empty from then on) instead of throwing, so the caller can drop
+ * that producer and go on with the others. The producer bounds TAIL the same way (a typed error).
+ * `markRingPeerDied` touches only FLAGS and the bells, at fixed offsets, so it cannot fail on what a PD wrote.
  */
 
 import { IpcError } from "../errors.ts";
@@ -55,8 +66,7 @@ const I32_SLOT_BYTES = 2;
 const I32_FLAGS = 3;
 const I32_CONSUMER_WAITING = 4;
 const I32_PRODUCER_WAITING = 5;
-const I32_PRODUCER_CLAIM = 6;
-const I32_CONSUMER_CLAIM = 7;
+// Words 6 and 7 are reserved (they held the attach claims, which a peer could set: see the header).
 const I32_CONSUMER_BELL = 8;
 const I32_PRODUCER_BELL = 9;
 const I32_HEAD = LINE / 4;
@@ -84,6 +94,17 @@ export interface RingOptions {
   readonly slotPayload: number;
 }
 
+/**
+ * A ring's sizes as its creator made them: each side keeps its own copy (in its descriptor) and never
+ * re-reads them from the shared header, which the peer can rewrite.
+ */
+export interface RingGeometry {
+  /** Slots, a power of two. */
+  readonly capacity: number;
+  /** Bytes per slot: the u32 length word plus the payload, a multiple of 8. */
+  readonly slotBytes: number;
+}
+
 /** Creates the shared memory of a ring. Hand it to exactly one producer and one consumer. */
 export function createRing(options: RingOptions): SharedArrayBuffer {
   const { capacity, slotPayload } = options;
@@ -101,6 +122,36 @@ export function createRing(options: RingOptions): SharedArrayBuffer {
   i32[I32_CAPACITY] = slots;
   i32[I32_SLOT_BYTES] = slotBytes;
   return buffer;
+}
+
+/**
+ * The geometry `createRing` wrote in `buffer`'s header. For the creator, before the buffer is handed out: a
+ * peer can rewrite the header afterwards.
+ * @throws IpcError `InvalidArgument` if `buffer` is not a ring made by `createRing`
+ */
+export function ringGeometry(buffer: SharedArrayBuffer): RingGeometry {
+  if (!isRing(buffer)) throw new IpcError("InvalidArgument", "ringGeometry: the buffer is not a ring made by createRing", { operation: "ringGeometry" });
+  const i32 = new Int32Array(buffer, 0, 3);
+  return { capacity: i32[I32_CAPACITY]!, slotBytes: i32[I32_SLOT_BYTES]! };
+}
+
+/** True if `geometry` is one `createRing` makes and fits `buffer` exactly (its length nobody can change). */
+export function fitsRing(buffer: unknown, geometry: unknown): boolean {
+  if (!(buffer instanceof SharedArrayBuffer) || typeof geometry !== "object" || geometry === null) return false;
+  const { capacity, slotBytes } = geometry as Partial<RingGeometry>;
+  return (
+    typeof capacity === "number" &&
+    typeof slotBytes === "number" &&
+    Number.isInteger(capacity) &&
+    Number.isInteger(slotBytes) &&
+    capacity >= 1 &&
+    capacity <= 1 << 24 &&
+    (capacity & (capacity - 1)) === 0 &&
+    slotBytes >= 8 &&
+    slotBytes <= (1 << 20) + 8 &&
+    slotBytes % 8 === 0 &&
+    buffer.byteLength === DATA + capacity * slotBytes
+  );
 }
 
 /** True if `buffer` looks like a ring made by `createRing` (magic and sizes agree with its length). */
@@ -125,7 +176,11 @@ export function isRing(buffer: unknown): buffer is SharedArrayBuffer {
  * Idempotent; needs no attach, so the observer never takes a role.
  */
 export function markRingPeerDied(buffer: SharedArrayBuffer, dead: RingSide): void {
-  if (!isRing(buffer)) throw new IpcError("InvalidArgument", "markPeerDied: the buffer is not a ring made by createRing", { operation: "markPeerDied" });
+  // Only the buffer's type and length, which no PD can change: never MAGIC or the sizes, which the dead PD may
+  // have rewritten (a kernel's death handler must not fail on that). FLAGS and the bells are at fixed offsets.
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < DATA) {
+    throw new IpcError("InvalidArgument", "markPeerDied: not a ring's SharedArrayBuffer (too short for a ring header)", { operation: "markPeerDied" });
+  }
   setFlagAndRing(new Int32Array(buffer), dead === "producer" ? RingFlag.ProducerDied : RingFlag.ConsumerDied);
 }
 
@@ -158,14 +213,18 @@ class RingView {
   /** The ring's memory (for descriptors and observers). */
   readonly buffer: SharedArrayBuffer;
 
-  constructor(buffer: SharedArrayBuffer) {
-    if (!isRing(buffer)) throw new IpcError("InvalidArgument", "ring: the buffer is not a ring made by createRing", { operation: "ring" });
+  /**
+   * @param geometry the sizes the ring was created with, from this side's own descriptor; without it they are
+   *   read from the header (bare rings whose creator is this thread; a peer could have rewritten them)
+   */
+  constructor(buffer: SharedArrayBuffer, geometry?: RingGeometry) {
+    const g = geometry ?? ringGeometry(buffer);
+    if (!fitsRing(buffer, g)) throw new IpcError("InvalidArgument", "ring: the geometry does not fit the buffer (not this ring's descriptor)", { operation: "ring" });
     this.buffer = buffer;
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.bytes = new Uint8Array(buffer);
-    const capacity = this.i32[I32_CAPACITY]!;
-    const slotBytes = this.i32[I32_SLOT_BYTES]!;
+    const { capacity, slotBytes } = g;
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.slotBytes = slotBytes;
@@ -192,15 +251,6 @@ class RingView {
     return DATA + (index & this.mask) * this.slotBytes;
   }
 
-  /** Claims this end's role once per ring, so a second producer (or consumer) on one ring fails early. */
-  protected claim(index: number, side: RingSide): void {
-    if (Atomics.compareExchange(this.i32, index, 0, 1) !== 0) {
-      throw new IpcError("ResourceBusy", `attach: this ring already has a ${side}; a ring has exactly one (add a producer ring instead)`, {
-        operation: "attach",
-      });
-    }
-  }
-
   /**
    * Sleeps (without blocking the thread) until `bell` moves from `value` or `ms` pass. Resolves "ok",
    * "not-equal" or "timed-out"; the caller re-checks what it waits for either way.
@@ -216,10 +266,8 @@ export class RingProducer extends RingView {
   /** The consumer's TAIL as last loaded: a lower bound of the real one, refreshed only when the ring looks full. */
   private tailSeen: number;
 
-  /** @param claim take the ring's producer role (refuses a second producer); off for the bare ring tests */
-  constructor(buffer: SharedArrayBuffer, options: { claim?: boolean } = {}) {
-    super(buffer);
-    if (options.claim === true) this.claim(I32_PRODUCER_CLAIM, "producer");
+  constructor(buffer: SharedArrayBuffer, geometry?: RingGeometry) {
+    super(buffer, geometry);
     this.head = Atomics.load(this.u32, I32_HEAD);
     this.tailSeen = Atomics.load(this.u32, I32_TAIL);
   }
@@ -238,7 +286,9 @@ export class RingProducer extends RingView {
       room = this.capacity - ((this.head - this.tailSeen) >>> 0);
     }
     if (room < 0 || room > this.capacity) {
-      throw new IpcError("InvalidArgument", "ring: the consumer's TAIL is ahead of what was published", { operation: "send" });
+      // A hostile consumer's TAIL: we never write past what our own count allows, and say so, typed.
+      this.tailSeen = (this.head - this.capacity) >>> 0; // reads as full: no write lands on an unread slot
+      throw new IpcError("InvalidMessage", "send: the consumer's TAIL is ahead of what was published (a corrupted ring); nothing was sent", { operation: "send" });
     }
     return room;
   }
@@ -352,23 +402,27 @@ export class RingConsumer extends RingView {
   private tail: number;
   /** The producer's HEAD as last loaded; refreshed only when our copy says the ring is empty. */
   private headSeen: number;
+  /** Slots the message last read by `read` takes (1, or a split message's run). */
+  private taken = 1;
+  /**
+   * Why this ring was refused (the first malformation seen), or undefined. Once set the ring reads as empty,
+   * for good, and its ConsumerClosed flag is set so the producer's sends fail: the producer is untrusted, and a
+   * consumer of several rings drops this one and goes on with the others (src/ipc/async/consumer.ts).
+   */
+  refused: string | undefined;
 
-  /** @param claim take the ring's consumer role (refuses a second consumer); off for the bare ring tests */
-  constructor(buffer: SharedArrayBuffer, options: { claim?: boolean } = {}) {
-    super(buffer);
-    if (options.claim === true) this.claim(I32_CONSUMER_CLAIM, "consumer");
+  constructor(buffer: SharedArrayBuffer, geometry?: RingGeometry) {
+    super(buffer, geometry);
     this.tail = Atomics.load(this.u32, I32_TAIL);
     this.headSeen = this.tail;
   }
 
-  /** Full slots we may read now: HEAD - TAIL, refusing a producer that claims more than the capacity. */
+  /** Full slots we may read now: HEAD - TAIL, refusing the ring if the producer claims more than the capacity. */
   available(): number {
+    if (this.refused !== undefined) return 0;
     this.headSeen = Atomics.load(this.u32, I32_HEAD); // acquire: slots before HEAD are written
     const full = (this.headSeen - this.tail) >>> 0;
-    if (full > this.capacity) {
-      this.headSeen = this.tail;
-      throw new IpcError("InvalidArgument", `ring: the producer published ${full} slots in a ring of ${this.capacity}`, { operation: "receive" });
-    }
+    if (full > this.capacity) return this.refuse(`HEAD is ${full} slots ahead of TAIL in a ring of ${this.capacity}`);
     return full;
   }
 
@@ -381,31 +435,33 @@ export class RingConsumer extends RingView {
     return full >= want ? full : this.available();
   }
 
-  /** Reads and frees one message, or returns undefined if the ring is empty. The bytes are a copy. */
+  /** Reads and frees one message, or returns undefined if the ring is empty (or refused). The bytes are a copy. */
   tryPop(): Uint8Array | undefined {
     if (this.ready() === 0) return undefined;
-    const k = this.slotsAt(this.tail);
-    const message = k === 1 ? this.view(this.tail).slice() : this.gather(this.tail, k); // the copy the caller keeps
+    const message = this.read(this.tail, 0);
+    if (message === undefined) return undefined;
+    const k = this.taken;
+    const copy = k === 1 ? message.slice() : message; // the copy the caller keeps (a split message is one already)
     this.free(k);
-    return message;
+    return copy;
   }
 
   /**
    * Copies the next message into `into` (from its start) and frees its slot. Returns its length, or -1 if the
-   * ring is empty. Allocates nothing.
+   * ring is empty (or refused). Allocates nothing, but for a message split across slots.
    * @throws IpcError `MessageTooLarge` when `into` is shorter than the message, which then stays in the ring
    */
   popInto(into: Uint8Array): number {
     if (this.ready() === 0) return -1;
-    const k = this.slotsAt(this.tail);
-    const message = k === 1 ? this.view(this.tail) : this.gather(this.tail, k);
+    const message = this.read(this.tail, 0);
+    if (message === undefined) return -1;
     if (message.length > into.length) {
       throw new IpcError("MessageTooLarge", `receiveInto: a ${message.length}-byte message does not fit a ${into.length}-byte buffer`, {
         operation: "receiveInto",
       });
     }
     into.set(message);
-    this.free(k);
+    this.free(this.taken);
     return message.length;
   }
 
@@ -420,7 +476,8 @@ export class RingConsumer extends RingView {
 
   /**
    * `popBatch` for a consumer of several rings: `each` gets `tag` (the caller's ring number) instead of the
-   * index within the batch, so the caller needs no closure per ring.
+   * index within the batch, so the caller needs no closure per ring. Stops early (returning what it took) if
+   * the ring is refused on the way.
    */
   popTagged(max: number, each: (payload: Uint8Array, tag: number) => void, tag: number, countInTag = false): number {
     const n = Math.min(max, this.ready(max));
@@ -428,11 +485,9 @@ export class RingConsumer extends RingView {
     let messages = 0;
     try {
       while (slots < n && messages < max) {
-        const index = (this.tail + slots) >>> 0;
-        const k = this.slotsAt(index);
-        if (slots + k > n && this.ready(slots + k) < slots + k) break;
-        const payload = k === 1 ? this.view(index) : this.gather(index, k);
-        slots += k;
+        const payload = this.read((this.tail + slots) >>> 0, slots);
+        if (payload === undefined) break; // refused: what was read before stays read
+        slots += this.taken;
         each(payload, countInTag ? messages : tag);
         messages++;
       }
@@ -443,34 +498,69 @@ export class RingConsumer extends RingView {
   }
 
   /**
-   * Slots the message at `index` takes: 1, or the run of MORE-flagged slots plus the last. The producer
-   * publishes a message's slots together, so all of them are visible once the first is; a run that is not (or
-   * a chunk that is not full, or longer than the ring) is refused as a hostile producer's.
+   * The message at slot `index`, `ahead` slots past TAIL (which the caller knows is published): a view into
+   * the slot, or a new array for a message split across slots; `taken` says how many slots it takes. Each
+   * length word is read once (plain reads, ordered after the acquire load of HEAD that covered the slot) and
+   * bounded by our own slot size before use. Returns undefined, refusing the ring, for a malformed slot.
    */
-  private slotsAt(index: number): number {
-    if ((this.u32[this.slotOffset(index) / 4]! & MORE) === 0) return 1;
-    let k = 1;
-    for (let i = index; (this.u32[this.slotOffset(i) / 4]! & MORE) !== 0; i = (i + 1) >>> 0) {
-      const length = this.u32[this.slotOffset(i) / 4]! & ~MORE;
-      if (length !== this.slotPayload || k >= this.capacity) {
-        throw new IpcError("InvalidArgument", "ring: a message split across slots is malformed", { operation: "receive" });
-      }
-      k++;
+  private read(index: number, ahead: number): Uint8Array | undefined {
+    const at = this.slotOffset(index);
+    const word = this.u32[at >> 2]!;
+    if (word <= this.slotPayload) {
+      this.taken = 1;
+      // Allocates a view (a small object): the constructor costs half of `subarray`, which looks up a species.
+      return new Uint8Array(this.buffer, at + 4, word);
     }
-    if (this.ready(k) < k) throw new IpcError("InvalidArgument", "ring: a message split across slots was not published whole", { operation: "receive" });
-    return k;
+    if ((word & MORE) === 0) return this.refuseRead(`a slot claims ${word} bytes in a ${this.slotPayload}-byte slot`);
+    return this.readSplit(index, ahead, word);
   }
 
-  /** Copies the `k` slots of a split message at `index` into one new array. */
-  private gather(index: number, k: number): Uint8Array {
-    const last = this.view((index + k - 1) >>> 0);
-    const out = new Uint8Array((k - 1) * this.slotPayload + last.length);
-    for (let j = 0; j < k - 1; j++) {
-      const at = this.slotOffset((index + j) >>> 0) + 4;
-      out.set(this.bytes.subarray(at, at + this.slotPayload), j * this.slotPayload);
+  /**
+   * A message split across slots: a run of full chunks flagged MORE, then the last. The producer publishes a
+   * message's slots together, so all are visible once the first is; a run that is not, a chunk that is not
+   * full, or a run longer than the ring is a hostile producer's. The walk is bounded by our own capacity, and
+   * the allocation by our own capacity times slot size (`maxMessage`).
+   */
+  private readSplit(index: number, ahead: number, first: number): Uint8Array | undefined {
+    const chunk = this.slotPayload;
+    if ((first & ~MORE) >>> 0 !== chunk) return this.refuseRead("a message split across slots is malformed (a chunk that is not full)");
+    let k = 1;
+    let last = 0;
+    for (;;) {
+      if (k >= this.capacity) return this.refuseRead("a message split across slots is malformed (longer than the ring)");
+      const word = this.u32[this.slotOffset((index + k) >>> 0) >> 2]!;
+      k++;
+      if ((word & MORE) === 0) {
+        if (word > chunk) return this.refuseRead(`a slot claims ${word} bytes in a ${chunk}-byte slot`);
+        last = word;
+        break;
+      }
+      if ((word & ~MORE) >>> 0 !== chunk) return this.refuseRead("a message split across slots is malformed (a chunk that is not full)");
     }
-    out.set(last, (k - 1) * this.slotPayload);
+    if (this.ready(ahead + k) < ahead + k) return this.refuseRead("a message split across slots was not published whole");
+    const out = new Uint8Array((k - 1) * chunk + last); // bounded by maxMessage (our own sizes)
+    for (let j = 0; j < k; j++) {
+      const at = this.slotOffset((index + j) >>> 0) + 4;
+      out.set(this.bytes.subarray(at, at + (j < k - 1 ? chunk : last)), j * chunk);
+    }
+    this.taken = k;
     return out;
+  }
+
+  /** Refuses the ring (see `refused`), once: marks it closed for the producer and reads as empty after. */
+  private refuse(reason: string): 0 {
+    if (this.refused === undefined) {
+      this.refused = reason;
+      this.headSeen = this.tail; // our cached count now says empty, so `ready` goes to `available`, which says 0
+      setFlagAndRing(this.i32, RingFlag.ConsumerClosed); // the producer's next send fails EndpointClosed
+    }
+    return 0;
+  }
+
+  /** `refuse`, as a read's result (typed as one, so `return this.refuseRead(...)` reads as what it is). */
+  private refuseRead(reason: string): Uint8Array | undefined {
+    this.refuse(reason);
+    return undefined;
   }
 
   /** Frees `n` read slots, then rings the producer's bell only if it may be asleep. */
@@ -502,15 +592,5 @@ export class RingConsumer extends RingView {
   /** Wakes a sleep of our own (an abort, or another ring's message ending a multi-ring wait). */
   interrupt(): void {
     bump(this.i32, I32_CONSUMER_BELL);
-  }
-
-  private view(index: number): Uint8Array {
-    const at = this.slotOffset(index);
-    const length = this.u32[at / 4]!; // plain read: ordered after the acquire load of HEAD that covered this slot
-    if (length > this.slotPayload) {
-      throw new IpcError("InvalidArgument", `ring: a slot claims ${length} bytes in a ${this.slotPayload}-byte slot`, { operation: "receive" });
-    }
-    // Allocates a view (a small object): the constructor costs half of `subarray`, which looks up a species.
-    return new Uint8Array(this.buffer, at + 4, length);
   }
 }

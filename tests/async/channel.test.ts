@@ -209,25 +209,33 @@ describe("async channel, one thread", () => {
     assert.throws(() => channel.consumer(), code("ResourceBusy"));
     producer.trySend(bytes(42));
     assert.deepEqual(consumer.tryReceive(), bytes(42), "the clone shares the memory");
-    assert.throws(() => AsyncProducer.attach({ kind: "isokit.async.producer", ring: new SharedArrayBuffer(4096), index: 0 }), code("InvalidArgument"));
-    assert.throws(() => AsyncConsumer.attach({ kind: "isokit.async.consumer", rings: [] }), code("InvalidArgument"));
+    const other = AsyncChannel.create(4);
+    assert.throws(() => AsyncProducer.attach({ ...other.producerDescriptor(), ring: new SharedArrayBuffer(4096) }), code("InvalidArgument"), "geometry does not fit the ring");
+    assert.throws(() => AsyncProducer.attach({ ...other.producerDescriptor(), claim: undefined as unknown as SharedArrayBuffer }), code("InvalidArgument"));
+    assert.throws(() => AsyncConsumer.attach({ ...other.consumerDescriptor(), rings: [] }), code("InvalidArgument"));
+    assert.throws(() => AsyncConsumer.attach({ ...other.consumerDescriptor(), capacity: 8 }), code("InvalidArgument"));
     assert.throws(() => AsyncChannel.create(0), code("InvalidArgument"));
     assert.throws(() => channel.producerDescriptor(3), /no producer ring 3/);
   });
 
-  test("a hostile producer's impossible HEAD or slot length is refused and consumes nothing", () => {
-    const channel = AsyncChannel.create(4, { slotBytes: 8 });
-    const consumer = channel.consumer();
-    const u32 = new Uint32Array(channel.producerDescriptor().ring);
-    Atomics.store(u32, 32, 99); // HEAD
-    assert.throws(() => consumer.tryReceive(), /published 99 slots in a ring of 4/);
-    Atomics.store(u32, 32, 1);
-    u32[96] = 1000; // slot 0's length
-    assert.throws(() => consumer.tryReceive(), /claims 1000 bytes/);
-    assert.throws(() => consumer.drain(4, () => undefined), /claims 1000 bytes/);
-    assert.equal(Atomics.load(u32, 64), 0, "TAIL did not move");
-    u32[96] = 2;
-    assert.equal(consumer.tryReceive()?.length, 2);
+  test("a hostile producer's impossible HEAD or slot length refuses its ring: reported once, nothing consumed, the stream ends", () => {
+    for (const [attack, message] of [["head", /HEAD is 99 slots ahead of TAIL in a ring of 4/], ["length", /claims 1000 bytes/]] as const) {
+      const channel = AsyncChannel.create(4, { slotBytes: 8 });
+      const consumer = channel.consumer();
+      const u32 = new Uint32Array(channel.producerDescriptor().ring);
+      if (attack === "head") Atomics.store(u32, 32, 99); // HEAD
+      else {
+        u32[96] = 1000; // slot 0's length
+        Atomics.store(u32, 32, 1);
+      }
+      assert.throws(() => consumer.tryReceive(), (e: unknown) => code("InvalidMessage")(e) && message.test((e as Error).message));
+      assert.equal(Atomics.load(u32, 64), 0, "TAIL did not move");
+      u32[96] = 2; // repairing it changes nothing: the verdict is the consumer's own
+      assert.equal(consumer.tryReceive(), undefined);
+      assert.equal(consumer.drain(4, () => undefined), 0);
+      assert.equal(consumer.ended, true);
+      assert.deepEqual(consumer.refused.map((r) => r.producer), [0]);
+    }
   });
 
   test("a producer ring added after the consumer attached is drained too, and wakes a waiting receive", async () => {

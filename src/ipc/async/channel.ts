@@ -9,8 +9,8 @@
  */
 
 import { IpcError } from "../../errors.ts";
-import { createRing } from "../../shm/ring.ts";
-import { markPeerDied, type ConsumerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
+import { createRing, ringGeometry, type RingGeometry } from "../../shm/ring.ts";
+import { createClaim, markPeerDied, type ConsumerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
 import { AsyncConsumer } from "./consumer.ts";
 import { AsyncProducer } from "./producer.ts";
 import type { AsyncWaitTuning } from "./wait.ts";
@@ -28,10 +28,19 @@ export class AsyncChannel {
   /** Largest message in bytes. */
   readonly slotBytes: number;
   readonly #rings: SharedArrayBuffer[] = [];
+  /** Each producer's claim word, by ring; given only in that producer's descriptor. */
+  readonly #producerClaims: SharedArrayBuffer[] = [];
+  /** The consumer's claim word; given only in the consumer's descriptor. */
+  readonly #consumerClaim = createClaim();
+  /** The rings' geometry, read from the first ring when this thread made it (before any peer held it). */
+  readonly #geometry: RingGeometry;
 
-  private constructor(capacity: number, slotBytes: number) {
-    this.capacity = capacity;
+  private constructor(first: SharedArrayBuffer, slotBytes: number) {
+    this.#geometry = ringGeometry(first);
+    this.capacity = this.#geometry.capacity;
     this.slotBytes = slotBytes;
+    this.#rings.push(first);
+    this.#producerClaims.push(createClaim());
   }
 
   /**
@@ -45,8 +54,7 @@ export class AsyncChannel {
       throw new IpcError("InvalidArgument", `AsyncChannel.create: producers must be 1..4096, got ${String(producers)}`, { operation: "AsyncChannel.create" });
     }
     const first = createRing({ capacity, slotPayload: slotBytes }); // validates both numbers
-    const channel = new AsyncChannel(new Int32Array(first, 4, 1)[0]!, slotBytes);
-    channel.#rings.push(first);
+    const channel = new AsyncChannel(first, slotBytes);
     for (let i = 1; i < producers; i++) channel.addProducer();
     return channel;
   }
@@ -62,6 +70,7 @@ export class AsyncChannel {
    */
   addProducer(): ProducerDescriptor {
     this.#rings.push(createRing({ capacity: this.capacity, slotPayload: this.slotBytes }));
+    this.#producerClaims.push(createClaim());
     return this.producerDescriptor(this.#rings.length - 1);
   }
 
@@ -73,12 +82,14 @@ export class AsyncChannel {
         operation: "producerDescriptor",
       });
     }
-    return { kind: "isokit.async.producer", ring, index };
+    const { capacity, slotBytes } = this.#geometry;
+    return { kind: "isokit.async.producer", ring, index, capacity, slotBytes, claim: this.#producerClaims[index]! };
   }
 
   /** The consumer's end: every ring made so far. For `AsyncConsumer.attach` in exactly one thread. */
   consumerDescriptor(): ConsumerDescriptor {
-    return { kind: "isokit.async.consumer", rings: [...this.#rings] };
+    const { capacity, slotBytes } = this.#geometry;
+    return { kind: "isokit.async.consumer", rings: [...this.#rings], capacity, slotBytes, claim: this.#consumerClaim };
   }
 
   /** Attaches producer `index` in this thread (tests, same-thread pipelines). */

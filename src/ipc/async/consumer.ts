@@ -11,15 +11,21 @@
  * (`undefined`, `[]`, `-1`, iteration stops) and `closed` resolves.
  *
  * What is enforced against a hostile producer (it shares the ring's memory and may write anything there):
- * HEAD may not run more than the capacity ahead of TAIL, and a slot's length may not exceed the slot; either
- * violation throws `InvalidArgument` from the receive and leaves TAIL where it was. Bytes it rewrites in a
- * slot after publishing can change what a `drain` callback sees during the call; copies (`tryReceive`,
- * `receiveInto`) are taken once.
+ * HEAD may not run more than the capacity ahead of TAIL (nor behind it), a slot's length may not exceed the
+ * slot, and a message split across slots must be a run of full chunks no longer than the ring, published
+ * whole; sizes are this end's own (from its descriptor), never the header's. A violation *refuses that
+ * producer*: its ring is closed (its sends then fail `EndpointClosed`), nothing more is taken from it, it
+ * counts as ended, and it is listed in `refused`. The next receive throws `InvalidMessage` naming the
+ * producer, once (as `PeerDied` is reported, and never from a call that has taken messages: nothing is
+ * dropped); the other producers' messages flow on, in order, undelayed. Bytes a producer rewrites in a slot
+ * after publishing can change what a `drain` callback sees during the call; copies (`tryReceive`,
+ * `receiveInto`, `receiveBatch`) are taken once.
  */
 
 import { IpcError } from "../../errors.ts";
 import { RingConsumer, RingFlag } from "../../shm/ring.ts";
-import { checkConsumerDescriptor, checkProducerDescriptor, type ConsumerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
+import type { RingGeometry } from "../../shm/ring.ts";
+import { checkConsumerDescriptor, checkProducerDescriptor, takeClaim, type ConsumerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
 import type { CloseReason } from "./producer.ts";
 import { OpQueue, rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
 
@@ -32,6 +38,19 @@ interface Source {
   live: boolean;
 }
 
+/** A producer this consumer refused (see the module comment): its number in the channel and why. */
+export interface RefusedProducer {
+  readonly producer: number;
+  /** What was malformed, e.g. "a slot claims 1000000 bytes in a 68-byte slot". */
+  readonly reason: string;
+}
+
+/** An ended producer not yet reported to the caller: a death (`PeerDied`) or a refusal (`InvalidMessage`). */
+interface Report {
+  readonly producer: number;
+  readonly refused: string | undefined;
+}
+
 /** A receive's result inside the wait loop: a message, or the end of the stream. */
 const END = null;
 
@@ -41,8 +60,9 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
   /** The ring the next round-robin pass starts at. */
   #next = 0;
   #live = 0;
-  /** Producers found dead and drained, not yet reported. */
-  readonly #deaths: number[] = [];
+  /** Producers found dead and drained, or refused, not yet reported. */
+  readonly #reports: Report[] = [];
+  readonly #refused: RefusedProducer[] = [];
   #anyDied = false;
   #closedAt: string | undefined;
   #resolveClosed: (reason: CloseReason) => void = () => undefined;
@@ -54,12 +74,12 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
   /** Bells read in `prepare`, one per live source at that moment. */
   #waiting: { source: Source; bell: number }[] = [];
 
-  private constructor(rings: readonly SharedArrayBuffer[], tuning: AsyncWaitTuning) {
+  private constructor(descriptor: ConsumerDescriptor, tuning: AsyncWaitTuning) {
     this.#tuning = tuning;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    for (const ring of rings) this.#add(ring, this.#sources.length);
+    for (const ring of descriptor.rings) this.#add(ring, this.#sources.length, descriptor);
     this.#sleeper = {
       prepare: () => {
         this.#waiting = this.#sources.filter((s) => s.live).map((source) => ({ source, bell: source.ring.beginWait() }));
@@ -79,15 +99,22 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
    * @throws IpcError `ResourceBusy` if a ring already has a consumer; `InvalidArgument` for a bad descriptor
    */
   static attach(descriptor: ConsumerDescriptor, tuning: Partial<AsyncWaitTuning> = {}): AsyncConsumer {
-    return new AsyncConsumer(checkConsumerDescriptor(descriptor).rings, { ...defaultAsyncTuning, ...tuning });
+    const d = checkConsumerDescriptor(descriptor);
+    const consumer = new AsyncConsumer(d, { ...defaultAsyncTuning, ...tuning }); // checks every ring's geometry first
+    // The claim lives in memory no producer holds (descriptor.ts): a producer cannot keep us out.
+    takeClaim(d.claim, "consumer", "AsyncConsumer.attach");
+    return consumer;
   }
 
-  /** Starts draining one more producer ring (made by `AsyncChannel.addProducer` after this end attached). */
+  /**
+   * Starts draining one more producer ring (made by `AsyncChannel.addProducer` after this end attached). Only
+   * the descriptor's `ring`, `index` and geometry are used; give the descriptor itself to the producer.
+   */
   addProducer(descriptor: ProducerDescriptor): void {
-    const d = checkProducerDescriptor(descriptor);
+    const d = checkProducerDescriptor(descriptor, "addProducer");
     this.#checkOpen("addProducer");
     if (this.#live === 0) throw new IpcError("EndpointClosed", "addProducer: every producer has ended; the channel is over", { operation: "addProducer" });
-    this.#add(d.ring, d.index);
+    this.#add(d.ring, d.index, d);
     for (const s of this.#sources) if (s.live) s.ring.interrupt(); // a pending wait re-reads the ring list
   }
 
@@ -96,22 +123,26 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
     return this.#live === 0;
   }
 
+  /** Producers refused for a malformed ring, in the order they were found (see the module comment). */
+  get refused(): readonly RefusedProducer[] {
+    return this.#refused;
+  }
+
   /** Messages waiting in all rings right now (a snapshot). */
   get size(): number {
     let n = 0;
-    for (const s of this.#sources) if (s.live) n += s.ring.size;
+    for (const s of this.#sources) if (s.live) n += Math.min(s.ring.size, s.ring.capacity); // HEAD is the producer's to write: bounded
     return n;
   }
 
   /**
    * Receives one message (a copy the caller owns), or undefined when none is waiting or the stream has
    * ended (see `ended`).
-   * @throws IpcError `PeerDied` once per dead producer, after its messages; `EndpointClosed` after `close()`;
-   *   `InvalidArgument` for a ring a hostile producer corrupted
+   * @throws IpcError `PeerDied` once per dead producer, after its messages; `InvalidMessage` once per refused
+   *   producer (see the module comment); `EndpointClosed` after `close()`
    */
   tryReceive(): Uint8Array | undefined {
-    const s = this.#poll("tryReceive");
-    return s === undefined ? undefined : s.ring.tryPop();
+    return this.#take("tryReceive");
   }
 
   /**
@@ -120,8 +151,15 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
    * @throws as `tryReceive`; `MessageTooLarge` if `into` is too short (the message stays queued)
    */
   receiveInto(into: Uint8Array): number {
-    const s = this.#poll("receiveInto");
-    return s === undefined ? -1 : s.ring.popInto(into);
+    // As #take: a ring refused while reading is retired and the next one is tried, at most once per ring.
+    for (let tries = this.#sources.length; tries >= 0; tries--) {
+      const s = this.#poll("receiveInto");
+      if (s === undefined) return -1;
+      const n = s.ring.popInto(into);
+      if (n >= 0) return n;
+      this.#retireIfEnded(s);
+    }
+    return -1;
   }
 
   /**
@@ -133,7 +171,7 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
    */
   drain(max: number, each: (payload: Uint8Array, producer: number) => void): number {
     this.#checkOpen("drain");
-    this.#reportDeath("drain");
+    this.#report("drain");
     const sources = this.#sources;
     const n = sources.length;
     if (n === 1) {
@@ -183,8 +221,8 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
     if (this.#queue.length === 0) {
       // The fast path: a message is waiting and no receive is queued before this one.
       try {
-        const s = this.#poll("receiveAsync");
-        if (s !== undefined) return Promise.resolve(s.ring.tryPop());
+        const m = this.#take("receiveAsync");
+        if (m !== undefined) return Promise.resolve(m);
       } catch (e) {
         return rejected(e);
       }
@@ -193,8 +231,8 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
       waitFor<Uint8Array | typeof END>(
       "receiveAsync",
       () => {
-        const s = this.#poll("receiveAsync");
-        if (s !== undefined) return s.ring.tryPop();
+        const m = this.#take("receiveAsync");
+        if (m !== undefined) return m;
         return this.#live === 0 ? END : undefined;
       },
       this.#sleeper,
@@ -255,15 +293,32 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
     this.close();
   }
 
-  #add(buffer: SharedArrayBuffer, producer: number): void {
-    this.#sources.push({ ring: new RingConsumer(buffer, { claim: true }), producer, live: true });
+  #add(buffer: SharedArrayBuffer, producer: number, geometry: RingGeometry): void {
+    // Our own geometry (the descriptor's), never the header's, which the producer can rewrite.
+    this.#sources.push({ ring: new RingConsumer(buffer, geometry), producer, live: true });
     this.#live++;
+  }
+
+  /**
+   * The next message (a copy), round-robin. A ring refused while its message was read is retired and the next
+   * ring is tried, so an honest producer's waiting message is never held back by a refusal; each try either
+   * returns a message or retires a ring, so this ends after at most one try per ring.
+   */
+  #take(operation: string): Uint8Array | undefined {
+    for (let tries = this.#sources.length; tries >= 0; tries--) {
+      const s = this.#poll(operation);
+      if (s === undefined) return undefined;
+      const m = s.ring.tryPop();
+      if (m !== undefined) return m;
+      this.#retireIfEnded(s);
+    }
+    return undefined;
   }
 
   /** The next source with a message, round-robin, retiring drained ended rings on the way. */
   #poll(operation: string): Source | undefined {
     this.#checkOpen(operation);
-    this.#reportDeath(operation);
+    this.#report(operation);
     const sources = this.#sources;
     const n = sources.length;
     for (let k = 0; k < n; k++) {
@@ -276,7 +331,7 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
         return s;
       }
     }
-    this.#reportDeath(operation); // a ring retired just now may have died
+    this.#report(operation); // a ring retired just now may have died or been refused (nothing was taken)
     return undefined;
   }
 
@@ -285,22 +340,39 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
    * before it closes, so an end seen here means every message it sent is already visible.
    */
   #retireIfEnded(s: Source): boolean {
-    const flags = s.ring.flags(); // acquire: the producer's last HEAD store came before its close
-    if ((flags & PRODUCER_ENDED) === 0 || s.ring.available() > 0) return false;
+    if (!s.live) return false;
+    const refused = s.ring.refused; // our own verdict, in our own memory: no producer can clear it
+    if (refused === undefined) {
+      const flags = s.ring.flags(); // acquire: the producer's last HEAD store came before its close
+      if ((flags & PRODUCER_ENDED) === 0 || s.ring.available() > 0) {
+        if (s.ring.refused === undefined) return false; // (available() may have just refused it)
+      } else if ((flags & RingFlag.ProducerClosed) === 0) {
+        this.#reports.push({ producer: s.producer, refused: undefined });
+        this.#anyDied = true;
+      }
+    }
     s.live = false;
     this.#live--;
-    if ((flags & RingFlag.ProducerClosed) === 0) {
-      this.#deaths.push(s.producer);
-      this.#anyDied = true;
+    if (s.ring.refused !== undefined) {
+      this.#refused.push({ producer: s.producer, reason: s.ring.refused });
+      this.#reports.push({ producer: s.producer, refused: s.ring.refused });
     }
-    if (this.#live === 0) this.#resolveClosed(this.#anyDied ? "peer-died" : "peer-closed");
+    if (this.#live === 0) this.#resolveClosed(this.#anyDied ? "peer-died" : this.#refused.length > 0 ? "peer-refused" : "peer-closed");
     return true;
   }
 
-  #reportDeath(operation: string): void {
-    const producer = this.#deaths.shift();
-    if (producer === undefined) return;
-    throw new IpcError("PeerDied", `${operation}: producer ${producer} died; every message it published has been received`, { operation });
+  /** Throws the oldest unreported end of a producer, if any: called only before anything is taken. */
+  #report(operation: string): void {
+    const r = this.#reports.shift();
+    if (r === undefined) return;
+    if (r.refused !== undefined) {
+      throw new IpcError(
+        "InvalidMessage",
+        `${operation}: producer ${r.producer} wrote a malformed ring (${r.refused}); it is refused: its ring is closed and nothing more is taken from it, the other producers go on`,
+        { operation },
+      );
+    }
+    throw new IpcError("PeerDied", `${operation}: producer ${r.producer} died; every message it published has been received`, { operation });
   }
 
   #checkOpen(operation: string): void {

@@ -4,6 +4,7 @@ export type { AsyncChannelOptions } from "./channel.ts";
 export { AsyncProducer } from "./producer.ts";
 export type { CloseReason } from "./producer.ts";
 export { AsyncConsumer } from "./consumer.ts";
+export type { RefusedProducer } from "./consumer.ts";
 export { markPeerDied } from "./descriptor.ts";
 export type { ConsumerDescriptor, ProducerDescriptor } from "./descriptor.ts";
 export { defaultAsyncTuning } from "./wait.ts";

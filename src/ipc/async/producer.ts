@@ -12,11 +12,14 @@
 
 import { IpcError } from "../../errors.ts";
 import { RingFlag, RingProducer } from "../../shm/ring.ts";
-import { checkProducerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
+import { checkProducerDescriptor, takeClaim, type ProducerDescriptor } from "./descriptor.ts";
 import { OpQueue, rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
 
-/** Why an end is closed: it closed itself, its peer closed, or its peer was marked dead. */
-export type CloseReason = "closed" | "peer-closed" | "peer-died";
+/**
+ * Why an end is closed: it closed itself, its peer closed, or its peer was marked dead; for a consumer,
+ * "peer-refused" when no producer died but at least one was refused for a malformed ring.
+ */
+export type CloseReason = "closed" | "peer-closed" | "peer-died" | "peer-refused";
 
 const ENDED = RingFlag.ProducerClosed | RingFlag.ConsumerClosed | RingFlag.ProducerDied | RingFlag.ConsumerDied;
 const resolved: Promise<void> = Promise.resolve();
@@ -34,7 +37,10 @@ export class AsyncProducer implements Disposable {
   readonly #sleeper: Sleeper;
 
   private constructor(descriptor: ProducerDescriptor, tuning: AsyncWaitTuning) {
-    this.#ring = new RingProducer(descriptor.ring, { claim: true });
+    // Geometry from our own descriptor, never from the header the consumer can rewrite; the claim in memory
+    // only this end holds (see descriptor.ts).
+    this.#ring = new RingProducer(descriptor.ring, descriptor);
+    takeClaim(descriptor.claim, "producer", "AsyncProducer.attach");
     this.#index = descriptor.index;
     this.#tuning = tuning;
     this.closed = new Promise((resolve) => {
