@@ -2,7 +2,7 @@
 // a PD gets from the kernel. ctl words: 0 = the flooder posted its flood, 1 = the huge-string PD started,
 // 5 = the test says the flood is in (posted, or the flooder already faulted), 63 = the word honest waits for,
 // 2 = it is done.
-import { workerData } from "node:worker_threads";
+import { type MessagePort, workerData } from "node:worker_threads";
 import { capabilityFromToken, createEndpoint, debugPrintln, grantCap, isIpcError, pdName, processId, protectionDomain, Rights } from "../../../src/index.ts";
 import { layout } from "../../../src/internal.ts";
 import { codeOf, count, ctl, rawClient, setWord, sleepMs, tally, waitWord } from "./ep-common.ts";
