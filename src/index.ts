@@ -83,13 +83,15 @@ export { Rights, encodeToken, decodeToken } from "./caps/token.ts";
 
 // Asynchronous channels: bounded rings, one per producer, drained fairly
 export { AsyncChannel, AsyncProducer, AsyncConsumer, markPeerDied } from "./ipc/async/index.ts";
-export type { AsyncChannelOptions, AsyncOptions, CloseReason, ProducerDescriptor, ConsumerDescriptor } from "./ipc/async/index.ts";
+export type { AsyncChannelOptions, AsyncOptions, CloseReason, ProducerDescriptor, ConsumerDescriptor, RefusedProducer } from "./ipc/async/index.ts";
 export { asyncProducer, asyncConsumer } from "./pd/async-channels.ts";
 export { MR_COUNT } from "./protocol/layout.ts";
 
 // The booting thread
 export { boot } from "./kernel/boot.ts";
 export type { BootOptions } from "./kernel/boot.ts";
+export { DEFAULT_LIMITS } from "./protocol/limits.ts";
+export type { Limits } from "./protocol/limits.ts";
 export type { RunningSystem, PdStatus, PdState, PdFault, SystemEvents } from "./kernel/system.ts";
 export type { IpcKernelStats } from "./kernel/ipc-kernel.ts";
 export { HOST } from "./kernel/async-channels.ts";
