@@ -17,13 +17,14 @@ import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
 import type { Limits } from "../protocol/limits.ts";
 import { OutputRingReader } from "../shm/output-ring.ts";
+import type { RingGeometry } from "../shm/ring.ts";
 
 /** How long lines wait so lines from different PDs can be put in the order they were written. */
 export const OUTPUT_WINDOW_MS = 25;
 /** How often the rings and streams are drained. */
 export const OUTPUT_DRAIN_MS = 10;
-/** Most ring slots and stream bytes taken per PD per turn: the bound on the kernel's work for one PD. */
-const SLOTS_PER_TURN = 4096;
+/** Most ring lines and stream bytes taken per PD per turn: the bound on the kernel's work for one PD. */
+const LINES_PER_TURN = 4096;
 const STREAM_BYTES_PER_TURN = 64 * 1024;
 /** Text queued from one stream past which the stream is paused. */
 const STREAM_QUEUE_BYTES = 256 * 1024;
@@ -81,12 +82,12 @@ export class KernelOutput {
   }
 
   /** Starts draining `pd`'s ring and, if given, its worker's stdout and stderr. */
-  add(pd: string, ring: SharedArrayBuffer, streams: readonly (Readable | null | undefined)[]): void {
+  add(pd: string, ring: SharedArrayBuffer, geometry: RingGeometry, streams: readonly (Readable | null | undefined)[]): void {
     const now = Date.now();
     this.pds.set(pd, {
       name: pd,
       // A line may take up to 4 UTF-8 bytes per UTF-16 unit; more than that can only be cut.
-      ring: new OutputRingReader(ring, this.limits.outputLineLength * 4),
+      ring: new OutputRingReader(ring, this.limits.outputLineLength * 4, geometry),
       streams: streams.filter((s): s is Readable => s != null).map((stream) => this.watch(stream)),
       broken: false,
       lastAt: 0,
@@ -145,7 +146,7 @@ export class KernelOutput {
   private drain(pd: PdOutput, now: number, all: boolean): void {
     this.refill(pd, now);
     if (!pd.broken) {
-      const error = pd.ring.drain(SLOTS_PER_TURN, (line) => {
+      const error = pd.ring.drain(LINES_PER_TURN, (line) => {
         // The quota is checked before the bytes are decoded: a flood costs a few loads per line.
         if (!this.admit(pd, line.bytes.length)) return;
         let text = this.decoder.decode(line.bytes);

@@ -18,6 +18,7 @@ import { deserializeError, IpcError } from "../errors.ts";
 import type { FaultEntry, PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
 import { DEFAULT_LIMITS, type Limits } from "../protocol/limits.ts";
 import { createOutputRing } from "../shm/output-ring.ts";
+import { ringGeometry } from "../shm/ring.ts";
 import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
 import {
@@ -227,6 +228,8 @@ export class WorkerSystem implements RunningSystem {
   }
 
   private spawn(plan: PlannedPd, boot: PdBootData, port: MessagePort): void {
+    // The kernel's reader of the output ring takes its geometry now, before the worker holds the buffer.
+    const outputGeometry = ringGeometry(boot.output);
     // stdout/stderr: true: a worker's raw console.log and process.stdout writes come to this thread as streams,
     // read by kernel/output.ts under the PD's name (by default they would go straight to the process's stdout).
     const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true });
@@ -251,7 +254,7 @@ export class WorkerSystem implements RunningSystem {
       hasExited: false,
     };
     this.pdMap.set(plan.name, pd);
-    this.output.add(plan.name, boot.output, [worker.stdout, worker.stderr]);
+    this.output.add(plan.name, boot.output, outputGeometry, [worker.stdout, worker.stderr]);
     this.ipc.addPd({
       pid: boot.pid,
       name: plan.name,

@@ -1,97 +1,65 @@
 /**
  * A PD's output ring: the lines its `debugPrintln` writes, in a SharedArrayBuffer that only the PD and the
- * kernel hold. The kernel drains it on a timer, a bounded number of slots per PD per turn, so a PD that prints
+ * kernel hold. The kernel drains it on a timer, a bounded number of lines per PD per turn, so a PD that prints
  * as fast as it can costs the kernel bounded work per turn (a flood over `postMessage` was delivered to the
  * kernel as one task holding the whole backlog). Both halves live here: the PD's writer and the kernel's reader.
  *
- * Layout (byte offsets; HEAD and TAIL each on its own 128-byte line with one writer):
+ * It is the one SPSC ring of shm/ring.ts (its layout, ordering and refusal of a hostile producer), with the PD
+ * as producer and the kernel as consumer. A line is one message, split over consecutive slots when longer than
+ * one:
  *
- *  byte | field        | written by                                      | read by
- *  -----+--------------+-------------------------------------------------+--------------------------------
- *     0 | MAGIC        | kernel, at creation                             | writer (sanity)
- *     4 | SLOTS        | kernel, at creation (a power of two)            | writer; the kernel keeps its own copy
- *     8 | LOST         | writer: Atomics.add 1 per line it dropped       | kernel (a hint for the notice only)
- *       |              | because the ring was full                       |
- *   128 | HEAD         | writer: slots published (mod 2^32)              | kernel
- *   256 | TAIL         | kernel: slots consumed (mod 2^32)               | writer
- *   384 | slots...     | slot i at 384 + (i mod SLOTS) * 128:            |
- *       |              |   u32 bytes in this slot (bits 0-15), MORE (bit 31: the line goes on in the next slot)
- *       |              |   u32 unused; f64 `at` (ms since the epoch, first slot of a line); 112 bytes UTF-8
+ *   offset | field
+ *   -------+------------------------------------------------------------------------------
+ *      0   | f64 `at`: when the line was written (ms since the epoch)
+ *      8   | u32 lines the writer dropped since the last line it published (the ring was full)
+ *     12   | UTF-8 text
  *
- * Ordering: the writer fills slots with plain stores, then publishes them with one `Atomics.store` of HEAD; the
- * kernel reads HEAD with `Atomics.load`, copies the slots into its own memory, then frees them with one
- * `Atomics.store` of TAIL. The writer never blocks: a line that does not fit is dropped and counted in LOST.
- *
- * Every word is writable by the PD, so the kernel trusts none of them: it keeps SLOTS and its TAIL privately,
- * refuses a HEAD more than SLOTS ahead or a slot length out of range (`OutputRingReader.drain` says so and the
- * kernel faults the PD), cuts a line that never ends, and reads LOST only to say how many lines were lost.
+ * The writer never blocks: a line that does not fit is dropped and counted in the next line that does. The
+ * kernel consumes with the geometry it created the ring with, so nothing the PD rewrites in the header changes
+ * what it reads; a ring whose words break the ring's rules is refused (`OutputRingReader.drain` says why, and
+ * the kernel faults the PD). The dropped count and `at` are the PD's word, for the notice and the ordering only.
  */
 
-const MAGIC = 0x4f_6f_73_69; // "isoO"
-const LINE = 128;
-const I32_MAGIC = 0;
-const I32_SLOTS = 1;
-const I32_LOST = 2;
-const I32_HEAD = LINE / 4;
-const I32_TAIL = (2 * LINE) / 4;
-const DATA = 3 * LINE;
-/** Bytes per slot, and the text bytes it carries after its 16-byte header. */
-const SLOT_BYTES = 128;
-const SLOT_TEXT = SLOT_BYTES - 16;
-const MORE = 0x8000_0000;
-const LENGTH_MASK = 0xffff;
+import { createRing, RingConsumer, RingProducer, ringGeometry, type RingGeometry } from "./ring.ts";
+
+/** Payload bytes per slot: a slot is 128 bytes with its length word. */
+const SLOT_PAYLOAD = 124;
+const HEADER = 12;
 
 /** Makes the memory of an output ring with room for at least `lines` short lines (4 ≤ slots ≤ 65,536). */
 export function createOutputRing(lines: number): SharedArrayBuffer {
   const slots = 2 ** Math.min(16, Math.max(2, Math.ceil(Math.log2(Math.max(1, lines)))));
-  const buffer = new SharedArrayBuffer(DATA + slots * SLOT_BYTES);
-  const i32 = new Int32Array(buffer);
-  i32[I32_MAGIC] = MAGIC;
-  i32[I32_SLOTS] = slots;
-  return buffer;
+  return createRing({ capacity: slots, slotPayload: SLOT_PAYLOAD });
 }
 
 /** The PD's half. One writer per ring (the PD's runtime). */
 export class OutputRingWriter {
-  private readonly i32: Int32Array;
-  private readonly bytes: Uint8Array;
-  private readonly f64: Float64Array;
-  private readonly slots: number;
+  private readonly ring: RingProducer;
   private readonly encoder = new TextEncoder();
+  private lost = 0;
 
   constructor(buffer: SharedArrayBuffer) {
-    this.i32 = new Int32Array(buffer);
-    this.bytes = new Uint8Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    const slots = this.i32[I32_SLOTS] ?? 0;
-    if (this.i32[I32_MAGIC] !== MAGIC || slots < 1 || DATA + slots * SLOT_BYTES > buffer.byteLength) {
-      throw new RangeError("output ring: the buffer is not an output ring made by createOutputRing");
-    }
-    this.slots = slots;
+    this.ring = new RingProducer(buffer); // the kernel made it; this side has only its own honesty to lose
   }
 
   /**
-   * Publishes one line written at `at`. Returns false, and counts the line in LOST, if the ring has no room
-   * (the kernel drains it every few milliseconds; a PD that prints faster loses lines rather than waiting).
-   * Allocation: the line's UTF-8 bytes.
+   * Publishes one line written at `at` (cut to what the ring can hold). Returns false, and counts the line
+   * for the next one, if the ring has no room: the kernel drains it every few milliseconds, and a PD that
+   * prints faster loses lines rather than waiting. Allocation: the line's bytes.
    */
   write(text: string, at: number): boolean {
     const encoded = this.encoder.encode(text);
-    const need = Math.max(1, Math.ceil(encoded.length / SLOT_TEXT));
-    const head = Atomics.load(this.i32, I32_HEAD); // only this writer stores HEAD
-    const tail = Atomics.load(this.i32, I32_TAIL); // acquire: the slots before it are free
-    if (need > this.slots - ((head - tail) >>> 0)) {
-      Atomics.add(this.i32, I32_LOST, 1);
+    const length = Math.min(encoded.length, this.ring.maxMessage - HEADER);
+    const message = new Uint8Array(HEADER + length);
+    const view = new DataView(message.buffer);
+    view.setFloat64(0, at, true);
+    view.setUint32(8, this.lost, true);
+    message.set(encoded.subarray(0, length), HEADER);
+    if (!this.ring.tryPush(message)) {
+      this.lost = Math.min(this.lost + 1, 0xffff_ffff);
       return false;
     }
-    for (let k = 0; k < need; k++) {
-      const slot = DATA + ((head + k) & (this.slots - 1)) * SLOT_BYTES;
-      const part = encoded.subarray(k * SLOT_TEXT, (k + 1) * SLOT_TEXT);
-      this.i32[slot / 4] = part.length | (k < need - 1 ? MORE : 0);
-      if (k === 0) this.f64[(slot + 8) / 8] = at;
-      this.bytes.set(part, slot + 16);
-    }
-    Atomics.store(this.i32, I32_HEAD, (head + need) | 0); // publishes the slots written above
+    this.lost = 0;
     return true;
   }
 }
@@ -103,74 +71,38 @@ export interface OutputRingLine {
   readonly cut: number;
 }
 
-/** The kernel's half. Keeps its own copy of everything the PD could change under it. */
+/** The kernel's half. */
 export class OutputRingReader {
-  private readonly i32: Int32Array;
-  private readonly bytes: Uint8Array;
-  private readonly f64: Float64Array;
-  private readonly slots: number;
-  private tail = 0;
-  private lostSeen = 0;
-  /** A line whose slots so far said MORE: its bytes up to `maxLineBytes`, its stamp, and bytes cut. */
-  private partial: { chunks: Uint8Array[]; length: number; at: number; cut: number } | undefined;
+  private readonly ring: RingConsumer;
   private readonly maxLineBytes: number;
+  private lost = 0;
 
-  constructor(buffer: SharedArrayBuffer, maxLineBytes: number) {
-    this.i32 = new Int32Array(buffer);
-    this.bytes = new Uint8Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.slots = this.i32[I32_SLOTS]!; // read before the PD has the buffer
+  /** `buffer` straight from `createOutputRing`, before the PD has it: its geometry is read (and kept) now. */
+  constructor(buffer: SharedArrayBuffer, maxLineBytes: number, geometry: RingGeometry = ringGeometry(buffer)) {
+    this.ring = new RingConsumer(buffer, geometry);
     this.maxLineBytes = maxLineBytes;
   }
 
   /**
-   * Takes at most `maxSlots` slots and hands each complete line to `line`; a line may also end because it grew
-   * past `maxLineBytes` (the rest of it is cut). Returns undefined, or what is wrong with the ring (the PD
-   * wrote words only its writer half must not write that way); the ring is then not read again.
+   * Takes at most `maxLines` lines and hands each to `line`, cut to `maxLineBytes`. Returns undefined, or what
+   * is wrong with the ring (the PD wrote its words against the ring's rules); it is then not read again.
    */
-  drain(maxSlots: number, line: (line: OutputRingLine) => void): string | undefined {
-    const head = Atomics.load(this.i32, I32_HEAD); // acquire: the slots before it are written
-    const full = (head - this.tail) >>> 0;
-    if (full > this.slots) return `its output ring's HEAD is ${full} slots ahead of what the kernel took, in a ring of ${this.slots}`;
-    const n = Math.min(full, maxSlots);
-    for (let k = 0; k < n; k++) {
-      const slot = DATA + ((this.tail + k) & (this.slots - 1)) * SLOT_BYTES;
-      const word = this.i32[slot / 4]! >>> 0;
-      const length = word & LENGTH_MASK;
-      if (length > SLOT_TEXT) return `its output ring holds a slot of ${length} bytes (at most ${SLOT_TEXT})`;
-      const partial = (this.partial ??= { chunks: [], length: 0, at: this.f64[(slot + 8) / 8]!, cut: 0 });
-      const keep = Math.min(length, this.maxLineBytes - partial.length);
-      if (keep > 0) {
-        partial.chunks.push(this.bytes.slice(slot + 16, slot + 16 + keep)); // a private copy: the PD may write on
-        partial.length += keep;
-      }
-      partial.cut += length - keep;
-      if ((word & MORE) === 0) {
-        this.partial = undefined;
-        line({ bytes: concat(partial.chunks, partial.length), at: partial.at, cut: partial.cut });
-      }
-    }
-    this.tail = (this.tail + n) | 0;
-    Atomics.store(this.i32, I32_TAIL, this.tail); // frees the slots just copied
-    return undefined;
+  drain(maxLines: number, line: (line: OutputRingLine) => void): string | undefined {
+    this.ring.popBatch(maxLines, (payload) => {
+      if (payload.length < HEADER) return; // too short to be a line: only a PD writing by hand makes one
+      const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+      this.lost += view.getUint32(8, true);
+      const length = Math.min(payload.length - HEADER, this.maxLineBytes);
+      // a private copy: the PD may write on
+      line({ bytes: payload.slice(HEADER, HEADER + length), at: view.getFloat64(0, true), cut: payload.length - HEADER - length });
+    });
+    return this.ring.refused;
   }
 
   /** Lines the PD says it dropped because the ring was full, since the last call (a hint: the PD writes it). */
   takeLost(): number {
-    const lost = Atomics.load(this.i32, I32_LOST) >>> 0;
-    const delta = (lost - this.lostSeen) >>> 0;
-    this.lostSeen = lost;
-    return delta;
+    const lost = this.lost;
+    this.lost = 0;
+    return lost;
   }
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

@@ -54,6 +54,23 @@ async function eventually(what: string, ready: () => boolean, ms = 20_000): Prom
 const state = (system: RunningSystem, pd: string): string | undefined => system.pds().find((p) => p.name === pd)?.state;
 
 describe("hostile control messages", () => {
+  test("a PD that breaks its own output ring (HEAD a million lines ahead, header sizes rewritten) is faulted alone; the others' output goes on", async () => {
+    await using s = await start({
+      protectionDomains: [
+        { name: "breaker", priority: 1, program: program("control-output-breaker") },
+        { name: "honest", priority: 2, program: program("control-hello") },
+      ],
+      channels: [],
+    });
+    await eventually("the breaker is faulted", () => state(s.system, "breaker") === "faulted");
+    const fault = s.system.faults.find((f) => f.pd === "breaker");
+    assert.ok(fault !== undefined && isIpcError(fault.error), `a typed fault: ${String(fault?.error)}`);
+    assert.match(fault.error.message, /broke its output ring: HEAD is \d+ slots ahead/);
+    assert.deepEqual(s.of("honest"), ["hello"]);
+    assert.ok(s.of("breaker").length <= 1, `at most its honest line: ${JSON.stringify(s.of("breaker"))}`);
+    assert.equal(state(s.system, "honest"), "running");
+  });
+
   test("garbage on a PD's control port faults that PD alone, with a typed error; the process and the others go on", async () => {
     const garbage = ["g-null", "g-number", "g-array", "g-fault-no-error", "g-fault-bad-error", "g-unknown-type", "g-extra-key", "g-huge-entry", "g-number-type"];
     await using s = await start({
