@@ -116,7 +116,7 @@ interface CapMeta {
   readonly badge: number;
   /** The limits of this capability and of its ancestors, each with its bucket's id. */
   readonly limits: readonly LimitedBucket[];
-  /** The PD that granted it into its holder's space by `grant` (counted against Limits.grantedCapabilitiesPerPd). */
+  /** The PD that granted it into its holder's space by `grant` (counted against Limits.grantedCapabilitiesPerSender). */
   readonly grantedBy?: number;
   /** The name it was granted under (held in the holder's names until it leaves). */
   readonly name?: string;
@@ -170,13 +170,17 @@ export class IpcKernel {
   private readonly regionBytes = new Map<number, number>();
   /** Names granted into each PD: name -> the token it names there. Never replaced while it lives. */
   private readonly granted = new Map<number, Map<string, bigint>>();
-  /** Capabilities granted into each PD by others and still held (Limits.grantedCapabilitiesPerPd). */
-  private readonly grantedCount = new Map<number, number>();
-  /** Transfers waiting to be claimed, per receiver (Limits.pendingTransfersPerPd). */
-  private readonly pendingCount = new Map<number, number>();
-  /** Buffers moved to each PD and not yet taken, oldest first, and their bytes (Limits.movedBufferBytesPerPd). */
-  private readonly moved = new Map<number, { readonly name: string; readonly buffer: ArrayBuffer; readonly from: string }[]>();
-  private readonly movedBytes = new Map<number, number>();
+  /**
+   * What one PD holds for another, by `pair(from, to)`: capabilities granted and still held (Limits.
+   * grantedCapabilitiesPerSender), transfers not yet claimed (pendingTransfersPerSender), bytes of moved buffers
+   * not yet taken (movedBufferBytesPerSender). Per pair, so that one sender using up its quota toward a receiver
+   * leaves every other sender's untouched.
+   */
+  private readonly grantedCount = new Map<string, number>();
+  private readonly pendingCount = new Map<string, number>();
+  private readonly movedBytes = new Map<string, number>();
+  /** Buffers moved to each PD and not yet taken, oldest first. */
+  private readonly moved = new Map<number, { readonly name: string; readonly buffer: ArrayBuffer; readonly from: number }[]>();
   /** Connected slots from one PD to another's endpoints: `${sender}>${receiver}` -> count. */
   private readonly links = new Map<string, number>();
   private removed: { info: CapabilityInfo; reason: RemovalReason }[] = [];
@@ -441,8 +445,8 @@ export class IpcKernel {
           throw new IpcError("WouldBlock", `receiveBuffer: no buffer named ${show(request.name)} is waiting for PD '${this.nameOf(pid)}'`, { operation: "receiveBuffer" });
         }
         const [taken] = queue.splice(i, 1);
-        this.movedBytes.set(pid, (this.movedBytes.get(pid) ?? 0) - taken!.buffer.byteLength);
-        return new Transferred({ buffer: taken!.buffer, from: taken!.from }, [taken!.buffer]);
+        bump(this.movedBytes, pair(taken!.from, pid), -taken!.buffer.byteLength);
+        return new Transferred({ buffer: taken!.buffer, from: this.nameOf(taken!.from) }, [taken!.buffer]);
       }
     }
   }
@@ -534,7 +538,7 @@ export class IpcKernel {
   /**
    * `sys_grant_cap`: installs a capability in PD `toName`'s space. Authority follows capabilities: the granter
    * must reach the receiver (`reaches`); a name already granted there is never replaced; the receiver holds at
-   * most Limits.grantedCapabilitiesPerPd capabilities granted this way.
+   * most Limits.grantedCapabilitiesPerSender capabilities granted this way by each other PD.
    */
   private grant(pid: number, token: bigint, toName: string | number, rights: number, name: string, move: boolean): { token: bigint } {
     const to = this.pidOf(toName, "grant");
@@ -556,12 +560,12 @@ export class IpcKernel {
         { operation: "grant", capability: token, pd: this.nameOf(to) },
       );
     }
-    const count = this.grantedCount.get(to) ?? 0;
-    if (count >= this.limits.grantedCapabilitiesPerPd) {
-      this.quotaHit("grantedCapabilitiesPerPd");
+    const count = this.grantedCount.get(pair(pid, to)) ?? 0;
+    if (count >= this.limits.grantedCapabilitiesPerSender) {
+      this.quotaHit("grantedCapabilitiesPerSender");
       throw new IpcError(
         "QueueFull",
-        `grant: PD '${this.nameOf(to)}' holds ${count} capabilities granted by other PDs (Limits.grantedCapabilitiesPerPd); it must close some first`,
+        `grant: PD '${this.nameOf(to)}' holds ${count} capabilities granted by PD '${this.nameOf(pid)}' (Limits.grantedCapabilitiesPerSender); it must close some first`,
         { operation: "grant", capability: token, pd: this.nameOf(to) },
       );
     }
@@ -569,7 +573,7 @@ export class IpcKernel {
     const source = this.metaOf(pid, token);
     const [installed] = this.registry.grant(pid, to, [token], { rights, move }, "grant");
     this.meta.set(key(to, installed!), { badge: source.badge, limits: source.limits, grantedBy: pid, ...(name === "" ? {} : { name }) });
-    this.grantedCount.set(to, count + 1);
+    this.grantedCount.set(pair(pid, to), count + 1);
     if (name !== "") {
       if (names === undefined) this.granted.set(to, new Map([[name, installed!]]));
       else names.set(name, installed!);
@@ -593,12 +597,12 @@ export class IpcKernel {
     const receiver = slot.endpoint.owner;
     for (const token of tokens) this.refuseForeignReceive(pid, token, receiver, undefined, "send");
     const evicts = slot.pending.length >= TRANSFERS_PER_SLOT;
-    const pending = this.pendingCount.get(receiver) ?? 0;
-    if (!evicts && pending >= this.limits.pendingTransfersPerPd) {
-      this.quotaHit("pendingTransfersPerPd");
+    const pending = this.pendingCount.get(pair(pid, receiver)) ?? 0;
+    if (!evicts && pending >= this.limits.pendingTransfersPerSender) {
+      this.quotaHit("pendingTransfersPerSender");
       throw new IpcError(
         "QueueFull",
-        `send: PD '${this.nameOf(receiver)}' has ${pending} messages with capabilities not yet taken (Limits.pendingTransfersPerPd); none was sent`,
+        `send: PD '${this.nameOf(receiver)}' has not yet taken ${pending} messages with capabilities from PD '${this.nameOf(pid)}' (Limits.pendingTransfersPerSender); none was sent`,
         { operation: "send", capability: through, endpoint: slot.endpoint.id },
       );
     }
@@ -608,7 +612,7 @@ export class IpcKernel {
     const id = this.nextTransfer++;
     slot.pending.push({ id, tokens: inTransit });
     if (evicts) this.dropTransfer(slot.pending.shift()!);
-    else this.pendingCount.set(receiver, pending + 1);
+    else this.pendingCount.set(pair(pid, receiver), pending + 1);
     return { transfer: id };
   }
 
@@ -624,7 +628,7 @@ export class IpcKernel {
     const older = slot.pending.splice(0, at + 1);
     const transfer = older.pop()!;
     for (const dead of older) this.dropTransfer(dead);
-    this.pendingCount.set(pid, (this.pendingCount.get(pid) ?? 1) - 1 - older.length);
+    bump(this.pendingCount, pair(slot.holder, pid), -1 - older.length);
     const live = transfer.tokens.filter((t) => this.registry.objectOf(IN_TRANSIT, t) !== undefined); // a revoke may have reached them
     if (this.registry.count(pid) + live.length > this.limits.capabilitiesPerPd) {
       this.dropTransfer({ id, tokens: live });
@@ -650,15 +654,15 @@ export class IpcKernel {
     if (to !== pid && !this.reaches(pid, to)) {
       throw refuse("PermissionDenied", `PD '${this.nameOf(pid)}' holds nothing that reaches PD '${this.nameOf(to)}'`);
     }
-    const bytes = this.movedBytes.get(to) ?? 0;
-    if (bytes + buffer.byteLength > this.limits.movedBufferBytesPerPd) {
-      this.quotaHit("movedBufferBytesPerPd");
-      throw refuse("QueueFull", `PD '${this.nameOf(to)}' has ${bytes} bytes of moved buffers not yet taken (Limits.movedBufferBytesPerPd)`);
+    const bytes = this.movedBytes.get(pair(pid, to)) ?? 0;
+    if (bytes + buffer.byteLength > this.limits.movedBufferBytesPerSender) {
+      this.quotaHit("movedBufferBytesPerSender");
+      throw refuse("QueueFull", `PD '${this.nameOf(to)}' has not yet taken ${bytes} bytes of buffers moved by PD '${this.nameOf(pid)}' (Limits.movedBufferBytesPerSender)`);
     }
     let queue = this.moved.get(to);
     if (queue === undefined) this.moved.set(to, (queue = []));
-    queue.push({ name, buffer, from: this.nameOf(pid) });
-    this.movedBytes.set(to, bytes + buffer.byteLength);
+    queue.push({ name, buffer, from: pid });
+    this.movedBytes.set(pair(pid, to), bytes + buffer.byteLength);
     this.mail(to, { kind: "buffer", name, from: this.nameOf(pid) });
     return null;
   }
@@ -672,14 +676,11 @@ export class IpcKernel {
     const b = this.pds.get(to);
     if (a === undefined || b === undefined) return false;
     if (a.connected.has(b.name) || b.connected.has(a.name)) return true;
-    return (this.links.get(`${from}>${to}`) ?? 0) > 0 || (this.links.get(`${to}>${from}`) ?? 0) > 0;
+    return this.links.has(pair(from, to)) || this.links.has(pair(to, from));
   }
 
   private addLink(from: number, to: number, delta: number): void {
-    const k = `${from}>${to}`;
-    const n = (this.links.get(k) ?? 0) + delta;
-    if (n <= 0) this.links.delete(k);
-    else this.links.set(k, n);
+    bump(this.links, pair(from, to), delta);
   }
 
   /** Drops capabilities in transit (a message that will never be taken): they leave the kernel's space. */
@@ -705,10 +706,11 @@ export class IpcKernel {
     }
     this.pdLimits.delete(pid);
     this.moved.delete(pid);
-    this.movedBytes.delete(pid);
     this.granted.delete(pid);
-    this.grantedCount.delete(pid);
-    this.pendingCount.delete(pid);
+    // What others hold for it is gone with it (what it holds for others stays theirs until they take it).
+    for (const counts of [this.grantedCount, this.pendingCount, this.movedBytes]) {
+      for (const k of counts.keys()) if (k.endsWith(`>${pid}`)) counts.delete(k);
+    }
   }
 
   /** Receiver-enforced limits on everything `pd` sends (undefined removes them). */
@@ -751,7 +753,7 @@ export class IpcKernel {
     const k = key(info.holder, info.token);
     const meta = this.meta.get(k);
     this.meta.delete(k); // a moved capability's meta was copied to its new key by the operation that moved it
-    if (meta?.grantedBy !== undefined) this.grantedCount.set(info.holder, (this.grantedCount.get(info.holder) ?? 1) - 1);
+    if (meta?.grantedBy !== undefined) bump(this.grantedCount, pair(meta.grantedBy, info.holder), -1);
     if (meta?.name !== undefined && this.granted.get(info.holder)?.get(meta.name) === info.token) this.granted.get(info.holder)!.delete(meta.name);
     if (reason === "destroyed" && info.kind === "region") {
       const region = this.regions.get(info.object);
@@ -769,7 +771,7 @@ export class IpcKernel {
     if (!endpoint.closed) endpoint.free.push(slot.index); // the generation moves on at reuse
     this.addLink(slot.holder, endpoint.owner, -1);
     for (const transfer of slot.pending) this.dropTransfer(transfer);
-    this.pendingCount.set(endpoint.owner, (this.pendingCount.get(endpoint.owner) ?? 0) - slot.pending.length);
+    if (slot.pending.length > 0) bump(this.pendingCount, pair(slot.holder, endpoint.owner), -slot.pending.length);
     slot.pending.length = 0;
     const ownerDead = !this.isAlive(endpoint.owner) || this.dying === endpoint.owner;
     const gone = reason === "destroyed" ? (ownerDead ? SlotGone.RECEIVER_DIED : SlotGone.ENDPOINT_CLOSED) : SlotGone.CAPABILITY_REVOKED;
@@ -865,6 +867,18 @@ export class IpcKernel {
 }
 
 const NO_META: CapMeta = Object.freeze({ badge: 0, limits: [] });
+
+/** The key of what PD `from` holds for PD `to`. */
+function pair(from: number, to: number): string {
+  return `${from}>${to}`;
+}
+
+/** Adds `delta` to a count; a count that reaches 0 leaves the map. */
+function bump(counts: Map<string, number>, k: string, delta: number): void {
+  const n = (counts.get(k) ?? 0) + delta;
+  if (n <= 0) counts.delete(k);
+  else counts.set(k, n);
+}
 
 /** The key of a capability in the kernel's maps: a token means something only in its holder's space. */
 function key(holder: number, token: bigint): string {

@@ -19,12 +19,15 @@ export interface Limits {
   readonly derivationDepth: number;
   /** Sending slots one sender PD may hold on one endpoint at once (`OutOfMemory`); closed ones are reused. */
   readonly slotsPerSenderPerEndpoint: number;
-  /** Transfers (messages carrying capabilities) not yet claimed, per receiver (`QueueFull`). */
-  readonly pendingTransfersPerPd: number;
-  /** Capabilities other PDs granted into one PD by name or pid (`grant`) that it still holds (`QueueFull`). */
-  readonly grantedCapabilitiesPerPd: number;
-  /** Bytes of moved buffers not yet taken with `receiveBuffer`, per receiver (`QueueFull`). */
-  readonly movedBufferBytesPerPd: number;
+  /**
+   * Messages carrying capabilities that one PD sent to another and that it has not yet taken (`QueueFull`).
+   * This and the next two are per sender and receiver: one sender using up its quota leaves every other's.
+   */
+  readonly pendingTransfersPerSender: number;
+  /** Capabilities one PD granted into another by name or pid (`grant`) that it still holds (`QueueFull`). */
+  readonly grantedCapabilitiesPerSender: number;
+  /** Bytes of buffers one PD moved to another not yet taken with `receiveBuffer` (`QueueFull`). */
+  readonly movedBufferBytesPerSender: number;
   /** Bytes of shared regions one PD may have created and not yet closed (`OutOfMemory`). */
   readonly regionBytesPerPd: number;
   /** Syscalls per second one PD may make, sustained (a token bucket one second deep; `RateLimitExceeded`). */
@@ -46,9 +49,9 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   objectsPerPd: 4096,
   derivationDepth: 64,
   slotsPerSenderPerEndpoint: 32,
-  pendingTransfersPerPd: 256,
-  grantedCapabilitiesPerPd: 256,
-  movedBufferBytesPerPd: 256 * 1024 * 1024,
+  pendingTransfersPerSender: 256,
+  grantedCapabilitiesPerSender: 256,
+  movedBufferBytesPerSender: 64 * 1024 * 1024,
   regionBytesPerPd: 1024 * 1024 * 1024,
   syscallsPerSec: 50_000,
   maxStringLength: 1024,

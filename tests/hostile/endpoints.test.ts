@@ -143,6 +143,21 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
     assert.deepEqual(s.of("interceptor"), ["grant 'echo' into client: PermissionDenied"]);
   });
 
+  it("a connected PD that uses up its grant quota into a PD leaves another granter's grants to it untouched (quotas per sender)", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const pds = [
+      { name: "server", program: "ep-squat", ctl: true },
+      { name: "squatter", program: "ep-squat", ctl: true },
+      { name: "client", program: "ep-squat", ctl: true },
+    ];
+    await using s = await start(description(pds, [["server", "client"], ["squatter", "client"]]));
+    const finished = await s.until(() => s.of("client").length >= 1 && s.of("server").length >= 1 && s.of("squatter").length >= 1);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.ok(finished, `hang guard: ${JSON.stringify([s.of("squatter"), s.of("server"), s.of("client")])}`);
+    assert.deepEqual(s.of("squatter"), ["granted 256 then QueueFull"]);
+    assert.deepEqual(s.of("server"), ["answered"]);
+    assert.deepEqual(s.of("client"), ["reply hi"]);
+  });
+
   it("18. a PD connected to nobody cannot push capabilities or moved buffers into another PD by name", { timeout: TEST_TIMEOUT_MS }, async () => {
     await using s = await start(description([{ name: "victim", program: "ep-names" }, { name: "pusher", program: "ep-names" }]));
     const finished = await s.lines("pusher", 2);
