@@ -1,4 +1,4 @@
-/** `isokit check FILE...`: a summary of each valid system, or its located errors. Exit 1 on any error. */
+/** `isokit check FILE...`: a summary of each valid system on stdout, or its located errors on stderr. */
 
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
@@ -6,9 +6,10 @@ import pc from "picocolors";
 import { colourDiagnostic } from "./format.ts";
 import { formatDiagnostic } from "../errors.ts";
 import { parseSystem } from "../sdf/index.ts";
-import type { Io } from "./run.ts";
+import { ExitCode, messageOf, type Io } from "./io.ts";
 import { summarize } from "./summary.ts";
 
+/** Exit 0 when every file is valid, 2 when one is invalid or cannot be read (the others are still checked). */
 export function checkCommand(files: readonly string[], io: Io): number {
   let failed = false;
   for (const file of files) {
@@ -17,7 +18,7 @@ export function checkCommand(files: readonly string[], io: Io): number {
     try {
       text = readFileSync(file, "utf8");
     } catch (error) {
-      io.err(`${display}: ${pc.red("error")}: cannot read: ${error instanceof Error ? error.message : String(error)}`);
+      io.err(`isokit: cannot read ${display}: ${messageOf(error)}`);
       failed = true;
       continue;
     }
@@ -32,6 +33,5 @@ export function checkCommand(files: readonly string[], io: Io): number {
     for (const line of summarize(result.system)) io.out(line);
     io.out(`${display}: ${pc.green("ok")}`);
   }
-  return failed ? 1 : 0;
+  return failed ? ExitCode.usage : ExitCode.ok;
 }
-

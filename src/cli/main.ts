@@ -1,14 +1,19 @@
-/** The `isokit` command: thin over sdf (check) and the kernel (run). */
+/**
+ * The `isokit` command: the command line only. Each command's module (and through it the parser or the
+ * kernel) is imported when that command runs, so `--help` and `--version` load nothing but commander.
+ *
+ * A usage error is one line saying what is wrong and one hint, on stderr, exit 2 (never the whole help).
+ */
 
-import { Command, InvalidArgumentError } from "commander";
-import { checkCommand } from "./check.ts";
-import { runCommand, type Io } from "./run.ts";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { ExitCode, messageOf, stdio, type Io } from "./io.ts";
 
-const io: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  interactive: process.stdout.isTTY,
-};
+function version(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  const value: unknown = typeof manifest === "object" && manifest !== null ? Reflect.get(manifest, "version") : undefined;
+  return typeof value === "string" ? value : "unknown";
+}
 
 function milliseconds(value: string): number {
   const n = Number(value);
@@ -20,21 +25,42 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function main(argv: readonly string[]): Promise<number> {
-  let exitCode = 0;
+function usageError(io: Io, message: string, hint = "Try 'isokit --help'."): number {
+  io.err(`isokit: ${message}`);
+  io.err(hint);
+  return ExitCode.usage;
+}
+
+export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
+  if (argv.length === 0) return usageError(io, "missing command: 'check' or 'run'");
+  let exitCode: number = ExitCode.ok;
+  // Commander's messages start "error: "; ours start "isokit: ". The hint follows (showHelpAfterError).
   const program = new Command()
     .name("isokit")
     .description(
       "Check and run seL4 Microkit system descriptions (.system files) with JavaScript/TypeScript programs as the " +
         "protection domain images: one worker thread per PD, channels and protected calls over shared memory.",
     )
-    .showHelpAfterError();
+    .version(version(), "-V, --version", "print the version")
+    .helpOption("-h, --help", "print this help")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => {
+        write(text.replace(/^error: /, "isokit: "));
+      },
+    })
+    .showHelpAfterError("Try 'isokit --help'.");
 
   program
     .command("check")
     .description("check .system files against Microkit's rules; print a summary of each, or its errors as file:line:col")
     .argument("<file...>", ".system files")
-    .action((files: string[]) => {
+    .showHelpAfterError("Try 'isokit check --help'.")
+    .addHelpText("after", "\nExit status: 0 every file is valid; 2 a file is invalid or cannot be read.")
+    .action(async (files: string[]) => {
+      const { checkCommand } = await import("./check.ts");
       exitCode = checkCommand(files, io);
     });
 
@@ -42,19 +68,36 @@ export function main(argv: readonly string[]): Promise<number> {
     .command("run")
     .description(
       'boot a .system file and stream PD output. program_image path="x.elf" runs x.ts, x.mts, x.js or x.mjs ' +
-        "beside the file. Stops when every PD waits with nothing pending, on --timeout, or on Ctrl-C; " +
-        "exits 1 if a PD died unhandled.",
+        "beside the file. Stops when every PD waits with nothing pending, on --timeout, or on Ctrl-C (SIGINT) " +
+        "or SIGTERM, each time with a clean shutdown.",
     )
     .argument("<file>", ".system file")
     .option("--image <name=path>", "run PD <name> from <path> instead (repeatable)", collect, [])
-    .option("--timeout <ms>", "stop after this many milliseconds", milliseconds)
-    .option("--keep-running", "do not stop when the system is idle (stop on Ctrl-C or --timeout)", false)
+    .option("--timeout <ms>", "stop this many milliseconds after the command started (boot included)", milliseconds)
+    .option("--keep-running", "do not stop when the system is idle (stop on Ctrl-C, SIGTERM or --timeout)", false)
     .option("--in-process", "run every PD in this thread (no isolation; for debugging)", false)
+    .showHelpAfterError("Try 'isokit run --help'.")
+    .addHelpText(
+      "after",
+      "\nPD output goes to stdout as 'name: text' lines; progress, faults and the summary go to stderr.\n" +
+        "Exit status: 0 stopped with no unhandled fault; 1 a PD died unhandled (or the system could not boot);\n" +
+        "2 usage error or invalid system; 130 / 143 stopped cleanly on SIGINT / SIGTERM.",
+    )
     .action(async (file: string, options: { image: string[]; timeout?: number; keepRunning: boolean; inProcess: boolean }) => {
+      const { runCommand } = await import("./run.ts");
       exitCode = await runCommand(file, options, io);
     });
 
-  return program.parseAsync(argv, { from: "user" }).then(() => exitCode);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    // --help and --version end here too, with exit code 0; a usage error has been printed with its hint.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    // Whatever a command did not report itself: one line, no stack (ISOKIT_DEBUG=1 shows it).
+    io.err(`isokit: ${process.env["ISOKIT_DEBUG"] === "1" && error instanceof Error ? (error.stack ?? error.message) : messageOf(error)}`);
+    return ExitCode.pdDied;
+  }
+  return exitCode;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,20 +1,24 @@
 /**
  * `isokit run FILE`: parse and check a `.system` file, resolve each program image to a module, boot the
- * system with progress while the PDs start, stream PD output prefixed with the PD's name, and stop cleanly
- * when the system goes idle, on `--timeout`, or on Ctrl-C. Exits 1 when a PD died unhandled.
+ * system, stream PD output (stdout, `name: text`), and stop cleanly when the system goes idle, on
+ * `--timeout` (counted from the start of the command), or on SIGINT / SIGTERM at any moment, boot included.
+ * Progress, faults and the closing summary go to stderr.
+ *
+ * Exit: 0 stopped with no unhandled fault; 1 a PD died unhandled or the system did not boot; 2 an invalid
+ * system or argument; 130 / 143 after a clean stop on SIGINT / SIGTERM (a second signal exits at once).
  */
 
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
-import { Listr } from "listr2";
 import pc from "picocolors";
 import { colourDiagnostic } from "./format.ts";
-import { formatDiagnostic, IpcError } from "../errors.ts";
-import { boot } from "../kernel/boot.ts";
-import type { PdState, SystemEvents } from "../kernel/system.ts";
-import { allProtectionDomains } from "../sdf/description.ts";
+import { formatDiagnostic } from "../errors.ts";
+import type { PdFault, PdState, RunningSystem } from "../kernel/system.ts";
+import { allProtectionDomains, type SystemDescription } from "../sdf/description.ts";
 import { parseSystem, unsupportedFeatures } from "../sdf/index.ts";
 import { parseImageOverrides, resolveImages } from "./images.ts";
+import { ExitCode, messageOf, type Io, type StopSignal } from "./io.ts";
+import { loadBoot, registerTsx } from "./kernel.ts";
 
 export interface RunOptions {
   readonly image: readonly string[];
@@ -23,126 +27,192 @@ export interface RunOptions {
   readonly keepRunning: boolean;
 }
 
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  readonly interactive: boolean;
+/** Why the system was stopped. */
+type Stop =
+  | { readonly kind: "idle" }
+  | { readonly kind: "timeout"; readonly ms: number; readonly duringBoot: boolean }
+  | { readonly kind: "signal"; readonly signal: StopSignal };
+
+/**
+ * The first stop request wins, whenever it comes (before boot, during it, after it). A second signal means
+ * "now": the command exits at once with that signal's code, without waiting for the clean stop.
+ */
+class StopRequests {
+  #first: Stop | undefined;
+  #resolve!: (stop: Stop) => void;
+  readonly requested = new Promise<Stop>((resolve) => {
+    this.#resolve = resolve;
+  });
+  readonly #listeners = new Map<StopSignal, () => void>();
+
+  constructor(io: Io) {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const listener = () => {
+        if (this.#first?.kind === "signal") {
+          io.err(`isokit: ${signal} again: exiting without a clean stop`);
+          process.exit(ExitCode[signal]);
+        }
+        this.request({ kind: "signal", signal });
+      };
+      this.#listeners.set(signal, listener);
+      process.on(signal, listener);
+    }
+  }
+
+  /** The stop requested so far, if any. */
+  current(): Stop | undefined {
+    return this.#first;
+  }
+
+  request(stop: Stop): void {
+    // A signal after a timeout or idleness still counts as a signal (the user asked), so it replaces them.
+    if (this.#first !== undefined && !(stop.kind === "signal" && this.#first.kind !== "signal")) return;
+    this.#first = stop;
+    this.#resolve(stop);
+  }
+
+  [Symbol.dispose](): void {
+    for (const [signal, listener] of this.#listeners) process.off(signal, listener);
+  }
 }
 
-export async function runCommand(file: string, options: RunOptions, io: Io): Promise<number> {
+function describeStop(stop: Stop): string {
+  switch (stop.kind) {
+    case "idle":
+      return "stopped (idle)";
+    case "timeout":
+      return `stopped (timeout of ${stop.ms} ms${stop.duringBoot ? ", during boot" : ""})`;
+    case "signal":
+      return `stopped by ${stop.signal}`;
+  }
+}
+
+function faultLine(f: PdFault): string {
+  return `isokit: ${pc.red("fault")} in ${pc.cyan(f.pd)} (${f.entry}): ${messageOf(f.error)}`;
+}
+
+/** Parses, checks and resolves; a description or argument error is printed and becomes `undefined`. */
+function load(file: string, options: RunOptions, io: Io): SystemDescription | undefined {
   const display = relative(process.cwd(), file) || file;
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    io.err(`${display}: error: cannot read: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    io.err(`isokit: cannot read ${display}: ${messageOf(error)}`);
+    return undefined;
   }
   const parsed = parseSystem(text, display);
   if (!parsed.ok) {
     for (const d of parsed.diagnostics) io.err(colourDiagnostic(formatDiagnostic(d)));
-    return 1;
+    return undefined;
   }
   const unsupported = unsupportedFeatures(parsed.system);
   if (unsupported.length > 0) {
     for (const d of unsupported) io.err(colourDiagnostic(formatDiagnostic(d)));
-    return 1;
+    return undefined;
   }
   for (const w of parsed.warnings) io.err(colourDiagnostic(formatDiagnostic(w)));
-
-  let description;
   try {
-    description = resolveImages(parsed.system, file, parseImageOverrides(options.image, process.cwd()));
+    return resolveImages(parsed.system, file, parseImageOverrides(options.image, process.cwd()));
   } catch (error) {
-    io.err(error instanceof Error ? error.message : String(error));
-    return 1;
+    // resolveImages locates its own errors (`file:line:col: error: ...`); --image errors are usage errors.
+    const message = messageOf(error);
+    io.err(colourDiagnostic(/^\S+:\d+:\d+: error: /.test(message) ? message : `isokit: ${message}`));
+    return undefined;
   }
-
-  // During boot the progress display owns the terminal: hold PD output back until it is done.
-  let held: SystemEvents["output"][] | undefined = [];
-  const print = (e: SystemEvents["output"]) => {
-    io.out(`${pc.cyan(e.pd)}: ${e.text}`);
-  };
-  const onOutput = (e: SystemEvents["output"]) => {
-    if (held === undefined) print(e);
-    else held.push(e);
-  };
-  const waiters = new Map<string, (state: PdState) => void>();
-  const settled = new Map<string, PdState>();
-  const onState = (e: SystemEvents["state"]) => {
-    settled.set(e.pd, e.state);
-    waiters.get(e.pd)?.(e.state);
-  };
-  const stateOf = (pd: string) =>
-    new Promise<PdState>((resolve) => {
-      const now = settled.get(pd);
-      if (now !== undefined) resolve(now);
-      else waiters.set(pd, resolve);
-    });
-
-  const started = Date.now();
-  const booting = boot(description, {
-    mode: options.inProcess ? "in-process" : "workers",
-    onOutput,
-    onState,
-  });
-  const names = allProtectionDomains(description).map(({ pd }) => pd.name);
-  const progress = new Listr(
-    names.map((name) => ({
-      title: `starting ${name}`,
-      task: async (_ctx: unknown, task: { title: string }) => {
-        const state = await Promise.race([stateOf(name), booting.then(() => settled.get(name) ?? "running", () => "faulted" as const)]);
-        task.title = `${name}: ${state === "running" ? "init() done" : state}`;
-        if (state !== "running") throw new Error(`${name}: ${state}`);
-      },
-    })),
-    { concurrent: true, exitOnError: false, renderer: io.interactive ? "default" : "simple", rendererOptions: {} },
-  );
-  const progressDone = progress.run().catch(() => undefined);
-  let system;
-  try {
-    system = await booting;
-  } catch (error) {
-    await progressDone;
-    io.err(pc.red(error instanceof IpcError ? error.message : String(error)));
-    return 1;
-  } finally {
-    await progressDone;
-    const pending = held;
-    held = undefined;
-    for (const e of pending) print(e);
-  }
-  io.out(pc.dim(`booted ${names.length} PDs in ${Date.now() - started} ms`));
-
-  system.on("fault", (f) => {
-    io.err(`${pc.red("fault")} in ${pc.cyan(f.pd)} (${f.entry}): ${f.error.message}`);
-  });
-  for (const f of system.faults) io.err(`${pc.red("fault")} in ${pc.cyan(f.pd)} (${f.entry}): ${f.error.message}`);
-
-  const reason = await new Promise<string>((resolve) => {
-    const onSigint = () => {
-      resolve("interrupted");
-    };
-    process.once("SIGINT", onSigint);
-    if (options.timeout !== undefined) setTimeout(() => {
-      resolve(`timeout of ${options.timeout} ms`);
-    }, options.timeout).unref();
-    if (!options.keepRunning) {
-      void system.whenIdle().then(() => {
-        resolve("idle");
-      });
-    }
-  });
-  await system.shutdown();
-  // A child's fault its parent handled (resumed or stopped it) is part of the system's design, not a failure.
-  const faults = system.faults.filter((f) => f.handledBy === undefined).length;
-  io.out(
-    pc.dim(`stopped (${reason}) after ${Date.now() - started} ms: `) +
-      system
-        .pds()
-        .map((p) => `${p.name} ${p.state === "faulted" || p.state === "exited" ? pc.red(p.state) : p.state}`)
-        .join(", "),
-  );
-  return faults > 0 ? 1 : 0;
 }
 
+/**
+ * In the workers mode each PD worker registers tsx for a TypeScript program itself; in-process, the programs
+ * load in this thread.
+ */
+function hasTypeScriptProgram(description: SystemDescription): boolean {
+  return allProtectionDomains(description).some(({ pd }) => /\.[cm]?tsx?$/.test(pd.program));
+}
+
+export async function runCommand(file: string, options: RunOptions, io: Io): Promise<number> {
+  using stops = new StopRequests(io);
+  // --timeout counts from the start of the command: performance.now() is milliseconds since this process began.
+  let booting = true;
+  if (options.timeout !== undefined) {
+    const ms = options.timeout;
+    setTimeout(() => {
+      stops.request({ kind: "timeout", ms, duringBoot: booting });
+    }, Math.max(0, ms - performance.now())).unref();
+  }
+
+  const description = load(file, options, io);
+  if (description === undefined) return ExitCode.usage;
+  const boot = await loadBoot();
+  if (options.inProcess && hasTypeScriptProgram(description)) await registerTsx();
+
+  const names = allProtectionDomains(description).map(({ pd }) => pd.name);
+  const reported = new Set<string>();
+  const tick = io.interactive ? pc.green("✔") : "✔";
+  const cross = io.interactive ? pc.red("✖") : "✖";
+  const started = performance.now();
+  // Before boot() returns, a stop request can only be noted: boot cannot be cancelled, so the stop waits
+  // for it (at most its init timeout) and then shuts down what it started.
+  const signalledBeforeBoot = stops.current()?.kind === "signal";
+  let system: RunningSystem | undefined;
+  if (!signalledBeforeBoot) {
+    io.err(pc.dim(`booting ${names.join(", ")}`));
+    try {
+      system = await boot(description, {
+        mode: options.inProcess ? "in-process" : "workers",
+        onOutput: (e) => {
+          io.out(`${io.interactive ? pc.cyan(e.pd) : e.pd}: ${e.text}`);
+        },
+        onState: (e: { readonly pd: string; readonly state: PdState }) => {
+          if (!booting || reported.has(e.pd) || e.state === "starting") return;
+          reported.add(e.pd);
+          io.err(e.state === "running" ? `${tick} ${e.pd}: init() done` : `${cross} ${e.pd}: ${e.state}`);
+        },
+      });
+    } catch (error) {
+      booting = false;
+      io.err(`isokit: ${messageOf(error)}`);
+      const stop = stops.current();
+      if (stop?.kind === "signal") {
+        io.err(describeStop(stop));
+        return ExitCode[stop.signal];
+      }
+      return ExitCode.pdDied;
+    }
+  }
+  booting = false;
+
+  if (system !== undefined) {
+    // A PD whose init() had not returned when boot gave up waiting is still starting: say so, not "done".
+    for (const pd of system.pds()) {
+      if (reported.has(pd.name)) continue;
+      io.err(pd.state === "starting" ? `${cross} ${pd.name}: init() has not returned` : `${tick} ${pd.name}: ${pd.state}`);
+    }
+    io.err(pc.dim(`booted ${names.length} PD${names.length === 1 ? "" : "s"} in ${Math.round(performance.now() - started)} ms`));
+    for (const f of system.faults) io.err(faultLine(f));
+    system.on("fault", (f) => {
+      io.err(faultLine(f));
+    });
+    if (!options.keepRunning) {
+      void system.whenIdle().then(() => {
+        stops.request({ kind: "idle" });
+      });
+    }
+  }
+
+  const stop = await stops.requested;
+  if (system === undefined) {
+    io.err(describeStop(stop));
+    return stop.kind === "signal" ? ExitCode[stop.signal] : ExitCode.ok;
+  }
+  await system.shutdown();
+  // A child's fault its parent handled (resumed or stopped it) is part of the system's design, not a failure.
+  const unhandled = system.faults.filter((f) => f.handledBy === undefined).length;
+  const states = system
+    .pds()
+    .map((p) => `${p.name} ${p.state === "faulted" || p.state === "exited" ? pc.red(p.state) : p.state}`)
+    .join(", ");
+  io.err(`${pc.dim(`${describeStop(stop)} after ${Math.round(performance.now())} ms:`)} ${states}`);
+  if (stop.kind === "signal") return ExitCode[stop.signal];
+  return unhandled > 0 ? ExitCode.pdDied : ExitCode.ok;
+}
