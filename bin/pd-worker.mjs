@@ -1,11 +1,8 @@
-// Entry of every PD worker thread. Plain JavaScript so it runs without a loader: on Node 20 the tsx loader
-// of the booting thread does not propagate into worker_threads, so a PD whose program (or whose runtime, when
-// isokit runs from its TypeScript sources) is TypeScript registers tsx here first.
+// Entry of every PD worker thread. Plain JavaScript, and no module hooks: the kernel compiled the runtime and
+// the program into JavaScript (src/kernel/loader.ts), so a worker costs little more than a bare one.
 import { workerData } from "node:worker_threads";
 
-if (workerData.useTsx) {
-  const { register } = await import("tsx/esm/api");
-  register();
-}
+// The compiled files carry inline source maps: with them a fault's stack names the program's own files.
+process.setSourceMapsEnabled(true);
 const { runWorker } = await import(workerData.runtimeUrl);
 await runWorker();

@@ -13,6 +13,7 @@
  * keep the others from marking its ends dead and waking its callers.
  */
 
+import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { deserializeError, IpcError } from "../errors.ts";
 import type { FaultEntry, PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
@@ -21,6 +22,7 @@ import { createOutputRing } from "../shm/output-ring.ts";
 import { ringGeometry } from "../shm/ring.ts";
 import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
+import { compilePrograms, type CompiledProgram } from "./loader.ts";
 import {
   CallState,
   CHANNEL_I32,
@@ -48,7 +50,8 @@ const here = import.meta.url;
 const TERMINATE_WAIT_MS = 1000;
 const runningFromSource = here.endsWith(".ts");
 const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
-const runtimeUrl = new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here).href;
+/** The runtime's worker entry, which loader.ts bundles with each program: the same build (src or dist) as this kernel. */
+const runtimePath = fileURLToPath(new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here));
 
 interface KernelPd {
   readonly plan: PlannedPd;
@@ -144,6 +147,23 @@ export class WorkerSystem implements RunningSystem {
 
   private async launch(plan: Plan, wait: WaitConfig, initTimeoutMs: number, rateLimits: Readonly<Record<string, RateLimits>>): Promise<void> {
     this.planned = plan.pds;
+    // Every distinct program is compiled (in parallel, once) before any worker starts: a program that does not
+    // compile fails the boot with its location, and no worker pays for a TypeScript loader of its own.
+    const compiled = await compilePrograms(plan.pds.map((pd) => pd.programUrl), runtimePath);
+    const compileFailures = plan.pds.flatMap((pd) => {
+      const result = compiled.get(pd.programUrl);
+      return result instanceof Error ? [{ pd: pd.name, error: result }] : [];
+    });
+    if (compileFailures.length > 0) {
+      await this.shutdown();
+      const first = compileFailures[0]!;
+      throw new IpcError(
+        "InvalidSystem",
+        `boot: ${compileFailures.map((f) => `PD '${f.pd}' failed to load: ${f.error.message}`).join("; ")}`,
+        { operation: "boot", pd: first.pd },
+        { cause: first.error },
+      );
+    }
     const doorbells = new Map<string, SharedArrayBuffer>();
     for (const pd of plan.pds) doorbells.set(pd.name, new SharedArrayBuffer(DOORBELL_BYTES));
     const buffers: SharedArrayBuffer[] = [];
@@ -161,7 +181,6 @@ export class WorkerSystem implements RunningSystem {
     const regionBuffers = new Map(plan.regions.map((r) => [r.name, regionBuffer(r, () => new SharedArrayBuffer(r.size))]));
     const kernelBell = new SharedArrayBuffer(KERNEL_BELL_BYTES);
     this.ipc.attachBell(kernelBell);
-    const useTsx = runningFromSource || plan.pds.some((pd) => /\.[cm]?tsx?$/.test(pd.programUrl));
     let pid = 0;
     for (const pd of plan.pds) {
       const control = new SharedArrayBuffer(CONTROL_BYTES);
@@ -183,8 +202,9 @@ export class WorkerSystem implements RunningSystem {
         priority: pd.priority,
         passive: pd.passive,
         programUrl: pd.programUrl,
-        runtimeUrl,
-        useTsx,
+        // Every failure threw above: each program here compiled.
+        runtimeUrl: (compiled.get(pd.programUrl) as CompiledProgram).runtimeUrl,
+        moduleUrl: (compiled.get(pd.programUrl) as CompiledProgram).moduleUrl,
         doorbell: doorbells.get(pd.name)!,
         control,
         ends,

@@ -1,6 +1,6 @@
 /**
- * The start of a PD worker (after bin/pd-worker.mjs): import the program, check its default export, run the
- * loop. Everything the PD may reach arrives in `workerData` (see protocol/control.ts: PdBootData).
+ * The start of a PD worker (after bin/pd-worker.mjs): import the program (compiled by kernel/loader.ts with
+ * this module, so both share one copy of the runtime), check its default export, run the loop. Everything the PD may reach arrives in `workerData` (see protocol/control.ts: PdBootData).
  */
 
 import { parentPort, workerData } from "node:worker_threads";
@@ -20,7 +20,7 @@ export async function runWorker(): Promise<void> {
   assertLittleEndian();
   let program: unknown;
   try {
-    const module = (await import(boot.programUrl)) as { default?: unknown };
+    const module = (await import(boot.moduleUrl)) as { default?: unknown };
     program = module.default;
   } catch (error) {
     post({ type: "fault", entry: "load", error: serializeError(error) });

@@ -16,12 +16,15 @@ export interface PdBootData {
   readonly name: string;
   readonly priority: number;
   readonly passive: boolean;
-  /** URL of the program module. */
+  /** URL of the program's source, as the system names it (for messages; the worker imports `moduleUrl`). */
   readonly programUrl: string;
-  /** URL of the runtime entry (pd/worker-main), so a worker runs the same build (src or dist) as its kernel. */
+  /**
+   * URL of the compiled runtime entry (pd/worker-main, from the same build, src or dist, as the kernel), built
+   * with the program by kernel/loader.ts: plain JavaScript, so the worker needs no TypeScript loader.
+   */
   readonly runtimeUrl: string;
-  /** Register the tsx loader before importing the program (TypeScript programs or a TypeScript runtime). */
-  readonly useTsx: boolean;
+  /** URL of the compiled program, sharing the runtime's modules (one copy of isokit per worker). */
+  readonly moduleUrl: string;
   readonly doorbell: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
   readonly ends: readonly PdEndBootData[];

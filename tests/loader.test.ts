@@ -1,0 +1,116 @@
+// Worker mode compiles each program once in the kernel (kernel/loader.ts) and the workers load JavaScript.
+// Programs are written to a fresh temporary directory per test, so the loader's per-process cache never
+// holds them from an earlier test and each build count starts from a program nobody has built.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { boot, IpcError, type SystemDescription } from "../src/index.ts";
+import { loaderStats } from "../src/kernel/loader.ts";
+
+const src = fileURLToPath(new URL("../src/", import.meta.url));
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes `files` into a new temporary directory; returns its path. */
+function fixture(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "isokit-loader-"));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** A program that prints `expression` in init(), importing isokit by the absolute path of src/index.ts. */
+function printer(expression: string, imports = ""): string {
+  return `import { protectionDomain, debugPrintln } from ${JSON.stringify(join(src, "index.ts"))};\n${imports}\nexport default protectionDomain({ init() { debugPrintln(String(${expression})); }, notified() {} });\n`;
+}
+
+/** Boots one PD per program (workers mode), returns each PD's output once the system is idle. */
+async function outputs(dir: string, programs: readonly string[]): Promise<string[][]> {
+  const lines = programs.map(() => [] as string[]);
+  const description: SystemDescription = { protectionDomains: programs.map((program, i) => ({ name: `pd${i}`, priority: i, program })), channels: [] };
+  const system = await boot(description, { mode: "workers", baseDir: dir, onOutput: (e) => lines[Number(e.pd.slice(2))]!.push(e.text) });
+  try {
+    await system.whenIdle();
+    assert.deepEqual(system.faults, []);
+  } finally {
+    await system.shutdown();
+  }
+  return lines;
+}
+
+describe("programs compiled by the kernel", () => {
+  test("a TypeScript program and a .mjs program boot", async () => {
+    const dir = fixture({
+      "typed.ts": printer("answer", "const answer: number = 6 * 7;"),
+      "plain.mjs": printer('"plain"'),
+    });
+    assert.deepEqual(await outputs(dir, ["typed.ts", "plain.mjs"]), [["42"], ["plain"]]);
+  });
+
+  test("a program importing isokit by two paths shares one runtime with the worker", async () => {
+    // index.ts by absolute path (in printer), internal.ts by a relative one: debugPrintln from either needs the
+    // current PD that the worker's runtime set in pd/context.ts, so a second copy of the runtime would throw.
+    const dir = fixture({});
+    const internal = relative(dir, join(src, "internal.ts")).replaceAll("\\", "/");
+    writeFileSync(
+      join(dir, "two-paths.ts"),
+      `import { protectionDomain } from ${JSON.stringify(join(src, "index.ts"))};\nimport * as internal from ${JSON.stringify(internal)};\nimport { debugPrintln } from ${JSON.stringify(join(src, "index.ts"))};\n` +
+        `export default protectionDomain({ init() { debugPrintln(typeof internal === "object" ? "shared" : "?"); }, notified() {} });\n`,
+    );
+    // The same module reached through internal.ts must be the same object as through index.ts.
+    writeFileSync(
+      join(dir, "same-module.ts"),
+      `import * as index from ${JSON.stringify(join(src, "index.ts"))};\nimport * as internal from ${JSON.stringify(internal)};\n` +
+        `export default index.protectionDomain({ init() { index.debugPrintln(String(Object.entries(internal).some(([k, v]) => k in index && (index as Record<string, unknown>)[k] === v))); }, notified() {} });\n`,
+    );
+    assert.deepEqual(await outputs(dir, ["two-paths.ts", "same-module.ts"]), [["shared"], ["true"]]);
+  });
+
+  test("a program reads a file relative to its own import.meta.url", async () => {
+    const dir = fixture({
+      "data.txt": "next to the program",
+      "reader.ts": printer('readFileSync(new URL("./data.txt", import.meta.url), "utf8")', 'import { readFileSync } from "node:fs";'),
+    });
+    assert.deepEqual(await outputs(dir, ["reader.ts"]), [["next to the program"]]);
+  });
+
+  test("a program that does not compile fails the boot with InvalidSystem naming its file and line", async () => {
+    const dir = fixture({ "broken.ts": 'import { protectionDomain } from "node:fs";\n\nconst x: number = ;\nexport default x;\n' });
+    await assert.rejects(
+      boot({ protectionDomains: [{ name: "b", program: "broken.ts" }], channels: [] }, { mode: "workers", baseDir: dir }),
+      (error: unknown) =>
+        error instanceof IpcError &&
+        error.code === "InvalidSystem" &&
+        error.pd === "b" &&
+        /^boot: PD 'b' failed to load: .*broken\.ts:3:\d+: /.test(error.message),
+    );
+  });
+
+  test("a stack trace in a PD names the program's own file and line (source maps)", async () => {
+    // Line 3 of the program makes the Error; what the worker runs is the compiled bundle.
+    const dir = fixture({
+      "tracer.ts": `import { protectionDomain, debugPrintln } from ${JSON.stringify(join(src, "index.ts"))};\nexport default protectionDomain({ init() {\n  const stack = new Error("here").stack ?? "";\n  debugPrintln(stack.split("\\n")[1] ?? ""); }, notified() {} });\n`,
+    });
+    const [[frame]] = (await outputs(dir, ["tracer.ts"])) as [[string]];
+    assert.match(frame, /tracer\.ts:3:\d+/);
+  });
+
+  test("the same program used by 10 PDs is compiled once, and again only when it changes", async () => {
+    const dir = fixture({ "same.ts": printer('"up"') });
+    const ten = Array.from({ length: 10 }, () => "same.ts");
+    const before = loaderStats().builds;
+    assert.deepEqual(await outputs(dir, ten), ten.map(() => ["up"]));
+    assert.equal(loaderStats().builds - before, 1);
+    await outputs(dir, ten);
+    assert.equal(loaderStats().builds - before, 1, "a second boot reuses the build");
+    const later = new Date(Date.now() + 10_000);
+    utimesSync(join(dir, "same.ts"), later, later);
+    await outputs(dir, ["same.ts"]);
+    assert.equal(loaderStats().builds - before, 2, "a changed program is built again");
+  });
+});
