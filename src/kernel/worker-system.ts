@@ -357,6 +357,13 @@ export class WorkerSystem implements RunningSystem {
         // ["fault", entry, error]
         if ((message.entry === "load") === pd.loaded) { misplaced(message.entry === "load" ? "in 'load' after 'loaded'" : `in '${message.entry}' before 'loaded'`); return; }
         if (pd.faultPending) { misplaced("while its earlier fault waits for its parent's verdict"); return; }
+        // A child's runtime stores VERDICT = PENDING before it reports a fault and then waits for the verdict; a
+        // report that finds the last verdict still there was not made by a waiting runtime (a forger posting
+        // faults in a loop would otherwise get its parent's fault() run once per verdict).
+        if (pd.plan.parent !== undefined && message.entry !== "load" && Atomics.load(pd.control, CONTROL_I32.VERDICT) !== Verdict.PENDING) {
+          misplaced("before it took the verdict on its earlier fault");
+          return;
+        }
         const error = deserializeError(message.error);
         if (pd.plan.parent !== undefined && message.entry !== "load" && !this.stopping) {
           this.childFaulted(pd, message.entry, error);
