@@ -2,7 +2,9 @@
 // before isokit's own cases so the ratios read top-down. pending.ts is last: a runnable case elsewhere with
 // the same id replaces its skipped row.
 import { registry, type AnyCase } from "../harness.ts";
+import boot from "./boot.ts";
 import channel from "./channel.ts";
+import cli from "./cli.ts";
 import codec from "./codec.ts";
 import comlink from "./comlink.ts";
 import endpoint from "./endpoint.ts";
@@ -12,4 +14,4 @@ import pending from "./pending.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, endpoint, hostile, channel, codec, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, boot, endpoint, hostile, channel, codec, cli, pending]);

@@ -118,6 +118,7 @@ const cases: BenchCase[] = [
     id: "boot.10pd",
     unit: "ms",
     lowerIsBetter: true,
+    baseline: ["floor.boot.10workers"],
     run: bootTenPds,
   },
 ];
