@@ -156,13 +156,7 @@ export class WorkerSystem implements RunningSystem {
     });
     if (compileFailures.length > 0) {
       await this.shutdown();
-      const first = compileFailures[0]!;
-      throw new IpcError(
-        "InvalidSystem",
-        `boot: ${compileFailures.map((f) => `PD '${f.pd}' failed to load: ${f.error.message}`).join("; ")}`,
-        { operation: "boot", pd: first.pd },
-        { cause: first.error },
-      );
+      throw loadError(compileFailures);
     }
     const doorbells = new Map<string, SharedArrayBuffer>();
     for (const pd of plan.pds) doorbells.set(pd.name, new SharedArrayBuffer(DOORBELL_BYTES));
@@ -237,13 +231,7 @@ export class WorkerSystem implements RunningSystem {
     off();
     if (loadFailures.length > 0) {
       await this.shutdown();
-      const first = loadFailures[0]!;
-      throw new IpcError(
-        "InvalidSystem",
-        `boot: ${loadFailures.map((f) => `PD '${f.pd}' failed to load: ${f.error.message}`).join("; ")}`,
-        { operation: "boot", pd: first.pd },
-        { cause: first.error },
-      );
+      throw loadError(loadFailures);
     }
   }
 
@@ -628,6 +616,12 @@ function connectedTo(pd: PlannedPd, all: readonly PlannedPd[]): ReadonlySet<stri
   if (pd.parent !== undefined) names.add(pd.parent);
   for (const other of all) if (other.parent === pd.name) names.add(other.name);
   return names;
+}
+
+/** Boot's error for PDs whose program did not compile or load: every one named, the first as the cause. */
+function loadError(failures: readonly { readonly pd: string; readonly error: Error }[]): IpcError {
+  const first = failures[0]!;
+  return new IpcError("InvalidSystem", `boot: ${failures.map((f) => `PD '${f.pd}' failed to load: ${f.error.message}`).join("; ")}`, { operation: "boot", pd: first.pd }, { cause: first.error });
 }
 
 /** Read through a function so the compiler does not narrow a state that other callbacks change. */
