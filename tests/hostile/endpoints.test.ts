@@ -298,15 +298,14 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
     assert.deepEqual(faultsOf(s.system), []);
     assert.ok(finished, `hang guard: honest ${JSON.stringify(s.of("honest"))}, attacker ${JSON.stringify(s.of("attacker"))}`);
     assert.deepEqual(s.of("honest"), [`calls answered right ${FAIR_CALLS}`]);
-    const counts = /^while honest was active: honest (\d+) attacker (\d+)$/.exec(s.of("server")[0] ?? "");
+    const counts = /^honest calls (\d+); attacker messages taken while one waited: at most (\d+) per call, (\d+) in all$/.exec(s.of("server")[0] ?? "");
     assert.ok(counts, s.of("server").join("; "));
-    const [honest, attacker] = [Number(counts[1]), Number(counts[2])];
-    const share = honest / (honest + attacker);
-    t.diagnostic(`${s.of("attacker")[0]}; while an honest call waited the server took honest ${honest}, attacker ${attacker}: honest share ${(share * 100).toFixed(2)}% (${s.of("server")[1]})`);
+    const [honest, worst, overtaken] = [Number(counts[1]), Number(counts[2]), Number(counts[3])];
+    t.diagnostic(`${s.of("attacker")[0]}; ${s.of("server").join("; ")}`);
     assert.equal(honest, FAIR_CALLS);
-    assert.ok(attacker > 0, "the flood reached the server");
-    // Per sender PD the honest client waits about one attacker turn per call (~95% here); per slot (the old
-    // code) it waited behind every full slot (~3%). 25% is far from both.
-    assert.ok(share >= 0.25, `honest share ${(share * 100).toFixed(2)}%`);
+    assert.ok(/^flooding through (\d+)/.test(s.of("attacker")[0] ?? "") && Number(/(\d+)/.exec(s.of("attacker")[0]!)![1]) > 1, "the attacker floods through several slots");
+    // Served by sender PD, an honest call that is waiting is taken after at most one attacker message (the
+    // attacker's turn in progress). Served by slot (the old code), it waited behind every full attacker slot.
+    assert.ok(worst <= 1, `an honest call waited behind ${worst} attacker messages (${overtaken} over ${honest} calls)`);
   });
 });
