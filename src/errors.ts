@@ -60,6 +60,11 @@ export const ErrorCode = {
   Aborted: "Aborted",
   /** A typed value's layout signature does not match the one the receiver expects. */
   SignatureMismatch: "SignatureMismatch",
+  /**
+   * The peer PD was restarted (by its parent's `fault()` or a restart policy) while the call was in flight; the
+   * peer runs again as a new generation, and a channel from the system description works again (docs/supervision.md).
+   */
+  PeerRestarted: "PeerRestarted",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -25,6 +25,8 @@ export const MR_BYTES = MR_COUNT * 8;
 //    4   | CHANNEL_TAG       | kernel, at creation                 | tests / diagnostics
 //    8   | END0_DEAD         | kernel (and end 0's own runtime)    | end 1, before and while calling
 //   12   | END1_DEAD         | kernel (and end 1's own runtime)    | end 0
+//        |                   | (values: EndDead; the kernel alone  |
+//        |                   |  sets RESTARTING and clears it)     |
 //  128   | CALL_STATE        | caller: IDLE/REPLIED->CALLED        | both
 //        |                   | callee: CALLED->REPLIED             |
 //        |                   | kernel: CALLED->CALLEE_DIED         |
@@ -79,6 +81,13 @@ export const CHANNEL_I32 = {
   MSG_LABEL_HI: CHANNEL.MSG_LABEL_HI / 4,
 } as const;
 
+/** Values of END0_DEAD / END1_DEAD. RESTARTING: the kernel is starting a new generation of that end's PD. */
+export const EndDead = {
+  ALIVE: 0,
+  DEAD: 1,
+  RESTARTING: 2,
+} as const;
+
 /**
  * Values of CALL_STATE. A call is IDLE or REPLIED -> CALLED -> REPLIED (REPLIED stays until the next call, so
  * the caller writes the line once per call). CALLEE_DIED is terminal.
@@ -91,6 +100,11 @@ export const CallState = {
   REPLIED: 2,
   CALLEE_DIED: 3,
   CALLEE_FAULTED: 4,
+  /**
+   * The callee was restarted while the call was in flight (kernel: CALLED -> CALLEE_RESTARTED); as
+   * CALLEE_FAULTED, the caller gets an error (`PeerRestarted`) and sets IDLE.
+   */
+  CALLEE_RESTARTED: 5,
 } as const;
 export type CallState = (typeof CallState)[keyof typeof CallState];
 
@@ -145,6 +159,10 @@ export const DOORBELL_I32 = {
 //       |                | port (a new sender slot, a granted cap)     |
 //  524  | SYSCALL_REQ    | PD: the seq of the syscall it just posted   | the kernel: reads the PD's port only
 //       |                | (then it bumps the kernel bell)             | when it changed (untrusted: a hint)
+//  640  | ENTRY          | PD: +1 when an entry point starts and +1   | the kernel's watchdog (kernel/watchdog.ts):
+//       |                | when it returns (odd = inside one)          | an odd ENTRY that does not move is timed
+//  644  | SLEEPS         | PD: +1 before every sleep slice of an       | the watchdog: a PD that sleeps is blocked,
+//       |                | endpoint or syscall wait                    | not running (untrusted: see watchdog.ts)
 // Faults travel only through this buffer, which no peer holds: a child cannot forge a verdict, and a PD
 // cannot forge a fault of another.
 // IDLE is on its own line, away from the doorbell: the PD writes it around every sleep, and on the doorbell's
@@ -163,8 +181,10 @@ export const CONTROL = {
   SYSCALL_SLEEPING: 4 * LINE + 4,
   MAIL: 4 * LINE + 8,
   SYSCALL_REQ: 4 * LINE + 12,
+  ENTRY: 5 * LINE,
+  SLEEPS: 5 * LINE + 4,
 } as const;
-export const CONTROL_BYTES = 5 * LINE;
+export const CONTROL_BYTES = 6 * LINE;
 export const CONTROL_I32 = {
   STOP: CONTROL.STOP / 4,
   IDLE: CONTROL.IDLE / 4,
@@ -177,6 +197,8 @@ export const CONTROL_I32 = {
   SYSCALL_SLEEPING: CONTROL.SYSCALL_SLEEPING / 4,
   MAIL: CONTROL.MAIL / 4,
   SYSCALL_REQ: CONTROL.SYSCALL_REQ / 4,
+  ENTRY: CONTROL.ENTRY / 4,
+  SLEEPS: CONTROL.SLEEPS / 4,
 } as const;
 
 /** Values of VERDICT / CHILD_VERDICT. */
@@ -184,6 +206,8 @@ export const Verdict = {
   PENDING: 0,
   RESUME: 1,
   STOP: 2,
+  /** Parent only (CHILD_VERDICT): stop the child and start it again as a new generation (`microkit_pd_restart`). */
+  RESTART: 3,
 } as const;
 
 /**
