@@ -42,6 +42,20 @@ export interface Limits {
   readonly outputLineLength: number;
   /** How long a faulted child waits for its parent's verdict before the kernel stops it (ms). */
   readonly faultVerdictMs: number;
+  /**
+   * The entry-point watchdog (kernel/watchdog.ts): the longest one entry point (init, notified, protected,
+   * fault) may run without waiting, in ms; past it the kernel terminates the PD's worker and faults it
+   * (`Timeout`). Time blocked in a wait the kernel can see (a ppcall, a syscall, an endpoint wait, a fault
+   * verdict) does not count. A PD's Microkit `budget` (µs) overrides it for that PD (at least 100 ms).
+   */
+  readonly entryBudgetMs: number;
+  /** Heap of one PD's worker, in MB (Worker `resourceLimits.maxOldGenerationSizeMb`); past it the PD is faulted. */
+  readonly heapMbPerPd: number;
+  /**
+   * Stack of one PD's worker, in MB (Worker `resourceLimits.stackSizeMb`); a deeper recursion throws a
+   * RangeError in the entry point, which faults the PD. A PD's Microkit `stack_size` overrides it (at least 1 MB).
+   */
+  readonly stackMbPerPd: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -59,6 +73,9 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   outputBytesPerSec: 1024 * 1024,
   outputLineLength: 4096,
   faultVerdictMs: 5000,
+  entryBudgetMs: 5000,
+  heapMbPerPd: 256,
+  stackMbPerPd: 4,
 });
 
 /** `DEFAULT_LIMITS` with `overrides` applied; each override must be a positive integer. */
