@@ -43,6 +43,8 @@ import { wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
 import { Capability, callerTrace, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
 import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
+import type { TraceRingWriter } from "../shm/trace-ring.ts";
+import { TraceKind } from "../protocol/trace.ts";
 
 /** What the IPC client needs from the PD runtime and the kernel (implemented in src/pd). */
 export interface KernelLink {
@@ -194,9 +196,12 @@ export class IpcClient implements CapabilityOwner {
   private readonly capLimiters = new Map<number, RateLimiter>();
   private readonly pendingSlots: Extract<KernelMail, { kind: "slot" }>[] = [];
   private readonly stats = new OperationStats();
+  /** The PD's trace ring when the system is traced (protocol/trace.ts); undefined costs one branch per operation. */
+  private readonly trace: TraceRingWriter | undefined;
 
-  constructor(link: KernelLink) {
+  constructor(link: KernelLink, trace?: TraceRingWriter) {
     this.link = link;
+    this.trace = trace;
   }
 
   // ---- objects and capabilities -------------------------------------------------------------------------
@@ -353,6 +358,9 @@ export class IpcClient implements CapabilityOwner {
   send(cap: Capability, data: Uint8Array, options: SendOptions = {}): void {
     const started = this.stats.shouldSample() ? performance.now() : -1;
     const slot = this.sendSlot(cap, "send");
+    const trace = this.trace;
+    // Before publishing, so the record precedes the receiver's (the message's number is the slot's next SEQ).
+    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_SEND, slot.endpoint, slot.index, slot.capacity === 0 ? (slot.seq + 1) >>> 0 : slot.head, (options.label ?? 0) >>> 0);
     const slept = slot.capacity === 0 ? this.publish(cap, slot, SlotState.SENT, data, options, "send") : this.enqueue(cap, slot, data, options);
     this.stats.record(started, slept);
   }
@@ -421,8 +429,11 @@ export class IpcClient implements CapabilityOwner {
         capability: cap.token,
       });
     }
+    const trace = this.trace;
+    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_CALL_BEGIN, slot.endpoint, slot.index, (slot.seq + 1) >>> 0, (options.label ?? 0) >>> 0);
     const slept = this.publish(cap, slot, SlotState.CALLED, data, options, "call");
     const reply = this.readReply(cap, slot, "call");
+    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_CALL_END, slot.endpoint, slot.index, slot.seq >>> 0, reply.label >>> 0);
     this.stats.record(started, slept);
     return reply;
   }
@@ -724,6 +735,8 @@ export class IpcClient implements CapabilityOwner {
       throw new IpcError("InvalidArgument", `reply: label must be a u32 (got ${String(label)})`, { operation: "reply" });
     }
     to.used = true;
+    const trace = this.trace;
+    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_REPLY, to.endpoint, to.slot.index, to.seq >>> 0, label >>> 0);
     const i32 = to.slot.i32;
     const state = Atomics.load(i32, SLOT_I32.STATE);
     let delivered = false;
@@ -826,6 +839,8 @@ export class IpcClient implements CapabilityOwner {
       slot.outstanding = true;
     }
     const caps = transfer === 0 ? NO_CAPS : this.claimTransfer(endpoint.id, slot.index, transfer);
+    const trace = this.trace;
+    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_RECEIVE, endpoint.id, slot.index, seq >>> 0, label);
     return {
       data,
       label,

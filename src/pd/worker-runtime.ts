@@ -33,6 +33,8 @@ import { PdRuntime, type EndRights } from "./runtime.ts";
 import { IpcClient } from "../ipc/client.ts";
 import { WorkerKernelLink } from "./kernel-link.ts";
 import { OutputRingWriter } from "../shm/output-ring.ts";
+import { TraceRingWriter } from "../shm/trace-ring.ts";
+import { TraceKind } from "../protocol/trace.ts";
 
 interface WorkerEnd extends EndRights {
   readonly memory: ChannelMemory;
@@ -46,6 +48,9 @@ interface WorkerEnd extends EndRights {
   readonly peerDoorbell: Int32Array;
   /** This end's place in `endList`: the scan starts after the end served last. */
   slot: number;
+  /** Calls made and served on this end: the numbers the kernel joins a call to its serving by (trace only). */
+  calls: number;
+  served: number;
 }
 
 /** Thrown inside the PD when the kernel asked it to stop while it was blocked; ends the loop quietly. */
@@ -75,6 +80,11 @@ export class WorkerPd extends PdRuntime {
   private readonly hasParent: boolean;
   private readonly boot: PdBootData;
   private client: IpcClient | undefined;
+  /**
+   * The trace ring, when the system is traced. Read once per operation into a local: tracing off is one
+   * well-predicted branch on a field, never a read of shared memory.
+   */
+  private readonly trace: TraceRingWriter | undefined;
 
   constructor(boot: PdBootData, handler: Handler) {
     const ends = new Map<number, WorkerEnd>();
@@ -89,6 +99,8 @@ export class WorkerPd extends PdRuntime {
         memory: new ChannelMemory(e.buffer, e.end),
         peerDoorbell: new Int32Array(e.peerDoorbell),
         slot: 0,
+        calls: 0,
+        served: 0,
       });
     }
     super(
@@ -111,6 +123,7 @@ export class WorkerPd extends PdRuntime {
     this.hasParent = boot.hasParent;
     this.sliceMs = boot.wait.sliceMs;
     this.boot = boot;
+    this.trace = boot.trace === undefined ? undefined : new TraceRingWriter(boot.trace.buffer, boot.trace.timeOrigin);
   }
 
   asyncEnd(name: string, role: "producer" | "consumer", operation: string): unknown {
@@ -130,6 +143,7 @@ export class WorkerPd extends PdRuntime {
       new WorkerKernelLink(this.name, this.boot.kernelPort, this.control, new Int32Array(this.boot.kernelBell), this.doorbell, this.syncWait.options, () => {
         throw new StopRequested();
       }),
+      this.trace,
     );
     return this.client;
   }
@@ -143,6 +157,8 @@ export class WorkerPd extends PdRuntime {
     if (Atomics.load(i32, end.memory.peerDead) !== 0) throw this.peerDied(end, operation);
     Atomics.store(i32, end.memory.notifyToPeer, 1); // publishes the notification (coalesces with any pending one)
     this.ring(end);
+    const trace = this.trace;
+    if (trace !== undefined) trace.record(TraceKind.NOTIFY, channel, 0, 0, 0);
   }
 
   ppcall(channel: number, info: MessageInfo): MessageInfo {
@@ -166,6 +182,8 @@ export class WorkerPd extends PdRuntime {
       Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
       throw this.peerDied(end, "ppcall");
     }
+    const trace = this.trace;
+    if (trace !== undefined) trace.record(TraceKind.PPCALL_BEGIN, channel, 0, (end.calls = (end.calls + 1) >>> 0), info.label >>> 0);
     this.ring(end);
     // A callee that is awake answers within a few hundred loads: wait for it right here, before the general
     // wait (which also handles sleeping, death and shutdown).
@@ -198,6 +216,7 @@ export class WorkerPd extends PdRuntime {
       }
     }
     const reply = memory.readMessage(this.ipc); // CALL_STATE stays REPLIED: the channel is free for the next call
+    if (trace !== undefined) trace.record(TraceKind.PPCALL_END, channel, 0, end.calls, reply === undefined ? 0 : reply.label >>> 0);
     if (reply === undefined) {
       throw new IpcError("InvalidArgument", `ppcall: PD '${end.peer}' replied on channel ${channel} with a malformed message`, {
         operation: "ppcall",
@@ -365,11 +384,14 @@ export class WorkerPd extends PdRuntime {
       }
     }
     if (low !== 0 || high !== 0) {
+      const trace = this.trace;
+      if (trace !== undefined) trace.record(TraceKind.NOTIFIED_BEGIN, low, high, 0, 0);
       try {
         this.runNotified(new ChannelSet(low, high)); // allocation: one small object per delivery
       } catch (error) {
         return this.fail("notified", error, undefined);
       }
+      if (trace !== undefined) trace.record(TraceKind.NOTIFIED_END, low, high, 0, 0);
     }
     return true;
   }
@@ -382,19 +404,23 @@ export class WorkerPd extends PdRuntime {
     const next = end.slot + 1;
     this.nextEnd = next === this.endList.length ? 0 : next;
     const request = memory.readMessage(this.ipc);
+    const trace = this.trace;
     if (request === undefined) {
+      if (trace !== undefined) end.served = (end.served + 1) >>> 0; // a refused call still has its number
       // A malformed request is the caller's fault, not ours: refuse it and keep serving.
       memory.u32[CHANNEL_I32.MSG_COUNT] = 0xffff_ffff; // the caller's readMessage refuses this reply
       Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.REPLIED);
       wakeIfSleeping(i32, CHANNEL_I32.CALL_STATE, CHANNEL_I32.CALLER_SLEEPING);
       return true;
     }
+    if (trace !== undefined) trace.record(TraceKind.PROTECTED_BEGIN, end.id, 0, (end.served = (end.served + 1) >>> 0), request.label >>> 0);
     let reply: MessageInfo;
     try {
       reply = this.runProtected(end.id, request);
     } catch (error) {
       return this.fail("protected", error, end);
     }
+    if (trace !== undefined) trace.record(TraceKind.PROTECTED_END, end.id, 0, end.served, reply.label >>> 0);
     memory.writeMessage(reply, this.ipc);
     // publishes the reply registers; CAS so a CALLEE_DIED written by the kernel is never overwritten
     Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.REPLIED);

@@ -10,6 +10,7 @@
 
 import type { MessagePort } from "node:worker_threads";
 import type { SerializedIpcError } from "../errors.ts";
+import type { TraceBootData } from "./trace.ts";
 
 /** `workerData` of a PD worker: everything the PD may reach, and nothing else. */
 export interface PdBootData {
@@ -43,6 +44,8 @@ export interface PdBootData {
   readonly asyncChannels: readonly PdAsyncEnd[];
   /** Its output ring (shm/output-ring.ts): `debugPrintln` writes lines there; the kernel drains it. */
   readonly output: SharedArrayBuffer;
+  /** Its trace ring (protocol/trace.ts), when the system is traced; absent, the PD records nothing. */
+  readonly trace?: TraceBootData | undefined;
 }
 
 /** One end of an asynchronous channel: the descriptor of ipc/async (a record of SharedArrayBuffers). */

@@ -1,0 +1,97 @@
+/**
+ * The trace ring's ABI: a PD's record of what it did (calls, replies, entry points, endpoint messages), in a
+ * SharedArrayBuffer that only the PD and the kernel hold. The PD writes fixed-size records; the kernel drains
+ * them (kernel/trace.ts) and turns them into statistics and a Chrome Trace Event / Perfetto file. The ring's
+ * two halves live in shm/trace-ring.ts.
+ *
+ * Header (byte offsets; one 128-byte line per writer, see layout.ts `LINE`):
+ *
+ *  byte  | field        | written by                                   | read by
+ *  ------+--------------+----------------------------------------------+------------------------------------
+ *    0   | MAGIC        | kernel, at creation                          | runtime (sanity check)
+ *    4   | CAPACITY     | kernel, at creation (records, a power of 2)  | runtime; the kernel keeps its own copy
+ *  128   | HEAD (u32)   | PD: records published (Atomics.store)        | kernel (Atomics.load)
+ *  132   | DROPPED (u32)| PD: records it dropped, the ring being full  | kernel (a hint: the PD writes it)
+ *  256   | TAIL (u32)   | kernel: records consumed (Atomics.store)     | PD, only when its cached TAIL says full
+ *  384   | records      | PD: record HEAD % CAPACITY, before HEAD moves| kernel, between TAIL and HEAD
+ *
+ * Record (RECORD_BYTES = 32, little-endian):
+ *
+ *  byte | field  | meaning
+ *  -----+--------+-----------------------------------------------------------------------------------------
+ *    0  | f64 at | ms since the kernel's `performance.timeOrigin` (the PD adds the difference of its own)
+ *    8  | u32    | kind (TraceKind)
+ *   12  | u32    | object: the PD's local channel id, or an endpoint id
+ *   16  | u32    | a: slot index (endpoints); high channel bits (NOTIFIED)
+ *   20  | u32    | b: sequence number (the call's number on its channel, the endpoint slot's SEQ)
+ *   24  | u32    | label of the message (low 32 bits)
+ *   28  | u32    | spare (0)
+ *
+ * Everything in a record is the PD's word: the kernel bounds what it reads (never more than CAPACITY records
+ * per drain, a HEAD further than CAPACITY ahead of TAIL refuses the ring), skips records of an unknown kind or
+ * with a time that is not finite, and joins calls to replies by sequence numbers that it maps itself (local
+ * channel ids to the plan's channels), so a lying PD garbles only its own track.
+ */
+
+export const TRACE_MAGIC = 0x54524331; // "TRC1"
+
+export const TRACE_I32 = {
+  MAGIC: 0,
+  CAPACITY: 1,
+  HEAD: 32,
+  DROPPED: 33,
+  TAIL: 64,
+} as const;
+
+/** Byte offset of record 0. */
+export const TRACE_RECORDS = 384;
+export const RECORD_BYTES = 32;
+/** A record in 32-bit words, and the index of each field (the f64 `at` is words 0-1). */
+export const RECORD_I32 = 8;
+export const RECORD_FIELD = { KIND: 2, OBJECT: 3, A: 4, B: 5, LABEL: 6 } as const;
+
+/** Default ring size: 16,384 records (512 KiB) per PD. */
+export const DEFAULT_TRACE_RECORDS = 16_384;
+export const MAX_TRACE_RECORDS = 1 << 20;
+
+/**
+ * What a record says happened. `_BEGIN` / `_END` pairs are slices on the PD's track; the others are instants.
+ * `PPCALL_BEGIN` joins `PROTECTED_BEGIN` on the other end (a flow), and `PROTECTED_END` joins `PPCALL_END`.
+ */
+export const TraceKind = {
+  /** The PD published a ppcall on channel `object` (`b`: its number on that channel). */
+  PPCALL_BEGIN: 1,
+  /** The reply came back (or the call failed). */
+  PPCALL_END: 2,
+  /** The PD started `protected()` for the call numbered `b` on channel `object`. */
+  PROTECTED_BEGIN: 3,
+  PROTECTED_END: 4,
+  /** The PD notified channel `object`. */
+  NOTIFY: 5,
+  /** `notified()` started for the channel set (`object`: ids 0..30, `a`: ids 31..61). */
+  NOTIFIED_BEGIN: 6,
+  NOTIFIED_END: 7,
+  /** Endpoint `object`, slot `a`, message `b`: a send was published / taken by the receiver. */
+  ENDPOINT_SEND: 8,
+  /** A call was published on endpoint `object`, slot `a`, as message `b`. */
+  ENDPOINT_CALL_BEGIN: 9,
+  ENDPOINT_CALL_END: 10,
+  /** The PD took message `b` of slot `a` of its endpoint `object`. */
+  ENDPOINT_RECEIVE: 11,
+  /** The PD replied to message `b` of slot `a` of its endpoint `object`. */
+  ENDPOINT_REPLY: 12,
+  /** Async ring `object` (the PD's index of its ends): a batch of `a` messages published / taken. */
+  RING_PUBLISH: 13,
+  RING_RECEIVE: 14,
+} as const;
+export type TraceKind = (typeof TraceKind)[keyof typeof TraceKind];
+
+/** Highest kind a record may carry; a record with another kind is skipped. */
+export const MAX_TRACE_KIND = 14;
+
+/** What the kernel hands a PD when tracing is on (`PdBootData.trace`). */
+export interface TraceBootData {
+  readonly buffer: SharedArrayBuffer;
+  /** The kernel's `performance.timeOrigin`: records are stamped on the kernel's clock. */
+  readonly timeOrigin: number;
+}
