@@ -28,11 +28,15 @@ export interface Handler {
   /** Serves a protected call on `channel`; the caller's registers are readable with `getMr`. */
   protected?(channel: Channel, msgInfo: MessageInfo): MessageInfo;
   /**
-   * Runs in a parent when its child PD faults (throws out of an entry point). Return true to let the child go
-   * on serving, false to stop it.
+   * Runs in a parent when its child PD faults (throws out of an entry point, or the kernel faulted it: over its
+   * watchdog budget or its heap). Return true to let the child go on serving, false to stop it, `"restart"` to
+   * start it again as a new generation (Microkit's `microkit_pd_restart`; workers mode, see docs/supervision.md).
    */
-  fault?(child: Child, msgInfo: MessageInfo): boolean;
+  fault?(child: Child, msgInfo: MessageInfo): FaultVerdict;
 }
+
+/** What a parent's `fault()` decides for its child: true resume, false stop, `"restart"` restart. */
+export type FaultVerdict = boolean | "restart";
 
 const PROGRAM = Symbol.for("isokit.protectionDomain");
 

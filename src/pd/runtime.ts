@@ -10,7 +10,7 @@ import { IpcBuffer } from "../shm/ipc-buffer.ts";
 import { Channel, type ChannelSet, MAX_CHANNEL_ID, toMessageInfo } from "./channel.ts";
 import type { PdContext } from "./context.ts";
 import type { IpcClient } from "../ipc/client.ts";
-import type { Child, Handler } from "./program.ts";
+import type { Child, FaultVerdict, Handler } from "./program.ts";
 import type { MappedRegion } from "./regions.ts";
 
 /** What a PD may do with one of its channel ends. */
@@ -185,18 +185,24 @@ export abstract class PdRuntime implements PdContext {
     }
   }
 
-  runFault(child: Child, info: MessageInfo): boolean {
+  /** Runs `fault()` where a restart is possible (workers mode): true resume, false stop, "restart". */
+  runFaultVerdict(child: Child, info: MessageInfo): FaultVerdict {
     return this.enter("fault", () => {
       if (this.handler.fault === undefined) return false;
       const verdict: unknown = this.handler.fault(child, info);
-      if (typeof verdict !== "boolean") {
-        throw new IpcError("EntryPointFailed", `fault: must return true (resume the child) or false (stop it), got ${typeof verdict}`, {
+      if (typeof verdict !== "boolean" && verdict !== "restart") {
+        throw new IpcError("EntryPointFailed", `fault: must return true (resume the child), false (stop it) or "restart", got ${typeof verdict}`, {
           operation: "fault",
           pd: this.name,
         });
       }
       return verdict;
     });
+  }
+
+  /** Runs `fault()` where only resume or stop is possible (in-process mode): a "restart" verdict stops the child. */
+  runFault(child: Child, info: MessageInfo): boolean {
+    return this.runFaultVerdict(child, info) === true;
   }
 
   private takeDeferred(): number | undefined {

@@ -22,12 +22,12 @@
 import { parentPort } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
 import type { FaultEntry, PdBootData, PdToKernel } from "../protocol/control.ts";
-import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32, Verdict } from "../protocol/layout.ts";
+import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32, EndDead, Verdict } from "../protocol/layout.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
 import { ringIfSleeping, spinUntil, SyncWait, wakeIfSleeping } from "../shm/wait.ts";
 import { ChannelSet, MAX_CHANNEL_ID } from "./channel.ts";
-import { Child, type Handler } from "./program.ts";
+import { Child, type FaultVerdict, type Handler } from "./program.ts";
 import { makeMappedRegion } from "./regions.ts";
 import { PdRuntime, type EndRights } from "./runtime.ts";
 import { IpcClient } from "../ipc/client.ts";
@@ -140,7 +140,7 @@ export class WorkerPd extends PdRuntime {
 
   ipcClient(): IpcClient {
     this.client ??= new IpcClient(
-      new WorkerKernelLink(this.name, this.boot.kernelPort, this.control, new Int32Array(this.boot.kernelBell), this.doorbell, this.syncWait.options, () => {
+      new WatchedKernelLink(this.name, this.boot.kernelPort, this.control, new Int32Array(this.boot.kernelBell), this.doorbell, this.syncWait.options, () => {
         throw new StopRequested();
       }),
       this.trace,
@@ -170,12 +170,15 @@ export class WorkerPd extends PdRuntime {
     // once per call (storing IDLE after each reply would cost one more line transfer per round trip).
     const idle = Atomics.load(i32, CHANNEL_I32.CALL_STATE);
     if (idle === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
+    // CALLEE_RESTARTED left by a call whose caller never took it (it was stopped): the line is free again.
+    const free = idle === CallState.CALLEE_RESTARTED ? CallState.IDLE : idle;
+    if (free !== idle) Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, idle, free);
     // Anything but IDLE or REPLIED means the line is not ours to write (only a peer that writes CALL_STATE
     // itself, against the protocol, can cause it): refuse before touching the message area.
-    if (idle !== CallState.IDLE && idle !== CallState.REPLIED) throw this.notFree(end, idle);
+    if (free !== CallState.IDLE && free !== CallState.REPLIED) throw this.notFree(end, idle);
     memory.writeMessage(info, this.ipc); // plain stores, published by the CAS below
-    const previous = Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, idle, CallState.CALLED);
-    if (previous !== idle) throw previous === CallState.CALLEE_DIED ? this.peerDied(end, "ppcall") : this.notFree(end, previous);
+    const previous = Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, free, CallState.CALLED);
+    if (previous !== free) throw previous === CallState.CALLEE_DIED ? this.peerDied(end, "ppcall") : this.notFree(end, previous);
     // Re-check after publishing: the kernel sets DEAD before it sweeps CALLED -> CALLEE_DIED, so either its
     // sweep saw our CALLED or we see its DEAD here.
     if (Atomics.load(i32, memory.peerDead) !== 0) {
@@ -192,6 +195,14 @@ export class WorkerPd extends PdRuntime {
       const state = Atomics.load(i32, CHANNEL_I32.CALL_STATE); // acquire: the reply registers are visible after REPLIED
       if (state === CallState.REPLIED) break;
       if (state === CallState.CALLEE_DIED) throw this.peerDied(end, "ppcall");
+      if (state === CallState.CALLEE_RESTARTED) {
+        Atomics.store(i32, CHANNEL_I32.CALL_STATE, CallState.IDLE);
+        throw new IpcError("PeerRestarted", `ppcall: PD '${end.peer}' was restarted while serving the call on channel ${channel}; call again`, {
+          operation: "ppcall",
+          channel,
+          pd: end.peer,
+        });
+      }
       if (state === CallState.CALLEE_FAULTED) {
         Atomics.store(i32, CHANNEL_I32.CALL_STATE, CallState.IDLE);
         throw new IpcError(
@@ -352,8 +363,11 @@ export class WorkerPd extends PdRuntime {
 
   private start(): boolean {
     try {
+      this.entered();
       this.runInit();
+      this.left();
     } catch (error) {
+      this.left();
       if (!this.fail("init", error, undefined)) return false;
     }
     this.post({ type: "init-done" });
@@ -387,10 +401,13 @@ export class WorkerPd extends PdRuntime {
       const trace = this.trace;
       if (trace !== undefined) trace.record(TraceKind.NOTIFIED_BEGIN, low, high, 0, 0);
       try {
+        this.entered();
         this.runNotified(new ChannelSet(low, high)); // allocation: one small object per delivery
       } catch (error) {
+        this.left();
         return this.fail("notified", error, undefined);
       }
+      this.left();
       if (trace !== undefined) trace.record(TraceKind.NOTIFIED_END, low, high, 0, 0);
     }
     return true;
@@ -416,10 +433,13 @@ export class WorkerPd extends PdRuntime {
     if (trace !== undefined) trace.record(TraceKind.PROTECTED_BEGIN, end.id, 0, (end.served = (end.served + 1) >>> 0), request.label >>> 0);
     let reply: MessageInfo;
     try {
+      this.entered();
       reply = this.runProtected(end.id, request);
     } catch (error) {
+      this.left();
       return this.fail("protected", error, end);
     }
+    this.left();
     if (trace !== undefined) trace.record(TraceKind.PROTECTED_END, end.id, 0, end.served, reply.label >>> 0);
     memory.writeMessage(reply, this.ipc);
     // publishes the reply registers; CAS so a CALLEE_DIED written by the kernel is never overwritten
@@ -436,21 +456,23 @@ export class WorkerPd extends PdRuntime {
     const control = this.control;
     const child = Atomics.load(control, CONTROL_I32.CHILD_FAULT) - 1;
     const label = Atomics.load(control, CONTROL_I32.CHILD_LABEL);
-    let verdict: boolean;
+    let verdict: FaultVerdict;
     try {
-      verdict = child >= 0 && child <= MAX_CHANNEL_ID && this.runFault(new Child(child), new MessageInfo(label, 0));
+      this.entered();
+      verdict = child >= 0 && child <= MAX_CHANNEL_ID && this.runFaultVerdict(new Child(child), new MessageInfo(label, 0));
     } catch (error) {
-      verdict = false;
-      this.reportVerdict(verdict);
+      this.left();
+      this.reportVerdict(false);
       return this.fail("fault", error, undefined);
     }
+    this.left();
     this.reportVerdict(verdict);
     return true;
   }
 
-  private reportVerdict(resume: boolean): void {
+  private reportVerdict(verdict: FaultVerdict): void {
     const control = this.control;
-    Atomics.store(control, CONTROL_I32.CHILD_VERDICT, resume ? Verdict.RESUME : Verdict.STOP);
+    Atomics.store(control, CONTROL_I32.CHILD_VERDICT, verdict === "restart" ? Verdict.RESTART : verdict ? Verdict.RESUME : Verdict.STOP);
     Atomics.store(control, CONTROL_I32.CHILD_FAULT, 0);
     Atomics.notify(control, CONTROL_I32.CHILD_VERDICT); // the kernel waits with waitAsync
   }
@@ -472,6 +494,19 @@ export class WorkerPd extends PdRuntime {
     return false;
   }
 
+  /**
+   * ENTRY moves to odd as an entry point starts and back to even as it ends (also when it throws, before the
+   * fault is reported): the kernel's watchdog (kernel/watchdog.ts) times an odd ENTRY that does not move. The
+   * program cannot reach this word; a runtime that lies about it hides only its own running time.
+   */
+  private entered(): void {
+    Atomics.add(this.control, CONTROL_I32.ENTRY, 1);
+  }
+
+  private left(): void {
+    Atomics.add(this.control, CONTROL_I32.ENTRY, 1);
+  }
+
   private stopRequested(): boolean {
     return Atomics.load(this.control, CONTROL_I32.STOP) !== 0;
   }
@@ -489,6 +524,13 @@ export class WorkerPd extends PdRuntime {
   }
 
   private peerDied(end: WorkerEnd, operation: string): IpcError {
+    if (Atomics.load(end.memory.i32, end.memory.peerDead) === EndDead.RESTARTING) {
+      return new IpcError("PeerRestarted", `${operation}: PD '${end.peer}' at the other end of channel ${end.id} is being restarted; try again`, {
+        operation,
+        channel: end.id,
+        pd: end.peer,
+      });
+    }
     return new IpcError("PeerDied", `${operation}: PD '${end.peer}' at the other end of channel ${end.id} has died`, {
       operation,
       channel: end.id,
@@ -556,4 +598,22 @@ export class WorkerPd extends PdRuntime {
 function isStopRequested(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof StopRequested) return true;
   return false;
+}
+
+/**
+ * The kernel link of a worker PD, counting for the watchdog: every endpoint and syscall wait calls `checkStop`
+ * before each sleep slice, so SLEEPS moves while the PD sleeps in one (kernel/watchdog.ts).
+ */
+class WatchedKernelLink extends WorkerKernelLink {
+  private readonly controlWords: Int32Array;
+
+  constructor(...args: ConstructorParameters<typeof WorkerKernelLink>) {
+    super(...args);
+    this.controlWords = args[2];
+  }
+
+  override checkStop(): void {
+    Atomics.add(this.controlWords, CONTROL_I32.SLEEPS, 1);
+    super.checkStop();
+  }
 }
