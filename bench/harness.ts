@@ -63,6 +63,12 @@ export interface Result {
   readonly max: number;
   readonly rounds: number;
   readonly values: readonly number[];
+  /**
+   * The most CPU the process used, in cores, while idle right after one of this case's rounds: near 0 when
+   * the case's threads went back to sleep; a case whose workers go on spinning would slow every other case's
+   * rounds (the run reports it).
+   */
+  readonly idleCores: number;
 }
 
 export interface Failure {
@@ -132,7 +138,21 @@ export interface MeasureOptions {
   readonly quick: boolean;
   /** A round (or setup) taking longer fails the case; its workers are then terminated. */
   readonly roundTimeoutMs: number;
+  /** How long each of three windows watches the process's CPU use after each round, in ms (0: do not watch). */
+  readonly idleWindowMs?: number;
 }
+
+/** Cores the whole process (every thread) used over the next `ms` while this thread only waits. */
+export async function idleCores(ms: number): Promise<number> {
+  const before = process.cpuUsage();
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / (performance.now() - start);
+}
+
+/** Above this many cores used while idle, a case left threads running: the report says so. */
+export const SPINNING_CORES = 0.25;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -164,7 +184,7 @@ export async function measureInterleaved(
       scale: options.quick ? 0.25 : 1,
       spawn: (script, workerOptions) => threads.spawn(script, workerOptions),
     };
-    return { c, threads, context, values: [] as number[], error: undefined as string | undefined };
+    return { c, threads, context, values: [] as number[], idleCores: 0, error: undefined as string | undefined };
   });
   const step = async (state: (typeof states)[number], what: string, work: () => Promise<number | undefined>): Promise<void> => {
     if (state.error !== undefined) return;
@@ -194,6 +214,15 @@ export async function measureInterleaved(
         await step(s, `${s.c.id}: round ${round}`, () => s.c.run(round, s.context));
         const last = s.values.at(-1);
         if (s.error === undefined && last !== undefined) onRound?.(s.c.id, round, last);
+        // A short settle first: a PD that spun on its last event stops within its spin budget (µs to ms).
+        // The least of three windows: a thread left spinning shows in all three, a burst of the garbage
+        // collector's threads after a round that allocated much shows in one.
+        if (options.idleWindowMs !== undefined && options.idleWindowMs > 0 && s.error === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          let least = Infinity;
+          for (let w = 0; w < 3; w++) least = Math.min(least, await idleCores(options.idleWindowMs));
+          s.idleCores = Math.max(s.idleCores, least);
+        }
       }
     }
   } finally {
@@ -218,6 +247,7 @@ export async function measureInterleaved(
       max: Math.max(...s.values),
       rounds: s.values.length,
       values: s.values,
+      idleCores: s.idleCores,
     };
   });
 }
@@ -272,6 +302,34 @@ export function describeMachine(): Machine {
     cores: list.length,
     node: process.version,
     platform: `${platform()} ${arch()}`,
+  };
+}
+
+/**
+ * floor.spin below this (µs) is the host's fast regime (core-to-core ~0.1 µs); above it, the slow one (~0.4 µs
+ * in C, floor.spin 0.14-0.15 µs and more). Every hot-path figure is quoted with its regime.
+ */
+export const FAST_REGIME_SPIN_US = 0.13;
+
+export interface Regime {
+  /** By floor.spin's median. */
+  readonly regime: "fast" | "slow";
+  readonly floorSpinMedian: number;
+  /** How many of floor.spin's rounds fell in each regime (the host can switch during a run). */
+  readonly fastRounds: number;
+  readonly slowRounds: number;
+}
+
+/** The run's regime, from floor.spin when it ran. */
+export function regimeOf(outcomes: readonly Outcome[]): Regime | undefined {
+  const spin = outcomes.find((o): o is Result => o.case === "floor.spin" && !isFailure(o));
+  if (spin === undefined) return undefined;
+  const fastRounds = spin.values.filter((v) => v < FAST_REGIME_SPIN_US).length;
+  return {
+    regime: spin.median < FAST_REGIME_SPIN_US ? "fast" : "slow",
+    floorSpinMedian: spin.median,
+    fastRounds,
+    slowRounds: spin.values.length - fastRounds,
   };
 }
 

@@ -3,7 +3,8 @@
  *
  *   --rounds N     measured rounds per case after one warm-up (default 7, at least 5)
  *   --filter S     only cases whose id contains S, plus the baselines they compare against
- *   --json FILE    also write { machine, timerOverheadNs, results } as JSON, one record per case
+ *   --json FILE    also write { machine, regime, timerOverheadNs, results } as JSON, one record per case with
+ *                  every round's value
  *   --quick        5 rounds of a quarter of the operations each (a fast look, not figures to quote)
  *
  * Cases run one at a time. A case that fails is reported (table, JSON `{ case, error }`) and the run goes on;
@@ -19,6 +20,8 @@ import {
   isFailure,
   isSkipped,
   measureInterleaved,
+  regimeOf,
+  SPINNING_CORES,
   select,
   table,
   timerCost,
@@ -74,15 +77,26 @@ process.stdout.write(
 const runnable = cases.filter((c): c is BenchCase => !isSkipped(c));
 process.stderr.write(`  ${runnable.length} cases: setup and warm-up, then ${rounds} interleaved rounds\n`);
 const started = performance.now();
-const outcomes: Outcome[] = await measureInterleaved(runnable, { rounds, quick, roundTimeoutMs: 60_000 }, (id, round, value) => {
+const outcomes: Outcome[] = await measureInterleaved(runnable, { rounds, quick, roundTimeoutMs: 60_000, idleWindowMs: 15 }, (id, round, value) => {
   process.stderr.write(`  round ${round} ${id}: ${format(value)}\n`);
 });
 for (const o of outcomes) if (isFailure(o)) process.stderr.write(`  ${o.case} FAILED: ${o.error}\n`);
 process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 
 const machine = describeMachine();
+const regime = regimeOf(outcomes);
 process.stdout.write(`\n${table(cases, outcomes).join("\n")}\n\n`);
 process.stdout.write(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}\n`);
+process.stdout.write(
+  regime === undefined
+    ? "regime: unknown (floor.spin did not run)\n"
+    : `regime: ${regime.regime} (floor.spin median ${format(regime.floorSpinMedian)} µs; ${regime.fastRounds} rounds fast, ${regime.slowRounds} slow)\n`,
+);
+for (const o of outcomes) {
+  if (!isFailure(o) && o.idleCores > SPINNING_CORES) {
+    process.stdout.write(`warning: after a round of ${o.case} the process still used ${format(o.idleCores)} cores while idle: its threads did not go back to sleep\n`);
+  }
+}
 
 if (json !== undefined) {
   const byId = new Map(outcomes.map((o) => [o.case, o]));
@@ -90,9 +104,9 @@ if (json !== undefined) {
     if (isSkipped(c)) return { case: c.id, skipped: c.skipped };
     const o = byId.get(c.id);
     if (o === undefined || isFailure(o)) return { case: c.id, error: o?.error ?? "did not run" };
-    return { case: o.case, unit: o.unit, median: o.median, p99: o.p99, min: o.min, max: o.max, rounds: o.rounds };
+    return { case: o.case, unit: o.unit, median: o.median, p99: o.p99, min: o.min, max: o.max, rounds: o.rounds, values: o.values, idleCores: o.idleCores };
   });
-  writeFileSync(json, `${JSON.stringify({ machine, timerOverheadNs: timer.performanceNowNs, results: records }, null, 2)}\n`);
+  writeFileSync(json, `${JSON.stringify({ machine, regime: regime ?? null, timerOverheadNs: timer.performanceNowNs, results: records }, null, 2)}\n`);
   process.stdout.write(`wrote ${json}\n`);
 }
 

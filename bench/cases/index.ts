@@ -13,5 +13,6 @@ import hostile from "./hostile.ts";
 import pending from "./pending.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
+import scale from "./scale.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, boot, endpoint, hostile, channel, codec, cli, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, scale, boot, endpoint, hostile, channel, codec, cli, pending]);
