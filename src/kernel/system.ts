@@ -13,6 +13,8 @@ export interface PdStatus {
   readonly name: string;
   readonly priority: number;
   readonly state: PdState;
+  /** How many times the PD was restarted (docs/supervision.md): 0 for the first run. Workers mode. */
+  readonly generation?: number | undefined;
 }
 
 export interface PdFault {
@@ -29,6 +31,8 @@ export interface PdFault {
   readonly handledBy?: string | undefined;
   /** The parent's verdict: the child went on serving. */
   readonly resumed: boolean;
+  /** The PD was restarted after this fault, by its parent's `fault()` or by the restart policy. */
+  readonly restarted?: boolean | undefined;
 }
 
 export interface SystemEvents {
@@ -37,6 +41,16 @@ export interface SystemEvents {
   exit: { readonly pd: string; readonly code: number };
   /** A PD changed state (`running` once its init() returned). */
   state: { readonly pd: string; readonly state: PdState };
+  /**
+   * A PD was started again as generation `generation` (after the old worker exited, before its init() ran),
+   * by its parent's `fault()` or by the restart policy.
+   */
+  restart: { readonly pd: string; readonly generation: number; readonly by: "parent" | "policy" };
+  /**
+   * The restart policy gave up: PD `pd` ended once more than `intensity` restarts within the period allowed;
+   * every supervised PD was stopped (docs/supervision.md).
+   */
+  escalated: { readonly pd: string; readonly restarts: number; readonly periodMs: number };
 }
 
 export type Listener<K extends keyof SystemEvents> = (event: SystemEvents[K]) => void;

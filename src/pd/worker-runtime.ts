@@ -565,7 +565,10 @@ export class WorkerPd extends PdRuntime {
       this.die();
       return false;
     }
-    this.die();
+    // A supervised PD leaves its ends to the kernel: it wakes the callers with PeerRestarted if the policy
+    // restarts this PD, PeerDied if not.
+    if (this.boot.supervised === true && !stopping) this.faulted = true;
+    else this.die();
     if (!stopping) this.post({ type: "fault", entry, error: serializeError(error) });
     return false;
   }

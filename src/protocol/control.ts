@@ -32,6 +32,11 @@ export interface PdBootData {
   readonly wait: WaitConfig;
   /** This PD has a parent: its faults go to the parent's `fault()` and it waits for the verdict. */
   readonly hasParent: boolean;
+  /**
+   * The restart policy may restart this PD: on a fault it leaves its ends to the kernel, which wakes its callers
+   * with PeerRestarted or PeerDied as the policy decides (docs/supervision.md).
+   */
+  readonly supervised?: boolean | undefined;
   /** Memory regions the PD maps, by their `setvar_vaddr` name. */
   readonly regions: readonly PdRegionBootData[];
   /** This PD's ProcessId in the kernel's capability spaces. */

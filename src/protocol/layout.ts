@@ -216,6 +216,10 @@ export const Verdict = {
  */
 export const FaultLabel = {
   ENTRY_POINT_THREW: 1,
+  /** The kernel's watchdog stopped the child: it ran in one entry point past its budget (kernel/watchdog.ts). */
+  WATCHDOG: 2,
+  /** The child's worker ran out of heap (`Limits.heapMbPerPd`). */
+  OUT_OF_MEMORY: 3,
 } as const;
 
 /**
