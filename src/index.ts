@@ -1,8 +1,8 @@
 /**
- * isokit: capability-secure microkernel IPC for JavaScript isolates.
- *
- * Inside a PD program: `protectionDomain`, `Channel`, `MessageInfo`, the message-register functions.
- * In the booting thread: `boot` a `SystemDescription`.
+ * Every public name of isokit in one module, for the repository's own tests, examples and benchmarks, which
+ * import the sources by path. The package does not export it: users import the module of each concept
+ * (`isokit`, `isokit/microkit`, `isokit/endpoints`, ... — see src/isokit.ts and package.json "exports"),
+ * which re-export the same bindings, so a value is the same object whichever module it came from.
  */
 
 // PD programs
@@ -34,7 +34,7 @@ export type { Layout, StructView, ArrayView, View, FieldType, StructType, Type, 
 export { lend, lendMut, tryLend, tryLendMut, acceptLend, lendable } from "./pd/lend.ts";
 
 // Rich values a fixed layout does not fit: MessagePack with limits and typed errors
-export { encodeValue, decodeValue, DEFAULT_MAX_BYTES } from "./codec/index.ts";
+export { encodeValue, decodeValue, DEFAULT_MAX_BYTES, writeCapnp, readCapnp, capnpBytes, CAPNP_HEADER_BYTES, MAX_SEGMENTS } from "./codec/index.ts";
 export type { CodecLimits } from "./codec/index.ts";
 
 // L4 messages and services (seed 004)
@@ -62,6 +62,8 @@ export {
   processId,
   getPerformanceStats,
 } from "./pd/endpoints.ts";
+export { serve } from "./pd/serve.ts";
+export type { ServeHandler, ServeReply } from "./pd/serve.ts";
 export {
   sys_send,
   sys_receive,
@@ -89,6 +91,8 @@ export { MR_COUNT } from "./protocol/layout.ts";
 
 // The booting thread
 export { boot } from "./kernel/boot.ts";
+export { loadSystemFile } from "./sdf/load.ts";
+export type { ParseResult } from "./sdf/parse.ts";
 export type { BootOptions } from "./kernel/boot.ts";
 export { DEFAULT_LIMITS } from "./protocol/limits.ts";
 export type { Limits } from "./protocol/limits.ts";

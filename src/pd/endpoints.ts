@@ -6,7 +6,7 @@
  * // server
  * const { cap } = createEndpoint();
  * grantCap(cap, "client", Rights.SEND, { name: "echo" });
- * for (let m = receive(cap); ; m = replyRecv(m.reply!, m.data, cap)) {}
+ * serve(cap, (m) => m.data); // in init(): the PD's loop answers each call (pd/serve.ts)
  * // client
  * const echo = lookupCapability("echo");
  * const answer = call(echo, new TextEncoder().encode("hi"));
@@ -33,8 +33,8 @@ export function createChannel(capacity: number): { id: number; send: Capability;
 }
 
 /**
- * Sends `data` (at most 64 bytes). Through an endpoint it returns once the receiver has taken it (seL4 Send);
- * through a channel, once it is queued.
+ * Sends `data` (at most 64 bytes). It returns once the message is in the receiver's hands: through an
+ * endpoint, once the receiver took it (seL4 Send); through a bounded channel, once it is queued.
  */
 export function send(cap: Capability, data: Uint8Array, options?: SendOptions): void {
   currentPd("send").ipcClient("send").send(cap, data, options);
@@ -45,17 +45,21 @@ export function call(cap: Capability, data: Uint8Array, options?: SendOptions): 
   return currentPd("call").ipcClient("call").call(cap, data, options);
 }
 
-/** `send` without blocking the event loop (for a PD in `wait: "async"` mode); an `AbortSignal` acts at once. */
+/**
+ * `send` as a promise that never blocks the event loop (for a PD in `wait: "async"` mode): it resolves at the
+ * moment `send` would return (the receiver took the message); an `AbortSignal` acts at once. Endpoints only: a
+ * bounded channel's `send` waits only while its queue is full, so it has no async form.
+ */
 export function sendAsync(cap: Capability, data: Uint8Array, options?: SendOptions): Promise<void> {
   return currentPd("sendAsync").ipcClient("sendAsync").sendAsync(cap, data, options);
 }
 
-/** `call` without blocking the event loop. */
+/** `call` as a promise that never blocks the event loop; resolves with the reply. */
 export function callAsync(cap: Capability, data: Uint8Array, options?: SendOptions): Promise<Reply> {
   return currentPd("callAsync").ipcClient("callAsync").callAsync(cap, data, options);
 }
 
-/** `receive` without blocking the event loop. */
+/** `receive` as a promise that never blocks the event loop. */
 export function receiveAsync(cap: Capability, options?: WaitFor): Promise<Received> {
   return currentPd("receiveAsync").ipcClient("receiveAsync").receiveAsync(cap, options);
 }

@@ -1,17 +1,6 @@
 /**
- * Seed 002's system-call interface, on tokens (bigint) instead of handles: each maps onto the same
- * implementation as the handle API (pd/endpoints.ts). Buffers are Uint8Arrays; lengths are returned, errors
- * are thrown as `IpcError`s (the `Result::Err` of the seed).
- *
- *   sys_send(cap, msg)               -> void            send(capability, msg)
- *   sys_receive(cap, buf)            -> length          receive(capability), copied into buf
- *   sys_call(cap, msg, reply)        -> length          call(capability, msg), reply copied into `reply`
- *   sys_reply(cap, msg)              -> void            reply to the last call received on `cap`
- *   sys_create_channel(slots)        -> [send, recv]    createChannel(slots)
- *   sys_create_endpoint()            -> [id, cap]       createEndpoint()
- *   sys_close(cap)                   -> void            capability.close()
- *   sys_grant_cap(cap, pid, perms)   -> token           grantCap(capability, pid, perms)
- *   sys_revoke_cap(cap)              -> void            capability.revoke()
+ * Seed 002's system calls on tokens (bigint): each maps onto the same IpcClient operation as the handle API
+ * (pd/endpoints.ts). Exported as `isokit/compat`, whose doc comment holds the migration table.
  */
 
 import { IpcError } from "../errors.ts";

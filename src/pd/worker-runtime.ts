@@ -33,6 +33,7 @@ import { PdRuntime, type EndRights } from "./runtime.ts";
 import { IpcClient } from "../ipc/client.ts";
 import { WorkerKernelLink } from "./kernel-link.ts";
 import { OutputRingWriter } from "../shm/output-ring.ts";
+import { endpointServerOf } from "./serve.ts";
 import { TraceRingWriter } from "../shm/trace-ring.ts";
 import { TraceKind } from "../protocol/trace.ts";
 
@@ -252,6 +253,9 @@ export class WorkerPd extends PdRuntime {
     for (;;) {
       if (this.stopRequested()) return;
       if (!this.scanOnce()) return;
+      const served = this.serveEndpointsSync();
+      if (served === undefined) return;
+      if (served) continue;
       // Hot path: work that arrives while spinning is scanned at once, without going round the loop.
       while (this.spinForWork()) {
         if (this.stopRequested()) return;
@@ -275,6 +279,9 @@ export class WorkerPd extends PdRuntime {
     for (;;) {
       if (this.stopRequested()) return;
       if (!this.scanOnce()) return;
+      const served = await this.serveEndpointsAsync();
+      if (served === undefined) return;
+      if (served) continue;
       if (spinUntil(this.pendingOrStop, Math.min(this.spinMicros, 5))) continue;
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (this.prepareToSleep()) {
@@ -343,7 +350,8 @@ export class WorkerPd extends PdRuntime {
   private prepareToSleep(): boolean {
     Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 1);
     Atomics.store(this.doorbell, DOORBELL_I32.RING, 0);
-    if (this.pendingOrStop()) {
+    // Served endpoints (pd/serve.ts) get their last look here too: their senders ring the same doorbell.
+    if (this.pendingOrStop() || endpointServerOf(this)?.look() === true) {
       Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 0);
       return false;
     }
@@ -372,6 +380,30 @@ export class WorkerPd extends PdRuntime {
     }
     this.post({ type: "init-done" });
     return true;
+  }
+
+  /**
+   * One message from each endpoint the program serves (pd/serve.ts), if any: true if it handled one, false if
+   * none was waiting, undefined if a handler failed and the PD is not resumed (the loop must end).
+   */
+  private serveEndpointsSync(): boolean | undefined {
+    const server = endpointServerOf(this);
+    if (server === undefined) return false;
+    try {
+      return server.handleSync();
+    } catch (error) {
+      return this.fail("serve", error, undefined) ? true : undefined;
+    }
+  }
+
+  private async serveEndpointsAsync(): Promise<boolean | undefined> {
+    const server = endpointServerOf(this);
+    if (server === undefined) return false;
+    try {
+      return await server.handleAsync();
+    } catch (error) {
+      return this.fail("serve", error, undefined) ? true : undefined;
+    }
   }
 
   /** One pass over every end. Returns false if the PD faulted or was stopped (the loop must end). */

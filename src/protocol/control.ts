@@ -109,5 +109,5 @@ export type PdToKernel =
   | { readonly type: "stopped" };
 
 /** The entry points a PD may report a fault in (`load`: importing the program failed). */
-export const FAULT_ENTRIES = ["load", "init", "notified", "protected", "fault"] as const;
+export const FAULT_ENTRIES = ["load", "init", "notified", "protected", "fault", "serve"] as const;
 export type FaultEntry = (typeof FAULT_ENTRIES)[number];
