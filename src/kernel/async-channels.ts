@@ -36,9 +36,11 @@ export class AsyncChannels {
   private readonly ends: WiredEnd[] = [];
   private readonly hostProducers = new Map<string, AsyncProducer>();
   private readonly hostConsumers = new Map<string, AsyncConsumer>();
+  private readonly wired: readonly AsyncChannelDescription[];
 
   /** Checks the descriptions against the system's PD names and makes every channel. */
   constructor(descriptions: readonly AsyncChannelDescription[], pdNames: ReadonlySet<string>) {
+    this.wired = descriptions;
     const seen = new Set<string>();
     for (const d of descriptions) {
       const where = `boot: asyncChannels '${d.name}'`;
@@ -60,6 +62,11 @@ export class AsyncChannels {
       if (d.consumer === HOST) this.hostConsumers.set(d.name, AsyncConsumer.attach(descriptor));
       else this.ends.push({ pd: d.consumer, end: { name: d.name, role: "consumer", descriptor } });
     }
+  }
+
+  /** The channels wired at boot (for the topology of kernel/stats.ts). */
+  descriptions(): readonly { readonly name: string; readonly producers: readonly string[]; readonly consumer: string }[] {
+    return this.wired.map((d) => ({ name: d.name, producers: [...d.producers], consumer: d.consumer }));
   }
 
   /** The ends PD `pd` holds, for its boot data. */

@@ -12,6 +12,7 @@ import { InProcessSystem } from "./in-process.ts";
 import { planSystem } from "./plan.ts";
 import type { Listener, RunningSystem } from "./system.ts";
 import { WorkerSystem } from "./worker-system.ts";
+import type { TraceOptions } from "./trace.ts";
 
 export interface BootOptions {
   /**
@@ -53,6 +54,13 @@ export interface BootOptions {
    * them overrides its default. Each must be a positive integer.
    */
   readonly limits?: Partial<Limits>;
+  /**
+   * Record a trace (workers mode): each PD writes its calls, replies, entry points and endpoint messages into
+   * a trace ring of its own, the kernel collects them into `system.observer.traceFile()` (Chrome Trace Event /
+   * Perfetto JSON) and into the operations and latencies of `system.stats()`. Off by default: untraced, a PD
+   * pays one branch per operation. `true` takes the default sizes.
+   */
+  readonly trace?: boolean | TraceOptions;
   /** Wait strategy defaults for every PD (a program may choose `wait: "async"` for itself). */
   readonly wait?: {
     readonly mode?: "sync" | "async";
@@ -91,5 +99,6 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
     options.rateLimits ?? {},
     options.asyncChannels ?? [],
     limits,
+    options.trace === true ? {} : options.trace === false ? undefined : options.trace,
   );
 }

@@ -17,6 +17,7 @@ import { MessageInfo } from "../protocol/message-info.ts";
 import type { IpcKernelStats } from "./ipc-kernel.ts";
 import { regionBuffer, type Plan } from "./plan.ts";
 import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
+import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
 
 /** Notification deliveries per scheduler turn before yielding to the event loop (a PD notifying itself forever must not freeze the thread). */
 const DELIVERIES_PER_TURN = 1000;
@@ -31,11 +32,21 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
   private running = 0;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
+  /** States, faults and output counted (kernel/stats.ts); in one thread there is no trace ring to read. */
+  private observation: Observation | undefined;
 
   private constructor() {}
 
   static async start(plan: Plan, onOutput: Listener<"output">, onState?: Listener<"state">): Promise<InProcessSystem> {
     const system = new InProcessSystem();
+    const observation = new Observation(
+      observedFromPlan(plan, [], { state: (name) => system.states.get(name) ?? "starting", pendingCall: () => 0, capabilities: () => 0, kernelStats: () => system.ipcStats() }),
+      undefined,
+      () => undefined,
+    );
+    system.observation = observation;
+    system.events.on("output", (e) => { observation.output(e.pd); });
+    system.events.on("fault", (f) => { observation.fault(f); });
     system.events.on("output", onOutput);
     if (onState !== undefined) system.events.on("state", onState);
     const programs = await Promise.all(
@@ -199,6 +210,15 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
 
   ipcStats(): IpcKernelStats {
     return { objectsCreated: 0, objectsDestroyed: 0, liveCapabilities: 0, endpointsLive: 0, slotsLive: 0, syscalls: 0, quotaHits: {} };
+  }
+
+  stats(): SystemStats {
+    return this.observer.stats();
+  }
+
+  get observer(): SystemObserver {
+    if (this.observation === undefined) throw new IpcError("InvalidArgument", "observer: the system has not started", { operation: "observer" });
+    return this.observation;
   }
 
   whenIdle(): Promise<void> {

@@ -325,11 +325,24 @@ export class IpcKernel {
     this.quotaHits.set(limit, (this.quotaHits.get(limit) ?? 0) + 1);
   }
 
+  /**
+   * Told of every syscall carried out (not of refused ones), after it was: the observer of kernel/stats.ts logs
+   * capability operations for the dashboard. It must not throw.
+   */
+  observe: ((pid: number, request: SyscallRequest, result: unknown) => void) | undefined;
+
+  /** How many capabilities PD `pid` holds now. */
+  capabilityCount(pid: number): number {
+    return this.registry.count(pid);
+  }
+
   /** Carries out one syscall for `pid`. Throws a typed `IpcError` for anything malformed or not allowed. */
   handle(pid: number, message: unknown): unknown {
     const request = parseRequest(message, this.limits.maxStringLength);
     try {
-      return this.run(pid, request);
+      const result = this.run(pid, request);
+      this.observe?.(pid, request, result);
+      return result;
     } finally {
       this.settleRemovals();
     }

@@ -6,6 +6,7 @@
 import type { RateLimits } from "../protocol/syscall.ts";
 import type { IpcKernelStats } from "./ipc-kernel.ts";
 import type { AsyncConsumer, AsyncProducer } from "../ipc/async/index.ts";
+import type { SystemObserver, SystemStats } from "./stats.ts";
 
 export type PdState = "starting" | "running" | "faulted" | "exited" | "stopped";
 
@@ -78,6 +79,14 @@ export interface RunningSystem extends AsyncDisposable {
   asyncConsumer(name: string): AsyncConsumer;
   /** The kernel's registry statistics: objects created and destroyed, live capabilities, endpoints, slots. */
   ipcStats(): IpcKernelStats;
+  /**
+   * Live statistics (kernel/stats.ts): per PD state, faults, restarts, capabilities, queue depth and output; per
+   * channel and endpoint operations and p50/p99/max latencies (those need `BootOptions.trace`); kernel counters
+   * and warnings. `isokit run --stats` prints it.
+   */
+  stats(): SystemStats;
+  /** The same statistics plus the topology, the capability log, the trace and its live feed (the dashboard's source). */
+  readonly observer: SystemObserver;
   /** Stops every PD: asks each to leave its loop, then terminates any that has not after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
 }

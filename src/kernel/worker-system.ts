@@ -22,6 +22,8 @@ import { createOutputRing } from "../shm/output-ring.ts";
 import { ringGeometry } from "../shm/ring.ts";
 import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
+import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
+import type { TraceOptions } from "./trace.ts";
 import { compilePrograms, type CompiledProgram } from "./loader.ts";
 import {
   CallState,
@@ -97,6 +99,9 @@ export class WorkerSystem implements RunningSystem {
   private readonly ipc: IpcKernel;
   private readonly limits: Limits;
   private planned: readonly PlannedPd[] = [];
+  /** Counters, trace and capability log (kernel/stats.ts): made in `launch`, once the plan is known. */
+  private observation: Observation | undefined;
+  private traceOptions: TraceOptions | undefined;
 
   private readonly asyncChannels: AsyncChannels;
 
@@ -125,8 +130,10 @@ export class WorkerSystem implements RunningSystem {
     rateLimits: Readonly<Record<string, RateLimits>> = {},
     asyncChannels: readonly AsyncChannelDescription[] = [],
     limits: Limits = DEFAULT_LIMITS,
+    trace: TraceOptions | undefined = undefined,
   ): Promise<WorkerSystem> {
     const system = new WorkerSystem(new AsyncChannels(asyncChannels, new Set(plan.pds.map((pd) => pd.name))), limits);
+    system.traceOptions = trace;
     system.events.on("output", onOutput);
     if (onState !== undefined) system.events.on("state", onState);
     await system.launch(plan, wait, initTimeoutMs, rateLimits);
@@ -172,6 +179,7 @@ export class WorkerSystem implements RunningSystem {
       }
     }
 
+    this.observation = this.observe(plan);
     const regionBuffers = new Map(plan.regions.map((r) => [r.name, regionBuffer(r, () => new SharedArrayBuffer(r.size))]));
     const kernelBell = new SharedArrayBuffer(KERNEL_BELL_BYTES);
     this.ipc.attachBell(kernelBell);
@@ -210,9 +218,11 @@ export class WorkerSystem implements RunningSystem {
         kernelBell,
         asyncChannels: this.asyncChannels.endsOf(pd.name),
         output: createOutputRing(this.limits.outputLinesPerSec),
+        trace: this.observation.traceBootData(pd.name),
       };
       this.spawn(pd, boot, port1);
     }
+    this.observation.start();
     for (const [pd, limits] of Object.entries(rateLimits)) this.ipc.setRateLimits(pd, limits);
     // init() of every PD runs concurrently, as on Microkit; a notify or ppcall made in init() to a PD that has
     // not started yet waits in the channel buffer until that PD's loop runs.
@@ -537,6 +547,43 @@ export class WorkerSystem implements RunningSystem {
     return this.ipc.stats();
   }
 
+  stats(): SystemStats {
+    return this.observer.stats();
+  }
+
+  get observer(): SystemObserver {
+    if (this.observation === undefined) throw new IpcError("InvalidArgument", "observer: the system has not been launched", { operation: "observer" });
+    return this.observation;
+  }
+
+  /**
+   * The observation of this system: counters from the kernel's own records and, when traced, from each PD's
+   * trace ring. A trace ring that breaks the ring's rules faults its PD, as a broken output ring does.
+   */
+  private observe(plan: Plan): Observation {
+    const observation = new Observation(
+      observedFromPlan(plan, this.asyncChannels.descriptions(), {
+        state: (name) => this.pdMap.get(name)?.state ?? "starting",
+        pendingCall: (index) => {
+          const channel = this.channels[index];
+          return channel !== undefined && channel.calls && Atomics.load(channel.i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED ? 1 : 0;
+        },
+        capabilities: (pid) => this.ipc.capabilityCount(pid),
+        kernelStats: () => this.ipc.stats(),
+      }),
+      this.traceOptions,
+      (name, why) => {
+        const pd = this.pdMap.get(name);
+        if (pd !== undefined) this.violation(pd, new IpcError("InvalidMessage", `trace: PD '${name}' broke its trace ring: ${why}`, { operation: "trace", pd: name }));
+      },
+    );
+    this.events.on("output", (e) => { observation.output(e.pd); });
+    this.events.on("fault", (f) => { observation.fault(f); });
+    this.events.on("state", (e) => { observation.state(e.pd, e.state); });
+    this.ipc.observe = (pid, request, result) => { observation.syscall(pid, request, result); };
+    return observation;
+  }
+
   async whenIdle(settleMs = 20): Promise<void> {
     let quietSamples = 0;
     while (quietSamples < 2) {
@@ -603,6 +650,7 @@ export class WorkerSystem implements RunningSystem {
     this.ipc.stop();
     for (const pd of pds) pd.port.close();
     this.output.close();
+    this.observation?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
