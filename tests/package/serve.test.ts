@@ -76,7 +76,7 @@ describe("serve(): an endpoint served by the PD's loop", () => {
     try {
       await system.whenIdle();
       assert.equal(system.faults[0]?.entry, "serve");
-      assert.match(system.faults[0]!.error.message, /returned a promise; .*wait: "async"/);
+      assert.match(system.faults[0].error.message, /returned a promise; .*wait: "async"/);
     } finally {
       await system.shutdown();
     }
