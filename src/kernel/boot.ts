@@ -11,7 +11,10 @@ import type { AsyncChannelDescription } from "./async-channels.ts";
 import { InProcessSystem } from "./in-process.ts";
 import { planSystem } from "./plan.ts";
 import type { Listener, RunningSystem } from "./system.ts";
-import { WorkerSystem } from "./worker-system.ts";
+import { WorkerSystem, type PdResources } from "./worker-system.ts";
+import { checkRestartPolicy, type RestartPolicy } from "./supervisor.ts";
+import { MIN_BUDGET_MS } from "./watchdog.ts";
+import { allProtectionDomains } from "../sdf/description.ts";
 import type { TraceOptions } from "./trace.ts";
 
 export interface BootOptions {
@@ -54,6 +57,12 @@ export interface BootOptions {
    * them overrides its default. Each must be a positive integer.
    */
   readonly limits?: Partial<Limits>;
+  /**
+   * The restart policy of the top-level PDs (Erlang/OTP: strategy, intensity within a period, permanent /
+   * transient / temporary; docs/supervision.md). Without one, a top-level PD that faults stays faulted. A child
+   * PD is restarted by its parent's `fault()` returning "restart". Workers mode.
+   */
+  readonly restart?: RestartPolicy;
   /**
    * Record a trace (workers mode): each PD writes its calls, replies, entry points and endpoint messages into
    * a trace ring of its own, the kernel collects them into `system.observer.traceFile()` (Chrome Trace Event /
@@ -100,5 +109,26 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
     options.asyncChannels ?? [],
     limits,
     options.trace === true ? {} : options.trace === false ? undefined : options.trace,
+    supervision(system, options.restart),
   );
+}
+
+/**
+ * The restart policy, checked against the PDs, and each PD's resources from its Microkit attributes: `budget`
+ * (µs) is its watchdog budget (at least the watchdog's resolution), `stack_size` (bytes) its worker stack (at
+ * least 1 MB: a JavaScript runtime does not start in the few KiB a Microkit PD gets).
+ */
+function supervision(system: SystemDescription, policy: RestartPolicy | undefined): { policy?: RestartPolicy; resources: Map<string, PdResources> } {
+  const all = allProtectionDomains(system);
+  const resources = new Map<string, PdResources>();
+  for (const { pd } of all) {
+    resources.set(pd.name, {
+      budgetMs: pd.budget === undefined ? undefined : Math.max(MIN_BUDGET_MS, Math.round(pd.budget / 1000)),
+      stackMb: pd.stackSize === undefined ? undefined : Math.max(1, pd.stackSize / (1024 * 1024)),
+    });
+  }
+  if (policy === undefined) return { resources };
+  const topLevel = all.filter((p) => p.parent === undefined).map((p) => p.pd.name);
+  const children = all.filter((p) => p.parent !== undefined).map((p) => p.pd.name);
+  return { policy: checkRestartPolicy(policy, topLevel, children), resources };
 }

@@ -16,7 +16,7 @@
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { deserializeError, IpcError } from "../errors.ts";
-import type { FaultEntry, PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
+import type { PdBootData, PdEndBootData, PdToKernel, WaitConfig } from "../protocol/control.ts";
 import { DEFAULT_LIMITS, type Limits } from "../protocol/limits.ts";
 import { createOutputRing } from "../shm/output-ring.ts";
 import { ringGeometry } from "../shm/ring.ts";
@@ -32,10 +32,13 @@ import {
   CONTROL_I32,
   DOORBELL_BYTES,
   DOORBELL_I32,
+  EndDead,
   FaultLabel,
   KERNEL_BELL_BYTES,
   Verdict,
 } from "../protocol/layout.ts";
+import { Watchdog } from "./watchdog.ts";
+import { Supervisor, type RestartPolicy } from "./supervisor.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
 import type { RateLimits } from "../protocol/syscall.ts";
 import { IpcKernel, type IpcKernelStats } from "./ipc-kernel.ts";
@@ -74,6 +77,33 @@ interface KernelPd {
   /** A child's fault waits for its parent's verdict: another fault report now breaks the protocol. */
   faultPending: boolean;
   hasExited: boolean;
+  /** What the worker was started with: a restart starts the next generation from it. */
+  readonly boot: PdBootData;
+  /** 0 for the first run, +1 per restart (docs/supervision.md). */
+  readonly generation: number;
+  /** The kernel is restarting this PD: its callers get PeerRestarted, and the next generation starts once it exited. */
+  restarting: boolean;
+  /**
+   * The kernel stopped this child's worker (watchdog, heap) and waits for its parent's verdict: the worker's
+   * exit is not yet its death.
+   */
+  held: boolean;
+  /** Stops the watchdog timing this PD. */
+  unwatch: () => void;
+}
+
+/** Per-PD resources from the description (Microkit `budget`, `stack_size`), in the watchdog's and Node's units. */
+export interface PdResources {
+  /** Watchdog budget of one entry point, ms. */
+  readonly budgetMs?: number | undefined;
+  /** Worker stack, MB. */
+  readonly stackMb?: number | undefined;
+}
+
+/** Supervision options of a system (boot.ts): the restart policy of the top-level PDs and per-PD resources. */
+export interface Supervision {
+  readonly policy?: RestartPolicy | undefined;
+  readonly resources?: ReadonlyMap<string, PdResources> | undefined;
 }
 
 interface KernelChannel {
@@ -99,6 +129,13 @@ export class WorkerSystem implements RunningSystem {
   private readonly ipc: IpcKernel;
   private readonly limits: Limits;
   private planned: readonly PlannedPd[] = [];
+  private readonly watchdog = new Watchdog();
+  private supervisor: Supervisor | undefined;
+  private resources: ReadonlyMap<string, PdResources> = new Map();
+  private rateLimits: Readonly<Record<string, RateLimits>> = {};
+  private regionBuffers = new Map<string, SharedArrayBuffer>();
+  /** Restarts begun and not yet finished: the system is not idle while one is. */
+  private pendingRestarts = 0;
   /** Counters, trace and capability log (kernel/stats.ts): made in `launch`, once the plan is known. */
   private observation: Observation | undefined;
   private traceOptions: TraceOptions | undefined;
@@ -131,11 +168,14 @@ export class WorkerSystem implements RunningSystem {
     asyncChannels: readonly AsyncChannelDescription[] = [],
     limits: Limits = DEFAULT_LIMITS,
     trace: TraceOptions | undefined = undefined,
+    supervision: Supervision = {},
   ): Promise<WorkerSystem> {
     const system = new WorkerSystem(new AsyncChannels(asyncChannels, new Set(plan.pds.map((pd) => pd.name))), limits);
     system.traceOptions = trace;
     system.events.on("output", onOutput);
     if (onState !== undefined) system.events.on("state", onState);
+    system.resources = supervision.resources ?? new Map();
+    if (supervision.policy !== undefined) system.supervisor = new Supervisor(supervision.policy, plan.pds.filter((pd) => pd.parent === undefined).map((pd) => pd.name));
     await system.launch(plan, wait, initTimeoutMs, rateLimits);
     return system;
   }
@@ -145,7 +185,7 @@ export class WorkerSystem implements RunningSystem {
   }
 
   pds(): PdStatus[] {
-    return [...this.pdMap.values()].map((pd) => ({ name: pd.plan.name, priority: pd.plan.priority, state: pd.state }));
+    return [...this.pdMap.values()].map((pd) => ({ name: pd.plan.name, priority: pd.plan.priority, state: pd.state, generation: pd.generation }));
   }
 
   on<K extends keyof SystemEvents>(event: K, listener: Listener<K>): () => void {
@@ -181,6 +221,8 @@ export class WorkerSystem implements RunningSystem {
 
     this.observation = this.observe(plan);
     const regionBuffers = new Map(plan.regions.map((r) => [r.name, regionBuffer(r, () => new SharedArrayBuffer(r.size))]));
+    this.regionBuffers = regionBuffers;
+    this.rateLimits = rateLimits;
     const kernelBell = new SharedArrayBuffer(KERNEL_BELL_BYTES);
     this.ipc.attachBell(kernelBell);
     let pid = 0;
@@ -212,6 +254,7 @@ export class WorkerSystem implements RunningSystem {
         ends,
         wait,
         hasParent: pd.parent !== undefined,
+        supervised: pd.parent === undefined && this.supervisor !== undefined && this.supervisor.supervises(pd.name) && this.supervisor.typeOf(pd.name) !== "temporary",
         regions: pd.maps.map((m) => ({ symbol: m.symbol, region: m.region, perms: m.perms, buffer: regionBuffers.get(m.region)! })),
         pid,
         kernelPort: port2,
@@ -245,12 +288,15 @@ export class WorkerSystem implements RunningSystem {
     }
   }
 
-  private spawn(plan: PlannedPd, boot: PdBootData, port: MessagePort): void {
+  private spawn(plan: PlannedPd, boot: PdBootData, port: MessagePort, generation = 0): void {
     // The kernel's reader of the output ring takes its geometry now, before the worker holds the buffer.
     const outputGeometry = ringGeometry(boot.output);
     // stdout/stderr: true: a worker's raw console.log and process.stdout writes come to this thread as streams,
     // read by kernel/output.ts under the PD's name (by default they would go straight to the process's stdout).
-    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true });
+    // resourceLimits: a PD over its heap is stopped by V8 (the 'error' below), one over its stack throws a
+    // RangeError in its entry point; either faults that PD alone.
+    const resourceLimits = { maxOldGenerationSizeMb: this.limits.heapMbPerPd, stackSizeMb: this.resources.get(plan.name)?.stackMb ?? this.limits.stackMbPerPd };
+    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));
     const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
@@ -270,8 +316,22 @@ export class WorkerSystem implements RunningSystem {
       saidStopped: false,
       faultPending: false,
       hasExited: false,
+      boot,
+      generation,
+      restarting: false,
+      held: false,
+      unwatch: () => undefined,
     };
     this.pdMap.set(plan.name, pd);
+    pd.unwatch = this.watchdog.watch({
+      name: plan.name,
+      control: pd.control,
+      budgetMs: this.budgetOf(plan.name),
+      blocked: () => this.seenBlocked(pd),
+      overBudget: (ranMs) => {
+        this.guard(pd, "watchdog", () => { this.overBudget(pd, ranMs); });
+      },
+    });
     this.output.add(plan.name, boot.output, outputGeometry, [worker.stdout, worker.stderr]);
     this.ipc.addPd({
       pid: boot.pid,
@@ -300,16 +360,23 @@ export class WorkerSystem implements RunningSystem {
     });
     worker.on("error", (error) => {
       this.guard(pd, "uncaught", () => {
-        this.died(pd, "faulted", "uncaught", error);
+        if ((error as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY") {
+          const heap = new IpcError("OutOfMemory", `memory: PD '${plan.name}' ran out of its heap (${this.limits.heapMbPerPd} MB, Limits.heapMbPerPd); its worker is stopped`, { operation: "memory", pd: plan.name }, { cause: error });
+          this.kernelFault(pd, "memory", heap, FaultLabel.OUT_OF_MEMORY);
+        } else {
+          this.died(pd, "faulted", "uncaught", error);
+        }
         markInitDone();
       });
     });
     worker.on("exit", (code) => {
       pd.hasExited = true;
       this.guard(pd, "exit", () => {
-        if (pd.state === "starting" || pd.state === "running") {
+        if (pd.held) {
+          // the kernel stopped it and its parent's verdict decides what happens (childFaulted)
+        } else if (pd.state === "starting" || pd.state === "running") {
           this.died(pd, this.stopping ? "stopped" : "exited", "exit", new IpcError("PeerDied", `PD '${plan.name}' exited with code ${code}`, { pd: plan.name }));
-        } else if (pd.state !== "faulted") {
+        } else if (pd.state !== "faulted" && pd.state !== "stopped") {
           this.setState(pd, this.stopping ? "stopped" : "exited");
         }
         this.events.emit("exit", { pd: plan.name, code });
@@ -430,24 +497,30 @@ export class WorkerSystem implements RunningSystem {
       }
     };
     pd.state = state; // first, so nothing below can see the PD alive (the event is emitted after the clean-up)
+    pd.unwatch();
+    // Before the sweep: a PD the policy restarts wakes its callers with PeerRestarted, not PeerDied.
+    const restarting = pd.restarting || this.supervise(pd, state);
+    const deadValue = restarting ? EndDead.RESTARTING : EndDead.DEAD;
+    const swept = restarting ? CallState.CALLEE_RESTARTED : CallState.CALLEE_DIED;
     // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied).
     step("its capabilities and endpoints", () => { this.ipc.cleanupProcess(pd.pid); });
     step("its async channel ends", () => { this.asyncChannels.died(name); });
     for (const end of pd.plan.ends) {
       step(`its end of channel ${end.id}`, () => {
         const i32 = this.channels[end.channel]!.i32;
-        Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, 1);
+        Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, deadValue);
         if (end.serves) {
-          Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
+          Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, swept);
           Atomics.notify(i32, CHANNEL_I32.CALL_STATE);
         }
       });
     }
-    // A faulted PD is stopped, as Microkit stops a faulting PD: its worker must not run on.
-    if (state === "faulted") step("stopping its worker", () => { pd.worker.terminate().catch(() => undefined); });
+    // A faulted PD is stopped, as Microkit stops a faulting PD: its worker must not run on (nor one the
+    // supervisor stops or restarts).
+    if (state !== "exited") step("stopping its worker", () => { pd.worker.terminate().catch(() => undefined); });
     step("telling of its state", () => { this.events.emit("state", { pd: name, state }); });
     if ((state === "faulted" || state === "exited") && !this.stopping && record) {
-      step("recording its fault", () => { this.recordFault({ pd: name, entry, error, resumed: false }); });
+      step("recording its fault", () => { this.recordFault({ pd: name, entry, error, resumed: false, restarted: restarting }); });
     }
   }
 
@@ -463,7 +536,7 @@ export class WorkerSystem implements RunningSystem {
    * `Limits.faultVerdictMs` of the fault (a parent that never runs must not leave the child's callers blocked).
    * One fault per child is pending at a time (`faultPending`; `control` refuses another).
    */
-  private childFaulted(child: KernelPd, entry: FaultEntry, error: Error): void {
+  private childFaulted(child: KernelPd, entry: string, error: Error, label: number = FaultLabel.ENTRY_POINT_THREW): void {
     const parentName = child.plan.parent!;
     const parent = this.pdMap.get(parentName);
     child.faultPending = true;
@@ -478,8 +551,19 @@ export class WorkerSystem implements RunningSystem {
       clearTimeout(timer);
       wake();
       child.faultPending = false;
-      const resumed = verdict === Verdict.RESUME && isLive(child) && !this.stopping;
-      if (isLive(child)) this.recordFault({ pd: child.plan.name, entry, error: recorded, handledBy, resumed });
+      // A child the kernel stopped (held) cannot resume: its worker is gone.
+      const live = isLive(child) && !this.stopping;
+      const resumed = verdict === Verdict.RESUME && live && !child.held;
+      const restarted = verdict === Verdict.RESTART && live;
+      if (isLive(child)) this.recordFault({ pd: child.plan.name, entry, error: recorded, handledBy, resumed, restarted });
+      if (restarted) {
+        // No verdict to the child: the kernel sweeps its calls (PeerRestarted) before its worker could (PeerDied).
+        child.restarting = true;
+        this.died(child, "faulted", entry, recorded, false);
+        this.restartLater([child], "parent");
+        child.markInitDone();
+        return;
+      }
       Atomics.store(child.control, CONTROL_I32.VERDICT, resumed ? Verdict.RESUME : Verdict.STOP);
       Atomics.notify(child.control, CONTROL_I32.VERDICT);
       if (!resumed) this.died(child, "faulted", entry, recorded, false);
@@ -505,7 +589,7 @@ export class WorkerSystem implements RunningSystem {
       const control = parent.control;
       const id = (child.plan.childId ?? 0) + 1;
       Atomics.store(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING);
-      Atomics.store(control, CONTROL_I32.CHILD_LABEL, FaultLabel.ENTRY_POINT_THREW);
+      Atomics.store(control, CONTROL_I32.CHILD_LABEL, label);
       Atomics.store(control, CONTROL_I32.CHILD_FAULT, id); // publishes the fault
       Atomics.store(parent.doorbell, DOORBELL_I32.RING, 1);
       Atomics.notify(parent.doorbell, DOORBELL_I32.RING);
@@ -523,6 +607,146 @@ export class WorkerSystem implements RunningSystem {
       this.guard(child, "fault verdict", () => { throw cause; });
     });
     this.parentQueues.set(parentName, guarded);
+  }
+
+  /** The watchdog's budget for PD `name`, ms. */
+  private budgetOf(name: string): number {
+    return this.resources.get(name)?.budgetMs ?? this.limits.entryBudgetMs;
+  }
+
+  /**
+   * The kernel sees PD `pd` blocked, from words it can check (kernel/watchdog.ts): a protected call of it is in
+   * flight, a syscall of it is unanswered, or it waits for its parent's verdict.
+   */
+  private seenBlocked(pd: KernelPd): boolean {
+    if (pd.faultPending) return true;
+    if (Atomics.load(pd.control, CONTROL_I32.SYSCALL_REQ) !== Atomics.load(pd.control, CONTROL_I32.SYSCALL_DONE)) return true;
+    for (const end of pd.plan.ends) {
+      if (end.pp && Atomics.load(this.channels[end.channel]!.i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return true;
+    }
+    return false;
+  }
+
+  private overBudget(pd: KernelPd, ranMs: number): void {
+    const name = pd.plan.name;
+    const error = new IpcError(
+      "Timeout",
+      `watchdog: PD '${name}' ran ${ranMs} ms in one entry point without waiting, past its budget of ${this.budgetOf(name)} ms (Limits.entryBudgetMs, or its budget attribute); its worker is stopped`,
+      { operation: "watchdog", pd: name },
+    );
+    this.kernelFault(pd, "watchdog", error, FaultLabel.WATCHDOG);
+  }
+
+  /**
+   * The kernel faulted PD `pd` (watchdog, heap): its worker cannot report it. A child's worker is stopped and
+   * its parent's `fault()` decides (restart or stop; it cannot resume); any other PD dies.
+   */
+  private kernelFault(pd: KernelPd, entry: string, error: IpcError, label: number): void {
+    if (!isLive(pd)) return;
+    if (pd.plan.parent !== undefined && !this.stopping && !pd.faultPending) {
+      pd.held = true;
+      pd.unwatch();
+      pd.worker.terminate().catch(() => undefined);
+      this.childFaulted(pd, entry, error, label);
+    } else {
+      this.died(pd, "faulted", entry, error);
+    }
+    pd.markInitDone();
+  }
+
+  /**
+   * Top-level PD `pd` ended: asks the restart policy (kernel/supervisor.ts). Returns true if `pd` is restarted;
+   * the others of its group are stopped for restart here, and escalation stops every supervised PD.
+   */
+  private supervise(pd: KernelPd, state: PdState): boolean {
+    const supervisor = this.supervisor;
+    if (supervisor === undefined || this.stopping || pd.plan.parent !== undefined) return false;
+    if (state !== "faulted" && state !== "exited") return false;
+    const name = pd.plan.name;
+    const decision = supervisor.decide(name, state === "faulted");
+    if (decision.kind === "none") return false;
+    if (decision.kind === "escalate") {
+      const error = new IpcError(
+        "ShutDown",
+        `restart: PD '${name}' ended again, ${decision.restarts} restarts within ${decision.periodMs} ms, more than the policy's intensity of ${supervisor.policy.intensity ?? 1}; the supervisor gives up and stops every supervised PD`,
+        { operation: "restart", pd: name },
+      );
+      this.recordFault({ pd: name, entry: "supervisor", error, resumed: false });
+      this.events.emit("escalated", { pd: name, restarts: decision.restarts, periodMs: decision.periodMs });
+      for (const other of this.pdMap.values()) {
+        if (other !== pd && isLive(other) && supervisor.supervises(other.plan.name)) this.died(other, "stopped", "supervisor", error, false);
+      }
+      return false;
+    }
+    pd.restarting = true;
+    const group = [pd];
+    for (const otherName of decision.pds) {
+      const other = this.pdMap.get(otherName);
+      if (other === undefined || other === pd || !isLive(other)) continue;
+      other.restarting = true;
+      group.push(other);
+      const why = new IpcError("PeerRestarted", `restart: PD '${otherName}' is restarted with PD '${name}' (${supervisor.policy.strategy})`, { operation: "restart", pd: otherName });
+      this.died(other, "stopped", "supervisor", why, false);
+    }
+    this.restartLater(group, "policy");
+    return true;
+  }
+
+  private restartLater(pds: readonly KernelPd[], by: "parent" | "policy"): void {
+    this.pendingRestarts++;
+    void this.restart(pds, by)
+      .catch((cause: unknown) => {
+        for (const pd of pds) this.guard(pd, "restart", () => { throw cause; });
+      })
+      .finally(() => { this.pendingRestarts--; });
+  }
+
+  /**
+   * Starts the next generation of each of `pds` once its old worker has exited (a worker stuck in native code
+   * past TERMINATE_WAIT_MS is not restarted: it still runs, and holds its buffers).
+   */
+  private async restart(pds: readonly KernelPd[], by: "parent" | "policy"): Promise<void> {
+    await Promise.all(pds.map((pd) => settlesWithin(pd.exited, TERMINATE_WAIT_MS)));
+    for (const old of pds) {
+      if (this.stopping) return;
+      const name = old.plan.name;
+      if (!old.hasExited) {
+        this.faultList.push({
+          pd: name,
+          entry: "restart",
+          error: new IpcError("Timeout", `restart: PD '${name}' did not exit within ${TERMINATE_WAIT_MS} ms of terminate (stuck in native code?); not restarted`, { operation: "restart", pd: name }),
+          resumed: false,
+        });
+        continue;
+      }
+      this.respawn(old, by);
+    }
+  }
+
+  /**
+   * The next generation of `old`, with what the description grants: its channel ends (alive again; a call
+   * CALLEE_RESTARTED stays for its caller to take), its regions (zeroed if the policy says so), its parent and
+   * children, its rate limits. What it got at run time went with the old generation (cleanupProcess).
+   */
+  private respawn(old: KernelPd, by: "parent" | "policy"): void {
+    const plan = old.plan;
+    for (const end of plan.ends) {
+      const i32 = this.channels[end.channel]!.i32;
+      if (end.serves) Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLEE_DIED, CallState.IDLE);
+      Atomics.store(i32, end.end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD, EndDead.ALIVE); // last: the end is callable again
+    }
+    if (this.supervisor?.policy.regions === "zero") {
+      for (const map of plan.maps) new Uint8Array(this.regionBuffers.get(map.region)!).fill(0);
+    }
+    this.output.turn(false); // what the old generation printed, before its ring is replaced
+    const { port1, port2 } = new MessageChannel();
+    const boot: PdBootData = { ...old.boot, control: new SharedArrayBuffer(CONTROL_BYTES), kernelPort: port2, output: createOutputRing(this.limits.outputLinesPerSec) };
+    old.port.close();
+    const generation = old.generation + 1;
+    this.spawn(plan, boot, port1, generation);
+    const limits = this.rateLimits[plan.name];
+    if (limits !== undefined) this.ipc.setRateLimits(plan.name, limits);
+    this.events.emit("restart", { pd: plan.name, generation, by });
   }
 
   private setState(pd: KernelPd, state: PdState): void {
@@ -594,6 +818,7 @@ export class WorkerSystem implements RunningSystem {
   }
 
   private isQuiet(): boolean {
+    if (this.pendingRestarts > 0) return false;
     for (const pd of this.pdMap.values()) {
       if (pd.state === "starting") return false;
       if (pd.state !== "running") continue;
@@ -618,6 +843,7 @@ export class WorkerSystem implements RunningSystem {
 
   private async stopAll(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.watchdog.stop();
     const pds = [...this.pdMap.values()];
     for (const pd of pds) {
       Atomics.store(pd.control, CONTROL_I32.STOP, 1); // read by the PD after every wake-up and sleep slice
