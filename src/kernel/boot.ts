@@ -64,6 +64,18 @@ export interface BootOptions {
    */
   readonly restart?: RestartPolicy;
   /**
+   * PDs whose programs run trusted, with their worker's whole authority: Node's APIs (files, `child_process`,
+   * sockets, `process`), the runtime's internals and its SharedArrayBuffers. Every other PD's program runs
+   * confined in a Hardened JavaScript compartment and reaches only the PD API (docs/confinement.md). Workers
+   * mode; a name that is no PD of the description is refused. In-process mode confines nothing.
+   */
+  readonly trusted?: readonly string[];
+  /**
+   * Packages (by name, e.g. `capnp-es`) confined programs may import: bundled into each such program, they run
+   * in its compartment, equally confined. Workers mode.
+   */
+  readonly packages?: readonly string[];
+  /**
    * Record a trace (workers mode): each PD writes its calls, replies, entry points and endpoint messages into
    * a trace ring of its own, the kernel collects them into `system.observer.traceFile()` (Chrome Trace Event /
    * Perfetto JSON) and into the operations and latencies of `system.stats()`. Off by default: untraced, a PD
@@ -89,6 +101,10 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
   const plan = planSystem(system, options.baseDir ?? process.cwd(), options.regions);
   const limits = resolveLimits(options.limits); // before any worker starts: a bad limit is the caller's error
   const onOutput = options.onOutput ?? ((e) => process.stdout.write(`${e.pd}: ${e.text}\n`));
+  const trusted = new Set(options.trusted ?? []);
+  for (const name of trusted) {
+    if (!plan.pds.some((pd) => pd.name === name)) throw new IpcError("InvalidSystem", `boot: trusted names PD '${name}', which the description does not have`, { operation: "boot", pd: name });
+  }
   if (options.mode === "in-process") {
     if ((options.asyncChannels ?? []).length > 0) {
       throw new IpcError("InvalidSystem", "boot: asyncChannels need the workers mode (their waits sleep on Atomics)", { operation: "boot" });
@@ -108,6 +124,7 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
     options.rateLimits ?? {},
     options.asyncChannels ?? [],
     limits,
+    { trusted, packages: options.packages ?? [] },
     options.trace === true ? {} : options.trace === false ? undefined : options.trace,
     supervision(system, options.restart),
   );

@@ -16,7 +16,19 @@
  * so Node loads them exactly as a direct import would (native addons, files they read next to themselves).
  * Each bundled file's `import.meta.url` (and `.dirname`, `.filename`) is replaced by that file's own value,
  * so a program that reads a file next to itself still finds it. Inline source maps keep stack traces naming
- * the program's files.
+ * the program's files. That is a trusted program's build: it runs with the worker's whole authority.
+ *
+ * A confined program (every PD not listed trusted; see pd/confine.ts for how the worker runs it) is built
+ * apart from the runtime, as one CommonJS bundle of the program's own files and the packages the system allows
+ * by name, which the worker evaluates inside a Hardened JavaScript compartment. Its imports of isokit (by the
+ * package name or by a path to one of package.json's "exports" entries in src/ or dist/) stay
+ * `require("isokit…")` calls that the worker answers with its hardened API; every `import()` is turned into
+ * such a call too. Node built-ins, isokit's internal modules and packages not allowed are refused at build
+ * time, each at the `file:line:col` of its import. The runtime is built once (not per program) with one
+ * entry per API module, so the API the program gets is the runtime's own modules.
+ *
+ * Either way isokit's modules map to the tree the kernel runs from (src/ from sources, dist/ when built),
+ * whatever path or package name the program uses: one copy of the runtime per worker (issue #15).
  *
  * Output: `<cache>/<hash of the output>/{runtime,program,chunk-*}.js`, content-addressed so two processes
  * building the same program write the same directory, and a directory once complete is never rewritten (a
@@ -25,17 +37,30 @@
  */
 
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { BuildFailure, Loader, Message, Plugin } from "esbuild";
+import type { BuildFailure, BuildOptions, Loader, Message, Plugin } from "esbuild";
 
 /** What a worker imports: the compiled runtime entry and the compiled program, as file URLs. */
 export interface CompiledProgram {
   readonly runtimeUrl: string;
+  /** Trusted: an ES module importing the runtime's chunks. Confined: a CommonJS bundle the worker evaluates in
+   * a compartment (pd/confine.ts), never imports. */
   readonly moduleUrl: string;
+  /** Confined: the runtime's module for each specifier the program may import (`isokit`, `isokit/<sub>`). */
+  readonly api?: Readonly<Record<string, string>>;
+}
+
+/** How to compile the programs of one `compilePrograms` call. */
+export interface CompileOptions {
+  /** Confined (default false here; the kernel passes true for every PD not listed trusted): see the file's head. */
+  readonly confined?: boolean;
+  /** Packages (by name) a confined program may import; bundled into it, so they run confined too. */
+  readonly packages?: readonly string[];
 }
 
 /** A program that does not compile: `message` names the file, line and column of the first error. */
@@ -44,7 +69,8 @@ export class ProgramCompileError extends Error {
 }
 
 interface CacheEntry {
-  readonly compiled: CompiledProgram;
+  /** Each entry point's output file, by entry name, as a file URL. */
+  readonly outputs: Readonly<Record<string, string>>;
   /** Every bundled source file and its mtime at build time: the entry is stale when any of them changed. */
   readonly inputs: ReadonlyMap<string, number>;
 }
@@ -55,8 +81,8 @@ const cache = new Map<string, CacheEntry>();
 const building = new Map<string, Promise<CacheEntry>>();
 let builds = 0;
 
-/** How many esbuild builds this process ran (for tests: the same program used by 10 PDs is built once; a build
- * loaded from the on-disk manifest of an earlier process does not count). */
+/** How many program builds this process ran with esbuild (for tests: the same program used by 10 PDs is built
+ * once; a build loaded from the on-disk manifest of an earlier process, or the confined runtime, does not count). */
 export function loaderStats(): { readonly builds: number } {
   return { builds };
 }
@@ -65,12 +91,16 @@ export function loaderStats(): { readonly builds: number } {
  * Compiles each distinct program of `programUrls` (in parallel) against the runtime entry at `runtimePath`.
  * Resolves to one result per distinct URL: the compiled program, or the error that kept it from compiling.
  */
-export async function compilePrograms(programUrls: readonly string[], runtimePath: string): Promise<Map<string, CompiledProgram | Error>> {
+export async function compilePrograms(
+  programUrls: readonly string[],
+  runtimePath: string,
+  options: CompileOptions = {},
+): Promise<Map<string, CompiledProgram | Error>> {
   const distinct = [...new Set(programUrls)];
   const results = await Promise.all(
     distinct.map(async (url) => {
       try {
-        return await compileProgram(fileURLToPath(url), runtimePath);
+        return await compileProgram(fileURLToPath(url), runtimePath, options);
       } catch (error) {
         return error instanceof Error ? error : new Error(String(error));
       }
@@ -79,25 +109,85 @@ export async function compilePrograms(programUrls: readonly string[], runtimePat
   return new Map(distinct.map((url, i) => [url, results[i]!]));
 }
 
-async function compileProgram(programPath: string, runtimePath: string): Promise<CompiledProgram> {
-  const key = `${runtimePath}\0${programPath}`;
-  const cached = cache.get(key);
-  if (cached !== undefined && (await fresh(cached))) return cached.compiled;
+/** Which PDs run trusted, and what confined programs may import besides isokit (boot options). */
+export interface Confinement {
+  /** PDs whose programs run with the worker's whole authority (Node's APIs, the runtime's internals). */
+  readonly trusted: ReadonlySet<string>;
+  /** Packages, by name, confined programs may import; bundled into each, so they run confined too. */
+  readonly packages: readonly string[];
+}
+
+/** Compiles the program of every PD, confined unless `confinement` lists it trusted. Results by PD name. */
+export async function compilePds(
+  pds: readonly { readonly name: string; readonly programUrl: string }[],
+  runtimePath: string,
+  confinement: Confinement,
+): Promise<Map<string, CompiledProgram | Error>> {
+  const trusted = pds.filter((pd) => confinement.trusted.has(pd.name));
+  const confined = pds.filter((pd) => !confinement.trusted.has(pd.name));
+  const [trustedBuilds, confinedBuilds] = await Promise.all([
+    compilePrograms(trusted.map((pd) => pd.programUrl), runtimePath),
+    compilePrograms(confined.map((pd) => pd.programUrl), runtimePath, { confined: true, packages: confinement.packages }),
+  ]);
+  return new Map(pds.map((pd) => [pd.name, (confinement.trusted.has(pd.name) ? trustedBuilds : confinedBuilds).get(pd.programUrl)!]));
+}
+
+async function compileProgram(programPath: string, runtimePath: string, options: CompileOptions): Promise<CompiledProgram> {
+  const tree = runtimeTree(runtimePath);
+  if (options.confined !== true) {
+    const outputs = await cached(`${runtimePath}\0${programPath}`, () =>
+      build({ entryPoints: { runtime: runtimePath, program: programPath }, format: "esm", splitting: true }, { tree, confined: false, packages: [] }),
+    );
+    return { runtimeUrl: outputs["runtime"]!, moduleUrl: outputs["program"]! };
+  }
+  const packages = [...new Set(options.packages ?? [])].sort();
+  const api = confinedApi(tree);
+  // The runtime and its API modules do not depend on the program: one build serves every confined program.
+  const runtimeBuild = cached(`${runtimePath}\0confined-runtime`, () =>
+    build(
+      { entryPoints: { runtime: runtimePath, ...Object.fromEntries([...api].map(([spec, path]) => [apiEntryName(spec), path])) }, format: "esm", splitting: true },
+      { tree, confined: false, packages: [] },
+      false,
+    ),
+  );
+  const programBuild = cached(`${runtimePath}\0confined\0${packages.join(",")}\0${programPath}`, () =>
+    build(
+      // Every import() becomes a require() of the program's own, so a computed one meets the same refusal.
+      { entryPoints: { program: programPath }, format: "cjs", splitting: false, supported: { "dynamic-import": false } },
+      { tree, confined: true, packages },
+    ),
+  );
+  const [runtime, program] = await Promise.all([runtimeBuild, programBuild]);
+  return {
+    runtimeUrl: runtime["runtime"]!,
+    moduleUrl: program["program"]!,
+    api: Object.fromEntries([...api.keys()].map((spec) => [spec, runtime[apiEntryName(spec)]!])),
+  };
+}
+
+function apiEntryName(spec: string): string {
+  return `api-${spec.replaceAll("/", "-")}`;
+}
+
+/** The build of `key`: from this process's cache, the disk's, or esbuild. Resolves to its outputs by entry name. */
+async function cached(key: string, make: () => Promise<CacheEntry>): Promise<Readonly<Record<string, string>>> {
+  const hit = cache.get(key);
+  if (hit !== undefined && (await fresh(hit))) return hit.outputs;
   let pending = building.get(key);
   if (pending === undefined) {
     pending = fromDisk(key)
-      .then((entry) => entry ?? build(programPath, runtimePath).then((built) => toDisk(key, built)))
+      .then((entry) => entry ?? make().then((built) => toDisk(key, built)))
       .finally(() => building.delete(key));
     building.set(key, pending);
   }
   const entry = await pending;
   cache.set(key, entry);
-  return entry.compiled;
+  return entry.outputs;
 }
 
 async function fresh(entry: CacheEntry): Promise<boolean> {
   // The output may have been pruned (see prune) since: then it is not fresh either.
-  if (![entry.compiled.runtimeUrl, entry.compiled.moduleUrl].every((url) => existsSync(fileURLToPath(url)))) return false;
+  if (!Object.values(entry.outputs).every((url) => existsSync(fileURLToPath(url)))) return false;
   const checks = await Promise.all(
     [...entry.inputs].map(async ([path, mtime]) => {
       try {
@@ -119,14 +209,14 @@ async function manifestPath(key: string): Promise<string> {
 }
 
 interface Manifest {
-  readonly compiled: CompiledProgram;
+  readonly outputs: Readonly<Record<string, string>>;
   readonly inputs: readonly (readonly [string, number])[];
 }
 
 async function fromDisk(key: string): Promise<CacheEntry | undefined> {
   try {
     const manifest = JSON.parse(await readFile(await manifestPath(key), "utf8")) as Manifest;
-    const entry: CacheEntry = { compiled: manifest.compiled, inputs: new Map(manifest.inputs) };
+    const entry: CacheEntry = { outputs: manifest.outputs, inputs: new Map(manifest.inputs) };
     return (await fresh(entry)) ? entry : undefined;
   } catch {
     // none yet, or unreadable (another process writing it, a different layout): build
@@ -138,7 +228,7 @@ async function toDisk(key: string, entry: CacheEntry): Promise<CacheEntry> {
   try {
     const path = await manifestPath(key);
     await mkdir(dirname(path), { recursive: true });
-    const manifest: Manifest = { compiled: entry.compiled, inputs: [...entry.inputs] };
+    const manifest: Manifest = { outputs: entry.outputs, inputs: [...entry.inputs] };
     // Written aside and renamed, so a reader never sees half a manifest.
     const staging = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     await writeFile(staging, JSON.stringify(manifest));
@@ -184,18 +274,124 @@ const LOADERS: Readonly<Record<string, Loader>> = {
 
 const IN_NODE_MODULES = /[\\/]node_modules[\\/]/;
 
-/** Keeps node_modules external (by absolute URL) and gives each bundled file its own import.meta values. */
-function programPlugin(): Plugin {
+/** The isokit sources the kernel runs from (`src`, TypeScript) or their build (`dist`, JavaScript). */
+interface Tree {
+  readonly dir: string;
+  readonly ext: ".ts" | ".js";
+}
+
+function runtimeTree(runtimePath: string): Tree {
+  return runtimePath.endsWith(".ts") ? { dir: join(packageRoot, "src"), ext: ".ts" } : { dir: join(packageRoot, "dist"), ext: ".js" };
+}
+
+/** The package's public entry modules, from package.json "exports": `isokit` -> `index`, `isokit/x` -> `x`. */
+function packageEntries(): ReadonlyMap<string, string> {
+  const manifest = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { exports?: Record<string, unknown> };
+  return new Map(
+    Object.keys(manifest.exports ?? {})
+      .filter((key) => key === "." || (key.startsWith("./") && !key.includes("*")))
+      .map((key) => [key === "." ? "isokit" : `isokit/${key.slice(2)}`, key === "." ? "index" : key.slice(2)]),
+  );
+}
+
+/**
+ * What a confined program may import of isokit: every entry of "exports" but `isokit/internal`, the layers
+ * under the API (raw channel memory, wait primitives, the kernel's registry), which hand out no capability but
+ * bypass the runtime's own checks. Spec -> the entry's file in `tree` (entries whose file is missing are left out).
+ */
+function confinedApi(tree: Tree): ReadonlyMap<string, string> {
+  return new Map(
+    [...packageEntries()]
+      .filter(([spec]) => spec !== "isokit/internal")
+      .map(([spec, entry]) => [spec, join(tree.dir, entry + tree.ext)] as const)
+      .filter(([, path]) => existsSync(path)),
+  );
+}
+
+/** The entry spec (`isokit`, `isokit/x`) of a file of either tree (src or dist), if it is one of the package's entries. */
+function entrySpecOf(path: string, entries: ReadonlyMap<string, string>): string | undefined {
+  for (const root of [join(packageRoot, "src"), join(packageRoot, "dist")]) {
+    if (!path.startsWith(root + sep)) continue;
+    const entry = path.slice(root.length + 1, path.length - extname(path).length).replaceAll("\\", "/");
+    for (const [spec, name] of entries) if (name === entry) return spec;
+  }
+  return undefined;
+}
+
+/** The same module in `tree` (a program importing `dist/x.js` while the kernel runs `src/x.ts`, or the reverse). */
+function inTree(path: string, tree: Tree): string | undefined {
+  for (const root of [join(packageRoot, "src"), join(packageRoot, "dist")]) {
+    if (!path.startsWith(root + sep)) continue;
+    const mapped = join(tree.dir, path.slice(root.length + 1, path.length - extname(path).length) + tree.ext);
+    return existsSync(mapped) ? mapped : path;
+  }
+  return undefined;
+}
+
+/** `name` or `@scope/name` of a bare specifier; undefined for a path. */
+function packageName(specifier: string): string | undefined {
+  if (specifier.startsWith(".") || specifier.startsWith("/") || isAbsolute(specifier) || specifier.startsWith("file:")) return undefined;
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+interface Resolution {
+  readonly tree: Tree;
+  readonly confined: boolean;
+  /** Packages a confined program may import by name. */
+  readonly packages: readonly string[];
+}
+
+/**
+ * Resolves every import of a program. Trusted: node_modules stay external (by absolute URL), isokit's own
+ * modules (by the package name or by any path into src/ or dist/) map to the tree the kernel runs from, so the
+ * worker holds one copy of the runtime (issue #15). Confined: isokit's entries become `require("isokit...")`
+ * of the worker's hardened API, allowed packages are bundled in, and Node built-ins, isokit's internals and
+ * other packages are refused, each error located at the import by esbuild.
+ */
+function programPlugin(how: Resolution): Plugin {
+  const entries = packageEntries();
+  const allowedSpecs = how.confined ? confinedApi(how.tree) : new Map<string, string>();
+  const refuse = (text: string): { errors: { text: string }[] } => ({ errors: [{ text: `confined PD: ${text}` }] });
   return {
     name: "isokit-program",
     setup(b) {
       b.onResolve({ filter: /.*/ }, async (args) => {
         // Our own b.resolve below comes back through this hook: let esbuild resolve that one itself.
-        if (args.pluginData === RESOLVING) return undefined;
-        const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: RESOLVING });
-        if (resolved.errors.length > 0 || resolved.external) return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path, external: true };
-        if (IN_NODE_MODULES.test(resolved.path)) return { path: pathToFileURL(resolved.path).href, external: true };
-        return { path: resolved.path };
+        if (args.pluginData === RESOLVING || args.kind === "entry-point") return undefined;
+        if (how.confined && (args.path.startsWith("node:") || isBuiltin(args.path))) {
+          return refuse(`'${args.path}' is a Node built-in; a confined program holds no ambient authority (boot it with trusted: [its PD] to give it Node's APIs)`);
+        }
+        let spec = args.path === "isokit" || args.path.startsWith("isokit/") ? args.path : undefined;
+        let path: string | undefined;
+        if (spec === undefined) {
+          const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: RESOLVING });
+          if (resolved.errors.length > 0) return { errors: resolved.errors };
+          if (resolved.external) return how.confined ? refuse(`'${args.path}' resolves outside the program`) : { path: resolved.path, external: true };
+          path = resolved.path;
+          spec = IN_NODE_MODULES.test(path) ? undefined : entrySpecOf(path, entries);
+        } else if (!entries.has(spec)) {
+          return { errors: [{ text: `'${spec}' is not an entry of isokit's package.json "exports" (${[...entries.keys()].join(", ")})` }] };
+        }
+        if (spec !== undefined) {
+          if (!how.confined) return { path: join(how.tree.dir, entries.get(spec)! + how.tree.ext) };
+          if (allowedSpecs.has(spec)) return { path: spec, external: true };
+          return refuse(`'${args.path}' (${spec}) is the runtime's own layers; a confined program may import ${[...allowedSpecs.keys()].join(", ")}`);
+        }
+        path = path!;
+        if (IN_NODE_MODULES.test(path)) {
+          if (!how.confined) return { path: pathToFileURL(path).href, external: true };
+          // A package the system allowed may use what it depends on: all of it is bundled and runs confined.
+          const name = packageName(args.path);
+          if (IN_NODE_MODULES.test(args.importer) || (name !== undefined && how.packages.includes(name))) return { path };
+          return refuse(`package '${name ?? args.path}' is not allowed (boot option packages: [${JSON.stringify(name ?? args.path)}] allows it, bundled into the compartment)`);
+        }
+        const internal = inTree(path, how.tree);
+        if (internal !== undefined) {
+          if (how.confined) return refuse(`'${args.path}' is one of isokit's internal modules; a confined program may import ${[...allowedSpecs.keys()].join(", ")}`);
+          return { path: internal };
+        }
+        return { path };
       });
       b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
         const loader = LOADERS[extname(args.path)];
@@ -214,24 +410,27 @@ function programPlugin(): Plugin {
 
 const RESOLVING = Symbol("isokit-resolving");
 
-async function build(programPath: string, runtimePath: string): Promise<CacheEntry> {
+type BuildShape = Required<Pick<BuildOptions, "format" | "splitting">> & Pick<BuildOptions, "supported"> & { readonly entryPoints: Record<string, string> };
+
+async function build(shape: BuildShape, how: Resolution, countAsProgram = true): Promise<CacheEntry> {
   const esbuild = await import("esbuild");
   const root = await cacheDirectory();
   // Sources in the inline maps are relative to the output directory: build "into" a sibling of the final
   // directory (same depth under `root`) so the relative paths stay right after the move.
   const outdir = join(root, "out");
-  builds++;
+  if (countAsProgram) builds++;
+  const mainEntry = Object.keys(shape.entryPoints)[0]!;
   let result;
   try {
     result = await esbuild.build({
-      entryPoints: { runtime: runtimePath, program: programPath },
+      ...shape,
       bundle: true,
-      splitting: true,
-      format: "esm",
       platform: "node",
       target: "node20",
       // Only the conditions Node itself applies (esbuild adds "module" by default, which Node does not).
       conditions: [],
+      // A confined bundle has no `process`: the one thing bundled packages commonly read of it is this.
+      ...(how.confined ? { define: { "process.env.NODE_ENV": '"production"' } } : {}),
       sourcemap: "inline",
       outdir,
       entryNames: "[name]",
@@ -240,15 +439,15 @@ async function build(programPath: string, runtimePath: string): Promise<CacheEnt
       metafile: true,
       logLevel: "silent",
       absWorkingDir: packageRoot,
-      plugins: [programPlugin()],
+      plugins: [programPlugin(how)],
     });
   } catch (error) {
-    throw new ProgramCompileError(describeFailure(error, programPath), { cause: error });
+    throw new ProgramCompileError(describeFailure(error, shape.entryPoints[mainEntry]!), { cause: error });
   }
   const hash = createHash("sha256");
   for (const file of result.outputFiles) hash.update(relative(outdir, file.path)).update("\0").update(file.contents);
   const final = join(root, hash.digest("hex").slice(0, 24));
-  if (!existsSync(join(final, "program.js"))) {
+  if (!existsSync(join(final, `${mainEntry}.js`))) {
     const staging = `${final}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     await mkdir(staging, { recursive: true });
     await Promise.all(result.outputFiles.map((file) => writeFile(join(staging, relative(outdir, file.path)), file.contents)));
@@ -267,10 +466,7 @@ async function build(programPath: string, runtimePath: string): Promise<CacheEnt
       inputs.set(path, (await stat(path)).mtimeMs);
     }),
   );
-  return {
-    compiled: { runtimeUrl: pathToFileURL(join(final, "runtime.js")).href, moduleUrl: pathToFileURL(join(final, "program.js")).href },
-    inputs,
-  };
+  return { outputs: Object.fromEntries(Object.keys(shape.entryPoints).map((name) => [name, pathToFileURL(join(final, `${name}.js`)).href])), inputs };
 }
 
 /** Builds kept besides the young ones: every edit of a program (or of isokit's sources) makes a new one. */

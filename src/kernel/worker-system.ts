@@ -24,7 +24,7 @@ import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
 import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
 import type { TraceOptions } from "./trace.ts";
-import { compilePrograms, type CompiledProgram } from "./loader.ts";
+import { compilePds, type CompiledProgram, type Confinement } from "./loader.ts";
 import {
   CallState,
   CHANNEL_I32,
@@ -129,7 +129,7 @@ export class WorkerSystem implements RunningSystem {
   private readonly ipc: IpcKernel;
   private readonly limits: Limits;
   private planned: readonly PlannedPd[] = [];
-  private readonly watchdog = new Watchdog();
+  private watchdog = new Watchdog(0);
   private supervisor: Supervisor | undefined;
   private resources: ReadonlyMap<string, PdResources> = new Map();
   private rateLimits: Readonly<Record<string, RateLimits>> = {};
@@ -167,6 +167,7 @@ export class WorkerSystem implements RunningSystem {
     rateLimits: Readonly<Record<string, RateLimits>> = {},
     asyncChannels: readonly AsyncChannelDescription[] = [],
     limits: Limits = DEFAULT_LIMITS,
+    confinement: Confinement = { trusted: new Set(), packages: [] },
     trace: TraceOptions | undefined = undefined,
     supervision: Supervision = {},
   ): Promise<WorkerSystem> {
@@ -176,7 +177,7 @@ export class WorkerSystem implements RunningSystem {
     if (onState !== undefined) system.events.on("state", onState);
     system.resources = supervision.resources ?? new Map();
     if (supervision.policy !== undefined) system.supervisor = new Supervisor(supervision.policy, plan.pds.filter((pd) => pd.parent === undefined).map((pd) => pd.name));
-    await system.launch(plan, wait, initTimeoutMs, rateLimits);
+    await system.launch(plan, wait, initTimeoutMs, rateLimits, confinement);
     return system;
   }
 
@@ -192,13 +193,15 @@ export class WorkerSystem implements RunningSystem {
     return this.events.on(event, listener);
   }
 
-  private async launch(plan: Plan, wait: WaitConfig, initTimeoutMs: number, rateLimits: Readonly<Record<string, RateLimits>>): Promise<void> {
+  private async launch(plan: Plan, wait: WaitConfig, initTimeoutMs: number, rateLimits: Readonly<Record<string, RateLimits>>, confinement: Confinement): Promise<void> {
     this.planned = plan.pds;
+    this.watchdog = new Watchdog(wait.sliceMs);
     // Every distinct program is compiled (in parallel, once) before any worker starts: a program that does not
     // compile fails the boot with its location, and no worker pays for a TypeScript loader of its own.
-    const compiled = await compilePrograms(plan.pds.map((pd) => pd.programUrl), runtimePath);
+    // Each PD's program runs confined (pd/confine.ts) unless the boot lists the PD trusted.
+    const compiled = await compilePds(plan.pds, runtimePath, confinement);
     const compileFailures = plan.pds.flatMap((pd) => {
-      const result = compiled.get(pd.programUrl);
+      const result = compiled.get(pd.name);
       return result instanceof Error ? [{ pd: pd.name, error: result }] : [];
     });
     if (compileFailures.length > 0) {
@@ -241,14 +244,16 @@ export class WorkerSystem implements RunningSystem {
         peer: end.peer,
         peerDoorbell: doorbells.get(end.peer)!,
       }));
+      // Every failure threw above: each program here compiled.
+      const program = compiled.get(pd.name) as CompiledProgram;
       const boot: PdBootData = {
         name: pd.name,
         priority: pd.priority,
         passive: pd.passive,
         programUrl: pd.programUrl,
-        // Every failure threw above: each program here compiled.
-        runtimeUrl: (compiled.get(pd.programUrl) as CompiledProgram).runtimeUrl,
-        moduleUrl: (compiled.get(pd.programUrl) as CompiledProgram).moduleUrl,
+        runtimeUrl: program.runtimeUrl,
+        moduleUrl: program.moduleUrl,
+        ...(program.api === undefined ? {} : { confinedApi: program.api }),
         doorbell: doorbells.get(pd.name)!,
         control,
         ends,

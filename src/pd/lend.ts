@@ -13,7 +13,7 @@ import { IpcError } from "../errors.ts";
 import { attach, detach, placement, type Layout, type StructView } from "../layout/index.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
 import type { Channel } from "./channel.ts";
-import type { MappedRegion } from "./regions.ts";
+import { regionMemory, type MappedRegion } from "./regions.ts";
 import { getMrBig, setMr } from "./registers.ts";
 
 type Result = { readonly ok: true; readonly reply: MessageInfo } | { readonly ok: false; readonly error: IpcError };
@@ -92,8 +92,8 @@ export function acceptLend<V extends Record<string, unknown>, R>(
   const offset = Number(at);
   const mutable = mode === 1n;
   if (offset % layout.align !== 0 || (mutable && !region.writable)) return null;
-  const bytes = mutable ? region.writableBytes() : (region.bytes as Uint8Array);
-  const view = layout.view(bytes, offset, mutable);
+  // The runtime's own bytes (a confined PD's program holds only guarded views): same rights checks.
+  const view = layout.view(regionMemory(region, mutable), offset, mutable);
   try {
     return use(view, mutable);
   } finally {
@@ -114,7 +114,7 @@ function layoutOf(view: object): { signature: bigint; size: number } {
 
 /** A view of a value of `layout` placed at `offset` in a memory region, ready to lend. */
 export function lendable<V extends Record<string, unknown>>(layout: Layout<V>, region: MappedRegion, offset: number): StructView<V> {
-  const view = layout.view(region.writableBytes(), offset, true);
+  const view = layout.view(regionMemory(region, true), offset, true);
   layouts.set(view, { signature: layout.signature, size: layout.size });
   return view;
 }

@@ -3,9 +3,13 @@
  * `memory_region_symbol!`). A PD finds a mapping by its `setvar_vaddr` name (else the region's name).
  *
  * What is enforced: a PD receives only the regions its description maps into it (the kernel hands it those
- * SharedArrayBuffers and no others). What is not: a map without `w` is read-only by type and by
- * `writableBytes()` refusing, but the PD's isolate holds the SharedArrayBuffer itself, and JavaScript has no
- * read-only view of shared memory — a hostile PD can write to it. Treat `perms="r"` as cooperative.
+ * SharedArrayBuffers and no others). In a confined PD (pd/confine.ts) the program never holds the
+ * SharedArrayBuffer: `bytes` and `writableBytes()` are guarded views made here (a Proxy over the runtime's own
+ * Uint8Array) whose every write checks the map's rights and, for a region mapped through a capability, that
+ * the capability is still held, and which refuse `.buffer`; so `perms="r"` and a closed or revoked capability
+ * bind. A trusted PD holds the SharedArrayBuffer itself: JavaScript has no read-only view of shared memory, and
+ * there `perms="r"` is cooperative. Guarded views cost a Proxy trap per element: regions carry bulk data, so
+ * use `set`/`slice`/`subarray` (one check each) rather than element loops; message registers are not guarded.
  */
 
 import { IpcError } from "../errors.ts";
@@ -29,25 +33,127 @@ export interface MappedRegion {
   writableBytes(): Uint8Array;
 }
 
-export function makeMappedRegion(symbol: string, region: string, buffer: SharedArrayBuffer | ArrayBuffer, perms: string): MappedRegion {
-  const bytes = new Uint8Array(buffer);
+/** Set once by a confined PD's runtime before its program loads (worker-main): regions made after are guarded. */
+let guarded = false;
+
+export function guardRegions(): void {
+  guarded = true;
+}
+
+/** The runtime's own bytes of each mapping (a confined program holds only the guarded views). */
+const memory = new WeakMap<MappedRegion, Uint8Array>();
+
+/**
+ * The mapping's bytes for runtime code that reads or writes it on the program's behalf (lend, layouts): the
+ * same checks as the program's own views, then the unguarded array, which must not be handed to the program.
+ */
+export function regionMemory(region: MappedRegion, mutable: boolean): Uint8Array {
+  const bytes = memory.get(region);
+  if (bytes === undefined) throw new IpcError("InvalidMemoryRegion", "region: not a mapping made by this PD's runtime", { operation: "memoryRegion" });
+  if (mutable) region.writableBytes();
+  return bytes;
+}
+
+/**
+ * `live` says whether the mapping may still be written (false once the capability it came through is closed or
+ * revoked by this PD); undefined for a map of the system description, which lives as long as the PD.
+ */
+export function makeMappedRegion(symbol: string, region: string, buffer: SharedArrayBuffer | ArrayBuffer, perms: string, live?: () => boolean): MappedRegion {
+  const raw = new Uint8Array(buffer);
   const writable = perms.includes("w");
-  return {
+  const refuse = (why: string): IpcError =>
+    new IpcError("PermissionDenied", `memoryRegion: '${symbol}' (region '${region}') ${why}`, { operation: "memoryRegion" });
+  const mayWrite = (): void => {
+    if (!writable) throw refuse(`is mapped with perms="${perms}", not writable`);
+    if (live !== undefined && !live()) throw refuse("was mapped through a capability that is no longer held (closed or revoked)");
+  };
+  const bytes = guarded ? guardedView(raw, mayWrite, () => refuse("is a guarded view in a confined PD: its SharedArrayBuffer is not reachable")) : raw;
+  const mapped: MappedRegion = Object.freeze({
     symbol,
     region,
-    size: bytes.length,
+    size: raw.length,
     perms,
     writable,
     bytes,
     writableBytes() {
-      if (!writable) {
-        throw new IpcError("PermissionDenied", `memoryRegion: '${symbol}' (region '${region}') is mapped with perms="${perms}", not writable`, {
-          operation: "memoryRegion",
-        });
-      }
+      mayWrite();
       return bytes;
     },
+  });
+  memory.set(mapped, raw);
+  return mapped;
+}
+
+/** TypedArray methods that write the array: each checks `mayWrite` once, then runs on the real array. */
+const MUTATORS = new Set<PropertyKey>(["set", "fill", "copyWithin", "reverse", "sort"]);
+/** Properties that would hand out the shared memory itself. */
+const HIDDEN = new Set<PropertyKey>(["buffer"]);
+
+/** Each guarded view's real array and write check, for `unguarded`. */
+const views = new WeakMap<object, { readonly target: Uint8Array; readonly mayWrite: () => void }>();
+
+/**
+ * The real array under a guarded view, for a host function that needs a true typed array (TextDecoder.decode,
+ * TextEncoder.encodeInto, as endowed to a confined program); `forWrite` runs the view's write check first.
+ * Any other value is returned as it is.
+ */
+export function unguarded(value: unknown, forWrite: boolean): unknown {
+  const view = typeof value === "object" && value !== null ? views.get(value) : undefined;
+  if (view === undefined) return value;
+  if (forWrite) view.mayWrite();
+  return view.target;
+}
+
+/**
+ * A Uint8Array-like Proxy over `target`: element reads and non-mutating methods go to the real array (methods
+ * run on it, never on the proxy, so they work at native speed once called); element writes and mutating methods
+ * call `mayWrite` first; `buffer` throws; `subarray` returns another guarded view. Nothing but elements can be set.
+ */
+function guardedView(target: Uint8Array, mayWrite: () => void, hidden: () => IpcError): Uint8Array {
+  const methods = new Map<PropertyKey, unknown>();
+  const method = (key: PropertyKey, fn: (...args: unknown[]) => unknown): unknown => {
+    let wrapped = methods.get(key);
+    if (wrapped === undefined) {
+      wrapped =
+        key === "subarray"
+          ? (...args: unknown[]) => guardedView(fn.apply(target, args) as Uint8Array, mayWrite, hidden)
+          : MUTATORS.has(key)
+            ? (...args: unknown[]) => {
+                mayWrite();
+                fn.apply(target, args);
+                return proxy;
+              }
+            : (...args: unknown[]) => {
+                const result = fn.apply(target, args);
+                return result === target ? proxy : result;
+              };
+      methods.set(key, Object.freeze(wrapped));
+    }
+    return wrapped;
   };
+  const proxy: Uint8Array = new Proxy(target, {
+    get(t, key) {
+      if (HIDDEN.has(key)) throw hidden();
+      const value: unknown = Reflect.get(t, key, t);
+      return typeof value === "function" ? method(key, value as (...args: unknown[]) => unknown) : value;
+    },
+    set(t, key, value) {
+      if (typeof key === "string" && /^(0|[1-9]\d*)$/.test(key)) {
+        mayWrite();
+        return Reflect.set(t, key, value, t);
+      }
+      return false;
+    },
+    defineProperty: () => false,
+    deleteProperty: () => false,
+    setPrototypeOf: () => false,
+    getOwnPropertyDescriptor(t, key) {
+      if (HIDDEN.has(key)) throw hidden();
+      return Reflect.getOwnPropertyDescriptor(t, key);
+    },
+  });
+  views.set(proxy, { target, mayWrite });
+  return proxy;
 }
 
 /** The mapping named `symbol` in the running PD; `InvalidArgument` naming what is mapped if there is none. */
@@ -60,20 +166,22 @@ export function memoryRegion(symbol: string): MappedRegion {
 // For a region, RECEIVE is the right to map it for reading and SEND the right to map it for writing; GRANT and
 // REVOKE are as for any capability. Transfer modes: share (grant the capability: both map the same memory),
 // read-only (grant RECEIVE without SEND: the mapping's writableBytes() refuses — cooperative, as for
-// perms="r"), and move (`moveBuffer`: an ArrayBuffer moved by engine transfer, detached from the sender —
-// enforced). Revoking a region capability stops later maps; memory already mapped stays reachable, because a
-// SharedArrayBuffer cannot be taken back from an isolate that has seen it.
+// perms="r" in a trusted PD, enforced in a confined one), and move (`moveBuffer`: an ArrayBuffer moved by engine
+// transfer, detached from the sender — enforced). Revoking a region capability stops later maps. In a trusted PD
+// memory already mapped stays reachable, because a SharedArrayBuffer cannot be taken back from an isolate that has
+// seen it; in a confined PD its guarded views stop writing once this PD no longer holds the capability (closed or
+// revoked here). A revoke by another PD is not seen by a mapping already made: the kernel sends no word for it.
 
 /** A shared region owned by this PD: its id, a capability with every right (to derive and grant), and its memory. */
 export function createRegion(size: number): { id: number; cap: Capability; region: MappedRegion } {
   const { id, cap, buffer } = currentPd("createRegion").ipcClient("createRegion").createRegion(size);
-  return { id, cap, region: makeMappedRegion(`region ${id}`, `region ${id}`, buffer, "rw") };
+  return { id, cap, region: makeMappedRegion(`region ${id}`, `region ${id}`, buffer, "rw", () => cap.closedAt === undefined) };
 }
 
 /** Maps the region a capability names: readable with RECEIVE, writable too with SEND. */
 export function mapRegion(cap: Capability): MappedRegion {
   const { object, buffer, writable } = currentPd("mapRegion").ipcClient("mapRegion").mapRegion(cap);
-  return makeMappedRegion(`region ${object}`, `region ${object}`, buffer, writable ? "rw" : "r");
+  return makeMappedRegion(`region ${object}`, `region ${object}`, buffer, writable ? "rw" : "r", () => cap.closedAt === undefined);
 }
 
 /** Moves an ArrayBuffer to another PD (engine transfer: detached here when this returns). */

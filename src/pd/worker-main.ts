@@ -1,14 +1,18 @@
 /**
- * The start of a PD worker (after bin/pd-worker.mjs): import the program (compiled by kernel/loader.ts with
- * this module, so both share one copy of the runtime), check its default export, run the loop. Everything the PD may reach arrives in `workerData` (see protocol/control.ts: PdBootData).
+ * The start of a PD worker (after bin/pd-worker.mjs): load the program, check its default export, run the loop.
+ * A trusted program is imported (compiled by kernel/loader.ts with this module, so both share one copy of the
+ * runtime); a confined one is evaluated in a Hardened JavaScript compartment (pd/confine.ts) after the worker
+ * is locked down. Everything the PD may reach arrives in `workerData` (see protocol/control.ts: PdBootData).
  */
 
 import { parentPort, workerData } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
 import type { PdBootData, PdToKernel } from "../protocol/control.ts";
 import { assertLittleEndian } from "../protocol/layout.ts";
+import { loadConfinedProgram } from "./confine.ts";
 import { setCurrentPd } from "./context.ts";
 import { isProtectionDomainProgram } from "./program.ts";
+import { guardRegions } from "./regions.ts";
 import { WorkerPd } from "./worker-runtime.ts";
 
 function post(message: PdToKernel): void {
@@ -20,8 +24,8 @@ export async function runWorker(): Promise<void> {
   assertLittleEndian();
   let program: unknown;
   try {
-    const module = (await import(boot.moduleUrl)) as { default?: unknown };
-    program = module.default;
+    if (boot.confinedApi === undefined) program = ((await import(boot.moduleUrl)) as { default?: unknown }).default;
+    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, boot.confinedApi);
   } catch (error) {
     post({ type: "fault", entry: "load", error: serializeError(error) });
     return;
@@ -35,6 +39,8 @@ export async function runWorker(): Promise<void> {
     post({ type: "fault", entry: "load", error: serializeError(error) });
     return;
   }
+  // A confined program sees its regions only through views that check rights (pd/regions.ts).
+  if (boot.confinedApi !== undefined) guardRegions();
   const mode = program.options.wait ?? boot.wait.mode;
   const pd = new WorkerPd({ ...boot, wait: { ...boot.wait, mode } }, program.handler);
   setCurrentPd(pd);

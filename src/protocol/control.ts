@@ -26,6 +26,11 @@ export interface PdBootData {
   readonly runtimeUrl: string;
   /** URL of the compiled program, sharing the runtime's modules (one copy of isokit per worker). */
   readonly moduleUrl: string;
+  /**
+   * Set for a confined PD (pd/confine.ts): the runtime's module URL for each specifier its program may import.
+   * Absent for a trusted PD, whose program is imported with the worker's whole authority.
+   */
+  readonly confinedApi?: Readonly<Record<string, string>>;
   readonly doorbell: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
   readonly ends: readonly PdEndBootData[];

@@ -1,0 +1,178 @@
+/**
+ * Runs a confined PD program: Hardened JavaScript (the `ses` package) inside the PD's worker.
+ *
+ * The worker's runtime loads first, with Node's whole authority; then `lockdown()` freezes every shared
+ * intrinsic (Object.prototype, Array.prototype, Function.prototype, ...), so nothing the program does to them
+ * can change how the runtime behaves, and the program, compiled by kernel/loader.ts into one CommonJS bundle,
+ * is evaluated in a new `Compartment`. Its global object holds the JavaScript intrinsics and the endowments
+ * below, nothing else: no `process`, `require`, `import("node:…")`, `fetch`, `Worker`, `parentPort`,
+ * `SharedArrayBuffer` or `Atomics` (compartments never have those), and no reference to the runtime's objects.
+ * What it may import of isokit comes through `require`, an endowment answering only the specifiers the loader
+ * left in the bundle (`isokit`, `isokit/<sub>`, never `isokit/internal`) with a hardened copy of the runtime's
+ * own module namespace; anything else throws `PermissionDenied`.
+ *
+ * Speed: a compartment's global names go through its scope proxy (~0.25 µs a lookup, /work/shared/measured.md),
+ * which would put a quarter of a microsecond on every `Math` or `Uint8Array` in a hot loop. So the bundle is
+ * wrapped in a function whose parameters are the compartment's global names, called once with their values:
+ * inside, every global is a lexical binding. The API functions are properties of the frozen namespace objects
+ * `require` returned at load, held in the bundle's own variables: a call costs what it costs a trusted program.
+ *
+ * Endowments: `console` (its lines go to the PD's output like `debugPrintln`), `setTimeout`/`setInterval` and
+ * their clears (numbers as handles, never Node's Timeout objects, which link to the runtime's own timers; they
+ * fire only in an `async` PD, whose event loop runs), `queueMicrotask`, `TextEncoder`/`TextDecoder`, and the
+ * start compartment's `Date` and `Math` (a compartment's own `Date.now()` is NaN and `Math.random()` throws;
+ * programs measure and shuffle, and the timing channel is there anyway: see docs/confinement.md), and
+ * `performance.now()`.
+ */
+
+import { readFile } from "node:fs/promises";
+import { TextDecoder, TextEncoder, type EncodeIntoResult } from "node:util";
+import { IpcError } from "../errors.ts";
+import { unguarded } from "./regions.ts";
+import { debugPrintln } from "./registers.ts";
+
+/** The functions `ses` installs on globalThis (its own type declarations are global, so they are typed here). */
+interface Ses {
+  readonly lockdown: (options: Record<string, string>) => void;
+  readonly harden: <T>(value: T) => T;
+  Compartment: new (options: { __options__: true; globals: Record<string, unknown>; name: string }) => {
+    readonly globalThis: Record<string, unknown>;
+    evaluate(source: string): unknown;
+  };
+}
+
+let ses: Ses | undefined;
+
+/**
+ * Locks the worker down, once. Tamings chosen so the runtime keeps working as before: stacks stay readable
+ * (`errorTaming: "unsafe"`, for fault reports), the host's console and process handlers are left alone (the
+ * kernel owns a worker's faults and streams), and assignments that shadow a frozen prototype property still work
+ * (`overrideTaming: "moderate"`, e.g. an Error subclass setting `name`).
+ */
+async function lockedDown(): Promise<Ses> {
+  if (ses !== undefined) return ses;
+  await import("ses");
+  const g = globalThis as unknown as Ses;
+  g.lockdown({
+    errorTaming: "unsafe",
+    stackFiltering: "verbose",
+    overrideTaming: "moderate",
+    consoleTaming: "unsafe",
+    errorTrapping: "none",
+    unhandledRejectionTrapping: "none",
+    domainTaming: "unsafe",
+    evalTaming: "safe-eval",
+  });
+  ses = g;
+  return ses;
+}
+
+/** JavaScript identifiers that cannot be parameter names in strict code, or need not be (literals). */
+const NOT_PARAMETERS = new Set(["eval", "arguments", "undefined", "NaN", "Infinity"]);
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Evaluates the confined bundle at `moduleUrl` for PD `pd` and returns its module's default export (the
+ * runtime checks it is a `protectionDomain(...)` program, as for a trusted one). `api` maps each specifier the
+ * program may import to the runtime's module for it. Throws what evaluating the program threw (a load fault).
+ */
+export async function loadConfinedProgram(pd: string, moduleUrl: string, api: Readonly<Record<string, string>>): Promise<unknown> {
+  // Read and import everything with the runtime's authority before lockdown; nothing after it is trusted code.
+  const [source, namespaces] = await Promise.all([
+    readFile(new URL(moduleUrl), "utf8"),
+    Promise.all(Object.entries(api).map(async ([spec, url]) => [spec, (await import(url)) as Record<string, unknown>] as const)),
+  ]);
+  const { harden, Compartment } = await lockedDown();
+  // A module namespace object cannot be frozen: the program gets a frozen copy of its bindings (the same
+  // function and class objects the runtime uses, hardened: their prototypes are frozen too).
+  const modules = new Map(namespaces.map(([spec, ns]) => [spec, harden(Object.assign(Object.create(null) as Record<string, unknown>, ns))]));
+  const allowed = [...modules.keys()].join(", ");
+  const require = harden((specifier: unknown): unknown => {
+    const module = typeof specifier === "string" ? modules.get(specifier) : undefined;
+    if (module === undefined) {
+      throw new IpcError("PermissionDenied", `import: '${String(specifier)}' is out of reach of confined PD '${pd}' (it may import its own files, ${allowed}, and the packages the system allows)`, {
+        operation: "import",
+        pd,
+      });
+    }
+    return module;
+  });
+  const compartment = new Compartment({ __options__: true, globals: endowments(harden), name: `isokit PD '${pd}'` });
+  const names = Object.getOwnPropertyNames(compartment.globalThis).filter((name) => IDENTIFIER.test(name) && !NOT_PARAMETERS.has(name));
+  // On one line before the bundle's first, so the bundle's line numbers stay those of its source map.
+  const wrapped = `(function (${names.join(", ")}) { return function (module, exports, require) { ${source}\n}; })\n//# sourceURL=${moduleUrl}\n`;
+  const outer = compartment.evaluate(wrapped) as (...globals: unknown[]) => (module: unknown, exports: unknown, require: unknown) => void;
+  const module = { exports: {} as Record<string, unknown> };
+  outer(...names.map((name) => compartment.globalThis[name]))(module, module.exports, require);
+  return module.exports["default"];
+}
+
+function endowments(harden: Ses["harden"]): Record<string, unknown> {
+  const timers = new Map<number, NodeJS.Timeout>();
+  let next = 0;
+  const schedule = (repeat: boolean) => (callback: unknown, ms?: unknown, ...args: unknown[]): number => {
+    if (typeof callback !== "function") throw new TypeError(`${repeat ? "setInterval" : "setTimeout"}: the callback must be a function`);
+    const id = ++next;
+    const run = (): void => {
+      if (!repeat) timers.delete(id);
+      (callback as (...a: unknown[]) => void)(...args);
+    };
+    timers.set(id, repeat ? setInterval(run, Number(ms)) : setTimeout(run, Number(ms)));
+    return id;
+  };
+  const clear = (id: unknown): void => {
+    const timer = timers.get(Number(id));
+    timers.delete(Number(id));
+    clearTimeout(timer);
+  };
+  const print = (...parts: unknown[]): void => { debugPrintln(...parts); };
+  const start = performance;
+  return {
+    console: harden({ log: print, info: print, warn: print, error: print, debug: print }),
+    setTimeout: harden(schedule(false)),
+    setInterval: harden(schedule(true)),
+    clearTimeout: harden(clear),
+    clearInterval: harden(clear),
+    queueMicrotask: harden((callback: () => void) => { queueMicrotask(callback); }),
+    TextEncoder: harden(ConfinedTextEncoder),
+    TextDecoder: harden(ConfinedTextDecoder),
+    Date: harden(Date),
+    Math: harden(Math),
+    performance: harden({ now: () => start.now() }),
+  };
+}
+
+// Node's encoders need true typed arrays; a region's guarded view (pd/regions.ts) is a Proxy. These take either,
+// and writing into a view checks its rights as any other write to it does.
+
+class ConfinedTextEncoder {
+  readonly #encoder = new TextEncoder();
+  get encoding(): string {
+    return this.#encoder.encoding;
+  }
+  encode(input?: string): Uint8Array {
+    return this.#encoder.encode(input);
+  }
+  encodeInto(input: string, destination: Uint8Array): EncodeIntoResult {
+    return this.#encoder.encodeInto(input, unguarded(destination, true) as Uint8Array);
+  }
+}
+
+class ConfinedTextDecoder {
+  readonly #decoder: TextDecoder;
+  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean }) {
+    this.#decoder = new TextDecoder(label, options);
+  }
+  get encoding(): string {
+    return this.#decoder.encoding;
+  }
+  get fatal(): boolean {
+    return this.#decoder.fatal;
+  }
+  get ignoreBOM(): boolean {
+    return this.#decoder.ignoreBOM;
+  }
+  decode(input?: NodeJS.ArrayBufferView | ArrayBuffer, options?: { stream?: boolean }): string {
+    return this.#decoder.decode(unguarded(input, false) as NodeJS.ArrayBufferView | ArrayBuffer | undefined, options);
+  }
+}
