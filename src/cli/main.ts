@@ -76,6 +76,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option("--timeout <ms>", "stop this many milliseconds after the command started (boot included)", milliseconds)
     .option("--keep-running", "do not stop when the system is idle (stop on Ctrl-C, SIGTERM or --timeout)", false)
     .option("--in-process", "run every PD in this thread (no isolation; for debugging)", false)
+    .option("--trusted <name>", "run PD <name> trusted, outside its compartment, with Node's APIs (repeatable)", collect, [])
     .showHelpAfterError("Try 'isokit run --help'.")
     .addHelpText(
       "after",
@@ -83,7 +84,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         "Exit status: 0 stopped with no unhandled fault; 1 a PD died unhandled (or the system could not boot);\n" +
         "2 usage error or invalid system; 130 / 143 stopped cleanly on SIGINT / SIGTERM.",
     )
-    .action(async (file: string, options: { image: string[]; timeout?: number; keepRunning: boolean; inProcess: boolean }) => {
+    .action(async (file: string, options: { image: string[]; trusted: string[]; timeout?: number; keepRunning: boolean; inProcess: boolean }) => {
       const { runCommand } = await import("./run.ts");
       exitCode = await runCommand(file, options, io);
     });

@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly timeout?: number | undefined;
   readonly inProcess: boolean;
   readonly keepRunning: boolean;
+  /** PDs whose programs run trusted (not confined): Node's whole authority in their worker. */
+  readonly trusted?: readonly string[] | undefined;
 }
 
 /** Why the system was stopped. */
@@ -156,10 +158,15 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
   const signalledBeforeBoot = stops.current()?.kind === "signal";
   let system: RunningSystem | undefined;
   if (!signalledBeforeBoot) {
-    io.err(pc.dim(`booting ${names.join(", ")}`));
+    // Which PDs hold ambient authority is part of what is being run: said before anything starts.
+    const trusted = options.trusted ?? [];
+    const trust = options.inProcess ? "in-process: nothing confined" : trusted.length === 0 ? "all confined" : `trusted (not confined): ${trusted.join(", ")}`;
+    io.err(pc.dim(`booting ${names.join(", ")} (${trust})`));
+    if (!options.inProcess && trusted.length > 0) io.err(`${io.interactive ? pc.yellow("!") : "!"} trusted PDs run with the whole process's authority (files, child processes, sockets): ${trusted.join(", ")}`);
     try {
       system = await boot(description, {
         mode: options.inProcess ? "in-process" : "workers",
+        trusted: options.trusted ?? [],
         onOutput: (e) => {
           io.out(`${io.interactive ? pc.cyan(e.pd) : e.pd}: ${e.text}`);
         },
