@@ -21,6 +21,15 @@ function milliseconds(value: string): number {
   return n;
 }
 
+/** The dashboard's port when `--dashboard` names none. */
+const DEFAULT_DASHBOARD_PORT = 7357;
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number, 0..65535");
+  return n;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -77,6 +86,10 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option("--keep-running", "do not stop when the system is idle (stop on Ctrl-C, SIGTERM or --timeout)", false)
     .option("--in-process", "run every PD in this thread (no isolation; for debugging)", false)
     .option("--trusted <name>", "run PD <name> trusted, outside its compartment, with Node's APIs (repeatable)", collect, [])
+    .option("--trace <file>", "record a trace and write it to <file> at the end (Chrome Trace Event JSON: open it in ui.perfetto.dev)")
+    .option("--stats", "print statistics at the end: per PD, channel and endpoint operations, p50/p99/max latency, faults", false)
+    .option("--json", "with --stats: print them as one JSON document on stdout", false)
+    .option("--dashboard [port]", "serve a live dashboard on http://127.0.0.1:<port> (default 7357; 0 any free port) and run until stopped", port)
     .showHelpAfterError("Try 'isokit run --help'.")
     .addHelpText(
       "after",
@@ -84,9 +97,13 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         "Exit status: 0 stopped with no unhandled fault; 1 a PD died unhandled (or the system could not boot);\n" +
         "2 usage error or invalid system; 130 / 143 stopped cleanly on SIGINT / SIGTERM.",
     )
-    .action(async (file: string, options: { image: string[]; trusted: string[]; timeout?: number; keepRunning: boolean; inProcess: boolean }) => {
+    .action(async (file: string, options: { image: string[]; trusted: string[]; timeout?: number; keepRunning: boolean; inProcess: boolean; trace?: string; stats: boolean; json: boolean; dashboard?: number | true }) => {
+      if (options.json && !options.stats) {
+        exitCode = usageError(io, "--json needs --stats", "Try 'isokit run --help'.");
+        return;
+      }
       const { runCommand } = await import("./run.ts");
-      exitCode = await runCommand(file, options, io);
+      exitCode = await runCommand(file, { ...options, dashboard: options.dashboard === true ? DEFAULT_DASHBOARD_PORT : options.dashboard }, io);
     });
 
   try {

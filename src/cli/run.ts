@@ -8,7 +8,7 @@
  * system or argument; 130 / 143 after a clean stop on SIGINT / SIGTERM (a second signal exits at once).
  */
 
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import pc from "picocolors";
 import { colourDiagnostic } from "./format.ts";
@@ -19,12 +19,20 @@ import { parseSystem, unsupportedFeatures } from "../sdf/index.ts";
 import { parseImageOverrides, resolveImages } from "./images.ts";
 import { ExitCode, messageOf, type Io, type StopSignal } from "./io.ts";
 import { loadBoot, registerTsx } from "./kernel.ts";
+import { formatStats } from "../kernel/stats.ts";
 
 export interface RunOptions {
   readonly image: readonly string[];
   readonly timeout?: number | undefined;
   readonly inProcess: boolean;
   readonly keepRunning: boolean;
+  /** Write the trace (Chrome Trace Event / Perfetto JSON) here at the end. */
+  readonly trace?: string | undefined;
+  /** Print the statistics at the end (a table on stderr; with `json`, one JSON document on stdout). */
+  readonly stats?: boolean | undefined;
+  readonly json?: boolean | undefined;
+  /** Serve the dashboard on 127.0.0.1 at this port (0: any free port); the system then runs until stopped. */
+  readonly dashboard?: number | undefined;
   /** PDs whose programs run trusted (not confined): Node's whole authority in their worker. */
   readonly trusted?: readonly string[] | undefined;
 }
@@ -93,6 +101,28 @@ function faultLine(f: PdFault): string {
   return `isokit: ${pc.red("fault")} in ${pc.cyan(f.pd)} (${f.entry}): ${messageOf(f.error)}`;
 }
 
+/** What --trace and --stats ask for, once the system has stopped (its trace rings drained). */
+function report(system: RunningSystem, options: RunOptions, io: Io): void {
+  if (options.trace !== undefined) {
+    const file = system.observer.traceFile();
+    if (file === undefined) {
+      io.err("isokit: --trace needs the workers mode (in-process PDs have no trace ring)");
+    } else {
+      try {
+        writeFileSync(options.trace, JSON.stringify(file));
+        io.err(pc.dim(`trace: ${file.traceEvents.length} events written to ${options.trace} (open it in https://ui.perfetto.dev)`));
+      } catch (error) {
+        io.err(`isokit: --trace: cannot write ${options.trace}: ${messageOf(error)}`);
+      }
+    }
+  }
+  if (options.stats === true) {
+    const stats = system.stats();
+    if (options.json === true) io.out(JSON.stringify(stats));
+    else io.err(formatStats(stats));
+  }
+}
+
 /** Parses, checks and resolves; a description or argument error is printed and becomes `undefined`. */
 function load(file: string, options: RunOptions, io: Io): SystemDescription | undefined {
   const display = relative(process.cwd(), file) || file;
@@ -157,6 +187,7 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
   // for it (at most its init timeout) and then shuts down what it started.
   const signalledBeforeBoot = stops.current()?.kind === "signal";
   let system: RunningSystem | undefined;
+  let closeDashboard: (() => Promise<void>) | undefined;
   if (!signalledBeforeBoot) {
     // Which PDs hold ambient authority is part of what is being run: said before anything starts.
     const trusted = options.trusted ?? [];
@@ -167,6 +198,8 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
       system = await boot(description, {
         mode: options.inProcess ? "in-process" : "workers",
         trusted: options.trusted ?? [],
+        // Statistics and the dashboard need the trace for operations and latencies.
+        trace: !options.inProcess && (options.trace !== undefined || options.stats === true || options.dashboard !== undefined),
         onOutput: (e) => {
           io.out(`${io.interactive ? pc.cyan(e.pd) : e.pd}: ${e.text}`);
         },
@@ -200,7 +233,13 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
     system.on("fault", (f) => {
       io.err(faultLine(f));
     });
-    if (!options.keepRunning) {
+    if (options.dashboard !== undefined) {
+      const { startDashboard } = await import("../dashboard/server.ts");
+      const dashboard = await startDashboard(system, { port: options.dashboard });
+      closeDashboard = () => dashboard.close();
+      io.err(`dashboard: ${dashboard.url} (Ctrl-C stops the system)`);
+    }
+    if (!options.keepRunning && options.dashboard === undefined) {
       void system.whenIdle().then(() => {
         stops.request({ kind: "idle" });
       });
@@ -213,6 +252,8 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
     return stop.kind === "signal" ? ExitCode[stop.signal] : ExitCode.ok;
   }
   await system.shutdown();
+  await closeDashboard?.();
+  report(system, options, io);
   // A child's fault its parent handled (resumed or stopped it) is part of the system's design, not a failure.
   const unhandled = system.faults.filter((f) => f.handledBy === undefined).length;
   const states = system

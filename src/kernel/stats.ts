@@ -461,13 +461,13 @@ export class Observation implements SystemObserver {
         this.log({ op: "derive", pd, token: hex(grant.token), from: hex(request.token), object: grant.object, kind: grant.kind, rights: grant.rights, badge: grant.badge });
         return;
       case "grant": {
-        const token = typeof result === "object" && result !== null ? Reflect.get(result, "token") : undefined;
+        const token: unknown = typeof result === "object" && result !== null ? Reflect.get(result, "token") : undefined;
         const to = typeof request.to === "number" ? (this.nameOf.get(request.to) ?? `pid ${request.to}`) : request.to;
         if (typeof token === "bigint") this.log({ op: "grant", pd, token: hex(token), from: hex(request.token), to, rights: request.rights });
         return;
       }
       case "revoke": {
-        const count = typeof result === "object" && result !== null ? Reflect.get(result, "count") : undefined;
+        const count: unknown = typeof result === "object" && result !== null ? Reflect.get(result, "count") : undefined;
         this.log({ op: "revoke", pd, token: hex(request.token), count: typeof count === "number" ? count : 0 });
         return;
       }

@@ -128,11 +128,12 @@ export class KernelTrace {
   drain(): void {
     const now = performance.now();
     for (const pd of this.pds.values()) {
-      if (pd.reader.refused !== undefined) continue;
+      if (pd.reader.refusal() !== undefined) continue;
       pd.reader.drain(RECORDS_PER_TURN, (record) => {
         this.take(pd, record, now);
       });
-      if (pd.reader.refused !== undefined) this.onBroken(pd.info.name, pd.reader.refused);
+      const why = pd.reader.refusal();
+      if (why !== undefined) this.onBroken(pd.info.name, why);
     }
   }
 

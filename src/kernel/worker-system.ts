@@ -168,7 +168,7 @@ export class WorkerSystem implements RunningSystem {
     asyncChannels: readonly AsyncChannelDescription[] = [],
     limits: Limits = DEFAULT_LIMITS,
     confinement: Confinement = { trusted: new Set(), packages: [] },
-    trace: TraceOptions | undefined = undefined,
+    trace?: TraceOptions,
     supervision: Supervision = {},
   ): Promise<WorkerSystem> {
     const system = new WorkerSystem(new AsyncChannels(asyncChannels, new Set(plan.pds.map((pd) => pd.name))), limits);

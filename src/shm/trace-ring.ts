@@ -107,14 +107,18 @@ export class TraceRingReader {
   private tail = 0;
   /** Records skipped because their kind or time made no sense (only a PD writing by hand makes one). */
   skipped = 0;
-  /** Why the ring was refused (its HEAD broke the ring's rules); it is then not read again. */
-  refused: string | undefined;
+  private refused: string | undefined;
 
   /** `buffer` straight from `createTraceRing`, before the PD holds it: its capacity is read (and kept) now. */
   constructor(buffer: SharedArrayBuffer) {
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
     this.capacity = this.i32[TRACE_I32.CAPACITY]!;
+  }
+
+  /** Why the ring was refused (its HEAD broke the ring's rules), if it was; it is then not read again. */
+  refusal(): string | undefined {
+    return this.refused;
   }
 
   /** Records the PD says it dropped (the ring was full): a hint, for the dropped-events counter. */

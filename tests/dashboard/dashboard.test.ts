@@ -1,0 +1,185 @@
+// The dashboard in a real browser: Debian's chromium (installed by scripts/ensure-tools.sh, the `pretest`
+// step), driven by playwright-core. Each system is booted traced in this thread, served by the real dashboard
+// server, and the page is checked for what a user would look for: the PDs and channels in the topology graph,
+// counters that move, a revoke in the capability graph, and a screenshot that is not blank.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { boot, type RunningSystem } from "../../src/index.ts";
+import { resolveImages } from "../../src/cli/images.ts";
+import { parseSystem } from "../../src/sdf/index.ts";
+import { startDashboard, type Dashboard } from "../../src/dashboard/server.ts";
+import { clientServer, testsDir } from "../helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** Hang guard only: every wait below ends as soon as its condition holds. */
+const GUARD_MS = 30_000;
+
+let browser: Browser;
+
+/** What the page exposes (src/dashboard/static/app.js `window.isokit`), as the callbacks below read it. */
+interface CyElement {
+  id(): string;
+  data(key: string): string;
+  source(): CyElement;
+  target(): CyElement;
+  hasClass(c: string): boolean;
+}
+interface CyCollection {
+  map<T>(f: (e: CyElement) => T): T[];
+}
+interface Cy {
+  nodes(selector?: string): CyCollection;
+  edges(): CyCollection;
+  getElementById(id: string): CyElement;
+}
+interface PageState {
+  ticks: number;
+  graphs: { topology: Cy; capabilities: Cy };
+  stats: { channels: { ppcalls: number }[]; pds: { name: string; operations: Record<string, number> }[] };
+}
+/** The page's globals, inside `page.evaluate` (the tests compile without the DOM library). */
+interface PageGlobals {
+  isokit: PageState;
+  Image: new () => { src: string; width: number; height: number; decode(): Promise<void> };
+  document: { createElement(tag: "canvas"): { width: number; height: number; getContext(kind: "2d"): { drawImage(i: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } } };
+}
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+});
+
+after(async () => {
+  await browser.close();
+});
+
+function example(name: string): ReturnType<typeof resolveImages> {
+  const file = new URL(`../../examples/${name}/${name}.system`, import.meta.url).pathname;
+  const parsed = parseSystem(readFileSync(file, "utf8"), file);
+  if (!parsed.ok) throw new Error(`examples/${name}: ${parsed.diagnostics.map((d) => d.message).join("; ")}`);
+  return resolveImages(parsed.system, file, new Map());
+}
+
+interface Watched extends AsyncDisposable {
+  readonly system: RunningSystem;
+  readonly dashboard: Dashboard;
+  readonly page: Page;
+}
+
+async function watch(system: RunningSystem): Promise<Watched> {
+  const dashboard = await startDashboard(system, { port: 0 });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(dashboard.url);
+  await page.waitForFunction(() => (globalThis as unknown as PageGlobals).isokit.ticks >= 2, undefined, { timeout: GUARD_MS });
+  assert.deepEqual(errors, [], "the page threw");
+  return {
+    system,
+    dashboard,
+    page,
+    [Symbol.asyncDispose]: async () => {
+      await page.close();
+      await dashboard.close();
+      await system.shutdown();
+    },
+  };
+}
+
+/** Ids of the nodes and edges of one of the page's graphs. */
+function graph(page: Page, which: "topology" | "capabilities"): Promise<{ nodes: string[]; edges: string[]; revoked: string[] }> {
+  return page.evaluate((w) => {
+    const g = (globalThis as unknown as PageGlobals).isokit.graphs[w];
+    return { nodes: g.nodes().map((n) => n.id()), edges: g.edges().map((e) => e.id()), revoked: g.nodes(".revoked").map((n) => n.id()) };
+  }, which);
+}
+
+describe("dashboard in chromium", () => {
+  it("shows the ipc example's PDs, its channel with the ppcall direction, and its ppcall with a latency", async () => {
+    const system = await boot(example("ipc"), { trace: true, onOutput: () => undefined });
+    await system.whenIdle();
+    await using w = await watch(system);
+    const topology = await graph(w.page, "topology");
+    assert.deepEqual(topology.nodes.sort(), ["pd:client", "pd:server"]);
+    assert.deepEqual(topology.edges, ["ch:0"]);
+    const edge = await w.page.evaluate(() => {
+      const e = (globalThis as unknown as PageGlobals).isokit.graphs.topology.getElementById("ch:0");
+      return { from: e.source().id(), to: e.target().id(), pp: e.hasClass("pp") };
+    });
+    assert.deepEqual(edge, { from: "pd:client", to: "pd:server", pp: true });
+    // The PD table: both PDs running, the client's one ppcall and notify counted.
+    const names = await w.page.locator("#pds tbody td:nth-child(1)").allTextContents();
+    const states = await w.page.locator("#pds tbody td:nth-child(2)").allTextContents();
+    assert.deepEqual(names.map((n, i) => `${n} ${states[i]}`).sort(), ["client running", "server running"]);
+    const link = await w.page.locator('#links tr[data-link="ch:0"] td').allTextContents();
+    assert.equal(link[0], "ch 0 client → server");
+    assert.equal(link[1], "3", "one ppcall and two notifies on the channel");
+    assert.notEqual(link[2], "-", "the ppcall has a p50 latency");
+    // The trace download is Trace Event JSON with the call joined to its serving.
+    const trace = await w.page.evaluate(async (): Promise<{ traceEvents: { ph: string; cat: string }[] }> => {
+      const response = await fetch("/trace.json");
+      return (await response.json()) as { traceEvents: { ph: string; cat: string }[] };
+    });
+    assert.ok(trace.traceEvents.some((e) => e.ph === "X" && e.cat === "ppcall"));
+    assert.ok(trace.traceEvents.some((e) => e.ph === "f"));
+  });
+
+  it("shows counters that move while a client keeps calling", async () => {
+    const description = clientServer("ticker");
+    const system = await boot({ ...description, protectionDomains: description.protectionDomains.map((pd) => (pd.name === "ticker" ? { ...pd, program: "dashboard/programs/ticker.ts" } : pd)) }, { trace: true, baseDir: testsDir, onOutput: () => undefined });
+    await using w = await watch(system);
+    const first = await w.page.evaluate(() => (globalThis as unknown as PageGlobals).isokit.stats.channels[0]!.ppcalls);
+    await w.page.waitForFunction((n) => (globalThis as unknown as PageGlobals).isokit.stats.channels[0]!.ppcalls >= n + 5, first, { timeout: GUARD_MS });
+    // The table shows the same number the feed carried.
+    const shown = Number(await w.page.locator('#links tr[data-link="ch:0"] td:nth-child(2)').textContent());
+    assert.ok(shown >= first + 5, `the links table shows ${shown} operations, the first tick ${first}`);
+    // And the trace view has drawn something: its canvas is not one colour.
+    assert.ok((await distinctColours(w.page, await w.page.locator("#trace").screenshot())) > 3);
+  });
+
+  it("shows the plugin-host example's grant and revoke in the capability graph, and takes a screenshot that is not blank", async () => {
+    const system = await boot(example("plugin-host"), { trace: true, onOutput: () => undefined });
+    await system.whenIdle();
+    await using w = await watch(system);
+    const topology = await graph(w.page, "topology");
+    assert.ok(topology.nodes.includes("pd:host") && topology.nodes.includes("pd:plugin"));
+    assert.ok(topology.nodes.some((n) => n.startsWith("ep:")), "the host's endpoint is in the topology");
+    const caps = await graph(w.page, "capabilities");
+    // create (host), derive (host, badged), grant (to plugin): three capabilities; the revoke takes the plugin's.
+    assert.equal(caps.nodes.length, 3);
+    assert.equal(caps.edges.length, 2);
+    assert.equal(caps.revoked.length, 1);
+    const log = await w.page.locator("#cap-log li.revoke").allTextContents();
+    assert.equal(log.length, 1);
+    assert.match(log[0]!, /^host revoked 0x[0-9a-f]+ \(1 capabilities\)$/);
+    const revokedHolder = await w.page.evaluate((id) => (globalThis as unknown as PageGlobals).isokit.graphs.capabilities.getElementById(id).data("label"), caps.revoked[0]!);
+    assert.match(revokedHolder, /^plugin\n/);
+    // Endpoint traffic: the plugin's sends, the host's receives.
+    const ops = await w.page.evaluate(() => Object.fromEntries((globalThis as unknown as PageGlobals).isokit.stats.pds.map((p) => [p.name, p.operations])));
+    assert.ok((ops["host"]?.["receive"] ?? 0) >= 30, `host receives: ${JSON.stringify(ops)}`);
+    assert.ok((ops["plugin"]?.["send"] ?? 0) >= 30);
+    const png = await w.page.screenshot({ fullPage: true });
+    assert.ok((await distinctColours(w.page, png)) > 20, "the screenshot is not blank");
+    if (process.env["ISOKIT_SCREENSHOT"] !== undefined) (await import("node:fs")).writeFileSync(process.env["ISOKIT_SCREENSHOT"], png);
+  });
+});
+
+/** Distinct colours in a PNG, decoded by the browser itself (a blank page has one or two). */
+function distinctColours(page: Page, png: Buffer): Promise<number> {
+  return page.evaluate(async (b64) => {
+    const { Image, document } = globalThis as unknown as PageGlobals;
+    const image = new Image();
+    image.src = `data:image/png;base64,${b64}`;
+    await image.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(image, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const colours = new Set<number>();
+    for (let i = 0; i < data.length; i += 4 * 7) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+    return colours.size;
+  }, png.toString("base64"));
+}
