@@ -8,11 +8,12 @@
  *   ENTRY   odd while the PD is inside an entry point; it moves at every entry and return. An odd ENTRY that
  *           has not moved since the last sample means the PD is still in the same entry point.
  *   SLEEPS  moves before every sleep slice of an endpoint or syscall wait (the waits of ipc/client.ts). A
- *           sample in which it moved was spent (at least partly) asleep, and is not counted.
+ *           PD whose SLEEPS moved within the last sleep slice (`sliceMs`, plus a tick) is asleep in such a
+ *           wait: a slice may be longer than a tick, so one sample without a move does not mean it woke.
  *   blocked the kernel's own view, which the PD cannot forge: a protected call of the PD is in flight (CALLED
  *           on a channel it calls on), a syscall of it is unanswered, or it waits for its parent's verdict.
  *
- * A sample counts as running when the PD is in the same entry as at the last sample, SLEEPS did not move and
+ * A sample counts as running when the PD is in the same entry as at the last sample, has not slept lately and
  * the kernel does not see it blocked; the time since the last sample is added to its running time, which
  * starts from 0 at every new entry. Running time past the budget faults the PD.
  *
@@ -48,19 +49,27 @@ interface Watch {
   readonly pd: WatchedPd;
   entry: number;
   sleeps: number;
+  /** When SLEEPS was last seen to move (ms, performance.now()). */
+  sleptAt: number;
   ranMs: number;
   fired: boolean;
 }
 
 export class Watchdog {
   private readonly watches = new Set<Watch>();
+  /** The PDs' longest sleep slice (WaitConfig.sliceMs): a PD that slept within it may still be asleep. */
+  private readonly sliceMs: number;
   private timer: NodeJS.Timeout | undefined;
   private tickMs = MAX_TICK_MS;
   private lastTick = 0;
 
+  constructor(sliceMs: number) {
+    this.sliceMs = sliceMs;
+  }
+
   /** Starts timing `pd`; the returned function stops it (when the PD dies or restarts). */
   watch(pd: WatchedPd): () => void {
-    const w: Watch = { pd, entry: Atomics.load(pd.control, ENTRY), sleeps: Atomics.load(pd.control, SLEEPS), ranMs: 0, fired: false };
+    const w: Watch = { pd, entry: Atomics.load(pd.control, ENTRY), sleeps: Atomics.load(pd.control, SLEEPS), sleptAt: 0, ranMs: 0, fired: false };
     this.watches.add(w);
     // A fifth of the smallest budget: a PD is faulted at most a fifth of its budget late (plus the host's delays).
     const tick = Math.min(MAX_TICK_MS, Math.max(MIN_BUDGET_MS, pd.budgetMs) / 5);
@@ -92,14 +101,14 @@ export class Watchdog {
       const entry = Atomics.load(control, ENTRY);
       const sleeps = Atomics.load(control, SLEEPS);
       const same = entry === w.entry;
-      const slept = sleeps !== w.sleeps;
+      if (sleeps !== w.sleeps) w.sleptAt = now;
       w.entry = entry;
       w.sleeps = sleeps;
       if ((entry & 1) === 0 || !same) {
         w.ranMs = 0; // not in an entry point, or in a new one since the last sample
         continue;
       }
-      if (slept || w.pd.blocked()) continue;
+      if (now - w.sleptAt <= this.sliceMs + this.tickMs || w.pd.blocked()) continue;
       w.ranMs += elapsed;
       if (w.ranMs >= Math.max(MIN_BUDGET_MS, w.pd.budgetMs)) {
         w.fired = true;
