@@ -6,7 +6,8 @@ import { clientServer, run, testsDir } from "./helpers.ts";
 
 describe("workers", () => {
   test("a callee whose worker exits mid-call wakes its caller with PeerDied", async () => {
-    await using s = await run(clientServer("exits"), "workers");
+    // Trusted: the server ends its own worker with process.exit, which a confined PD cannot reach.
+    await using s = await run(clientServer("exits"), "workers", { trusted: ["server"] });
     assert.deepEqual(s.of("exits"), ["call -> PeerDied: ppcall: PD 'server' at the other end of channel 13 has died"]);
     assert.equal(s.system.pds().find((p) => p.name === "server")?.state, "exited");
     assert.equal(s.system.faults[0]?.entry, "exit");
@@ -26,6 +27,8 @@ describe("workers", () => {
         ],
       },
       "workers",
+      // Trusted: what a worker thread isolates even for a PD with Node's whole authority (it walks workerData).
+      { trusted: ["a", "b", "c", "p"] },
     );
     const seen = (pd: string) => JSON.parse(s.of(pd)[0] ?? "null") as { channelTags: number[]; otherBuffers: number };
     assert.deepEqual(seen("a").channelTags, [0, 2]);
@@ -86,6 +89,8 @@ describe("blocked callers", () => {
         channels: callers.map((name, i) => ({ ends: [{ pd: name, id: 0, pp: true }, { pd: "server", id: i + 1 }] as const })),
       },
       "workers",
+      // Trusted: the server pauses with Atomics.wait and ends its worker with process.exit.
+      { trusted: ["server"] },
     );
     for (const name of callers) assert.deepEqual(s.of(name), ["PeerDied"], name);
     assert.equal(s.system.pds().find((p) => p.name === "server")?.state, "exited");
@@ -100,7 +105,8 @@ describe("blocked callers", () => {
         ],
         channels: [{ ends: [{ pd: "caller-1", id: 0, pp: true }, { pd: "server", id: 0 }] }],
       },
-      { baseDir: testsDir, onOutput: () => {}, initTimeoutMs: 300 },
+      // Trusted: the server pauses with Atomics.wait and ends its worker with process.exit.
+      { baseDir: testsDir, onOutput: () => {}, initTimeoutMs: 300, trusted: ["server"] },
     );
     assert.equal(system.pds().find((p) => p.name === "caller-1")?.state, "starting", "its init() is blocked in a ppcall");
     const exits: string[] = [];
@@ -136,7 +142,10 @@ describe("boot refuses", () => {
 describe("hostile and asynchronous peers", () => {
   test("a malformed request written straight into the channel is refused; the server keeps serving", async () => {
     const description = clientServer("hostile");
-    await using s = await run({ ...description, protectionDomains: [{ name: "hostile", priority: 100, program: "programs/hostile.ts" }, description.protectionDomains[1]!] }, "workers");
+    // Trusted: the hostile PD writes its channel's raw memory, reached through workerData.
+    await using s = await run({ ...description, protectionDomains: [{ name: "hostile", priority: 100, program: "programs/hostile.ts" }, description.protectionDomains[1]!] }, "workers", {
+      trusted: ["hostile"],
+    });
     // REPLIED (2) with the refusal marker in MSG_COUNT, which the runtime's readMessage turns into an error.
     assert.deepEqual(s.of("hostile"), [`malformed call answered: state=2 count=4294967295`, "proper call: MR0=15"]);
     assert.deepEqual(s.system.faults, []);
