@@ -19,7 +19,8 @@
  *
  * Endowments: `console` (its lines go to the PD's output like `debugPrintln`), `setTimeout`/`setInterval` and
  * their clears (numbers as handles, never Node's Timeout objects, which link to the runtime's own timers; they
- * fire only in an `async` PD, whose event loop runs), `queueMicrotask`, `TextEncoder`/`TextDecoder`, and the
+ * fire only in an `async` PD, whose event loop runs), `queueMicrotask`, `TextEncoder`/`TextDecoder` and
+ * `DataView` that also take a region's guarded view (pd/regions.ts), `AbortController`/`AbortSignal`, and the
  * start compartment's `Date` and `Math` (a compartment's own `Date.now()` is NaN and `Math.random()` throws;
  * programs measure and shuffle, and the timing channel is there anyway: see docs/confinement.md), and
  * `performance.now()`.
@@ -28,7 +29,7 @@
 import { readFile } from "node:fs/promises";
 import { TextDecoder, TextEncoder, type EncodeIntoResult } from "node:util";
 import { IpcError } from "../errors.ts";
-import { unguarded } from "./regions.ts";
+import { confinedDataView, unguarded } from "./regions.ts";
 import { debugPrintln } from "./registers.ts";
 
 /** The functions `ses` installs on globalThis (its own type declarations are global, so they are typed here). */
@@ -136,11 +137,25 @@ function endowments(harden: Ses["harden"]): Record<string, unknown> {
     queueMicrotask: harden((callback: () => void) => { queueMicrotask(callback); }),
     TextEncoder: harden(ConfinedTextEncoder),
     TextDecoder: harden(ConfinedTextDecoder),
+    DataView: harden(ConfinedDataView),
+    // Calls and waits take an AbortSignal (the PD API's cancellation).
+    AbortController: harden(AbortController),
+    AbortSignal: harden(AbortSignal),
     Date: harden(Date),
     Math: harden(Math),
     performance: harden({ now: () => start.now() }),
   };
 }
+
+/**
+ * `DataView` as a program writes it, `new DataView(bytes.buffer, offset, length)`, also over a region's guarded
+ * view (whose `.buffer` is a stand-in): a guarded DataView then. `instanceof DataView` holds for both.
+ */
+const ConfinedDataView = function DataView(this: unknown, buffer: unknown, byteOffset?: number, byteLength?: number): DataView {
+  if ((new.target as unknown) === undefined) throw new TypeError("Constructor DataView requires 'new'");
+  return confinedDataView(buffer, byteOffset, byteLength);
+} as unknown as DataViewConstructor;
+Object.defineProperty(ConfinedDataView, "prototype", { value: globalThis.DataView.prototype });
 
 // Node's encoders need true typed arrays; a region's guarded view (pd/regions.ts) is a Proxy. These take either,
 // and writing into a view checks its rights as any other write to it does.

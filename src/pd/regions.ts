@@ -6,7 +6,8 @@
  * SharedArrayBuffers and no others). In a confined PD (pd/confine.ts) the program never holds the
  * SharedArrayBuffer: `bytes` and `writableBytes()` are guarded views made here (a Proxy over the runtime's own
  * Uint8Array) whose every write checks the map's rights and, for a region mapped through a capability, that
- * the capability is still held, and which refuse `.buffer`; so `perms="r"` and a closed or revoked capability
+ * the capability is still held, and whose `.buffer` is an opaque stand-in that only the program's `DataView`
+ * accepts (making a guarded DataView); so `perms="r"` and a closed or revoked capability
  * bind. A trusted PD holds the SharedArrayBuffer itself: JavaScript has no read-only view of shared memory, and
  * there `perms="r"` is cooperative. Guarded views cost a Proxy trap per element: regions carry bulk data, so
  * use `set`/`slice`/`subarray` (one check each) rather than element loops; message registers are not guarded.
@@ -67,7 +68,7 @@ export function makeMappedRegion(symbol: string, region: string, buffer: SharedA
     if (!writable) throw refuse(`is mapped with perms="${perms}", not writable`);
     if (live !== undefined && !live()) throw refuse("was mapped through a capability that is no longer held (closed or revoked)");
   };
-  const bytes = guarded ? guardedView(raw, mayWrite, () => refuse("is a guarded view in a confined PD: its SharedArrayBuffer is not reachable")) : raw;
+  const bytes = guarded ? guardedView(raw, mayWrite) : raw;
   const mapped: MappedRegion = Object.freeze({
     symbol,
     region,
@@ -89,6 +90,52 @@ const MUTATORS = new Set<PropertyKey>(["set", "fill", "copyWithin", "reverse", "
 /** Properties that would hand out the shared memory itself. */
 const HIDDEN = new Set<PropertyKey>(["buffer"]);
 
+/**
+ * What `.buffer` of a guarded view is: an opaque stand-in for the SharedArrayBuffer that only the `DataView`
+ * endowed to a confined program (pd/confine.ts) accepts, making a guarded DataView over the same memory.
+ */
+export interface GuardedBuffer {
+  readonly byteLength: number;
+}
+
+const buffers = new WeakMap<GuardedBuffer, { readonly buffer: ArrayBufferLike; readonly mayWrite: () => void }>();
+
+/** DataView methods that write. */
+const DATAVIEW_SETTERS = /^set/;
+
+/**
+ * `new DataView(buffer, byteOffset, byteLength)` for a confined program: over a guarded buffer, a DataView whose
+ * set* methods check the region's rights first and which hides its buffer; over anything else, a plain DataView.
+ */
+export function confinedDataView(buffer: unknown, byteOffset?: number, byteLength?: number): DataView {
+  const guarded = typeof buffer === "object" && buffer !== null ? buffers.get(buffer as GuardedBuffer) : undefined;
+  if (guarded === undefined) return new DataView(buffer as ArrayBuffer, byteOffset, byteLength);
+  const target = new DataView(guarded.buffer, byteOffset, byteLength);
+  const methods = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(t, key) {
+      if (key === "buffer") return buffer;
+      const value: unknown = Reflect.get(t, key, t);
+      if (typeof value !== "function") return value;
+      let wrapped = methods.get(key);
+      if (wrapped === undefined) {
+        const fn = value as (...args: unknown[]) => unknown;
+        const write = typeof key === "string" && DATAVIEW_SETTERS.test(key);
+        wrapped = Object.freeze((...args: unknown[]) => {
+          if (write) guarded.mayWrite();
+          return fn.apply(t, args);
+        });
+        methods.set(key, wrapped);
+      }
+      return wrapped;
+    },
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+    setPrototypeOf: () => false,
+  });
+}
+
 /** Each guarded view's real array and write check, for `unguarded`. */
 const views = new WeakMap<object, { readonly target: Uint8Array; readonly mayWrite: () => void }>();
 
@@ -107,16 +154,25 @@ export function unguarded(value: unknown, forWrite: boolean): unknown {
 /**
  * A Uint8Array-like Proxy over `target`: element reads and non-mutating methods go to the real array (methods
  * run on it, never on the proxy, so they work at native speed once called); element writes and mutating methods
- * call `mayWrite` first; `buffer` throws; `subarray` returns another guarded view. Nothing but elements can be set.
+ * call `mayWrite` first; `buffer` is a GuardedBuffer stand-in; `subarray` returns another guarded view. Nothing
+ * but elements can be set.
  */
-function guardedView(target: Uint8Array, mayWrite: () => void, hidden: () => IpcError): Uint8Array {
+function guardedView(target: Uint8Array, mayWrite: () => void): Uint8Array {
   const methods = new Map<PropertyKey, unknown>();
+  let stand: GuardedBuffer | undefined;
+  const standIn = (): GuardedBuffer => {
+    if (stand === undefined) {
+      stand = Object.freeze({ byteLength: target.buffer.byteLength });
+      buffers.set(stand, { buffer: target.buffer, mayWrite });
+    }
+    return stand;
+  };
   const method = (key: PropertyKey, fn: (...args: unknown[]) => unknown): unknown => {
     let wrapped = methods.get(key);
     if (wrapped === undefined) {
       wrapped =
         key === "subarray"
-          ? (...args: unknown[]) => guardedView(fn.apply(target, args) as Uint8Array, mayWrite, hidden)
+          ? (...args: unknown[]) => guardedView(fn.apply(target, args) as Uint8Array, mayWrite)
           : MUTATORS.has(key)
             ? (...args: unknown[]) => {
                 mayWrite();
@@ -133,7 +189,7 @@ function guardedView(target: Uint8Array, mayWrite: () => void, hidden: () => Ipc
   };
   const proxy: Uint8Array = new Proxy(target, {
     get(t, key) {
-      if (HIDDEN.has(key)) throw hidden();
+      if (HIDDEN.has(key)) return standIn();
       const value: unknown = Reflect.get(t, key, t);
       return typeof value === "function" ? method(key, value as (...args: unknown[]) => unknown) : value;
     },
@@ -147,10 +203,6 @@ function guardedView(target: Uint8Array, mayWrite: () => void, hidden: () => Ipc
     defineProperty: () => false,
     deleteProperty: () => false,
     setPrototypeOf: () => false,
-    getOwnPropertyDescriptor(t, key) {
-      if (HIDDEN.has(key)) throw hidden();
-      return Reflect.getOwnPropertyDescriptor(t, key);
-    },
   });
   views.set(proxy, { target, mayWrite });
   return proxy;

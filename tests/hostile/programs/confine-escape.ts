@@ -89,6 +89,15 @@ function tryEverything(): void {
     return true;
   });
   attempt("a read-only region's SharedArrayBuffer", () => new Uint8Array(ro.bytes.buffer).length > 0);
+  attempt("a DataView over a read-only region", () => {
+    const view = new DataView(ro.bytes.buffer);
+    view.setUint8(0, 7);
+    return view.getUint8(0) === 7;
+  });
+  attempt("a plain DataView over a region's buffer", () => {
+    const real = Object.getPrototypeOf(new DataView(new ArrayBuffer(1))) as { constructor: DataViewConstructor };
+    return new real.constructor(ro.bytes.buffer as ArrayBuffer).byteLength > 0;
+  });
   attempt("TypedArray methods on a region view", () => {
     // the attack under test: the real method on the view
     Uint8Array.prototype.fill.call(ro.bytes as Uint8Array, 7);

@@ -2,7 +2,7 @@
 // at offset 2048 for the host to check with `capnp decode`.
 import * as capnp from "capnp-es";
 import { debugPrintln, memoryRegion, protectionDomain } from "../../../src/index.ts";
-import { readCapnp, writeCapnp } from "../../../src/codec/index.ts";
+import { readCapnp, writeCapnp } from "../../../src/codecs.ts";
 import { Person } from "../../codec/capnp/person.js";
 
 export default protectionDomain({
