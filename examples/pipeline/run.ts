@@ -9,7 +9,6 @@ import { boot, HOST } from "../../src/index.ts";
 
 const messages = Number(process.argv[2] ?? 1_000_000);
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
-process.env["PIPELINE_MESSAGES"] = String(messages);
 
 const system = await boot(
   {
@@ -22,12 +21,16 @@ const system = await boot(
   },
   {
     asyncChannels: [
+      { name: "count", producers: [HOST], consumer: "source", capacity: 1, slotBytes: 4 },
       { name: "raw", producers: ["source"], consumer: "transform", capacity: 4096, slotBytes: 16 },
       { name: "cooked", producers: ["transform"], consumer: "sink", capacity: 4096, slotBytes: 16 },
       { name: "report", producers: ["sink"], consumer: HOST, capacity: 4, slotBytes: 64 },
     ],
   },
 );
+const count = new Uint8Array(4);
+new DataView(count.buffer).setUint32(0, messages, true);
+await system.asyncProducer("count").sendAsync(count);
 const started = performance.now();
 const report = await system.asyncConsumer("report").receiveAsync({ timeout: 120_000 });
 const seconds = (performance.now() - started) / 1000;

@@ -1,10 +1,13 @@
 // Stage 1: produces messages [seq u32, value u32] in batches of 256 (one index publish per batch).
-import { asyncProducer, debugPrintln, protectionDomain } from "../../src/index.ts";
+import { asyncConsumer, asyncProducer, debugPrintln, protectionDomain } from "../../src/index.ts";
 
-const total = Number(process.env["PIPELINE_MESSAGES"] ?? 1_000_000);
 const BATCH = 256;
 
 async function run(): Promise<void> {
+  // How many to send comes from the host, over a channel of its own: a confined PD has no process.env.
+  const count = await asyncConsumer("count").receiveAsync({ timeout: 60_000 });
+  if (count === undefined) return; // the host closed it without a count
+  const total = new DataView(count.buffer, count.byteOffset, count.byteLength).getUint32(0, true);
   const raw = asyncProducer("raw");
   const batch = Array.from({ length: BATCH }, () => new Uint8Array(8));
   const start = performance.now();
