@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { boot, IpcError, type SystemDescription } from "../src/index.ts";
+import { boot, IpcError, type BootOptions, type SystemDescription } from "../src/index.ts";
 import { loaderStats } from "../src/kernel/loader.ts";
 
 const src = fileURLToPath(new URL("../src/", import.meta.url));
@@ -29,11 +29,11 @@ function printer(expression: string, imports = ""): string {
   return `import { protectionDomain, debugPrintln } from ${JSON.stringify(join(src, "index.ts"))};\n${imports}\nexport default protectionDomain({ init() { debugPrintln(String(${expression})); }, notified() {} });\n`;
 }
 
-/** Boots one PD per program (workers mode), returns each PD's output once the system is idle. */
-async function outputs(dir: string, programs: readonly string[]): Promise<string[][]> {
+/** Boots one PD per program (workers mode; PD i is `pd<i>`), returns each PD's output once the system is idle. */
+async function outputs(dir: string, programs: readonly string[], options: BootOptions = {}): Promise<string[][]> {
   const lines = programs.map(() => [] as string[]);
   const description: SystemDescription = { protectionDomains: programs.map((program, i) => ({ name: `pd${i}`, priority: i, program })), channels: [] };
-  const system = await boot(description, { mode: "workers", baseDir: dir, onOutput: (e) => lines[Number(e.pd.slice(2))]!.push(e.text) });
+  const system = await boot(description, { mode: "workers", baseDir: dir, onOutput: (e) => lines[Number(e.pd.slice(2))]!.push(e.text), ...options });
   try {
     await system.whenIdle();
     assert.deepEqual(system.faults, []);
@@ -68,7 +68,8 @@ describe("programs compiled by the kernel", () => {
       `import * as index from ${JSON.stringify(join(src, "index.ts"))};\nimport * as internal from ${JSON.stringify(internal)};\n` +
         `export default index.protectionDomain({ init() { index.debugPrintln(String(Object.entries(internal).some(([k, v]) => k in index && (index as Record<string, unknown>)[k] === v))); }, notified() {} });\n`,
     );
-    assert.deepEqual(await outputs(dir, ["two-paths.ts", "same-module.ts"]), [["shared"], ["true"]]);
+    // Trusted: isokit/internal is out of a confined program's reach.
+    assert.deepEqual(await outputs(dir, ["two-paths.ts", "same-module.ts"], { trusted: ["pd0", "pd1"] }), [["shared"], ["true"]]);
   });
 
   test("a program reads a file relative to its own import.meta.url", async () => {
@@ -76,7 +77,8 @@ describe("programs compiled by the kernel", () => {
       "data.txt": "next to the program",
       "reader.ts": printer('readFileSync(new URL("./data.txt", import.meta.url), "utf8")', 'import { readFileSync } from "node:fs";'),
     });
-    assert.deepEqual(await outputs(dir, ["reader.ts"]), [["next to the program"]]);
+    // Trusted: node:fs.
+    assert.deepEqual(await outputs(dir, ["reader.ts"], { trusted: ["pd0"] }), [["next to the program"]]);
   });
 
   test("a program that does not compile fails the boot with InvalidSystem naming its file and line", async () => {
@@ -96,7 +98,9 @@ describe("programs compiled by the kernel", () => {
     const dir = fixture({
       "tracer.ts": `import { protectionDomain, debugPrintln } from ${JSON.stringify(join(src, "index.ts"))};\nexport default protectionDomain({ init() {\n  const stack = new Error("here").stack ?? "";\n  debugPrintln(stack.split("\\n")[1] ?? ""); }, notified() {} });\n`,
     });
-    const [[frame]] = (await outputs(dir, ["tracer.ts"])) as [[string]];
+    // Trusted: a confined program is evaluated in its compartment, whose frames name the compiled bundle's lines
+    // (docs/confinement.md, what remains).
+    const [[frame]] = (await outputs(dir, ["tracer.ts"], { trusted: ["pd0"] })) as [[string]];
     assert.match(frame, /tracer\.ts:3:\d+/);
   });
 
@@ -112,5 +116,45 @@ describe("programs compiled by the kernel", () => {
     utimesSync(join(dir, "same.ts"), later, later);
     await outputs(dir, ["same.ts"]);
     assert.equal(loaderStats().builds - before, 2, "a changed program is built again");
+  });
+
+  test("isokit by the package name, a subpath or a path to src/: one runtime, trusted or confined", async () => {
+    const dir = fixture({
+      "names.ts":
+        `import * as byName from "isokit";\nimport * as microkit from "isokit/microkit";\nimport * as byPath from ${JSON.stringify(join(src, "index.ts"))};\n` +
+        `export default byName.protectionDomain({ init() { byPath.debugPrintln([byName.getMr === byPath.getMr, microkit.Channel === byPath.Channel].join(" ")); }, notified() {} });\n`,
+    });
+    assert.deepEqual(await outputs(dir, ["names.ts", "names.ts"], { trusted: ["pd1"] }), [["true true"], ["true true"]]);
+  });
+
+  test("a confined program may import the packages the boot allows, bundled into its compartment, and no others", async () => {
+    // In the repository, so that the package resolves from the repository's node_modules.
+    const dir = mkdtempSync(join(src, "..", ".loader-test-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "colors.ts"), printer('typeof pc.red("x")', 'import pc from "picocolors";'));
+    assert.deepEqual(await outputs(dir, ["colors.ts"], { packages: ["picocolors"] }), [["string"]]);
+    await assert.rejects(
+      outputs(dir, ["colors.ts"]),
+      (error: unknown) => error instanceof IpcError && error.code === "InvalidSystem" && /colors\.ts:2:\d+: confined PD: package 'picocolors' is not allowed/.test(error.message),
+    );
+  });
+
+  test("a confined program's imports are refused at their file:line:col: a Node built-in, an internal module, isokit/internal", async () => {
+    const dir = fixture({
+      "builtin.ts": printer("1", 'import { cpus } from "os";\nvoid cpus;'),
+      "internal.ts": printer("1", `import { IpcBuffer } from "isokit/internal";\nvoid IpcBuffer;`),
+      "deep.ts": printer("1", `import { currentPd } from ${JSON.stringify(join(src, "pd", "context.ts"))};\nvoid currentPd;`),
+    });
+    const refusal = async (program: string): Promise<string> => {
+      try {
+        await outputs(dir, [program]);
+        return "loaded";
+      } catch (error) {
+        return error instanceof IpcError ? error.message.replace(/^boot: PD 'pd0' failed to load: \S*[\\/]/, "") : String(error);
+      }
+    };
+    assert.match(await refusal("builtin.ts"), /^builtin\.ts:2:\d+: confined PD: 'os' is a Node built-in/);
+    assert.match(await refusal("internal.ts"), /^internal\.ts:2:\d+: confined PD: 'isokit\/internal' \(isokit\/internal\) is the runtime's own layers/);
+    assert.match(await refusal("deep.ts"), /^deep\.ts:2:\d+: confined PD: '.*context\.ts' is one of isokit's internal modules/);
   });
 });
