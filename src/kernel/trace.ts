@@ -66,6 +66,15 @@ const DEFAULT_EVENTS_PER_PD = 200_000;
 /** A flow's end is put this far (µs) inside the slice it binds to, so it is enclosed whatever the rounding. */
 const EPSILON_US = 0.001;
 
+interface FlowHalf {
+  readonly pd: PdTrace;
+  readonly ph: "s" | "f";
+  /** Where it would be, and the slice it must stay in (µs). */
+  readonly ts: number;
+  readonly from: number;
+  readonly to: number;
+}
+
 interface PdTrace {
   readonly info: TracedPd;
   readonly reader: TraceRingReader;
@@ -90,8 +99,8 @@ export class KernelTrace {
   private readonly recordsPerPd: number | undefined;
   private readonly eventsPerPd: number;
   private readonly stats: StatsCollector;
-  /** Flow ids by join key; the first half seen allocates the id, the second removes the key. */
-  private readonly flows = new Map<string, number>();
+  /** Flow halves waiting for their other half, by join key (the second emits both and removes the key). */
+  private readonly flows = new Map<string, FlowHalf>();
   private nextFlow = 1;
   private readonly onBroken: (pd: string, why: string) => void;
   /** Every event as it is made, for live views (the dashboard). */
@@ -252,8 +261,8 @@ export class KernelTrace {
         const ts = at * 1000;
         this.push(pd, { name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X", ts, dur: 0, pid: TRACE_PID, tid: pd.info.pid, args: { endpoint: r.object, slot: r.a, seq: r.b, label: r.label } });
         // send / call -> receive; reply -> the call's end
-        if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, "reply");
-        else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, "message");
+        if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply");
+        else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message");
         return;
       }
       default:
@@ -268,8 +277,7 @@ export class KernelTrace {
     const ts = begin.at * 1000;
     const dur = Math.max(0, (endAt - begin.at) * 1000);
     const tid = pd.info.pid;
-    const lastInside = ts + Math.max(0, dur - EPSILON_US);
-    const firstInside = ts + Math.min(dur, EPSILON_US);
+    const last = ts + dur;
     switch (begin.kind) {
       case TraceKind.PPCALL_BEGIN: {
         const to = pd.channelOf.get(begin.object)!;
@@ -278,8 +286,8 @@ export class KernelTrace {
         channel.ppcalls++;
         channel.callLatency.record(dur * 1000);
         this.push(pd, { name: `ppcall → ${to.peer}`, cat: "ppcall", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label, replyLabel: end.label } });
-        this.flow(pd, `c:${to.channel}:${begin.b}`, "s", ts, "ppcall");
-        this.flow(pd, `p:${to.channel}:${begin.b}`, "f", lastInside, "reply");
+        this.flow(pd, `c:${to.channel}:${begin.b}`, "s", ts, ts, last, "ppcall");
+        this.flow(pd, `p:${to.channel}:${begin.b}`, "f", last, ts, last, "reply");
         return;
       }
       case TraceKind.PROTECTED_BEGIN: {
@@ -287,8 +295,8 @@ export class KernelTrace {
         this.stats.count(c, "protected");
         this.stats.channel(from.channel).serveLatency.record(dur * 1000);
         this.push(pd, { name: `protected ← ${from.peer}`, cat: "protected", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label } });
-        this.flow(pd, `c:${from.channel}:${begin.b}`, "f", firstInside, "ppcall");
-        this.flow(pd, `p:${from.channel}:${begin.b}`, "s", lastInside, "reply");
+        this.flow(pd, `c:${from.channel}:${begin.b}`, "f", ts, ts, last, "ppcall");
+        this.flow(pd, `p:${from.channel}:${begin.b}`, "s", last, ts, last, "reply");
         return;
       }
       case TraceKind.NOTIFIED_BEGIN: {
@@ -304,8 +312,8 @@ export class KernelTrace {
           ep.callLatency.record(dur * 1000);
         }
         this.push(pd, { name: `call ep ${begin.object}`, cat: "endpoint", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { endpoint: begin.object, slot: begin.a, seq: begin.b, label: begin.label } });
-        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, "message");
-        this.flow(pd, `r:${begin.object}:${begin.a}:${begin.b}`, "f", lastInside, "reply");
+        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message");
+        this.flow(pd, `r:${begin.object}:${begin.a}:${begin.b}`, "f", last, ts, last, "reply");
         return;
       }
       default:
@@ -313,17 +321,31 @@ export class KernelTrace {
     }
   }
 
-  /** One half of the flow `key`: `s` where it leaves a slice, `f` where it arrives. */
-  private flow(pd: PdTrace, key: string, ph: "s" | "f", ts: number, name: string): void {
-    let id = this.flows.get(key);
-    if (id === undefined) {
+  /**
+   * One half of the flow `key`: `s` where it leaves the slice [from, to] of `pd` (at `ts`, ideally), `f` where it
+   * arrives. Both halves are emitted when the second is seen, placed inside their slices with the start not
+   * after the finish: PDs stamp on their own threads, and a callee's "began serving" may read a few hundred
+   * nanoseconds before its caller's "published the call". A pair that no placement fits is dropped.
+   */
+  private flow(pd: PdTrace, key: string, ph: "s" | "f", ts: number, from: number, to: number, name: string): void {
+    const half: FlowHalf = { pd, ph, ts, from, to };
+    const other = this.flows.get(key);
+    if (other === undefined || other.ph === ph) {
       if (this.flows.size >= MAX_OPEN_FLOWS) this.flows.delete(this.flows.keys().next().value!); // the oldest never found its other half
-      id = this.nextFlow++;
-      this.flows.set(key, id);
-    } else {
-      this.flows.delete(key);
+      this.flows.set(key, half);
+      return;
     }
-    this.push(pd, ph === "s" ? { name, cat: "flow", ph, ts, pid: TRACE_PID, tid: pd.info.pid, id } : { name, cat: "flow", ph, ts, pid: TRACE_PID, tid: pd.info.pid, id, bp: "e" });
+    this.flows.delete(key);
+    const [start, finish] = ph === "s" ? [half, other] : [other, half];
+    // Inside each slice by EPSILON_US where the slice is long enough, so rounding cannot push a point out.
+    const inside = (h: FlowHalf, t: number): number => Math.min(Math.max(t, h.from + Math.min(EPSILON_US, (h.to - h.from) / 2)), h.to - Math.min(EPSILON_US, (h.to - h.from) / 2));
+    let s = inside(start, start.ts);
+    const f = inside(finish, Math.max(finish.ts, s));
+    if (f < s) s = inside(start, f);
+    if (f < s) return;
+    const id = this.nextFlow++;
+    this.push(start.pd, { name, cat: "flow", ph: "s", ts: s, pid: TRACE_PID, tid: start.pd.info.pid, id });
+    this.push(finish.pd, { name, cat: "flow", ph: "f", ts: f, pid: TRACE_PID, tid: finish.pd.info.pid, id, bp: "e" });
   }
 
   private push(pd: PdTrace, event: TraceEvent): void {
@@ -342,4 +364,64 @@ function channelList(low: number, high: number): string {
   for (let i = 0; i < 31; i++) if ((low & (1 << i)) !== 0) ids.push(i);
   for (let i = 0; i < 31; i++) if ((high & (1 << i)) !== 0) ids.push(31 + i);
   return ids.join(",");
+}
+
+/**
+ * Checks `value` against the Trace Event format as Perfetto's JSON importer and chrome://tracing read it (the
+ * JSON object form, the phases isokit writes): returns what is wrong, or an empty list. Beyond each event's
+ * shape, every flow id must have exactly one start (`s`) and one finish (`f`, bound to its enclosing slice),
+ * each lying inside a complete (`X`) slice on its own thread, the finish not before the start.
+ */
+export function checkTraceFile(value: unknown): string[] {
+  const problems: string[] = [];
+  if (typeof value !== "object" || value === null || !Array.isArray((value as { traceEvents?: unknown }).traceEvents)) return ["not an object with a traceEvents array"];
+  const events = (value as { traceEvents: unknown[] }).traceEvents;
+  const slices = new Map<number, { ts: number; end: number }[]>();
+  const flows = new Map<number, { s: { ts: number; tid: number }[]; f: { ts: number; tid: number }[] }>();
+  events.forEach((raw, i) => {
+    const at = `traceEvents[${i}]`;
+    if (typeof raw !== "object" || raw === null) {
+      problems.push(`${at}: not an object`);
+      return;
+    }
+    const e = raw as Record<string, unknown>;
+    if (typeof e["name"] !== "string") problems.push(`${at}: name is not a string`);
+    if (typeof e["ph"] !== "string" || !["X", "s", "f", "M", "i"].includes(e["ph"])) problems.push(`${at}: phase ${String(e["ph"])} is not one isokit writes`);
+    if (!Number.isInteger(e["pid"]) || !Number.isInteger(e["tid"])) problems.push(`${at}: pid and tid must be integers`);
+    if (e["ph"] === "M") return;
+    if (typeof e["ts"] !== "number" || !Number.isFinite(e["ts"]) || e["ts"] < 0) problems.push(`${at}: ts must be a finite number of µs ≥ 0`);
+    if (typeof e["cat"] !== "string") problems.push(`${at}: cat is not a string`);
+    const ts = e["ts"] as number;
+    const tid = e["tid"] as number;
+    if (e["ph"] === "X") {
+      if (typeof e["dur"] !== "number" || !(e["dur"] >= 0)) problems.push(`${at}: a complete event needs dur ≥ 0`);
+      else {
+        const list = slices.get(tid) ?? [];
+        list.push({ ts, end: ts + e["dur"] });
+        slices.set(tid, list);
+      }
+    }
+    if (e["ph"] === "s" || e["ph"] === "f") {
+      if (!Number.isInteger(e["id"])) {
+        problems.push(`${at}: a flow event needs an integer id`);
+        return;
+      }
+      if (e["ph"] === "f" && e["bp"] !== "e") problems.push(`${at}: a flow finish must bind to its enclosing slice (bp "e")`);
+      const flow = flows.get(e["id"] as number) ?? { s: [], f: [] };
+      flow[e["ph"]].push({ ts, tid });
+      flows.set(e["id"] as number, flow);
+    }
+  });
+  const enclosed = (p: { ts: number; tid: number }): boolean => (slices.get(p.tid) ?? []).some((s) => s.ts <= p.ts && p.ts <= s.end);
+  for (const [id, flow] of flows) {
+    if (flow.s.length !== 1 || flow.f.length !== 1) {
+      problems.push(`flow ${id}: ${flow.s.length} starts and ${flow.f.length} finishes (one of each)`);
+      continue;
+    }
+    const [s, f] = [flow.s[0]!, flow.f[0]!];
+    if (f.ts < s.ts) problems.push(`flow ${id}: finishes at ${f.ts} before it starts at ${s.ts}`);
+    if (!enclosed(s)) problems.push(`flow ${id}: its start is in no slice of thread ${s.tid}`);
+    if (!enclosed(f)) problems.push(`flow ${id}: its finish is in no slice of thread ${f.tid}`);
+  }
+  return problems;
 }
