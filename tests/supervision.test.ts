@@ -135,3 +135,26 @@ describe("supervised restart (workers)", () => {
     await assert.rejects(run(description, "workers", { restart: { strategy: "one_for_one", intensity: -1 } }), /^IpcError: restart: intensity must be a whole number/);
   });
 });
+
+describe("capabilities across a restart (workers)", () => {
+  test("what the description grants is reinstalled; a capability handed out at run time dies with its generation", async () => {
+    await using s = await run(
+      {
+        memoryRegions: [{ name: "gen", size: 0x1000 }],
+        protectionDomains: [
+          { name: "client", priority: 10, program: "programs/supervision/ep-client.ts" },
+          { name: "server", priority: 100, program: "programs/supervision/ep-server.ts", maps: [gen] },
+        ],
+        channels: [{ ends: [{ pd: "client", id: 1, pp: true }, { pd: "server", id: 1 }] }],
+      },
+      "workers",
+      { restart: { strategy: "one_for_one" } },
+    );
+    const lines = s.of("client");
+    assert.deepEqual(lines.slice(0, 2), ["ep1 derive -> ok", "call in flight -> PeerRestarted"]);
+    // Generation 2 notified over the description's channel and granted afresh; the first generation's endpoint
+    // closed with it, so the capability to it is refused.
+    assert.match(lines[2] ?? "", /^ep1 derive -> (EndpointClosed|PeerDied|InvalidCapability); ep2 derive -> ok$/);
+    assert.equal(lines.length, 3);
+  });
+});
