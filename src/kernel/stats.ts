@@ -47,11 +47,13 @@ export class Latency {
   summary(): LatencySummary {
     const h = this.histogram;
     const count = h.totalCount;
+    const max = count === 0 ? 0 : h.maxValue;
+    // A percentile is its bucket's highest equivalent value (within 1%): never report it above the exact max.
     return {
       count,
-      p50Ns: count === 0 ? 0 : h.getValueAtPercentile(50),
-      p99Ns: count === 0 ? 0 : h.getValueAtPercentile(99),
-      maxNs: count === 0 ? 0 : h.maxValue,
+      p50Ns: Math.min(max, count === 0 ? 0 : h.getValueAtPercentile(50)),
+      p99Ns: Math.min(max, count === 0 ? 0 : h.getValueAtPercentile(99)),
+      maxNs: max,
       log2Buckets: Array.from(this.buckets),
     };
   }

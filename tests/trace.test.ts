@@ -1,0 +1,123 @@
+// Tracing (issue #14): the trace ring's two halves, and a traced run of examples/ipc written as Trace Event
+// JSON that passes the format's rules, with a flow from the client's ppcall to the server's protected() and
+// one back from it to the reply.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { boot } from "../src/index.ts";
+import { resolveImages } from "../src/cli/images.ts";
+import { parseSystem } from "../src/sdf/index.ts";
+import { createTraceRing, TraceRingReader, TraceRingWriter, type TraceRecord } from "../src/shm/trace-ring.ts";
+import { TRACE_I32, TraceKind } from "../src/protocol/trace.ts";
+import { checkTraceFile, type TraceEvent } from "../src/kernel/trace.ts";
+
+function drainAll(reader: TraceRingReader): TraceRecord[] {
+  const out: TraceRecord[] = [];
+  reader.drain(1 << 20, (r) => out.push(r));
+  return out;
+}
+
+describe("trace ring", () => {
+  it("carries records in order with every field, stamped on the kernel's clock", () => {
+    const buffer = createTraceRing(64);
+    const reader = new TraceRingReader(buffer);
+    const writer = new TraceRingWriter(buffer, performance.timeOrigin);
+    const before = performance.now();
+    writer.record(TraceKind.PPCALL_BEGIN, 13, 0, 1, 7);
+    writer.record(TraceKind.PPCALL_END, 13, 0, 1, 0xffff_ffff);
+    const records = drainAll(reader);
+    assert.deepEqual(records.map((r) => [r.kind, r.object, r.a, r.b, r.label]), [[TraceKind.PPCALL_BEGIN, 13, 0, 1, 7], [TraceKind.PPCALL_END, 13, 0, 1, 0xffff_ffff]]);
+    assert.ok(records[0]!.at >= before && records[1]!.at >= records[0]!.at && records[1]!.at <= performance.now());
+  });
+
+  it("drops and counts what does not fit, never overwriting an unread record; space comes back once drained", () => {
+    const buffer = createTraceRing(64);
+    const reader = new TraceRingReader(buffer);
+    const writer = new TraceRingWriter(buffer, performance.timeOrigin);
+    for (let i = 0; i < 100; i++) writer.record(TraceKind.NOTIFY, i, 0, 0, 0);
+    assert.equal(reader.dropped, 36);
+    assert.deepEqual(drainAll(reader).map((r) => r.object), Array.from({ length: 64 }, (_, i) => i));
+    writer.record(TraceKind.NOTIFY, 500, 0, 0, 0);
+    assert.deepEqual(drainAll(reader).map((r) => r.object), [500]);
+  });
+
+  it("wraps round many times with seeded random batches and loses nothing it did not count", () => {
+    const buffer = createTraceRing(64);
+    const reader = new TraceRingReader(buffer);
+    const writer = new TraceRingWriter(buffer, performance.timeOrigin);
+    let seed = 12345;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    let written = 0;
+    const seen: number[] = [];
+    for (let round = 0; round < 500; round++) {
+      for (let k = random(80); k > 0; k--) writer.record(TraceKind.NOTIFY, written++, 0, 0, 0);
+      reader.drain(random(70), (r) => seen.push(r.object));
+    }
+    seen.push(...drainAll(reader).map((r) => r.object));
+    assert.equal(seen.length + reader.dropped, written);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, "in order");
+  });
+
+  it("skips a record of an unknown kind or with a non-finite time, and refuses a HEAD past its capacity", () => {
+    const buffer = createTraceRing(64);
+    const reader = new TraceRingReader(buffer);
+    const writer = new TraceRingWriter(buffer, performance.timeOrigin);
+    writer.record(99 as TraceKind, 1, 0, 0, 0);
+    writer.record(TraceKind.NOTIFY, 2, 0, 0, 0);
+    new Float64Array(buffer)[(384 + 32) / 8] = Number.NaN; // the second record's time
+    writer.record(TraceKind.NOTIFY, 3, 0, 0, 0);
+    assert.deepEqual(drainAll(reader).map((r) => r.object), [3]);
+    assert.equal(reader.skipped, 2);
+    Atomics.store(new Int32Array(buffer), TRACE_I32.HEAD, 1_000_000);
+    assert.deepEqual(drainAll(reader), []);
+    assert.match(reader.refusal() ?? "", /^HEAD 1000000 is \d+ records past TAIL 3, more than the ring's 64$/);
+  });
+});
+
+describe("a traced run of examples/ipc", () => {
+  it("is Trace Event JSON, one track per PD, with flows joining the ppcall to protected() and back", async () => {
+    const file = new URL("../examples/ipc/ipc.system", import.meta.url).pathname;
+    const parsed = parseSystem(readFileSync(file, "utf8"), file);
+    assert.ok(parsed.ok);
+    const system = await boot(resolveImages(parsed.system, file, new Map()), { trace: true, onOutput: () => undefined });
+    await system.whenIdle();
+    await system.shutdown();
+    const trace = system.observer.traceFile();
+    assert.ok(trace !== undefined);
+    const json: unknown = JSON.parse(JSON.stringify(trace));
+    assert.deepEqual(checkTraceFile(json), []);
+    const events = trace.traceEvents;
+    const threads = events.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => `${e.tid} ${String(e.args?.["name"])}`);
+    assert.deepEqual(threads.sort(), ["0 kernel", "1 PD client", "2 PD server"]);
+    const ppcall = events.find((e) => e.ph === "X" && e.cat === "ppcall")!;
+    const serve = events.find((e) => e.ph === "X" && e.cat === "protected")!;
+    assert.equal(ppcall.name, "ppcall → server");
+    assert.equal(ppcall.tid, 1);
+    assert.equal(serve.name, "protected ← client");
+    assert.equal(serve.tid, 2);
+    assert.equal(ppcall.args?.["label"], 1);
+    const within = (e: TraceEvent, slice: TraceEvent): boolean => e.tid === slice.tid && slice.ts <= e.ts && e.ts <= slice.ts + slice.dur!;
+    const flows = new Map<number, { s?: TraceEvent; f?: TraceEvent }>();
+    for (const e of events) if (e.ph === "s" || e.ph === "f") flows.set(e.id!, { ...flows.get(e.id!), [e.ph]: e });
+    const joined = [...flows.values()].map((f) => (f.s !== undefined && f.f !== undefined && within(f.s, ppcall) && within(f.f, serve) ? "call" : f.s !== undefined && f.f !== undefined && within(f.s, serve) && within(f.f, ppcall) ? "reply" : "other"));
+    assert.deepEqual(joined.sort(), ["call", "reply"]);
+    // The statistics saw the same call.
+    const channel = system.stats().channels[0]!;
+    assert.equal(channel.ppcalls, 1);
+    assert.equal(channel.callLatency.count, 1);
+    assert.ok(channel.callLatency.p50Ns > 0 && channel.callLatency.p50Ns <= channel.callLatency.maxNs);
+  });
+
+  it("untraced, a system has no trace file and counts no operations", async () => {
+    const file = new URL("../examples/ipc/ipc.system", import.meta.url).pathname;
+    const parsed = parseSystem(readFileSync(file, "utf8"), file);
+    assert.ok(parsed.ok);
+    const system = await boot(resolveImages(parsed.system, file, new Map()), { onOutput: () => undefined });
+    await system.whenIdle();
+    await system.shutdown();
+    assert.equal(system.observer.traceFile(), undefined);
+    const stats = system.stats();
+    assert.equal(stats.traced, false);
+    assert.deepEqual(stats.pds.map((p) => [p.name, p.operations, p.outputLines]), [["client", {}, 3], ["server", {}, 3]]);
+  });
+});
