@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ExitCode, messageOf, stdio, type Io } from "./io.ts";
+import type { RestartPolicy } from "../kernel/supervisor.ts";
 
 function version(): string {
   const manifest: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
@@ -86,6 +87,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     .option("--keep-running", "do not stop when the system is idle (stop on Ctrl-C, SIGTERM or --timeout)", false)
     .option("--in-process", "run every PD in this thread (no isolation; for debugging)", false)
     .option("--trusted <name>", "run PD <name> trusted, outside its compartment, with Node's APIs (repeatable)", collect, [])
+    .option("--restart <policy>", "restart faulted top-level PDs: one_for_one|one_for_all|rest_for_one[,intensity=N][,period=MS][,regions=keep|zero][,PD=permanent|transient|temporary...]")
     .option("--trace <file>", "record a trace and write it to <file> at the end (Chrome Trace Event JSON: open it in ui.perfetto.dev)")
     .option("--stats", "print statistics at the end: per PD, channel and endpoint operations, p50/p99/max latency, faults", false)
     .option("--json", "with --stats: print them as one JSON document on stdout", false)
@@ -97,13 +99,21 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         "Exit status: 0 stopped with no unhandled fault; 1 a PD died unhandled (or the system could not boot);\n" +
         "2 usage error or invalid system; 130 / 143 stopped cleanly on SIGINT / SIGTERM.",
     )
-    .action(async (file: string, options: { image: string[]; trusted: string[]; timeout?: number; keepRunning: boolean; inProcess: boolean; trace?: string; stats: boolean; json: boolean; dashboard?: number | true }) => {
+    .action(async (file: string, options: { image: string[]; trusted: string[]; restart?: string; timeout?: number; keepRunning: boolean; inProcess: boolean; trace?: string; stats: boolean; json: boolean; dashboard?: number | true }) => {
       if (options.json && !options.stats) {
         exitCode = usageError(io, "--json needs --stats", "Try 'isokit run --help'.");
         return;
       }
       const { runCommand } = await import("./run.ts");
-      exitCode = await runCommand(file, { ...options, dashboard: options.dashboard === true ? DEFAULT_DASHBOARD_PORT : options.dashboard }, io);
+      const { parseRestartFlag } = await import("../kernel/supervisor.ts");
+      let restart: RestartPolicy | undefined;
+      try {
+        restart = options.restart === undefined ? undefined : parseRestartFlag(options.restart);
+      } catch (error) {
+        exitCode = usageError(io, messageOf(error), "Try 'isokit run --help'.");
+        return;
+      }
+      exitCode = await runCommand(file, { ...options, restart, dashboard: options.dashboard === true ? DEFAULT_DASHBOARD_PORT : options.dashboard }, io);
     });
 
   try {

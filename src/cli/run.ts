@@ -20,6 +20,7 @@ import { parseImageOverrides, resolveImages } from "./images.ts";
 import { ExitCode, messageOf, type Io, type StopSignal } from "./io.ts";
 import { loadBoot, registerTsx } from "./kernel.ts";
 import { formatStats } from "../kernel/stats.ts";
+import type { RestartPolicy } from "../kernel/supervisor.ts";
 
 export interface RunOptions {
   readonly image: readonly string[];
@@ -35,6 +36,8 @@ export interface RunOptions {
   readonly dashboard?: number | undefined;
   /** PDs whose programs run trusted (not confined): Node's whole authority in their worker. */
   readonly trusted?: readonly string[] | undefined;
+  /** The restart policy of the top-level PDs (`--restart`; docs/supervision.md). */
+  readonly restart?: RestartPolicy | undefined;
 }
 
 /** Why the system was stopped. */
@@ -198,6 +201,7 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
       system = await boot(description, {
         mode: options.inProcess ? "in-process" : "workers",
         trusted: options.trusted ?? [],
+        ...(options.restart === undefined ? {} : { restart: options.restart }),
         // Statistics and the dashboard need the trace for operations and latencies.
         trace: !options.inProcess && (options.trace !== undefined || options.stats === true || options.dashboard !== undefined),
         onOutput: (e) => {
@@ -254,8 +258,9 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
   await system.shutdown();
   await closeDashboard?.();
   report(system, options, io);
-  // A child's fault its parent handled (resumed or stopped it) is part of the system's design, not a failure.
-  const unhandled = system.faults.filter((f) => f.handledBy === undefined).length;
+  // A child's fault its parent handled (resumed or stopped it) is part of the system's design, not a failure;
+  // so is a fault after which the PD was restarted. A restart policy that gave up is (its "supervisor" fault).
+  const unhandled = system.faults.filter((f) => f.handledBy === undefined && f.restarted !== true).length;
   const states = system
     .pds()
     .map((p) => `${p.name} ${p.state === "faulted" || p.state === "exited" ? pc.red(p.state) : p.state}`)
