@@ -1,0 +1,88 @@
+// A PD's trace ring is untrusted input (issue #14): whatever a PD writes there costs only its own track. On
+// real worker threads: garbage records are skipped and counted while an honest pair's call is traced and
+// joined as usual; a ring whose HEAD runs away is refused and faults its PD alone; a PD that records faster
+// than the kernel drains drops and counts, and the kernel keeps no more than its quota of events.
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { boot, isIpcError, type BootOptions, type RunningSystem, type SystemDescription } from "../../src/index.ts";
+import { checkTraceFile } from "../../src/kernel/trace.ts";
+
+const baseDir = dirname(fileURLToPath(import.meta.url));
+const program = (name: string): string => `programs/${name}.ts`;
+/** The honest pair: the Microkit tutorial's client and server (a notify each way, one ppcall). */
+const honest: SystemDescription = {
+  protectionDomains: [
+    { name: "client", priority: 100, program: "../../examples/ipc/microkit-ipc-client.ts" },
+    { name: "server", priority: 200, program: "../../examples/ipc/microkit-ipc-server.ts" },
+  ],
+  channels: [{ ends: [{ pd: "client", id: 13, pp: true }, { pd: "server", id: 37 }] }],
+};
+
+async function start(description: SystemDescription, options: BootOptions): Promise<RunningSystem & AsyncDisposable> {
+  const system = await boot(description, { mode: "workers", baseDir, onOutput: () => undefined, ...options });
+  await system.whenIdle();
+  return system;
+}
+
+const state = (system: RunningSystem, pd: string): string | undefined => system.pds().find((p) => p.name === pd)?.state;
+
+describe("hostile trace rings", () => {
+  test("garbage records are skipped and counted; the honest pair's call is traced and joined; nobody is faulted", async () => {
+    await using system = await start(
+      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "garbage", priority: 1, program: program("trace-garbage") }] },
+      { trace: true, trusted: ["garbage"] },
+    );
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    const stats = system.stats();
+    const garbage = stats.pds.find((p) => p.name === "garbage")!;
+    // 1000 records: the reader skips unknown kinds and non-finite times, the kernel out-of-range times and
+    // channels the PD does not hold; nothing of it is counted as an operation of anyone.
+    assert.ok(garbage.traceSkipped >= 900, `skipped ${garbage.traceSkipped}`);
+    assert.deepEqual(garbage.operations, Object.fromEntries(Object.entries(garbage.operations).filter(([k]) => ["send", "receive", "reply", "call"].includes(k))));
+    assert.equal(stats.channels[0]!.ppcalls, 1);
+    const file = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    assert.equal(file.traceEvents.filter((e) => e.ph === "X" && (e.cat === "ppcall" || e.cat === "protected")).length, 2);
+  });
+
+  test("a trace ring whose HEAD runs a million records ahead is refused and faults its PD alone", async () => {
+    await using system = await start(
+      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "breaker", priority: 1, program: program("trace-breaker") }] },
+      { trace: true, trusted: ["breaker"] },
+    );
+    assert.equal(state(system, "breaker"), "faulted");
+    const fault = system.faults.find((f) => f.pd === "breaker");
+    assert.ok(fault !== undefined && isIpcError(fault.error, "InvalidMessage"), `a typed fault: ${String(fault?.error)}`);
+    assert.match(fault.error.message, /^trace: PD 'breaker' broke its trace ring: HEAD \d+ is \d+ records past TAIL 0, more than the ring's 16384$/);
+    assert.deepEqual(system.faults.map((f) => f.pd), ["breaker"]);
+    assert.equal(state(system, "client"), "running");
+    assert.equal(system.stats().channels[0]!.ppcalls, 1);
+  });
+
+  test("a PD recording faster than the kernel drains drops and counts; the kernel keeps at most its quota of events", async () => {
+    await using system = await start(
+      {
+        protectionDomains: [
+          { name: "flooder", priority: 1, program: program("trace-flooder") },
+          { name: "quiet", priority: 2, program: program("trace-quiet") },
+        ],
+        channels: [{ ends: [{ pd: "flooder", id: 0, notify: true }, { pd: "quiet", id: 0 }] }],
+      },
+      { trace: { recordsPerPd: 1024, eventsPerPd: 5000 } },
+    );
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    const stats = system.stats();
+    const flooder = stats.pds.find((p) => p.name === "flooder")!;
+    const notifies = flooder.operations["notify"] ?? 0;
+    assert.ok(flooder.traceDropped > 0, "its ring overflowed");
+    assert.equal(notifies + flooder.traceDropped, 200_000, "every notify is either recorded or counted as dropped");
+    assert.ok(stats.warnings.some((w) => /^PD 'flooder' dropped \d+ trace records/.test(w)));
+    const kept = system.observer.traceFile()!.traceEvents.filter((e) => e.tid === flooder.pid && e.ph !== "M").length;
+    assert.ok(kept <= 5000, `the kernel kept ${kept} of the flooder's events`);
+    assert.ok(stats.trace.evicted > 0);
+  });
+});
