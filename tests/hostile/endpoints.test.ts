@@ -64,6 +64,9 @@ async function start(desc: SystemDescription, options: BootOptions = {}, words: 
   const system = await boot(desc, {
     mode: "workers",
     baseDir: testsDir,
+    // Trusted: these PDs attack from below the PD API (raw slot words through the ctl region, internal modules),
+    // as a trusted PD can; the kernel's defences must hold against that, confined or not.
+    trusted: desc.protectionDomains.map((pd) => pd.name),
     regions: { ctl: shared },
     initTimeoutMs: 200,
     onOutput: (e) => {

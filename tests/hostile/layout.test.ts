@@ -23,7 +23,9 @@ const race: SystemDescription = {
 
 describe("hostile: layouts over regions other PDs write (workers)", { timeout: 60_000 }, () => {
   it("a string field read from two regions: a PD racing writes to its own never makes the server misread the other's", async () => {
-    await using booted = await run(race, "workers");
+    // Trusted: a layout view needs the region's real bytes, which a confined PD's guarded view does not hand to
+    // layouts yet (docs/confinement.md, what remains).
+    await using booted = await run(race, "workers", { trusted: ["server", "honest", "racer"] });
     assert.deepEqual(booted.system.faults, []);
     // racing=true: the hostile rewrote its region at least 20,000 times while the server read (else the test
     // proved nothing). honestWrong: reads of the honest "guest" that came back as anything else. hostileForeign:

@@ -61,11 +61,13 @@ function pd(name: string, file: string) {
 }
 
 describe("hostile async-channel producers on real workers", () => {
+// Trusted: these PDs attack from below the PD API (raw shared memory, workerData's ring descriptors), as a trusted
+// PD can; the kernel's defences must hold against that, confined or not.
   for (const attack of ["evil-length", "evil-chain", "evil-head"]) {
     test(`${attack}: the malformed ring is refused once, by name; both honest producers' 10,000 messages arrive in order`, { timeout: 120_000 }, async () => {
       const system = await boot(
         { protectionDomains: [pd(attack, "ring-hostile"), pd("honest-a", "ring-honest"), pd("honest-b", "ring-honest")], channels: [] },
-        { asyncChannels: [{ name: "in", producers: [attack, "honest-a", "honest-b"], consumer: HOST, capacity: 64 }] },
+        { asyncChannels: [{ name: "in", producers: [attack, "honest-a", "honest-b"], consumer: HOST, capacity: 64 }], trusted: [attack, "honest-a", "honest-b"] },
       );
       try {
         const consumer = system.asyncConsumer("in");
@@ -87,6 +89,7 @@ describe("hostile async-channel producers on real workers", () => {
       const system = await boot(
         { protectionDomains: [pd(attack, "ring-hostile"), pd("honest-a", "ring-honest"), pd("sink", "ring-sink")], channels: [] },
         {
+          trusted: [attack, "honest-a", "sink"],
           asyncChannels: [
             { name: "in", producers: [attack, "honest-a"], consumer: "sink", capacity: 64 },
             { name: "report", producers: ["sink"], consumer: HOST, capacity: 4, slotBytes: 1024 },
@@ -111,7 +114,7 @@ describe("hostile async-channel producers on real workers", () => {
   test("evil-exit: a producer that zeroes MAGIC and CAPACITY and exits is marked dead; the consumer drains the rest, then PeerDied", { timeout: 120_000 }, async () => {
     const system = await boot(
       { protectionDomains: [pd("evil-exit", "ring-hostile"), pd("honest-a", "ring-honest")], channels: [] },
-      { asyncChannels: [{ name: "in", producers: ["evil-exit", "honest-a"], consumer: HOST, capacity: 64 }] },
+      { asyncChannels: [{ name: "in", producers: ["evil-exit", "honest-a"], consumer: HOST, capacity: 64 }], trusted: ["evil-exit", "honest-a"] },
     );
     try {
       const consumer = system.asyncConsumer("in");
