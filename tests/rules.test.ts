@@ -45,7 +45,7 @@ test("no pp on both ends", async () => {
       protectionDomains: [pd("a", 1), pd("b", 2)],
       channels: [{ ends: [{ pd: "a", id: 0, pp: true }, { pd: "b", id: 0, pp: true }] }],
     }),
-    ["cannot ppc bidirectionally (element 'channel')"],
+    ["cannot ppc bidirectionally on element 'channel'"],
   );
 });
 
@@ -60,9 +60,9 @@ test("channel ids 0..61 and unique per PD", async () => {
       ],
     }),
     [
-      "id must be < 62 (element 'end')",
+      "id must be < 62 on element 'end'",
       "duplicate channel id: 0 in protection domain: 'b'",
-      "id must be a non-negative integer, got -1 (element 'end')",
+      "id must be >= 0 on element 'end'",
     ],
   );
 });
@@ -73,6 +73,6 @@ test("unique PD names and known PDs at channel ends", async () => {
       protectionDomains: [pd("test", 1), pd("test", 2)],
       channels: [{ ends: [{ pd: "test", id: 0 }, { pd: "invalidpd", id: 0 }] }],
     }),
-    ["duplicate protection domain name 'test'.", "invalid PD name 'invalidpd' (element 'end')"],
+    ["duplicate protection domain name 'test'.", "invalid PD name 'invalidpd' on element 'end'"],
   );
 });

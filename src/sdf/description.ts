@@ -25,6 +25,8 @@ export interface SystemDescription {
   /** Microkit 2.x `<domains><domain name id/>`: the names a PD's `domain` may use (ids as written, if any). */
   readonly domains?: readonly DomainDescription[] | undefined;
   readonly location?: SourceLocation | undefined;
+  /** x86 `<io_address_space>`es (IOMMU), as read: checked, not run. */
+  readonly ioAddressSpaces?: readonly IoAddressSpaceDescription[] | undefined;
   /** Elements the parser read but isokit cannot run (`cspace`, `virtual_machine`, ...): `run` refuses them. */
   readonly unsupported?: readonly { readonly element: string; readonly why: string; readonly location: SourceLocation }[] | undefined;
 }
@@ -59,6 +61,44 @@ export interface ProtectionDomainDescription {
   readonly maps?: readonly MapDescription[] | undefined;
   readonly irqs?: readonly IrqDescription[] | undefined;
   readonly setvars?: readonly SetvarDescription[] | undefined;
+  /** Parsed and checked for the rules between elements; isokit runs none of these (`run` refuses them). */
+  readonly virtualMachine?: VirtualMachineDescription | undefined;
+  readonly ioports?: readonly IoPortDescription[] | undefined;
+  readonly capMaps?: readonly CapMapDescription[] | undefined;
+  readonly location?: SourceLocation | undefined;
+}
+
+/** `<virtual_machine>` in a PD: its vCPUs and guest maps, for the rules that involve them. */
+export interface VirtualMachineDescription {
+  readonly name: string;
+  readonly vcpus: readonly { readonly id: number; readonly location?: SourceLocation | undefined }[];
+  readonly maps: readonly MapDescription[];
+  readonly location?: SourceLocation | undefined;
+}
+
+/** x86 `<ioport>`. Located, as Microkit locates it, at its protection domain. */
+export interface IoPortDescription {
+  readonly id: number;
+  readonly addr: number;
+  readonly size: number;
+  readonly location?: SourceLocation | undefined;
+}
+
+/** `<cspace><cap_tcb|cap_sc|cap_vspace slot pd/>`: a capability to another PD's object in this PD's CSpace. */
+export interface CapMapDescription {
+  /** As Microkit names the object type in messages. */
+  readonly type: "Tcb" | "SchedContext" | "VSpace";
+  readonly slot: number;
+  readonly pd: string;
+  readonly location?: SourceLocation | undefined;
+}
+
+/** x86 `<io_address_space name peripheral_id domain_id><iomap mr iovaddr perms/>`. */
+export interface IoAddressSpaceDescription {
+  readonly name: string;
+  /** The PCI device, as Microkit shows it (`00:03.0`). */
+  readonly device: string;
+  readonly maps: readonly { readonly mr: string; readonly iovaddr: number; readonly perms: string; readonly location?: SourceLocation | undefined }[];
   readonly location?: SourceLocation | undefined;
 }
 
@@ -106,7 +146,13 @@ export interface MapDescription {
 }
 
 export interface IrqDescription {
+  /** `irq` for ARM and RISC-V; the x86 kinds are `ioapic` (`pin`) and `msi` (`pcidev`). */
+  readonly kind?: "conventional" | "ioapic" | "msi" | undefined;
   readonly irq?: number | undefined;
+  /** x86 I/O APIC: the controller and pin; x86 MSI: the PCI device (`00:03.0`). */
+  readonly ioapic?: number | undefined;
+  readonly pin?: number | undefined;
+  readonly pciDevice?: string | undefined;
   readonly id: number;
   readonly trigger?: "edge" | "level" | undefined;
   /** Symbol that receives `id` (Microkit `setvar_id`). */

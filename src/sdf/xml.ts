@@ -81,7 +81,7 @@ export function parseXml(text: string, file: string): XmlResult {
       const first = raw.search(/[^ \t\r\n]/);
       diagnostics.push({
         severity: "error",
-        message: `unexpected text found in element '${parent.element.name}'`,
+        message: `unexpected text found in element '${parent.element.name}' @ ${where(parent.element.location)}`,
         location: at(markupEnd + Math.max(0, first)),
       });
     }
@@ -91,7 +91,11 @@ export function parseXml(text: string, file: string): XmlResult {
     const parent = stack.at(-1);
     if (parent !== undefined && data.trim() !== "") {
       const start = text.lastIndexOf("<![CDATA[", parser.position);
-      diagnostics.push({ severity: "error", message: `unexpected text found in element '${parent.element.name}'`, location: at(Math.max(0, start)) });
+      diagnostics.push({
+        severity: "error",
+        message: `unexpected text found in element '${parent.element.name}' @ ${where(parent.element.location)}`,
+        location: at(Math.max(0, start)),
+      });
     }
     markupEnd = parser.position;
   });
@@ -175,6 +179,11 @@ function locator(text: string, file: string): (offset: number) => SourceLocation
     last = { line: lo, offset, column };
     return { file, line: lo + 1, column };
   };
+}
+
+/** As Microkit writes a place inside a message (`... @ file:line:col`). */
+function where(location: SourceLocation): string {
+  return `${location.file}:${location.line}:${location.column}`;
 }
 
 /** 1 for a UTF-16 unit that starts a code point, 0 for the low half of a surrogate pair. */

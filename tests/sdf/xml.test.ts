@@ -106,9 +106,9 @@ describe("problems are located diagnostics, never exceptions", () => {
 
   test("text inside any element, at its first non-blank character; CDATA counts as text", () => {
     assert.deepEqual(problems("<system>\n  <a>\n    hello\n  </a> tail\n  <b><![CDATA[x]]></b><c>&#32;</c>\n</system>"), [
-      "t.xml:3:5: error: unexpected text found in element 'a'",
-      "t.xml:4:8: error: unexpected text found in element 'system'",
-      "t.xml:5:6: error: unexpected text found in element 'b'",
+      "t.xml:3:5: error: unexpected text found in element 'a' @ t.xml:2:3",
+      "t.xml:4:8: error: unexpected text found in element 'system' @ t.xml:1:1",
+      "t.xml:5:6: error: unexpected text found in element 'b' @ t.xml:5:3",
     ]);
   });
 
