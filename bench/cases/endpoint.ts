@@ -6,7 +6,7 @@ import type { BenchCase } from "../harness.ts";
 
 const program = fileURLToPath(new URL("../programs/endpoint-bench.ts", import.meta.url));
 
-function description(flooded: boolean): SystemDescription {
+export function description(flooded: boolean): SystemDescription {
   const names = flooded ? ["server", "client", "flooder"] : ["server", "client"];
   // The server grants to the others by name: a channel connects each of them to it (authority to grant).
   const channels = names.slice(1).map((name, i): SystemDescription["channels"][number] => ({ ends: [{ pd: "server", id: i + 1 }, { pd: name, id: 0 }] }));
@@ -18,6 +18,8 @@ async function oneRound(flooded: boolean, iterations: number): Promise<number> {
   process.env["ISOKIT_BENCH_FLOODED"] = flooded ? "1" : "0";
   let line = "";
   const system = await boot(description(flooded), {
+    // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
+    trusted: description(flooded).protectionDomains.map((pd) => pd.name),
     onOutput: (e) => {
       if (e.pd === "client") line = e.text;
     },

@@ -66,6 +66,8 @@ async function oneRound(system: SystemDescription, attack: boolean, n: number, i
   let line: string | undefined;
   const other: string[] = [];
   const running = await boot(system, {
+    // Trusted: the PDs coordinate with Atomics on the ctl region's words, which a confined PD cannot reach.
+    trusted: system.protectionDomains.map((pd) => pd.name),
     regions: { ctl: shared },
     initTimeoutMs: 50_000,
     onOutput: (e) => {

@@ -15,9 +15,10 @@ import {
   send,
   type Capability,
 } from "../../src/index.ts";
+import { benchParam } from "./params.ts";
 
-const iterations = Number(process.env["ISOKIT_BENCH_ITERATIONS"] ?? 100_000);
-const flooded = process.env["ISOKIT_BENCH_FLOODED"] === "1";
+let iterations = 100_000;
+let flooded = false;
 const STOP = 0xff;
 
 function server(): void {
@@ -58,7 +59,7 @@ function timeP99(ep: Capability, n: number, message: Uint8Array): number {
 
 function client(): void {
   const ep = lookupCapability("ep", { timeout: 20_000 });
-  const message = new Uint8Array(Number(process.env["ISOKIT_BENCH_BYTES"] ?? 64));
+  const message = new Uint8Array(Number(benchParam("ISOKIT_BENCH_BYTES") ?? 64));
   const time = flooded ? timeP99 : timeMean;
   const n = flooded ? Math.max(1000, Math.floor(iterations / 10)) : iterations;
   time(ep, n, message); // warm-up
@@ -83,6 +84,8 @@ function flooder(): void {
 
 export default protectionDomain({
   init() {
+    iterations = Number(benchParam("ISOKIT_BENCH_ITERATIONS") ?? 100_000);
+    flooded = benchParam("ISOKIT_BENCH_FLOODED") === "1";
     const name = pdName();
     if (name === "server") server();
     else if (name === "flooder") flooder();

@@ -1,13 +1,13 @@
 // Benchmark client. Its PD name chooses the case: `hot` (back-to-back ppcalls, both sides spinning), `cold`
 // (a pause between calls long enough for the server to fall asleep; only the call is timed), `notify`
-// (notification ping-pong). Rounds and iterations come from the environment; each round's mean µs per
-// operation is printed as one JSON line.
+// (notification ping-pong). Rounds and iterations come from params.ts (a region or the environment); each
+// round's mean µs per operation is printed as one JSON line.
 import { Channel, debugPrintln, getMr, MessageInfo, pdName, protectionDomain, setMr } from "../../src/index.ts";
+import { benchParam } from "./params.ts";
 
 const SERVER = new Channel(0);
-const rounds = Number(process.env["ISOKIT_BENCH_ROUNDS"] ?? 7);
-const iterations = Number(process.env["ISOKIT_BENCH_ITERATIONS"] ?? 100_000);
-const pause = new Int32Array(new SharedArrayBuffer(4));
+let rounds = 7;
+let iterations = 100_000;
 
 function hot(n: number): number {
   const info = new MessageInfo(1, 1);
@@ -23,6 +23,7 @@ function hot(n: number): number {
 
 function cold(n: number): number {
   const info = new MessageInfo(1, 1);
+  const pause = new Int32Array(new SharedArrayBuffer(4)); // a trusted client's: confined, only hot and notify run
   let total = 0;
   for (let i = 0; i < n; i++) {
     Atomics.wait(pause, 0, 0, 2); // 2 ms: the server's 20 µs spin is long over, it sleeps in Atomics.wait
@@ -44,6 +45,8 @@ function report(): void {
 
 export default protectionDomain({
   init() {
+    rounds = Number(benchParam("ISOKIT_BENCH_ROUNDS") ?? 7);
+    iterations = Number(benchParam("ISOKIT_BENCH_ITERATIONS") ?? 100_000);
     const name = pdName();
     if (name === "notify") {
       notifyRound = { n: Math.max(1, Math.floor(iterations / 2)), start: performance.now() };
