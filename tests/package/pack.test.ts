@@ -79,6 +79,17 @@ try {
     assertPrinted(ran, "probe: instanceof=true isIpcError=true\nhost instanceof=true code=InvalidSystem", "host.ts");
   });
 
+  it("a TypeScript program outside a \"type\": \"module\" package runs (the kernel compiles it, Node does not load it as CommonJS)", async () => {
+    const dir = join(project, "plain");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "plain", private: true }));
+    writeFileSync(join(dir, "hello.system"), '<system><protection_domain name="hello" priority="1"><program_image path="hello.elf" /></protection_domain></system>\n');
+    writeFileSync(join(dir, "hello.ts"), 'import { protectionDomain, debugPrintln } from "isokit/microkit";\nexport default protectionDomain({ init() { debugPrintln("hi"); } });\n');
+    const ran = await run(process.execPath, [join(project, "node_modules", "isokit", "bin", "isokit.js"), "run", "hello.system"], dir);
+    assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+    assertPrinted(ran, "hello: hi", "plain/hello.ts");
+  });
+
   it("a consumer type-checks against the shipped declarations (every subpath resolves; internals are not on them)", async () => {
     writeFileSync(
       join(project, "tsconfig.json"),
