@@ -18,7 +18,7 @@ const echo = new URL("../workers/echo.mjs", import.meta.url);
 const dist = new URL("../../dist/index.js", import.meta.url).href;
 
 /** ms until `n` bare workers have started and each has answered one message; all are terminated after. */
-async function bareWorkers(n: number): Promise<number> {
+export async function bareWorkers(n: number): Promise<number> {
   const start = performance.now();
   const workers = Array.from({ length: n }, () => new Worker(echo));
   try {

@@ -12,8 +12,9 @@ import endpoint from "./endpoint.ts";
 import floor from "./floor.ts";
 import hostile from "./hostile.ts";
 import pending from "./pending.ts";
+import restart from "./restart.ts";
 import postmessage from "./postmessage.ts";
 import ppcall from "./ppcall.ts";
 import scale from "./scale.ts";
 
-export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, scale, boot, endpoint, confined, hostile, channel, codec, cli, pending]);
+export const allCases: readonly AnyCase[] = registry([floor, postmessage, comlink, ppcall, scale, boot, restart, endpoint, confined, hostile, channel, codec, cli, pending]);
