@@ -51,6 +51,22 @@ describe("serve(): an endpoint served by the PD's loop", () => {
     }
   });
 
+  it("a receive loop of its own in init() is reported as not done: boot gives up waiting, the PD stays starting", async () => {
+    const lines: string[] = [];
+    const states: string[] = [];
+    const system = await boot(
+      { protectionDomains: [{ name: "server", priority: 1, program: "programs/loop-in-init.ts" }], channels: [] },
+      { baseDir: here, initTimeoutMs: 1000, onOutput: (e) => lines.push(e.text), onState: (e) => states.push(`${e.pd} ${e.state}`) },
+    );
+    try {
+      assert.deepEqual(system.pds().map((pd) => `${pd.name} ${pd.state}`), ["server starting"]);
+      assert.ok(!states.includes("server running"), states.join(", "));
+      assert.deepEqual(system.faults, []);
+    } finally {
+      await system.shutdown();
+    }
+  });
+
   it("a handler that throws faults its PD in 'serve'; the caller gets PeerDied, later calls fail at once", async () => {
     const { system, lines } = await start(serverAndClient("thrower"));
     try {
