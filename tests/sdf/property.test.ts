@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import type { Diagnostic } from "../../src/errors.ts";
-import { allProtectionDomains, checkSystem, parseSystem, type ParseResult } from "../../src/sdf/index.ts";
+import { ARCHES, allProtectionDomains, checkSystem, kernelConfig, parseSystem, type ParseResult } from "../../src/sdf/index.ts";
 import { read, systemFiles } from "./support.ts";
 
 const sources = [
@@ -14,6 +14,9 @@ const sources = [
     read("rules", `${r}.system`),
   ),
 ];
+
+/** Microkit's suite: the x86 interrupt kinds, I/O ports, IOMMU, cspace, virtual machines and domains. */
+const suiteSources = systemFiles("microkit-suite").map((f) => read("microkit-suite", f));
 
 /** Values an attribute might be changed to: plausible, out of range, and junk. */
 const values = fc.oneof(
@@ -123,6 +126,28 @@ describe("robustness", () => {
       }),
       // A hang guard, not a benchmark: the 1,500 runs take well under a second; a quadratic blow-up or a loop
       // that never ends fails here instead of stalling CI.
+      { numRuns: 1500, interruptAfterTimeLimit: 10_000, markInterruptAsFailure: true },
+    );
+  });
+
+  test("mutated suite files under every architecture and odd kernel configurations: the same guarantees", () => {
+    const config = fc.record({
+      arch: fc.constantFrom(...ARCHES),
+      numCores: fc.constantFrom(1, 4),
+      iommu: fc.boolean(),
+      hypervisor: fc.boolean(),
+      numDomains: fc.constantFrom(1, 16),
+      numDomainSchedules: fc.constantFrom(1, 100),
+    });
+    fc.assert(
+      fc.property(fc.constantFrom(...suiteSources), fc.array(mutation, { maxLength: 4 }), config, (source, mutations, overrides) => {
+        const text = mutations.reduce(apply, source);
+        const options = { config: kernelConfig(overrides.arch, overrides), prefillSize: (path: string) => (path === "empty.bin" ? 0 : path.length * 1000) };
+        const result = parseSystem(text, "m.system", options);
+        assertWellFormedResult(text, result);
+        assert.deepEqual(parseSystem(text, "m.system", options), result);
+      }),
+      // A hang guard, as above.
       { numRuns: 1500, interruptAfterTimeLimit: 10_000, markInterruptAsFailure: true },
     );
   });
