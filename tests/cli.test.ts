@@ -162,7 +162,7 @@ describe("isokit check", () => {
   test("--help explains both commands", () => {
     const r = isokit("--help");
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /check <file\.\.\.>/);
+    assert.match(r.stdout, /check \[options\] <file\.\.\.>/);
     assert.match(r.stdout, /run \[options\] <file>/);
     assert.match(r.stdout, /--image|program_image/);
   });
