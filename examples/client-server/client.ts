@@ -1,5 +1,6 @@
 // Seed 002's client: `let response = ipc::call(&server_cap, request)?;`
-import { call, debugPrintln, lookupCapability, protectionDomain, send } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { call, lookupCapability, send } from "isokit/endpoints";
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();

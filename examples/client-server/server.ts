@@ -2,7 +2,10 @@
 //
 //   let (endpoint_id, server_cap) = ipc::create_endpoint()?;
 //   loop { let (msg, reply_cap) = ipc::receive_call(&server_cap)?; ipc::reply(&reply_cap, process(msg))?; }
-import { createEndpoint, debugPrintln, grantCap, protectionDomain, receive, replyRecv, Rights } from "../../src/index.ts";
+//
+// The loop is the PD's own: `serve` hands the endpoint to it, so init() returns at once.
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { createEndpoint, grantCap, Rights, serve } from "isokit/endpoints";
 
 const text = new TextDecoder();
 const bytes = new TextEncoder();
@@ -13,13 +16,13 @@ export default protectionDomain({
     // The client gets SEND only: it can call the server, not receive its messages or pass the right on.
     grantCap(cap.derive(Rights.SEND | Rights.GRANT), "client", Rights.SEND, { name: "server" });
     debugPrintln(`endpoint ${id} ready; granted SEND to client`);
-    let message = receive(cap);
-    for (;;) {
+    serve(cap, (message) => {
       const request = text.decode(message.data);
       debugPrintln(`request '${request}' from ${message.sender}`);
-      if (request === "quit") break;
-      message = replyRecv(message.reply!, bytes.encode(`${request.length} characters`), cap);
-    }
-    debugPrintln("done");
+      if (request !== "quit") return bytes.encode(`${request.length} characters`);
+      cap.close(); // closes the endpoint: the loop stops serving it
+      debugPrintln("done");
+      return undefined;
+    });
   },
 });

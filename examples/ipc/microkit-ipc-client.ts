@@ -1,6 +1,6 @@
 // The client of the seL4 Microkit IPC tutorial (seed 000), in TypeScript: on init it notifies the server;
 // when the server notifies back, it makes a protected call with data in the message registers.
-import { Channel, debugPrintln, getMr, MessageInfo, protectionDomain, setMr } from "../../src/index.ts";
+import { Channel, debugPrintln, getMr, MessageInfo, protectionDomain, setMr } from "isokit/microkit";
 
 const SERVER = new Channel(13);
 

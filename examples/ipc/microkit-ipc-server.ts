@@ -1,6 +1,6 @@
 // The server of the seL4 Microkit IPC tutorial (seed 000): answers the client's notification with one of
 // its own, and serves protected calls: label 1 multiplies MR0 by MR1.
-import { Channel, debugPrintln, getMr, MessageInfo, protectionDomain, setMr, type ChannelSet } from "../../src/index.ts";
+import { Channel, debugPrintln, getMr, MessageInfo, protectionDomain, setMr, type ChannelSet } from "isokit/microkit";
 
 const CLIENT = new Channel(37);
 const MULTIPLY = 1;
