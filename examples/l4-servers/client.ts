@@ -1,6 +1,9 @@
 // A client of both servers: allocates in the shared heap and writes there, frees, asks the scheduler who runs
 // next, and shows that an unknown label or a bad free gets a typed error, not silence.
-import { Channel, debugPrintln, defineService, isIpcError, memoryRegion, protectionDomain } from "../../src/index.ts";
+import { isIpcError } from "isokit";
+import { Channel, debugPrintln, protectionDomain } from "isokit/microkit";
+import { memoryRegion } from "isokit/regions";
+import { defineService } from "isokit/l4";
 import { HEAP_BASE, MEM_ALLOC, MEM_FREE, Memory, SCHED_ADD, SCHED_NEXT, Scheduler } from "./services.ts";
 
 const memory = Memory.client(new Channel(1));

@@ -1,6 +1,8 @@
 // The memory server: first-fit allocation in the shared heap region, 16-byte aligned, answering seed 004's
 // mem_request. A free of an address it never handed out is refused (an error reply, not a crash).
-import { debugPrintln, memoryRegion, protectionDomain, serveL4 } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { memoryRegion } from "isokit/regions";
+import { serveL4 } from "isokit/l4";
 import { HEAP_BASE, MEM_ALLOC, MEM_FREE, Memory } from "./services.ts";
 
 const ALIGN = 16;

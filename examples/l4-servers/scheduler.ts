@@ -1,5 +1,6 @@
 // The scheduler server: threads by priority, round-robin within the highest priority (label 0x1234).
-import { debugPrintln, protectionDomain, serveL4 } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { serveL4 } from "isokit/l4";
 import { SCHED_ADD, SCHED_NEXT, SCHED_REMOVE, Scheduler } from "./services.ts";
 
 const threads: { tid: number; priority: number; timeslice: number }[] = [];

@@ -1,5 +1,5 @@
 // The services' labels and packed layouts (seed 004), shared by servers and clients.
-import { defineService } from "../../src/index.ts";
+import { defineService } from "isokit/l4";
 
 /** Where the heap region is mapped in every PD that maps it (the .system file's vaddr). */
 export const HEAP_BASE = 0x2000_0000;

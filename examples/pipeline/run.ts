@@ -5,7 +5,8 @@
 // Each stage prints its own throughput; the sink checks that every message arrived, in order, transformed.
 // Run: node --import tsx examples/pipeline/run.ts [messages]
 import { fileURLToPath } from "node:url";
-import { boot, HOST } from "../../src/index.ts";
+import { boot } from "isokit";
+import { HOST } from "isokit/streams";
 
 const messages = Number(process.argv[2] ?? 1_000_000);
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));

@@ -1,5 +1,6 @@
 // Stage 3: checks order and the transform of every message, then reports to the booting thread.
-import { asyncConsumer, asyncProducer, debugPrintln, protectionDomain } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { asyncConsumer, asyncProducer } from "isokit/streams";
 
 async function run(): Promise<void> {
   const cooked = asyncConsumer("cooked");

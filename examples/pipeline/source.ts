@@ -1,5 +1,6 @@
 // Stage 1: produces messages [seq u32, value u32] in batches of 256 (one index publish per batch).
-import { asyncConsumer, asyncProducer, debugPrintln, protectionDomain } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { asyncConsumer, asyncProducer } from "isokit/streams";
 
 const BATCH = 256;
 

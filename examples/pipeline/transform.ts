@@ -1,5 +1,6 @@
 // Stage 2: value -> value + 1, in batches; closes its output when its input ends.
-import { asyncConsumer, asyncProducer, debugPrintln, protectionDomain } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { asyncConsumer, asyncProducer } from "isokit/streams";
 
 async function run(): Promise<void> {
   const raw = asyncConsumer("raw");

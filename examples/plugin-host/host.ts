@@ -1,7 +1,8 @@
 // The host: a log service on an endpoint. The plugin gets a capability with SEND only, badge 42, and a rate
 // limit of 20 messages a second (a burst of 20) that the host enforces as the receiver; after 30 lines the
 // host revokes it, and nothing the plugin sends arrives any more.
-import { createEndpoint, debugPrintln, getPerformanceStats, grantCap, protectionDomain, receive, Rights } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { createEndpoint, getPerformanceStats, grantCap, receive, Rights } from "isokit/endpoints";
 
 const PLUGIN_BADGE = 42;
 

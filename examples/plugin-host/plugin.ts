@@ -1,6 +1,8 @@
 // An untrusted plugin: it logs as fast as it can through the one capability it was given, and probes what
 // else that capability allows.
-import { debugPrintln, isIpcError, lookupCapability, protectionDomain, receive, Rights, send } from "../../src/index.ts";
+import { isIpcError } from "isokit";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { lookupCapability, receive, Rights, send } from "isokit/endpoints";
 
 function attempt(what: string, fn: () => unknown): void {
   try {

@@ -1,5 +1,8 @@
 // The client: `let view = SharedRegion::map(read_cap)?; let data = view.read_record(key)?;`
-import { debugPrintln, isIpcError, lookupCapability, mapRegion, protectionDomain } from "../../src/index.ts";
+import { isIpcError } from "isokit";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { lookupCapability } from "isokit/endpoints";
+import { mapRegion } from "isokit/regions";
 import { readRecord } from "./records.ts";
 
 export default protectionDomain({

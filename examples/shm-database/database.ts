@@ -1,5 +1,7 @@
 // The database: creates the region, fills it, and grants the client a read capability (RECEIVE only).
-import { createRegion, debugPrintln, grantCap, protectionDomain, Rights } from "../../src/index.ts";
+import { debugPrintln, protectionDomain } from "isokit/microkit";
+import { grantCap, Rights } from "isokit/endpoints";
+import { createRegion } from "isokit/regions";
 import { RECORD_BYTES, RECORDS } from "./records.ts";
 
 export default protectionDomain({
