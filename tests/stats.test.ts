@@ -1,0 +1,86 @@
+// Statistics (issue #14): `system.stats()` in both modes, and `isokit run --stats [--json]` / `--trace FILE`
+// end to end through the command.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { checkTraceFile } from "../src/kernel/trace.ts";
+import { formatStats, type SystemStats } from "../src/kernel/stats.ts";
+import { clientServer, run } from "./helpers.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function isokit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("system.stats()", () => {
+  it("in-process mode counts states, faults and output, not operations (there is no trace ring)", async () => {
+    await using booted = await run(clientServer("client"), "in-process");
+    const stats = booted.system.stats();
+    assert.equal(stats.traced, false);
+    // States and faults as the system reports them, output lines as the host received them.
+    const faults = (pd: string): number => booted.system.faults.filter((f) => f.pd === pd).length;
+    assert.deepEqual(
+      stats.pds.map((p) => [p.name, p.state, p.faults, p.outputLines]),
+      booted.system.pds().map((p) => [p.name, p.state, faults(p.name), booted.of(p.name).length]),
+    );
+    assert.deepEqual(stats.pds.map((p) => p.operations), [{}, {}]);
+    assert.deepEqual(stats.channels.map((c) => [c.index, c.pp, c.ends[0].pd, c.ends[1].pd]), [[0, "0->1", "client", "server"], [1, "none", "client", "server"]]);
+  });
+
+  it("the table names every PD and channel and says whether the run was traced", () => {
+    const latency = { count: 0, p50Ns: 0, p99Ns: 0, maxNs: 0, log2Buckets: [] };
+    const stats: SystemStats = {
+      at: 0,
+      traced: false,
+      pds: [{ name: "a", pid: 1, state: "running", faults: 1, restarts: 1, outputLines: 2, operations: {}, capabilities: 3, queueDepth: 0, traceDropped: 0, traceSkipped: 0 }],
+      channels: [{ index: 0, ends: [{ pd: "a", id: 1 }, { pd: "b", id: 2 }], pp: "0->1", ppcalls: 0, notifies: 0, callLatency: latency, serveLatency: latency, pending: 0 }],
+      endpoints: [],
+      kernel: { objectsCreated: 0, objectsDestroyed: 0, liveCapabilities: 3, endpointsLive: 0, slotsLive: 0, syscalls: 7, quotaHits: { syscallsPerSec: 2 } },
+      trace: { records: 0, dropped: 0, skipped: 0, evicted: 0 },
+      warnings: ["quota syscallsPerSec hit 2 times"],
+    };
+    const text = formatStats(stats);
+    assert.match(text, /^PD +state +faults +restarts +caps +queue +output +operations\na +running +1 +1 +3 +0 +2 +-$/m);
+    assert.match(text, /^0 +a:1 - b:2 +0->1 +0 +0 +- +- +- +-$/m);
+    assert.match(text, /^kernel: 7 syscalls, 3 live capabilities, 0 endpoints, quota hits: syscallsPerSec 2; not traced/m);
+    assert.match(text, /^warning: quota syscallsPerSec hit 2 times$/m);
+  });
+});
+
+describe("isokit run --stats / --trace", () => {
+  it("--stats --json prints one JSON document on stdout with the example's ppcall and its latency", () => {
+    const r = isokit("run", "examples/ipc/ipc.system", "--stats", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const last = r.stdout.trim().split("\n").at(-1)!;
+    const stats = JSON.parse(last) as SystemStats;
+    assert.equal(stats.traced, true);
+    assert.equal(stats.channels[0]!.ppcalls, 1);
+    assert.equal(stats.channels[0]!.notifies, 2);
+    assert.equal(stats.pds.find((p) => p.name === "client")!.operations["ppcall"], 1);
+    assert.equal(stats.pds.find((p) => p.name === "server")!.operations["protected"], 1);
+  });
+
+  it("--stats prints the table on stderr; --json alone is a usage error", () => {
+    const r = isokit("run", "examples/ipc/ipc.system", "--stats");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^channel +ends +pp +ppcalls +notifies +p50 +p99 +max +serve p50\n0 +client:13 - server:37 +0->1 +1 +2 /m);
+    const bad = isokit("run", "examples/ipc/ipc.system", "--json");
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^isokit: --json needs --stats$/m);
+  });
+
+  it("--trace FILE writes a Trace Event file that passes the format's rules", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "isokit-trace-")), "ipc.json");
+    const r = isokit("run", "examples/ipc/ipc.system", "--trace", file);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^trace: \d+ events written to .*ipc\.json \(open it in https:\/\/ui\.perfetto\.dev\)$/m);
+    const trace: unknown = JSON.parse(readFileSync(file, "utf8"));
+    assert.deepEqual(checkTraceFile(trace), []);
+  });
+});
