@@ -2,12 +2,15 @@
 // the top-level PDs (each OTP strategy, intensity, restart types, regions kept or zeroed), and what callers
 // see: PeerRestarted for a call in flight, and the description's channel working again. Real workers.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import type { SystemDescription } from "../src/index.ts";
 import type { RestartPolicy } from "../src/kernel/supervisor.ts";
 import { run, type Booted } from "./helpers.ts";
 
 const MEMBER = "programs/supervision/member.ts";
+const repo = fileURLToPath(new URL("..", import.meta.url));
 const gen = { mr: "gen", vaddr: 0x400_0000, perms: "rw", setvarVaddr: "gen" } as const;
 
 /** a, b, c in that order; b calls a (its channel 1) and c (its channel 2), then faults as its name says. */
@@ -156,5 +159,26 @@ describe("capabilities across a restart (workers)", () => {
     // closed with it, so the capability to it is refused.
     assert.match(lines[2] ?? "", /^ep1 derive -> (EndpointClosed|PeerDied|InvalidCapability); ep2 derive -> ok$/);
     assert.equal(lines.length, 3);
+  });
+});
+
+describe("isokit run --restart", () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "run", "tests/programs/supervision/restart.system", ...args], { cwd: repo, encoding: "utf8", timeout: 60_000 });
+
+  test("restarts the faulted server; a fault after which the PD was restarted is handled (exit 0)", () => {
+    const r = cli("--restart", "one_for_one,intensity=2");
+    const out = r.stdout.split("\n");
+    assert.ok(out.includes("server: init 1"), r.stdout);
+    assert.ok(out.includes("caller: in flight -> PeerRestarted"), r.stdout);
+    assert.ok(out.includes("server: init 2"), r.stdout);
+    assert.ok(out.includes("caller: answered by generation 2"), r.stdout);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  test("a malformed policy is a usage error (exit 2), one line and the hint", () => {
+    const r = cli("--restart", "one_for_one,intensity=x");
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, "isokit: restart: intensity must be a whole number of restarts, 0 or more (got NaN)\nTry 'isokit run --help'.\n");
   });
 });

@@ -95,9 +95,21 @@ export class Supervisor {
  * @throws IpcError `InvalidArgument` naming the field that is wrong
  */
 export function checkRestartPolicy(policy: RestartPolicy, topLevel: readonly string[], children: readonly string[]): RestartPolicy {
-  const fail = (why: string): never => {
-    throw new IpcError("InvalidArgument", `restart: ${why}`, { operation: "boot" });
-  };
+  checkPolicyFields(policy);
+  for (const pd of Object.keys(policy.children ?? {})) {
+    if (children.includes(pd)) failPolicy(`PD '${pd}' is a child PD: its parent's fault() restarts it, not the policy`);
+    if (!topLevel.includes(pd)) failPolicy(`the system has no PD '${pd}'`);
+  }
+  return policy;
+}
+
+function failPolicy(why: string): never {
+  throw new IpcError("InvalidArgument", `restart: ${why}`, { operation: "boot" });
+}
+
+/** Every field but the PD names: what a policy means without knowing the system. */
+function checkPolicyFields(policy: RestartPolicy): void {
+  const fail = failPolicy;
   // The policy may come from a command line or a JSON file: every field is checked as if it were unknown.
   const strategy: unknown = policy.strategy;
   if (typeof strategy !== "string" || !(RESTART_STRATEGIES as readonly string[]).includes(strategy)) {
@@ -114,11 +126,8 @@ export function checkRestartPolicy(policy: RestartPolicy, topLevel: readonly str
     fail(`regions must be 'keep' or 'zero' (got ${JSON.stringify(regions)})`);
   }
   for (const [pd, type] of Object.entries(policy.children ?? {}) as [string, unknown][]) {
-    if (children.includes(pd)) fail(`PD '${pd}' is a child PD: its parent's fault() restarts it, not the policy`);
-    if (!topLevel.includes(pd)) fail(`the system has no PD '${pd}'`);
     if (typeof type !== "string" || !(RESTART_TYPES as readonly string[]).includes(type)) fail(`PD '${pd}': unknown restart type '${String(type)}' (known: ${RESTART_TYPES.join(", ")})`);
   }
-  return policy;
 }
 
 /**
@@ -142,5 +151,7 @@ export function parseRestartFlag(text: string): RestartPolicy {
     else if (key === "regions") regions = value as "keep" | "zero";
     else children[key] = value as RestartType;
   }
-  return { strategy: strategy as RestartStrategy, intensity, periodMs, regions, children };
+  const policy: RestartPolicy = { strategy: strategy as RestartStrategy, intensity, periodMs, regions, children };
+  checkPolicyFields(policy); // a usage error, before the system is read; the PD names are checked at boot
+  return policy;
 }
