@@ -67,7 +67,8 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
   const pending: TraceEvent[] = [];
   let droppedEvents = 0;
   let unsubscribe: (() => void) | undefined;
-  let capabilitySeq = 0;
+  /** The last capability event each page has: a page that connects between two ticks gets the log up to now in `hello`. */
+  const capabilitySeq = new WeakMap<WebSocket, number>();
   let endpoints = -1;
 
   const subscribe = (): void => {
@@ -81,11 +82,13 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
     subscribe();
     // The page only listens: anything it sends is ignored (and bounded by maxPayload).
     socket.on("error", () => undefined);
+    const capabilities = observer.capabilityEvents(0);
+    capabilitySeq.set(socket, capabilities.at(-1)?.seq ?? 0);
     send(socket, {
       type: "hello",
       mode: system.mode,
       topology: observer.topology(),
-      capabilities: observer.capabilityEvents(0),
+      capabilities,
       stats: system.stats(),
       trace: observer.traceFile(TRACE_WINDOW_MS)?.traceEvents.filter((e) => e.ph !== "M").slice(-MAX_EVENTS_PER_TICK) ?? [],
     });
@@ -99,21 +102,23 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       return;
     }
     const stats = system.stats(); // drains the trace rings first: the events below include what it read
-    const capabilities = observer.capabilityEvents(capabilitySeq);
-    const last = capabilities.at(-1);
-    if (last !== undefined) capabilitySeq = last.seq;
     const topology = observer.topology();
-    const message = {
+    const common = {
       type: "tick",
       stats,
-      capabilities,
       trace: pending.splice(0, pending.length),
       droppedEvents,
       ...(topology.endpoints.length !== endpoints ? { topology } : {}),
     };
     endpoints = topology.endpoints.length;
-    // Only to pages that saw `hello`: a capability delta makes sense after the full log.
-    for (const socket of wss.clients) send(socket, message);
+    for (const socket of wss.clients) {
+      // Only pages that had `hello` (a capability delta makes sense after the full log).
+      const since = capabilitySeq.get(socket);
+      if (since === undefined) continue;
+      const capabilities = observer.capabilityEvents(since);
+      capabilitySeq.set(socket, capabilities.at(-1)?.seq ?? since);
+      send(socket, { ...common, capabilities });
+    }
   };
   const timer = setInterval(tick, 1000 / Math.max(1, Math.min(20, options.ticksPerSec ?? 4)));
   timer.unref();

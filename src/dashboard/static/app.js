@@ -208,8 +208,9 @@ function applyCapabilities(events) {
   for (const token of state.revoked) capGraph.getElementById(token).addClass("revoked");
 }
 
-/** seL4 revoke: everything derived (or granted onward) from `token` goes; `token` itself stays. */
+/** isokit's revoke: `token` and everything derived (or granted onward) from it go (kernel/ipc-kernel.ts). */
 function revokeBelow(token) {
+  state.revoked.add(token);
   const seen = new Set([token]);
   const queue = [token];
   while (queue.length > 0) {
