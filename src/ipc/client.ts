@@ -40,11 +40,14 @@ import {
 import type { CapabilityGrant, KernelMail, RateLimits, RegionGrant, SlotGrant, SyscallRequest } from "../protocol/syscall.ts";
 import { Rights } from "../caps/token.ts";
 import { wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
-import { Capability, callerTrace, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
+import { Capability, callerTrace, capabilityInternals, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
 import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
 import type { TraceRingWriter } from "../shm/trace-ring.ts";
 import { TraceKind } from "../protocol/trace.ts";
+
+/** Handles' private state (slot, endpoint, closed): kept where a confined program holding the handle cannot reach. */
+const capState = capabilityInternals();
 
 /** What the IPC client needs from the PD runtime and the kernel (implemented in src/pd). */
 export interface KernelLink {
@@ -618,7 +621,7 @@ export class IpcClient implements CapabilityOwner {
   }
 
   private sendSlot(cap: Capability, operation: string): SenderSlot {
-    const known = cap.sendState as SenderSlot | undefined; // undefined for anything not connected here
+    const known = capState.sendState(cap) as SenderSlot | undefined; // undefined for anything not connected here
     if (known !== undefined && cap.heldBy(this)) return known;
     this.own(cap, operation);
     if ((cap.rights & Rights.SEND) === 0) {
@@ -636,7 +639,7 @@ export class IpcClient implements CapabilityOwner {
       capacity: grant.capacity,
       head: grant.capacity === 0 ? 0 : Atomics.load(new Int32Array(grant.slot), QUEUE_I32.HEAD) >>> 0,
     };
-    cap.sendState = slot;
+    capState.setSendState(cap, slot);
     return slot;
   }
 
@@ -946,7 +949,7 @@ export class IpcClient implements CapabilityOwner {
   }
 
   private receiveEndpoint(cap: Capability, operation: string): ReceiverEndpoint {
-    const known = cap.receiveState as ReceiverEndpoint | undefined;
+    const known = capState.receiveState(cap) as ReceiverEndpoint | undefined;
     if (known !== undefined && cap.heldBy(this)) return known;
     this.own(cap, operation);
     if ((cap.rights & Rights.RECEIVE) === 0) {
@@ -960,7 +963,7 @@ export class IpcClient implements CapabilityOwner {
         endpoint: cap.object,
       });
     }
-    cap.receiveState = endpoint;
+    capState.setReceiveState(cap, endpoint);
     return endpoint;
   }
 
@@ -986,7 +989,7 @@ export class IpcClient implements CapabilityOwner {
       case "named": {
         // ["named", name, grant, from]: the kernel never replaces a name, so the first one stays
         const cap = this.adopt(mail.grant);
-        cap.grantedBy = mail.from;
+        capState.setGrantedBy(cap, mail.from);
         if (mail.name !== "" && !this.named.has(mail.name)) this.named.set(mail.name, cap);
         break;
       }
@@ -1072,9 +1075,7 @@ export class IpcClient implements CapabilityOwner {
   }
 
   private forget(cap: Capability, at: string): void {
-    cap.closedAt = at;
-    cap.sendState = undefined;
-    cap.receiveState = undefined;
+    capState.markClosed(cap, at);
     this.caps.delete(cap.token);
     for (const [name, named] of this.named) if (named === cap) this.named.delete(name);
   }

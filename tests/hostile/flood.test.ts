@@ -67,6 +67,9 @@ async function underAttack(attack: string, t: TestContext): Promise<Outcome> {
     trusted: ["server", "client", "attacker"],
     regions: { ctl: shared },
     initTimeoutMs: 30_000,
+    // The attacks run long loops inside one entry point by design (tens of seconds on a loaded 2-core
+    // machine): the entry watchdog, which has its own tests (resources.test.ts), must not stop them first.
+    limits: { entryBudgetMs: 600_000 },
     onOutput: (e) => {
       if (e.pd === "client") client.push(e.text);
       else if (e.pd === "server") server.push(e.text);
