@@ -3,7 +3,7 @@
 // what it costs a trusted program (targets: within 1.05x), and booting 10 confined PDs within 1.2x of 10 trusted.
 // Parameters reach the confined programs through a "bench-params" region (bench/programs/params.ts).
 import { boot, type SystemDescription } from "../../src/index.ts";
-import type { BenchCase } from "../harness.ts";
+import { BENCH_LIMITS, type BenchCase } from "../harness.ts";
 import { description as endpointPds } from "./endpoint.ts";
 import { bootTenPds, pair } from "./ppcall.ts";
 
@@ -31,6 +31,7 @@ async function confinedRound(base: SystemDescription, params: Record<string, str
   const system = await boot(description, {
     regions: { "bench-params": buffer },
     initTimeoutMs: 60_000,
+    limits: BENCH_LIMITS,
     onOutput: (e) => {
       if (e.pd === reporter) line = e.text;
     },

@@ -2,7 +2,7 @@
 // flooding the same endpoint. Each round boots a fresh system; the client times its own loop after a warm-up.
 import { fileURLToPath } from "node:url";
 import { boot, type SystemDescription } from "../../src/index.ts";
-import type { BenchCase } from "../harness.ts";
+import { BENCH_LIMITS, type BenchCase } from "../harness.ts";
 
 const program = fileURLToPath(new URL("../programs/endpoint-bench.ts", import.meta.url));
 
@@ -20,6 +20,7 @@ async function oneRound(flooded: boolean, iterations: number): Promise<number> {
   const system = await boot(description(flooded), {
     // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
     trusted: description(flooded).protectionDomains.map((pd) => pd.name),
+    limits: BENCH_LIMITS,
     onOutput: (e) => {
       if (e.pd === "client") line = e.text;
     },

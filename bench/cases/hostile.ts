@@ -14,7 +14,7 @@
 // number of operations, and to read what the attacker got.
 import { fileURLToPath } from "node:url";
 import { boot, type SystemDescription } from "../../src/index.ts";
-import type { BenchCase, RunContext } from "../harness.ts";
+import { BENCH_LIMITS, type BenchCase, type RunContext } from "../harness.ts";
 import { CTL } from "../programs/hostile-common.ts";
 
 const program = (name: string): string => fileURLToPath(new URL(`../programs/${name}`, import.meta.url));
@@ -68,6 +68,7 @@ async function oneRound(system: SystemDescription, attack: boolean, n: number, i
   const running = await boot(system, {
     // Trusted: the PDs coordinate with Atomics on the ctl region's words, which a confined PD cannot reach.
     trusted: system.protectionDomains.map((pd) => pd.name),
+    limits: BENCH_LIMITS,
     regions: { ctl: shared },
     initTimeoutMs: 50_000,
     onOutput: (e) => {

@@ -2,7 +2,7 @@
 // Each round boots a fresh system; the client PD times its own loop (warm-up first) and prints one JSON line.
 import { fileURLToPath } from "node:url";
 import { boot, type SystemDescription } from "../../src/index.ts";
-import type { BenchCase } from "../harness.ts";
+import { BENCH_LIMITS, type BenchCase } from "../harness.ts";
 
 const programs = fileURLToPath(new URL("../programs/", import.meta.url));
 
@@ -24,6 +24,7 @@ async function oneRound(client: string, iterations: number, spinMicros?: number)
   const system = await boot(pair(client), {
     // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
     trusted: [client, "server"],
+    limits: BENCH_LIMITS,
     onOutput: (e) => {
       line = e.text;
     },
@@ -55,7 +56,7 @@ async function regionRound(iterations: number): Promise<number> {
       channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 1 }] }],
       memoryRegions: [{ name: "payload", size: 1 << 20 }],
     },
-    { onOutput: (e) => (line = e.text), trusted: ["client", "server"] },
+    { onOutput: (e) => (line = e.text), trusted: ["client", "server"], limits: BENCH_LIMITS },
   );
   try {
     await system.whenIdle();

@@ -38,7 +38,7 @@
 
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -172,7 +172,7 @@ function apiEntryName(spec: string): string {
 /** The build of `key`: from this process's cache, the disk's, or esbuild. Resolves to its outputs by entry name. */
 async function cached(key: string, make: () => Promise<CacheEntry>): Promise<Readonly<Record<string, string>>> {
   const hit = cache.get(key);
-  if (hit !== undefined && (await fresh(hit))) return hit.outputs;
+  if (hit !== undefined && (await fresh(hit))) return markUsed(hit);
   let pending = building.get(key);
   if (pending === undefined) {
     pending = fromDisk(key)
@@ -182,10 +182,25 @@ async function cached(key: string, make: () => Promise<CacheEntry>): Promise<Rea
   }
   const entry = await pending;
   cache.set(key, entry);
+  return markUsed(entry);
+}
+
+/**
+ * Dates the build's directories now: `prune` never removes a build used in the last YOUNG_MS, so a build made
+ * long ago but still in use (by this process, or another `isokit run` reading the same manifest) is not
+ * removed under a worker about to import it.
+ */
+async function markUsed(entry: CacheEntry): Promise<Readonly<Record<string, string>>> {
+  const now = new Date();
+  const dirs = new Set(Object.values(entry.outputs).map((url) => dirname(fileURLToPath(url))));
+  await Promise.all([...dirs].map((dir) => utimes(dir, now, now).catch(() => undefined)));
   return entry.outputs;
 }
 
 async function fresh(entry: CacheEntry): Promise<boolean> {
+  // Dated first, then looked for: a prune that starts after this sees it young; one that already removed it
+  // makes it not fresh (rebuilt).
+  await markUsed(entry);
   // The output may have been pruned (see prune) since: then it is not fresh either.
   if (!Object.values(entry.outputs).every((url) => existsSync(fileURLToPath(url)))) return false;
   const checks = await Promise.all(
