@@ -2,8 +2,9 @@
 // JavaScript compartment reaches the PD API through lexical bindings, so a ppcall or an endpoint call should cost
 // what it costs a trusted program (targets: within 1.05x), and booting 10 confined PDs within 1.2x of 10 trusted.
 // Parameters reach the confined programs through a "bench-params" region (bench/programs/params.ts).
-import { boot, type SystemDescription } from "../../src/index.ts";
-import { BENCH_LIMITS, type BenchCase } from "../harness.ts";
+import type { SystemDescription } from "../../src/index.ts";
+import type { BenchCase } from "../harness.ts";
+import { bootRound } from "./boot-round.ts";
 import { description as endpointPds } from "./endpoint.ts";
 import { bootTenPds, pair } from "./ppcall.ts";
 
@@ -25,26 +26,9 @@ function withParams(description: SystemDescription, params: Record<string, strin
 }
 
 /** Boots `description` confined, returns the first round the PD `reporter` printed. */
-async function confinedRound(base: SystemDescription, params: Record<string, string>, reporter: string): Promise<number> {
+function confinedRound(base: SystemDescription, params: Record<string, string>, reporter: string): Promise<number> {
   const { description, buffer } = withParams(base, params);
-  let line = "";
-  const system = await boot(description, {
-    regions: { "bench-params": buffer },
-    initTimeoutMs: 60_000,
-    limits: BENCH_LIMITS,
-    onOutput: (e) => {
-      if (e.pd === reporter) line = e.text;
-    },
-  });
-  try {
-    await system.whenIdle();
-    if (system.faults.length > 0) throw new Error(`${reporter}: ${system.faults[0]!.error.message}`);
-    const value = (JSON.parse(line) as { rounds: number[] }).rounds[0];
-    if (value === undefined) throw new Error(`${reporter}: no result`);
-    return value;
-  } finally {
-    await system.shutdown();
-  }
+  return bootRound(description, reporter, { regions: { "bench-params": buffer } });
 }
 
 const cases: BenchCase[] = [

@@ -1,8 +1,9 @@
 // Endpoint calls (64 bytes, call + replyRecv) between PDs on real worker threads, alone and with a third PD
 // flooding the same endpoint. Each round boots a fresh system; the client times its own loop after a warm-up.
 import { fileURLToPath } from "node:url";
-import { boot, type SystemDescription } from "../../src/index.ts";
-import { BENCH_LIMITS, type BenchCase } from "../harness.ts";
+import type { SystemDescription } from "../../src/index.ts";
+import type { BenchCase } from "../harness.ts";
+import { bootRound } from "./boot-round.ts";
 
 const program = fileURLToPath(new URL("../programs/endpoint-bench.ts", import.meta.url));
 
@@ -13,28 +14,11 @@ export function description(flooded: boolean): SystemDescription {
   return { protectionDomains: names.map((name, i) => ({ name, priority: 200 - i, program })), channels };
 }
 
-async function oneRound(flooded: boolean, iterations: number): Promise<number> {
+function oneRound(flooded: boolean, iterations: number): Promise<number> {
   process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
   process.env["ISOKIT_BENCH_FLOODED"] = flooded ? "1" : "0";
-  let line = "";
-  const system = await boot(description(flooded), {
-    // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
-    trusted: description(flooded).protectionDomains.map((pd) => pd.name),
-    limits: BENCH_LIMITS,
-    onOutput: (e) => {
-      if (e.pd === "client") line = e.text;
-    },
-    initTimeoutMs: 60_000,
-  });
-  try {
-    await system.whenIdle();
-    if (system.faults.length > 0) throw new Error(`endpoint: ${system.faults[0]!.error.message}`);
-    const value = (JSON.parse(line) as { rounds: number[] }).rounds[0];
-    if (value === undefined) throw new Error("endpoint: no result");
-    return value;
-  } finally {
-    await system.shutdown();
-  }
+  // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
+  return bootRound(description(flooded), "client", { trusted: description(flooded).protectionDomains.map((pd) => pd.name) });
 }
 
 const cases: BenchCase[] = [

@@ -2,7 +2,8 @@
 // Each round boots a fresh system; the client PD times its own loop (warm-up first) and prints one JSON line.
 import { fileURLToPath } from "node:url";
 import { boot, type SystemDescription } from "../../src/index.ts";
-import { BENCH_LIMITS, type BenchCase } from "../harness.ts";
+import type { BenchCase } from "../harness.ts";
+import { bootRound } from "./boot-round.ts";
 
 const programs = fileURLToPath(new URL("../programs/", import.meta.url));
 
@@ -17,56 +18,29 @@ export function pair(client: string): SystemDescription {
 }
 
 /** Boots the pair, lets the client run one measured round, returns its µs per operation. */
-async function oneRound(client: string, iterations: number, spinMicros?: number): Promise<number> {
+function oneRound(client: string, iterations: number, spinMicros?: number): Promise<number> {
   process.env["ISOKIT_BENCH_ROUNDS"] = "1";
   process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
-  let line = "";
-  const system = await boot(pair(client), {
+  return bootRound(pair(client), client, {
     // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
     trusted: [client, "server"],
-    limits: BENCH_LIMITS,
-    onOutput: (e) => {
-      line = e.text;
-    },
     ...(spinMicros === undefined ? {} : { wait: { spinMicros } }),
   });
-  try {
-    await system.whenIdle();
-    if (system.faults.length > 0) throw new Error(`${client}: ${system.faults[0]!.error.message}`);
-    const parsed = JSON.parse(line) as { rounds: number[] };
-    const value = parsed.rounds[0];
-    if (value === undefined) throw new Error(`${client}: no result`);
-    return value;
-  } finally {
-    await system.shutdown();
-  }
 }
 
 /** region.1mib.rtt: a 1 MiB payload in a memory region both PDs map, passed by (offset, length). */
-async function regionRound(iterations: number): Promise<number> {
+function regionRound(iterations: number): Promise<number> {
   process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
-  let line = "";
   const map = { mr: "payload", vaddr: 0x400_0000, perms: "rw", setvarVaddr: "payload" };
-  const system = await boot(
-    {
-      protectionDomains: [
-        { name: "client", priority: 100, program: `${programs}region-client.ts`, maps: [map] },
-        { name: "server", priority: 200, program: `${programs}region-server.ts`, maps: [{ ...map, perms: "r" }] },
-      ],
-      channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 1 }] }],
-      memoryRegions: [{ name: "payload", size: 1 << 20 }],
-    },
-    { onOutput: (e) => (line = e.text), trusted: ["client", "server"], limits: BENCH_LIMITS },
-  );
-  try {
-    await system.whenIdle();
-    if (system.faults.length > 0) throw new Error(`region: ${system.faults[0]!.error.message}`);
-    const value = (JSON.parse(line) as { rounds: number[] }).rounds[0];
-    if (value === undefined) throw new Error("region: no result");
-    return value;
-  } finally {
-    await system.shutdown();
-  }
+  const description: SystemDescription = {
+    protectionDomains: [
+      { name: "client", priority: 100, program: `${programs}region-client.ts`, maps: [map] },
+      { name: "server", priority: 200, program: `${programs}region-server.ts`, maps: [{ ...map, perms: "r" }] },
+    ],
+    channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 1 }] }],
+    memoryRegions: [{ name: "payload", size: 1 << 20 }],
+  };
+  return bootRound(description, "client", { trusted: ["client", "server"] });
 }
 
 /** The compiled package (`npm run build`): boot.10pd measures what a user's JavaScript PDs cost to start. */

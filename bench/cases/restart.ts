@@ -10,31 +10,39 @@ import { bareWorkers } from "./boot.ts";
 const caller = fileURLToPath(new URL("../programs/restart-caller.ts", import.meta.url));
 const server = fileURLToPath(new URL("../../tests/programs/supervision/member.ts", import.meta.url));
 
-let system: RunningSystem | undefined;
-/** Each completed cycle's duration (ms between two "answered" lines), not yet taken by a round. */
-const cycles: number[] = [];
-let waiting: ((ms: number) => void) | undefined;
-let last = 0;
-
-function answeredNow(): void {
-  const now = performance.now();
-  if (last !== 0) {
-    const ms = now - last;
-    if (waiting !== undefined) {
-      waiting(ms);
-      waiting = undefined;
-    } else {
-      cycles.push(ms);
-    }
+/**
+ * One round: boots the pair, waits for the first generation's answer and the next one's, returns the ms between
+ * the two (the caller makes the server fault right after each answer), and shuts the system down, so that no
+ * restart runs during another case's rounds.
+ */
+async function oneCycle(): Promise<number> {
+  const answers: number[] = [];
+  let seen: (() => void) | undefined;
+  const system: RunningSystem = await boot(
+    {
+      memoryRegions: [{ name: "gen", size: 0x1000 }],
+      protectionDomains: [
+        { name: "caller", priority: 10, program: caller },
+        { name: "server", priority: 100, program: server, maps: [{ mr: "gen", vaddr: 0x400_0000, perms: "rw", setvarVaddr: "gen" }] },
+      ],
+      channels: [{ ends: [{ pd: "caller", id: 1, pp: true }, { pd: "server", id: 1 }] }],
+    },
+    {
+      restart: { strategy: "one_for_one", intensity: 1_000_000, periodMs: 1 },
+      onOutput: (e) => {
+        if (e.pd === "caller" && e.text.startsWith("answered ")) {
+          answers.push(performance.now());
+          seen?.();
+        }
+      },
+    },
+  );
+  try {
+    while (answers.length < 2) await new Promise<void>((resolve) => (seen = resolve));
+    return answers[1]! - answers[0]!;
+  } finally {
+    await system.shutdown();
   }
-  last = now;
-}
-
-/** The next cycle's duration; a round takes each cycle once, whenever it completed. */
-function nextCycle(): Promise<number> {
-  const ready = cycles.shift();
-  if (ready !== undefined) return Promise.resolve(ready);
-  return new Promise((resolve) => (waiting = resolve));
 }
 
 const cases: readonly BenchCase[] = [
@@ -51,31 +59,7 @@ const cases: readonly BenchCase[] = [
     lowerIsBetter: true,
     baseline: ["floor.boot.10workers.each"],
     note: "fault in protected() to the restarted PD answering again (one_for_one, TypeScript programs)",
-    async setup() {
-      cycles.length = 0;
-      last = 0;
-      system = await boot(
-        {
-          memoryRegions: [{ name: "gen", size: 0x1000 }],
-          protectionDomains: [
-            { name: "caller", priority: 10, program: caller },
-            { name: "server", priority: 100, program: server, maps: [{ mr: "gen", vaddr: 0x400_0000, perms: "rw", setvarVaddr: "gen" }] },
-          ],
-          channels: [{ ends: [{ pd: "caller", id: 1, pp: true }, { pd: "server", id: 1 }] }],
-        },
-        {
-          restart: { strategy: "one_for_one", intensity: 1_000_000, periodMs: 1 },
-          onOutput: (e) => {
-            if (e.pd === "caller" && e.text.startsWith("answered ")) answeredNow();
-          },
-        },
-      );
-    },
-    run: () => nextCycle(),
-    async teardown() {
-      await system?.shutdown();
-      system = undefined;
-    },
+    run: oneCycle,
   },
 ];
 

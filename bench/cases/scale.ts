@@ -2,8 +2,9 @@
 // against floor.futex: each hop should cost about one futex wake, not a fight for the cores with PDs that
 // spin), and ppcall.hot with 60 idle PDs booted beside it (idle PDs must cost the hot pair nothing).
 import { fileURLToPath } from "node:url";
-import { boot, type SystemDescription } from "../../src/index.ts";
-import { BENCH_LIMITS, median, type BenchCase } from "../harness.ts";
+import type { SystemDescription } from "../../src/index.ts";
+import { median, type BenchCase } from "../harness.ts";
+import { bootRounds } from "./boot-round.ts";
 
 const programs = fileURLToPath(new URL("../programs/", import.meta.url));
 
@@ -15,19 +16,9 @@ function ring(n: number): SystemDescription {
   };
 }
 
-/** Boots `description`, waits until it is idle and returns the median of the rounds its PD printed. */
-async function measured(description: SystemDescription, what: string, trusted: readonly string[] = []): Promise<number> {
-  let line = "";
-  const system = await boot(description, { onOutput: (e) => (line = e.text), limits: BENCH_LIMITS, trusted });
-  try {
-    await system.whenIdle();
-    if (system.faults.length > 0) throw new Error(`${what}: ${system.faults[0]!.error.message}`);
-    const rounds = (JSON.parse(line) as { rounds: number[] }).rounds;
-    if (rounds.length === 0) throw new Error(`${what}: no result`);
-    return median(rounds);
-  } finally {
-    await system.shutdown();
-  }
+/** Boots `description` and returns the median of the rounds its PD `reporter` printed. */
+async function measured(description: SystemDescription, reporter: string, trusted: readonly string[] = []): Promise<number> {
+  return median(await bootRounds(description, reporter, { trusted }));
 }
 
 function crowded(idle: number): SystemDescription {
@@ -48,7 +39,7 @@ const cases: readonly BenchCase[] = [
     lowerIsBetter: true,
     baseline: ["floor.futex"],
     note: "µs per hop of a notification around 63 PDs",
-    run: () => measured(ring(63), "ring.63pd"),
+    run: () => measured(ring(63), "ring0of63"),
   },
   {
     id: "ppcall.hot.crowded",
@@ -60,7 +51,7 @@ const cases: readonly BenchCase[] = [
       process.env["ISOKIT_BENCH_ROUNDS"] = "3";
       process.env["ISOKIT_BENCH_ITERATIONS"] = "200000";
       // Trusted, as ppcall.hot is: the client reads its parameters from the environment.
-      return measured(crowded(60), "ppcall.hot.crowded", ["hot", "server"]);
+      return measured(crowded(60), "hot", ["hot", "server"]);
     },
   },
 ];

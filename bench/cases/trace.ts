@@ -2,8 +2,9 @@
 // `trace: true`, so every call writes its records into both PDs' trace rings and the kernel drains them.
 // Tracing off is the same build (ppcall.hot, endpoint.call): one branch on a field per operation.
 import { fileURLToPath } from "node:url";
-import { boot, type SystemDescription } from "../../src/index.ts";
+import type { SystemDescription } from "../../src/index.ts";
 import type { BenchCase } from "../harness.ts";
+import { bootRound } from "./boot-round.ts";
 
 const programs = fileURLToPath(new URL("../programs/", import.meta.url));
 
@@ -24,21 +25,12 @@ export const endpointPair: SystemDescription = {
  * Boots `description` (traced unless `trace` is false); `client` prints the round's µs per operation as
  * `{ rounds: [x] }`. The client's measured loop runs in one entry point: the watchdog's budget is raised.
  */
-export async function tracedRound(description: SystemDescription, client: string, iterations: number, trace = true): Promise<number> {
+export function tracedRound(description: SystemDescription, client: string, iterations: number, trace = true): Promise<number> {
   process.env["ISOKIT_BENCH_ROUNDS"] = "1";
   process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
   process.env["ISOKIT_BENCH_FLOODED"] = "0";
-  let line = "";
-  const system = await boot(description, { trace, initTimeoutMs: 60_000, limits: { entryBudgetMs: 600_000 }, onOutput: (e) => { if (e.pd === client) line = e.text; } });
-  try {
-    await system.whenIdle();
-    if (system.faults.length > 0) throw new Error(`${client}: ${system.faults[0]!.error.message}`);
-    const value = (JSON.parse(line) as { rounds: number[] }).rounds[0];
-    if (value === undefined) throw new Error(`${client}: no result`);
-    return value;
-  } finally {
-    await system.shutdown();
-  }
+  // Trusted, as ppcall.hot and endpoint.call are (the figures these are compared with).
+  return bootRound(description, client, { trace, trusted: description.protectionDomains.map((pd) => pd.name) });
 }
 
 const cases: BenchCase[] = [
