@@ -102,21 +102,37 @@ export interface Reply {
 }
 
 /** The one-shot right to answer one call (seL4's reply capability). */
+/** The runtime's access to a reply handle's private state (set by ReplyCapability's static block). */
+let replyState: {
+  slot(r: ReplyCapability): ReceiverSlot;
+  seq(r: ReplyCapability): number;
+  use(r: ReplyCapability): void;
+};
+
 export class ReplyCapability {
-  used = false;
   readonly endpoint: number;
   readonly sender: string;
-  /** @internal */
-  readonly slot: ReceiverSlot;
-  /** @internal */
-  readonly seq: number;
+  // Private, so a confined program holding a reply handle cannot reach the slot's shared memory through it,
+  // or mark a used handle unused: the runtime reaches them through `replyState` below.
+  readonly #slot: ReceiverSlot;
+  readonly #seq: number;
+  #used = false;
+
+  static {
+    replyState = { slot: (r) => r.#slot, seq: (r) => r.#seq, use: (r) => void (r.#used = true) };
+  }
 
   /** @internal */
   constructor(endpoint: number, slot: ReceiverSlot, seq: number, sender: string) {
     this.endpoint = endpoint;
-    this.slot = slot;
-    this.seq = seq;
+    this.#slot = slot;
+    this.#seq = seq;
     this.sender = sender;
+  }
+
+  /** True once the call was answered through this handle. */
+  get used(): boolean {
+    return this.#used;
   }
 }
 
@@ -737,15 +753,17 @@ export class IpcClient implements CapabilityOwner {
     if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
       throw new IpcError("InvalidArgument", `reply: label must be a u32 (got ${String(label)})`, { operation: "reply" });
     }
-    to.used = true;
+    replyState.use(to);
+    const slot = replyState.slot(to);
+    const seq = replyState.seq(to);
     const trace = this.trace;
-    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_REPLY, to.endpoint, to.slot.index, to.seq >>> 0, label >>> 0);
-    const i32 = to.slot.i32;
+    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_REPLY, to.endpoint, slot.index, seq >>> 0, label >>> 0);
+    const i32 = slot.i32;
     const state = Atomics.load(i32, SLOT_I32.STATE);
     let delivered = false;
-    to.slot.outstanding = false;
-    if (state === SlotState.CALLED && i32[SLOT_I32.SEQ] === to.seq) {
-      to.slot.u8.set(data, SLOT.DATA);
+    slot.outstanding = false;
+    if (state === SlotState.CALLED && i32[SLOT_I32.SEQ] === seq) {
+      slot.u8.set(data, SLOT.DATA);
       i32[SLOT_I32.LENGTH] = data.length;
       i32[SLOT_I32.LABEL] = label | 0;
       // publishes the reply; a CAS, so an ABANDONED (or the kernel's CLOSED) is never overwritten

@@ -64,6 +64,8 @@ describe("hostile: confined PDs (workers)", { timeout: 60_000 }, () => {
       "write a revoked region: blocked PermissionDenied",
       "set into a revoked region: blocked PermissionDenied",
       "a live mapping still writes: 1",
+      "the runtime through a capability's properties: blocked",
+      "reopen a revoked capability: blocked TypeError",
       "a dynamic import of node:fs: blocked PermissionDenied",
       "the server still answers: 42",
     ]);

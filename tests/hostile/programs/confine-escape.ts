@@ -130,6 +130,18 @@ function tryEverything(): void {
   });
   live.writableBytes()[0] = 1;
   debugPrintln(`a live mapping still writes: ${live.bytes[0]}`);
+
+  // A handle's own properties are plain data: none leads to the runtime (its IPC client, slots, raw buffers).
+  attempt("the runtime through a capability's properties", () =>
+    Reflect.ownKeys(revocable).some((key) => {
+      const value = (revocable as unknown as Record<PropertyKey, unknown>)[key];
+      return (typeof value === "object" && value !== null) || typeof value === "function";
+    }),
+  );
+  attempt("reopen a revoked capability", () => {
+    (revocable as unknown as { closedAt: unknown }).closedAt = undefined;
+    return revocable.closedAt === undefined;
+  });
 }
 
 export default protectionDomain(
