@@ -232,3 +232,15 @@ describe("--timeout", () => {
     assert.match(r.stdout, /--timeout <ms>\s+stop this many milliseconds after the\s+command\s+started\s+\(boot\s+included\)/);
   });
 });
+
+describe("a closed stdout", () => {
+  test("`isokit check ... | head -1`: a reader that goes away stops the output quietly, exit 0, no EPIPE stack", () => {
+    // The shell's pipe into a reader that exits at once: `head -0` reads nothing and closes its end.
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${bin}" check "${join(root, "examples/ipc/ipc.system")}" | head -c 0; exit "\${PIPESTATUS:-0}"`], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled 'error'/, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+  });
+});

@@ -11,8 +11,18 @@ export interface Io {
   readonly interactive: boolean;
 }
 
+// A reader that went away (`isokit check x.system | head -1`) closes the pipe: stop writing, quietly, as
+// Unix tools do, instead of dying on an unhandled EPIPE with a stack.
+let stdoutClosed = false;
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  stdoutClosed = true;
+});
+
 export const stdio: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
+  out: (line) => {
+    if (!stdoutClosed) process.stdout.write(`${line}\n`);
+  },
   err: (line) => process.stderr.write(`${line}\n`),
   interactive: process.stderr.isTTY,
 };
