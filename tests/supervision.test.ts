@@ -164,7 +164,7 @@ describe("capabilities across a restart (workers)", () => {
 
 describe("isokit run --restart", () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "run", "tests/programs/supervision/restart.system", ...args], { cwd: repo, encoding: "utf8", timeout: 60_000 });
+    spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "run", "tests/programs/supervision/restart.system", ...args], { cwd: repo, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });
 
   test("restarts the faulted server; a fault after which the PD was restarted is handled (exit 0)", () => {
     const r = cli("--restart", "one_for_one,intensity=2");
