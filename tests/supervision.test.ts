@@ -162,6 +162,45 @@ describe("capabilities across a restart (workers)", () => {
   });
 });
 
+describe("endpoints across a restart (workers)", () => {
+  test("a call in flight to a restarted server's endpoint gets PeerRestarted; the old capability stays refused with PeerRestarted; the new generation's endpoint answers", async () => {
+    await using s = await run(
+      {
+        memoryRegions: [{ name: "gen", size: 0x1000 }],
+        protectionDomains: [
+          { name: "client", priority: 10, program: "programs/supervision/ep-call-client.ts" },
+          { name: "server", priority: 100, program: "programs/supervision/ep-call-server.ts", maps: [gen] },
+        ],
+        channels: [{ ends: [{ pd: "client", id: 1 }, { pd: "server", id: 1 }] }],
+      },
+      "workers",
+      { restart: { strategy: "one_for_one" } },
+    );
+    assert.deepEqual(s.of("client"), [
+      "ep1 hello -> generation 1",
+      "ep1 fail (in flight) -> PeerRestarted",
+      "ep1 after the restart -> PeerRestarted",
+      "ep2 hello -> generation 2",
+    ]);
+    assert.deepEqual(s.system.faults.map((f) => [f.pd, f.entry, f.restarted]), [["server", "serve", true]]);
+  });
+
+  test("without a restart the same call gets PeerDied", async () => {
+    await using s = await run(
+      {
+        memoryRegions: [{ name: "gen", size: 0x1000 }],
+        protectionDomains: [
+          { name: "client", priority: 10, program: "programs/supervision/ep-call-client.ts" },
+          { name: "server", priority: 100, program: "programs/supervision/ep-call-server.ts", maps: [gen] },
+        ],
+        channels: [{ ends: [{ pd: "client", id: 1 }, { pd: "server", id: 1 }] }],
+      },
+      "workers",
+    );
+    assert.deepEqual(s.of("client"), ["ep1 hello -> generation 1", "ep1 fail (in flight) -> PeerDied"]);
+  });
+});
+
 describe("isokit run --restart", () => {
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "run", "tests/programs/supervision/restart.system", ...args], { cwd: repo, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });

@@ -20,7 +20,6 @@
  */
 
 import { IpcError } from "../errors.ts";
-import { DOORBELL_I32 } from "../protocol/layout.ts";
 import {
   GUARD_I32,
   INLINE_BYTES,
@@ -39,7 +38,8 @@ import {
 } from "../protocol/endpoint.ts";
 import type { CapabilityGrant, KernelMail, RateLimits, RegionGrant, SlotGrant, SyscallRequest } from "../protocol/syscall.ts";
 import { Rights } from "../caps/token.ts";
-import { wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
+import { CLOCK_MASK, sleepWhile, sleepWhileAsync, spinDeadline, spinWhile, wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
+import { ringDoorbell, sleepOnDoorbell, sleepOnDoorbellAsync } from "../shm/doorbell.ts";
 import { Capability, callerTrace, capabilityInternals, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
 import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
@@ -314,7 +314,7 @@ export class IpcClient implements CapabilityOwner {
         return cap;
       }
       this.checkWait("lookupCapability", deadline, options.signal, () => `no capability named '${name}' has been granted to PD '${this.link.pdName}'`);
-      this.sleepOnDoorbell(deadline, () => this.link.hasMail());
+      this.sleepUntil(deadline, () => this.link.hasMail());
     }
   }
 
@@ -358,7 +358,7 @@ export class IpcClient implements CapabilityOwner {
         continue;
       }
       this.checkWait("receiveBuffer", deadline, options.signal, () => `no buffer named '${name}' has been moved to PD '${this.link.pdName}'`);
-      this.sleepOnDoorbell(deadline, () => this.link.hasMail());
+      this.sleepUntil(deadline, () => this.link.hasMail());
     }
   }
 
@@ -424,9 +424,7 @@ export class IpcClient implements CapabilityOwner {
       slept = true;
       this.link.checkStop();
       const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
-      Atomics.store(i32, QUEUE_I32.SENDER_SLEEPING, 1); // before the last check: see shm/wait.ts
-      if (Atomics.load(i32, QUEUE_I32.TAIL) === tail) Atomics.wait(i32, QUEUE_I32.TAIL, tail, slice);
-      Atomics.store(i32, QUEUE_I32.SENDER_SLEEPING, 0);
+      sleepWhile(i32, QUEUE_I32.TAIL, tail, QUEUE_I32.SENDER_SLEEPING, slice);
     }
     const at = QUEUE.ENTRIES + (slot.head & (slot.capacity - 1)) * QUEUE_ENTRY_BYTES;
     i32[at >> 2] = data.length; // plain stores, published by the store of HEAD
@@ -434,7 +432,7 @@ export class IpcClient implements CapabilityOwner {
     slot.u8.set(data, at + 8);
     slot.head = (slot.head + 1) >>> 0;
     Atomics.store(i32, QUEUE_I32.HEAD, slot.head | 0); // publishes the entry
-    ringAll(slot.receiverDoorbell);
+    ringDoorbell(slot.receiverDoorbell);
     return slept;
   }
 
@@ -482,8 +480,6 @@ export class IpcClient implements CapabilityOwner {
       slept = this.waitSlot(slot, -free - 1, deadline) || slept;
     }
     this.writeMessage(cap, slot, kind, data, options, operation);
-    // An awake receiver answers within a few hundred loads: wait right here before the general wait.
-    for (let n = 0; n < 512 && Atomics.load(slot.i32, SLOT_I32.STATE) === kind; n++);
     for (let state = this.settle(cap, slot, kind, deadline, options.signal, operation); state >= 0; state = this.settle(cap, slot, kind, deadline, options.signal, operation)) {
       slept = this.waitSlot(slot, state, deadline) || slept;
     }
@@ -538,7 +534,7 @@ export class IpcClient implements CapabilityOwner {
     if (Atomics.compareExchange(i32, SLOT_I32.STATE, free, kind) !== free) {
       throw this.gone(cap, slot, operation); // only the kernel moves a free slot: it closed it
     }
-    ringAll(slot.receiverDoorbell);
+    ringDoorbell(slot.receiverDoorbell);
   }
 
   /**
@@ -581,12 +577,7 @@ export class IpcClient implements CapabilityOwner {
     const i32 = slot.i32;
     this.link.checkStop();
     const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
-    Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 1);
-    try {
-      await sleepAsync(i32, SLOT_I32.STATE, state, slice, signal);
-    } finally {
-      Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 0);
-    }
+    await sleepWhileAsync(i32, SLOT_I32.STATE, state, SLOT_I32.SENDER_SLEEPING, slice, signal);
   }
 
   /** seL4 Send, waiting without blocking the event loop (for PDs in `wait: "async"` mode). */
@@ -617,22 +608,11 @@ export class IpcClient implements CapabilityOwner {
   /** Waits while the slot's STATE is `state`, one bounded slice at most. Returns true if it slept. */
   private waitSlot(slot: SenderSlot, state: number, deadline: number): boolean {
     const i32 = slot.i32;
-    // Spin first: a running receiver answers within microseconds. The clock is first read after 1024 loads
-    // (reading it costs a tenth of a round trip), as in shm/wait.ts.
-    let spinUntil = 0;
-    for (let i = 1; ; i++) {
-      if (Atomics.load(i32, SLOT_I32.STATE) !== state) return false;
-      if ((i & 1023) === 0) {
-        const now = performance.now();
-        if (spinUntil === 0) spinUntil = now + this.link.wait.spinMicros / 1000;
-        else if (now >= spinUntil) break;
-      }
-    }
+    // Spin first: a running receiver answers within microseconds.
+    if (spinWhile(i32, SLOT_I32.STATE, state, this.link.wait.spinMicros)) return false;
     this.link.checkStop();
     const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
-    Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 1); // before the last check: see shm/wait.ts
-    if (Atomics.load(i32, SLOT_I32.STATE) === state) Atomics.wait(i32, SLOT_I32.STATE, state, slice);
-    Atomics.store(i32, SLOT_I32.SENDER_SLEEPING, 0);
+    sleepWhile(i32, SLOT_I32.STATE, state, SLOT_I32.SENDER_SLEEPING, slice);
     return true;
   }
 
@@ -687,7 +667,7 @@ export class IpcClient implements CapabilityOwner {
       slept = true;
       // A queue deferred for its rate limit is looked at again within a millisecond, not a whole slice.
       const wake = endpoint.slots.some((s) => s.throttledUntil !== 0) ? Math.min(deadline, performance.now() + 1) : deadline;
-      this.sleepOnDoorbell(wake, () => this.link.hasMail() || hasPending(endpoint));
+      this.sleepUntil(wake, () => this.link.hasMail() || hasPending(endpoint));
     }
   }
 
@@ -707,15 +687,7 @@ export class IpcClient implements CapabilityOwner {
       this.checkWait("receiveAsync", deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
       const wake = endpoint.slots.some((x) => x.throttledUntil !== 0) ? Math.min(deadline, performance.now() + 1) : deadline;
       const slice = Math.max(0, Math.min(this.link.wait.sliceMs, wake - performance.now()));
-      Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 1); // before the last look: see shm/wait.ts
-      Atomics.store(doorbell, DOORBELL_I32.RING, 0);
-      try {
-        if (!this.link.hasMail() && !hasPending(endpoint)) {
-          await sleepAsync(doorbell, DOORBELL_I32.RING, 0, slice, options.signal);
-        }
-      } finally {
-        Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 0);
-      }
+      await sleepOnDoorbellAsync(doorbell, () => this.link.hasMail() || hasPending(endpoint), slice, options.signal);
     }
   }
 
@@ -940,30 +912,21 @@ export class IpcClient implements CapabilityOwner {
   private spinFor(endpoint: ReceiverEndpoint): boolean {
     const spinMicros = this.link.wait.spinMicros;
     if (spinMicros <= 0) return false;
-    // The clock is first read after 256 rounds: a sender that is running publishes sooner than that.
-    let until = 0;
+    // Mail is looked at with the clock (shm/wait.ts: every CLOCK_EVERY rounds, never on the first).
+    let deadline = 0;
     for (let i = 1; ; i++) {
       if (hasPending(endpoint)) return true;
-      if ((i & 255) === 0) {
+      if ((i & CLOCK_MASK) === 0) {
         if (this.link.hasMail()) return true;
-        const now = performance.now();
-        if (until === 0) until = now + spinMicros / 1000;
-        else if (now >= until) return false;
+        if ((deadline = spinDeadline(deadline, spinMicros)) < 0) return false;
       }
     }
   }
 
-  /** One bounded sleep on this PD's doorbell (the store-load pattern of shm/wait.ts). */
-  private sleepOnDoorbell(deadline: number, ready: () => boolean): void {
+  /** One bounded sleep on this PD's doorbell (shm/doorbell.ts), at most until `deadline`. */
+  private sleepUntil(deadline: number, ready: () => boolean): void {
     this.link.checkStop();
-    const doorbell = this.link.doorbell;
-    Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 1);
-    Atomics.store(doorbell, DOORBELL_I32.RING, 0);
-    if (!ready()) {
-      const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
-      Atomics.wait(doorbell, DOORBELL_I32.RING, 0, slice);
-    }
-    Atomics.store(doorbell, DOORBELL_I32.SLEEPING, 0);
+    sleepOnDoorbell(this.link.doorbell, ready, Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now())));
   }
 
   private receiveEndpoint(cap: Capability, operation: string): ReceiverEndpoint {
@@ -1137,6 +1100,9 @@ export class IpcClient implements CapabilityOwner {
     const gone = Atomics.load(slot.i32, SLOT_I32.GONE);
     const details = { operation, capability: cap.token, endpoint: slot.endpoint, pd: slot.receiver };
     if (gone === SlotGone.RECEIVER_DIED) return new IpcError("PeerDied", `${operation}: PD '${slot.receiver}', which receives on endpoint ${slot.endpoint}, has died`, details);
+    if (gone === SlotGone.RECEIVER_RESTARTED) {
+      return new IpcError("PeerRestarted", `${operation}: PD '${slot.receiver}' was restarted; endpoint ${slot.endpoint} closed with its old generation (use the capability its new generation grants)`, details);
+    }
     if (gone === SlotGone.ENDPOINT_CLOSED) return new IpcError("EndpointClosed", `${operation}: endpoint ${slot.endpoint} was closed by PD '${slot.receiver}'`, details);
     return this.revokedError(cap, operation);
   }
@@ -1172,39 +1138,6 @@ function checkMessage(cap: Capability, data: Uint8Array, options: SendOptions, o
   if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
     throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
   }
-}
-
-/**
- * Rings a receiver's doorbell if it sleeps, waking every waiter on it: an async PD may wait on its doorbell
- * twice at once (its own loop and a `receiveAsync`), and a ring must reach the one that waits for this.
- */
-function ringAll(doorbell: Int32Array): void {
-  if (Atomics.load(doorbell, DOORBELL_I32.SLEEPING) !== 0) {
-    Atomics.store(doorbell, DOORBELL_I32.RING, 1);
-    Atomics.notify(doorbell, DOORBELL_I32.RING);
-  }
-}
-
-/**
- * One asynchronous sleep while `i32[index] === value`: ends when the word is notified, when `sliceMs` pass, or
- * when `signal` aborts, whichever is first (the caller re-checks either way). A pending `Atomics.waitAsync`
- * does not keep Node's event loop alive (a worker waiting on nothing else would exit), so a timer of the same
- * length runs beside it.
- */
-function sleepAsync(i32: Int32Array, index: number, value: number, sliceMs: number, signal: AbortSignal | undefined): Promise<void> | undefined {
-  const waiting = Atomics.waitAsync(i32, index, value, sliceMs);
-  if (!waiting.async) return undefined;
-  if (signal?.aborted === true) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, sliceMs + 1);
-    signal?.addEventListener("abort", done, { once: true });
-    void waiting.value.then(done);
-  });
 }
 
 function refuse(slot: ReceiverSlot, state: number, why: Refusal): void {

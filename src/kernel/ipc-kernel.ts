@@ -23,7 +23,8 @@
 import { IpcError, serializeError } from "../errors.ts";
 import { CapabilityRegistry, type CapabilityInfo, type RegistryStats, type RemovalReason } from "../caps/space.ts";
 import { isSubset, Rights } from "../caps/token.ts";
-import { CONTROL_I32, DOORBELL_I32, KERNEL_BELL_I32 } from "../protocol/layout.ts";
+import { CONTROL_I32, KERNEL_BELL_I32 } from "../protocol/layout.ts";
+import { ringDoorbell } from "../shm/doorbell.ts";
 import {
   GUARD_BYTES,
   GUARD_I32,
@@ -186,6 +187,8 @@ export class IpcKernel {
   private removed: { info: CapabilityInfo; reason: RemovalReason }[] = [];
   /** The PD being cleaned up: its own capabilities' slots are marked SENDER_DEAD, not revoked. */
   private dying: number | undefined;
+  /** The PD being cleaned up is restarted: its senders' slots say RECEIVER_RESTARTED, not RECEIVER_DIED. */
+  private dyingRestarts = false;
   private nextTransfer = 1;
   private nextBucket = 1;
   private syscalls = 0;
@@ -705,17 +708,20 @@ export class IpcKernel {
 
   /**
    * A PD is gone: every capability it held goes (its slots are marked SENDER_DEAD), every endpoint it received
-   * on closes, and every PD blocked sending to or calling it wakes with `PeerDied`.
+   * on closes, and every PD blocked sending to or calling it wakes with `PeerDied` — with `PeerRestarted` if
+   * `restarting` (the supervisor starts its next generation; its endpoints go with this one all the same).
    */
-  cleanupProcess(pid: number): void {
+  cleanupProcess(pid: number, restarting = false): void {
     if (!this.pds.has(pid)) return;
     this.dying = pid;
+    this.dyingRestarts = restarting;
     try {
       for (const endpoint of this.endpoints.values()) if (endpoint.owner === pid) endpoint.closed = true;
       this.registry.cleanupProcess(pid);
       this.settleRemovals();
     } finally {
       this.dying = undefined;
+      this.dyingRestarts = false;
     }
     this.pdLimits.delete(pid);
     this.moved.delete(pid);
@@ -787,7 +793,8 @@ export class IpcKernel {
     if (slot.pending.length > 0) bump(this.pendingCount, pair(slot.holder, endpoint.owner), -slot.pending.length);
     slot.pending.length = 0;
     const ownerDead = !this.isAlive(endpoint.owner) || this.dying === endpoint.owner;
-    const gone = reason === "destroyed" ? (ownerDead ? SlotGone.RECEIVER_DIED : SlotGone.ENDPOINT_CLOSED) : SlotGone.CAPABILITY_REVOKED;
+    const died = this.dying === endpoint.owner && this.dyingRestarts ? SlotGone.RECEIVER_RESTARTED : SlotGone.RECEIVER_DIED;
+    const gone = reason === "destroyed" ? (ownerDead ? died : SlotGone.ENDPOINT_CLOSED) : SlotGone.CAPABILITY_REVOKED;
     const status = this.dying === info.holder ? SlotStatus.SENDER_DEAD : SlotStatus.REVOKED;
     // The receiver takes nothing more from this slot: a take in progress commits before this or fails.
     Atomics.exchange(endpoint.guardI32, GUARD_I32.STATUS + slot.index, slotStatus(slot.generation, status));
@@ -833,11 +840,7 @@ export class IpcKernel {
     if (pd === undefined || !pd.alive()) return;
     pd.post(mail, transfer);
     Atomics.add(pd.control, CONTROL_I32.MAIL, 1); // publishes: the mail is on the port
-    const doorbell = new Int32Array(pd.doorbell);
-    if (Atomics.load(doorbell, DOORBELL_I32.SLEEPING) !== 0) {
-      Atomics.store(doorbell, DOORBELL_I32.RING, 1);
-      Atomics.notify(doorbell, DOORBELL_I32.RING);
-    }
+    ringDoorbell(new Int32Array(pd.doorbell));
   }
 
   private metaOf(pid: number, token: bigint): CapMeta {

@@ -31,7 +31,6 @@ import {
   CONTROL_BYTES,
   CONTROL_I32,
   DOORBELL_BYTES,
-  DOORBELL_I32,
   EndDead,
   FaultLabel,
   KERNEL_BELL_BYTES,
@@ -40,6 +39,7 @@ import {
 import { Watchdog } from "./watchdog.ts";
 import { Supervisor, type RestartPolicy } from "./supervisor.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
+import { ringDoorbell } from "../shm/doorbell.ts";
 import type { RateLimits } from "../protocol/syscall.ts";
 import { IpcKernel, type IpcKernelStats } from "./ipc-kernel.ts";
 import { AsyncChannels, type AsyncChannelDescription } from "./async-channels.ts";
@@ -78,7 +78,7 @@ interface KernelPd {
   faultPending: boolean;
   hasExited: boolean;
   /** What the worker was started with: a restart starts the next generation from it. */
-  readonly boot: PdBootData;
+  readonly boot: PdBootData<MessagePort>;
   /** 0 for the first run, +1 per restart (docs/supervision.md). */
   readonly generation: number;
   /** The kernel is restarting this PD: its callers get PeerRestarted, and the next generation starts once it exited. */
@@ -246,7 +246,7 @@ export class WorkerSystem implements RunningSystem {
       }));
       // Every failure threw above: each program here compiled.
       const program = compiled.get(pd.name) as CompiledProgram;
-      const boot: PdBootData = {
+      const boot: PdBootData<MessagePort> = {
         name: pd.name,
         priority: pd.priority,
         passive: pd.passive,
@@ -293,7 +293,7 @@ export class WorkerSystem implements RunningSystem {
     }
   }
 
-  private spawn(plan: PlannedPd, boot: PdBootData, port: MessagePort, generation = 0): void {
+  private spawn(plan: PlannedPd, boot: PdBootData<MessagePort>, port: MessagePort, generation = 0): void {
     // The kernel's reader of the output ring takes its geometry now, before the worker holds the buffer.
     const outputGeometry = ringGeometry(boot.output);
     // stdout/stderr: true: a worker's raw console.log and process.stdout writes come to this thread as streams,
@@ -507,8 +507,9 @@ export class WorkerSystem implements RunningSystem {
     const restarting = pd.restarting || this.supervise(pd, state);
     const deadValue = restarting ? EndDead.RESTARTING : EndDead.DEAD;
     const swept = restarting ? CallState.CALLEE_RESTARTED : CallState.CALLEE_DIED;
-    // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied).
-    step("its capabilities and endpoints", () => { this.ipc.cleanupProcess(pd.pid); });
+    // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied, or
+    // PeerRestarted if it is restarted).
+    step("its capabilities and endpoints", () => { this.ipc.cleanupProcess(pd.pid, restarting); });
     step("its async channel ends", () => { this.asyncChannels.died(name); });
     for (const end of pd.plan.ends) {
       step(`its end of channel ${end.id}`, () => {
@@ -596,8 +597,7 @@ export class WorkerSystem implements RunningSystem {
       Atomics.store(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING);
       Atomics.store(control, CONTROL_I32.CHILD_LABEL, label);
       Atomics.store(control, CONTROL_I32.CHILD_FAULT, id); // publishes the fault
-      Atomics.store(parent.doorbell, DOORBELL_I32.RING, 1);
-      Atomics.notify(parent.doorbell, DOORBELL_I32.RING);
+      ringDoorbell(parent.doorbell);
       while (isAlive(parent) && !this.stopping && !isSettled()) {
         const wait = Atomics.waitAsync(control, CONTROL_I32.CHILD_VERDICT, Verdict.PENDING, 50);
         if (wait.async) await wait.value;
@@ -745,7 +745,7 @@ export class WorkerSystem implements RunningSystem {
     }
     this.output.turn(false); // what the old generation printed, before its ring is replaced
     const { port1, port2 } = new MessageChannel();
-    const boot: PdBootData = { ...old.boot, control: new SharedArrayBuffer(CONTROL_BYTES), kernelPort: port2, output: createOutputRing(this.limits.outputLinesPerSec) };
+    const boot: PdBootData<MessagePort> = { ...old.boot, control: new SharedArrayBuffer(CONTROL_BYTES), kernelPort: port2, output: createOutputRing(this.limits.outputLinesPerSec) };
     old.port.close();
     const generation = old.generation + 1;
     this.spawn(plan, boot, port1, generation);
@@ -852,8 +852,7 @@ export class WorkerSystem implements RunningSystem {
     const pds = [...this.pdMap.values()];
     for (const pd of pds) {
       Atomics.store(pd.control, CONTROL_I32.STOP, 1); // read by the PD after every wake-up and sleep slice
-      Atomics.store(pd.doorbell, DOORBELL_I32.RING, 1);
-      Atomics.notify(pd.doorbell, DOORBELL_I32.RING);
+      ringDoorbell(pd.doorbell);
     }
     const all = Promise.all(pds.map((pd) => pd.exited));
     if (!(await settlesWithin(all, graceMs))) {

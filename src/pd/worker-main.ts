@@ -5,7 +5,7 @@
  * is locked down. Everything the PD may reach arrives in `workerData` (see protocol/control.ts: PdBootData).
  */
 
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
 import type { PdBootData, PdToKernel } from "../protocol/control.ts";
 import { assertLittleEndian } from "../protocol/layout.ts";
@@ -20,7 +20,7 @@ function post(message: PdToKernel): void {
 }
 
 export async function runWorker(): Promise<void> {
-  const boot = workerData as PdBootData;
+  const boot = workerData as PdBootData<MessagePort>;
   assertLittleEndian();
   let program: unknown;
   try {

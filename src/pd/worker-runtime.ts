@@ -19,7 +19,7 @@
  * the kernel's wake-up were lost.
  */
 
-import { parentPort } from "node:worker_threads";
+import { parentPort, type MessagePort } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
 import type { FaultEntry, PdBootData, PdToKernel } from "../protocol/control.ts";
 import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32, EndDead, Verdict } from "../protocol/layout.ts";
@@ -79,7 +79,7 @@ export class WorkerPd extends PdRuntime {
   /** The end whose call the last `hasPendingWork` saw (the spin's shortcut to `serve`). */
   private callReady: WorkerEnd | undefined;
   private readonly hasParent: boolean;
-  private readonly boot: PdBootData;
+  private readonly boot: PdBootData<MessagePort>;
   private client: IpcClient | undefined;
   /**
    * The trace ring, when the system is traced. Read once per operation into a local: tracing off is one
@@ -87,7 +87,7 @@ export class WorkerPd extends PdRuntime {
    */
   private readonly trace: TraceRingWriter | undefined;
 
-  constructor(boot: PdBootData, handler: Handler) {
+  constructor(boot: PdBootData<MessagePort>, handler: Handler) {
     const ends = new Map<number, WorkerEnd>();
     for (const e of boot.ends) {
       ends.set(e.id, {

@@ -8,12 +8,18 @@
  * state (a second `init-done`, a `fault` while one is pending, anything after `stopped`), faults that PD.
  */
 
-import type { MessagePort } from "node:worker_threads";
 import type { SerializedIpcError } from "../errors.ts";
 import type { TraceBootData } from "./trace.ts";
 
-/** `workerData` of a PD worker: everything the PD may reach, and nothing else. */
-export interface PdBootData {
+/**
+ * `workerData` of a PD worker: everything the PD may reach, and nothing else.
+ *
+ * `Port` is the transport's port for syscalls and mail. protocol/ names no runtime's types (a browser or network
+ * transport must be able to use it), so the layers that create and read the port name it: Node's `MessagePort`
+ * in kernel/worker-system.ts and pd/worker-main.ts. Left `unknown`, code that only reads the rest of the boot
+ * data (tests' hostile programs) needs no runtime's types either.
+ */
+export interface PdBootData<Port = unknown> {
   readonly name: string;
   readonly priority: number;
   readonly passive: boolean;
@@ -47,7 +53,7 @@ export interface PdBootData {
   /** This PD's ProcessId in the kernel's capability spaces. */
   readonly pid: number;
   /** The PD's port to the kernel for syscalls and mail (protocol/syscall.ts); transferred, never shared. */
-  readonly kernelPort: MessagePort;
+  readonly kernelPort: Port;
   /** The kernel bell (protocol/layout.ts KERNEL_BELL): bumped after every syscall posted on `kernelPort`. */
   readonly kernelBell: SharedArrayBuffer;
   /** Its ends of the asynchronous channels wired at boot. */

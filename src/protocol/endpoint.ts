@@ -135,6 +135,8 @@ export const SlotGone = {
   RECEIVER_DIED: 1,
   ENDPOINT_CLOSED: 2,
   CAPABILITY_REVOKED: 3,
+  /** The receiver was restarted (docs/supervision.md): its endpoints closed with its old generation. */
+  RECEIVER_RESTARTED: 4,
 } as const;
 
 /** Values of ERROR with REFUSED: why the receiver (or kernel) refused the message. */
