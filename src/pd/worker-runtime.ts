@@ -12,7 +12,7 @@
  *     scan every end: a pending call (CALL_STATE == CALLED, where this PD serves) is served;
  *                     pending notifications (NOTIFY_TO_ME swapped to 0) are gathered into one ChannelSet
  *     spin, polling the channel words themselves, for the spin budget
- *     then SLEEPING = 1, RING = 0, look once more, and sleep on RING (bounded slice; look again after it)
+ *     then sleep on the doorbell (shm/doorbell.ts: announce, look once more, one bounded slice; look again after it)
  *
  * ppcall (caller side): write the registers, CALL_STATE IDLE -> CALLED, ring the callee, wait while CALLED.
  * The wait re-checks the callee's DEAD flag after every sleep slice, so a callee that dies is noticed even if
@@ -22,10 +22,11 @@
 import { parentPort, type MessagePort } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
 import type { FaultEntry, PdBootData, PdToKernel } from "../protocol/control.ts";
-import { CallState, CHANNEL_I32, CONTROL_I32, DOORBELL_I32, EndDead, Verdict } from "../protocol/layout.ts";
+import { CallState, CHANNEL_I32, CONTROL_I32, EndDead, Verdict } from "../protocol/layout.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
 import { ChannelMemory } from "../shm/channel-memory.ts";
-import { ringIfSleeping, spinUntil, SyncWait, wakeIfSleeping } from "../shm/wait.ts";
+import { ASYNC_SPIN_MICROS, CLOCK_MASK, spinDeadline, spinUntil, SyncWait, wakeIfSleeping } from "../shm/wait.ts";
+import { ringDoorbell, sleepOnDoorbell, sleepOnDoorbellAsync } from "../shm/doorbell.ts";
 import { ChannelSet, MAX_CHANNEL_ID } from "./channel.ts";
 import { Child, type FaultVerdict, type Handler } from "./program.ts";
 import { makeMappedRegion } from "./regions.ts";
@@ -189,9 +190,8 @@ export class WorkerPd extends PdRuntime {
     const trace = this.trace;
     if (trace !== undefined) trace.record(TraceKind.PPCALL_BEGIN, channel, 0, (end.calls = (end.calls + 1) >>> 0), info.label >>> 0);
     this.ring(end);
-    // A callee that is awake answers within a few hundred loads: wait for it right here, before the general
-    // wait (which also handles sleeping, death and shutdown).
-    for (let n = 0; n < 512 && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED; n++);
+    // The wait below spins first (shm/wait.ts: no clock read within its first 1024 loads), so a callee that
+    // is awake is caught there; it also handles sleeping, death and shutdown.
     for (;;) {
       const state = Atomics.load(i32, CHANNEL_I32.CALL_STATE); // acquire: the reply registers are visible after REPLIED
       if (state === CallState.REPLIED) break;
@@ -265,10 +265,8 @@ export class WorkerPd extends PdRuntime {
         if (ready !== undefined ? !this.serve(ready) : !this.scanOnce()) return;
       }
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
-      while (this.prepareToSleep()) {
-        Atomics.wait(this.doorbell, DOORBELL_I32.RING, 0, this.sliceMs);
-        if (this.wokeUp()) break;
-      }
+      // After a slice with no ring, look anyway: a peer may have cleared SLEEPING so that its ring was skipped.
+      while (!sleepOnDoorbell(this.doorbell, this.lastLook, this.sliceMs) && !this.pendingOrStop());
       Atomics.store(this.control, CONTROL_I32.IDLE, 0);
     }
   }
@@ -282,29 +280,22 @@ export class WorkerPd extends PdRuntime {
       const served = await this.serveEndpointsAsync();
       if (served === undefined) return;
       if (served) continue;
-      if (spinUntil(this.pendingOrStop, Math.min(this.spinMicros, 5))) continue;
+      if (spinUntil(this.pendingOrStop, Math.min(this.spinMicros, ASYNC_SPIN_MICROS))) continue;
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
-      while (this.prepareToSleep()) {
-        const result = Atomics.waitAsync(this.doorbell, DOORBELL_I32.RING, 0, this.sliceMs);
-        if (result.async) {
-          // A pending waitAsync does not keep Node's event loop alive: without a timer beside it, a PD waiting
-          // on nothing else would leave its event loop empty and its worker would exit (code 13).
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([result.value, new Promise((resolve) => (timer = setTimeout(resolve, this.sliceMs + 1)))]);
-          clearTimeout(timer);
-        }
-        if (this.wokeUp()) break;
-      }
+      while (!(await sleepOnDoorbellAsync(this.doorbell, this.lastLook, this.sliceMs)) && !this.pendingOrStop());
       Atomics.store(this.control, CONTROL_I32.IDLE, 0);
     }
   }
 
   private readonly pendingOrStop = (): boolean => this.hasPendingWork() || this.stopRequested();
+  /** The look before sleeping, made after SLEEPING is set: served endpoints (pd/serve.ts) too, whose senders ring the same doorbell. */
+  private readonly lastLook = (): boolean => this.pendingOrStop() || endpointServerOf(this)?.look() === true;
 
   /**
    * The sync loop's spin: polls the channel words directly for up to `spinMicros` (the kernel's control words
    * every 64 rounds, the clock every 1024), so a call is seen within a few loads of being published. Returns
-   * true if something is pending; `callReady` names the end if it is a call.
+   * true if something is pending; `callReady` names the end if it is a call. The clock is read as in every
+   * spin (shm/wait.ts: not before round 1024), so a call served within the spin costs no clock read.
    */
   private spinForWork(): boolean {
     const ends = this.endList;
@@ -333,36 +324,9 @@ export class WorkerPd extends PdRuntime {
           return true;
         }
         if (this.spinMicros <= 0) return false;
-        if ((i & 1023) === 0) {
-          const now = performance.now();
-          if (deadline === 0) deadline = now + this.spinMicros / 1000;
-          else if (now >= deadline) return false;
-        }
+        if (i !== 0 && (i & CLOCK_MASK) === 0 && (deadline = spinDeadline(deadline, this.spinMicros)) < 0) return false;
       }
     }
-  }
-
-  /**
-   * Announces the sleep (SLEEPING = 1, RING = 0), then looks once more. Returns true if the PD may sleep.
-   * The ringer publishes its event before it reads SLEEPING; we set SLEEPING before this last look: so either
-   * the look sees the event or the ringer sees SLEEPING and rings (the store-load pattern of shm/wait.ts).
-   */
-  private prepareToSleep(): boolean {
-    Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 1);
-    Atomics.store(this.doorbell, DOORBELL_I32.RING, 0);
-    // Served endpoints (pd/serve.ts) get their last look here too: their senders ring the same doorbell.
-    if (this.pendingOrStop() || endpointServerOf(this)?.look() === true) {
-      Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 0);
-      return false;
-    }
-    return true;
-  }
-
-  /** After a sleep: true if there is something to do; false if the slice just ran out (sleep again). */
-  private wokeUp(): boolean {
-    Atomics.store(this.doorbell, DOORBELL_I32.SLEEPING, 0);
-    // A ring that carries no event (a hostile or stale ring) just costs this look.
-    return Atomics.load(this.doorbell, DOORBELL_I32.RING) !== 0 || this.pendingOrStop();
   }
 
   get isAsync(): boolean {
@@ -544,7 +508,7 @@ export class WorkerPd extends PdRuntime {
   }
 
   private ring(end: WorkerEnd): void {
-    ringIfSleeping(end.peerDoorbell, DOORBELL_I32.RING, DOORBELL_I32.SLEEPING); // after the event was published
+    ringDoorbell(end.peerDoorbell); // after the event was published
   }
 
   private notFree(end: WorkerEnd, state: number): IpcError {

@@ -32,7 +32,7 @@
  * Each side keeps a private copy of the other's counter and reloads it only when its copy says the ring is
  * full (producer) or empty (consumer): the other side's line is then fetched once per lap, not per message.
  *
- * Sleeping (the slow path, see `src/shm/wait.ts` for the store-load pattern): a side that finds no room (no
+ * Sleeping (the slow path: the bell half of the one wait/wake primitive, `src/shm/wait.ts`): a side that finds no room (no
  * message) stores its WAITING word = 1, reads its bell, re-checks the counter and FLAGS, and only then sleeps
  * on the bell with the value it read. Whoever publishes, frees, closes or marks a death does its store
  * first and then bumps the bell (`Atomics.add`, so the sleeper's value is stale) and notifies it: either the
@@ -57,6 +57,7 @@
  */
 
 import { IpcError } from "../errors.ts";
+import { announce, bump, ring, withdraw } from "./wait.ts";
 
 const MAGIC = 0x52_6f_73_69; // "isoR"
 const LINE = 128;
@@ -191,11 +192,6 @@ function setFlagAndRing(i32: Int32Array, flag: RingFlag): void {
   bump(i32, I32_PRODUCER_BELL);
 }
 
-function bump(i32: Int32Array, bell: number): void {
-  Atomics.add(i32, bell, 1); // makes the sleeper's expected value stale, so a sleep that starts late returns at once
-  Atomics.notify(i32, bell); // wakes every sleeper on the bell (only one is expected; a stray one costs nothing)
-}
-
 class RingView {
   protected readonly i32: Int32Array;
   protected readonly u32: Uint32Array;
@@ -253,7 +249,9 @@ class RingView {
 
   /**
    * Sleeps (without blocking the thread) until `bell` moves from `value` or `ms` pass. Resolves "ok",
-   * "not-equal" or "timed-out"; the caller re-checks what it waits for either way.
+   * "not-equal" or "timed-out"; the caller re-checks what it waits for either way. This is the raw
+   * `Atomics.waitAsync` of the primitive: a consumer of several rings races one per ring, and the caller
+   * (ipc/async/wait.ts) bounds the sleep with its own timer, as `sleepAsync` of shm/wait.ts does.
    */
   protected sleepOn(bell: number, value: number, ms: number): Promise<string> | string {
     return Atomics.waitAsync(this.i32, bell, value, ms).value; // a promise only when it really sleeps
@@ -338,8 +336,8 @@ export class RingProducer extends RingView {
   /** Publishes `n` written slots, then rings the consumer's bell only if it may be asleep. */
   private publish(n: number): void {
     this.head = (this.head + n) >>> 0;
-    Atomics.store(this.u32, I32_HEAD, this.head); // publishes the slots (release); seq-cst, so the load below is ordered after it
-    if (Atomics.load(this.i32, I32_CONSUMER_WAITING) !== 0) bump(this.i32, I32_CONSUMER_BELL);
+    Atomics.store(this.u32, I32_HEAD, this.head); // publishes the slots (release); seq-cst, so ring's load is ordered after it
+    ring(this.i32, I32_CONSUMER_BELL, I32_CONSUMER_WAITING);
   }
 
   /** Marks the producer closed (the consumer drains what was published, then sees the end) and wakes it. */
@@ -352,8 +350,7 @@ export class RingProducer extends RingView {
    * Re-check `free` and `flags()` after this, then `sleep(bell, ms)`, then `endWait()`.
    */
   beginWait(): number {
-    Atomics.store(this.i32, I32_PRODUCER_WAITING, 1); // seq-cst: ordered before our re-check (the store-load pattern)
-    return Atomics.load(this.i32, I32_PRODUCER_BELL);
+    return announce(this.i32, I32_PRODUCER_BELL, I32_PRODUCER_WAITING);
   }
 
   sleep(bell: number, ms: number): Promise<string> | string {
@@ -361,7 +358,7 @@ export class RingProducer extends RingView {
   }
 
   endWait(): void {
-    Atomics.store(this.i32, I32_PRODUCER_WAITING, 0);
+    withdraw(this.i32, I32_PRODUCER_WAITING);
   }
 
   /** Wakes a sleep of our own (an abort): bumps our bell, so the pending sleep returns. */
@@ -566,8 +563,8 @@ export class RingConsumer extends RingView {
   /** Frees `n` read slots, then rings the producer's bell only if it may be asleep. */
   private free(n: number): void {
     this.tail = (this.tail + n) >>> 0;
-    Atomics.store(this.u32, I32_TAIL, this.tail); // frees the slots (release); seq-cst, so the load below is ordered after it
-    if (Atomics.load(this.i32, I32_PRODUCER_WAITING) !== 0) bump(this.i32, I32_PRODUCER_BELL);
+    Atomics.store(this.u32, I32_TAIL, this.tail); // frees the slots (release); seq-cst, so ring's load is ordered after it
+    ring(this.i32, I32_PRODUCER_BELL, I32_PRODUCER_WAITING);
   }
 
   /** Marks the consumer closed (later sends fail) and wakes a producer waiting for room. */
@@ -577,8 +574,7 @@ export class RingConsumer extends RingView {
 
   /** As `RingProducer.beginWait`, for a message: re-check `available()` and `flags()` after it. */
   beginWait(): number {
-    Atomics.store(this.i32, I32_CONSUMER_WAITING, 1); // seq-cst: ordered before our re-check (the store-load pattern)
-    return Atomics.load(this.i32, I32_CONSUMER_BELL);
+    return announce(this.i32, I32_CONSUMER_BELL, I32_CONSUMER_WAITING);
   }
 
   sleep(bell: number, ms: number): Promise<string> | string {
@@ -586,7 +582,7 @@ export class RingConsumer extends RingView {
   }
 
   endWait(): void {
-    Atomics.store(this.i32, I32_CONSUMER_WAITING, 0);
+    withdraw(this.i32, I32_CONSUMER_WAITING);
   }
 
   /** Wakes a sleep of our own (an abort, or another ring's message ending a multi-ring wait). */

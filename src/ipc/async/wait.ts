@@ -1,11 +1,12 @@
 /**
  * The one waiting loop of async channels: try, spin briefly, then sleep on the ring bells with
  * `Atomics.waitAsync` in bounded slices, honouring a timeout and an `AbortSignal`. The event loop is never
- * blocked: the spin is capped at a few microseconds (as for `WorkerPd.runAsync`, see src/shm/wait.ts) and
- * every sleep is a promise.
+ * blocked: the spin is capped at a few microseconds (as for `WorkerPd.runAsync`) and every sleep is a promise.
+ * The spin and the sleeping flags are those of the one wait/wake primitive (src/shm/wait.ts).
  */
 
 import { IpcError, type ErrorCode } from "../../errors.ts";
+import { ASYNC_SPIN_MICROS, CLOCK_MASK, spinDeadline } from "../../shm/wait.ts";
 
 /** Options of one async operation. */
 export interface AsyncOptions {
@@ -26,7 +27,7 @@ export interface AsyncWaitTuning {
   readonly sliceMs: number;
 }
 
-export const defaultAsyncTuning: AsyncWaitTuning = { spinMicros: 5, sliceMs: 50 };
+export const defaultAsyncTuning: AsyncWaitTuning = { spinMicros: ASYNC_SPIN_MICROS, sliceMs: 50 };
 
 /** The rings an operation sleeps on: announce, sleep until a bell moves (or `ms`), stop announcing, self-wake. */
 export interface Sleeper {
@@ -68,14 +69,16 @@ export async function waitFor<T>(
   if (timeout === 0) {
     throw new IpcError(wouldBlock, `${operation}: ${wouldBlock === "QueueFull" ? "no free slot" : "no message"} and timeout is 0`, { operation });
   }
-  const start = performance.now();
   const deadline = timeout === undefined ? Infinity : startedAt + timeout; // a queued operation's clock starts at its call
-  // Brief spin: a peer that is running answers within it, and a sleep costs a promise and a futex wake.
-  const spinUntil = start + tuning.spinMicros / 1000;
-  for (let i = 1; ; i++) {
-    const r = attempt();
-    if (r !== undefined) return r;
-    if ((i & 63) === 0 && performance.now() >= spinUntil) break;
+  // Brief spin: a peer that is running answers within it, and a sleep costs a promise and a futex wake. The
+  // clock is read as in every spin (shm/wait.ts).
+  if (tuning.spinMicros > 0) {
+    let spin = 0;
+    for (let i = 1; ; i++) {
+      const r = attempt();
+      if (r !== undefined) return r;
+      if ((i & CLOCK_MASK) === 0 && (spin = spinDeadline(spin, tuning.spinMicros)) < 0) break;
+    }
   }
   const onAbort = (): void => {
     sleeper.interrupt();
