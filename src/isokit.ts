@@ -16,8 +16,8 @@
  * compiles a PD program against its own modules (kernel/loader.ts).
  */
 
-export { boot } from "./kernel/boot.ts";
-export type { BootOptions } from "./kernel/boot.ts";
+export { boot } from "./boot/boot.ts";
+export type { BootOptions } from "./boot/boot.ts";
 export { loadSystemFile } from "./sdf/load.ts";
 export type { ParseResult } from "./sdf/parse.ts";
 export type { RunningSystem, PdStatus, PdState, PdFault, SystemEvents } from "./kernel/system.ts";

@@ -1,5 +1,9 @@
 /**
  * `boot()`: the one way to start a system, in either mode.
+ *
+ * src/boot/ sits above both the kernel and the PD runtime: the workers mode is the kernel's alone (the PD runtime
+ * runs in the workers, reached by URL, never imported), while the in-process mode wires the kernel's plan to PD
+ * runtimes in this thread (in-process.ts). Keeping that wiring here lets `kernel` stay below `pd`.
  */
 
 import { IpcError } from "../errors.ts";
@@ -7,15 +11,15 @@ import { defaultWaitOptions } from "../shm/wait.ts";
 import type { SystemDescription } from "../sdf/description.ts";
 import type { RateLimits } from "../protocol/syscall.ts";
 import { resolveLimits, type Limits } from "../protocol/limits.ts";
-import type { AsyncChannelDescription } from "./async-channels.ts";
+import type { AsyncChannelDescription } from "../kernel/async-channels.ts";
 import { InProcessSystem } from "./in-process.ts";
-import { planSystem } from "./plan.ts";
-import type { Listener, RunningSystem } from "./system.ts";
-import { WorkerSystem, type PdResources } from "./worker-system.ts";
-import { checkRestartPolicy, type RestartPolicy } from "./supervisor.ts";
-import { MIN_BUDGET_MS } from "./watchdog.ts";
+import { planSystem } from "../kernel/plan.ts";
+import type { Listener, RunningSystem } from "../kernel/system.ts";
+import { WorkerSystem, type PdResources } from "../kernel/worker-system.ts";
+import { checkRestartPolicy, type RestartPolicy } from "../kernel/supervisor.ts";
+import { MIN_BUDGET_MS } from "../kernel/watchdog.ts";
 import { allProtectionDomains } from "../sdf/description.ts";
-import type { TraceOptions } from "./trace.ts";
+import type { TraceOptions } from "../kernel/trace.ts";
 
 export interface BootOptions {
   /**

@@ -1,7 +1,10 @@
 /**
- * The kernel in in-process mode: every PD in the booting thread. Notifications are delivered by a scheduler
+ * The system in in-process mode: every PD in the booting thread. Notifications are delivered by a scheduler
  * that runs after the current entry points return, highest priority first (as seL4 would pick the
  * highest-priority runnable PD); a ppcall is a direct call into the callee.
+ *
+ * It wires the kernel's plan to PD runtimes in this thread (pd/in-process-runtime.ts), so it lives above both,
+ * in src/boot/: the kernel never imports `pd`.
  *
  * Each PD gets its own instance of its program module (the import URL carries the PD's name), so two PDs
  * running the same program do not share module state, as they would not in worker mode.
@@ -14,10 +17,10 @@ import { Child, isProtectionDomainProgram } from "../pd/program.ts";
 import { makeMappedRegion } from "../pd/regions.ts";
 import { FaultLabel } from "../protocol/layout.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
-import type { IpcKernelStats } from "./ipc-kernel.ts";
-import { regionBuffer, type Plan } from "./plan.ts";
-import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "./system.ts";
-import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
+import type { IpcKernelStats } from "../kernel/ipc-kernel.ts";
+import { regionBuffer, type Plan } from "../kernel/plan.ts";
+import { Events, type Listener, type PdFault, type PdState, type PdStatus, type RunningSystem, type SystemEvents } from "../kernel/system.ts";
+import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "../kernel/stats.ts";
 
 /** Notification deliveries per scheduler turn before yielding to the event loop (a PD notifying itself forever must not freeze the thread). */
 const DELIVERIES_PER_TURN = 1000;
