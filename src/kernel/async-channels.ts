@@ -3,12 +3,22 @@
  * hands every producer PD its own ring's end and the consumer PD the consumer's end, in their boot data — as a
  * Microkit channel's buffer is handed to exactly its two PDs. The booting thread may be an end too (`HOST`).
  * When a PD dies, the kernel marks its ends dead, so the PDs at the other ends wake with `PeerDied`.
+ *
+ * Across a restart (docs/supervision.md) the description's wiring is reinstalled on new rings: a ring's FLAGS
+ * bits are never cleared and each side keeps private counters, so an old ring cannot be made to work again.
+ * When the kernel restarts PD X it first makes a new ring for each ring X was an end of (X a producer: its
+ * ring; X the consumer: every producer's ring, and a fresh consumer claim), then marks the old rings dead.
+ * X's next generation gets the new ends in its boot data; a PD at the other end gets them when it asks again
+ * (`asyncProducer(name)` / `asyncConsumer(name)`, which ask the kernel once they see their ring's peer dead:
+ * the `async-end` syscall answers `current`), and the booting thread's ends are replaced here. Rewiring before
+ * marking means a peer that sees the old ring dead always finds the new one.
  */
 
 import { IpcError } from "../errors.ts";
 import { AsyncChannel, AsyncConsumer, AsyncProducer } from "../ipc/async/index.ts";
 import type { ConsumerDescriptor, ProducerDescriptor } from "../ipc/async/index.ts";
-import { markRingPeerDied } from "../shm/ring.ts";
+import { createClaim } from "../ipc/async/descriptor.ts";
+import { createRing, markRingPeerDied, ringGeometry } from "../shm/ring.ts";
 import type { PdAsyncEnd } from "../protocol/control.ts";
 
 /** The booting thread, as an end of an asynchronous channel. */
@@ -27,13 +37,18 @@ export interface AsyncChannelDescription {
   readonly slotBytes?: number;
 }
 
-interface WiredEnd {
-  readonly pd: string;
-  readonly end: PdAsyncEnd;
+/** One channel as wired now: its description, the kernel's handle, and the current end of each PD. */
+interface Wired {
+  readonly description: AsyncChannelDescription;
+  readonly channel: AsyncChannel;
+  /** The current ring of each producer, by its position in `description.producers`. */
+  readonly producers: ProducerDescriptor[];
+  /** The consumer's current claim word (a new one with every rewiring: the old one stays taken). */
+  consumerClaim: SharedArrayBuffer;
 }
 
 export class AsyncChannels {
-  private readonly ends: WiredEnd[] = [];
+  private readonly channels: Wired[] = [];
   private readonly hostProducers = new Map<string, AsyncProducer>();
   private readonly hostConsumers = new Map<string, AsyncConsumer>();
   private readonly wired: readonly AsyncChannelDescription[];
@@ -53,14 +68,13 @@ export class AsyncChannels {
       if (new Set(d.producers).size !== d.producers.length) throw bad("a producer is listed twice (each producer has one ring)");
       if (!Number.isInteger(d.capacity) || d.capacity < 1) throw bad(`capacity must be a positive integer (got ${String(d.capacity)})`);
       const channel = AsyncChannel.create(d.capacity, { producers: d.producers.length, ...(d.slotBytes === undefined ? {} : { slotBytes: d.slotBytes }) });
+      const consumer = channel.consumerDescriptor();
+      const wired: Wired = { description: d, channel, producers: d.producers.map((_, i) => channel.producerDescriptor(i)), consumerClaim: consumer.claim };
+      this.channels.push(wired);
       d.producers.forEach((pd, i) => {
-        const descriptor = channel.producerDescriptor(i);
-        if (pd === HOST) this.hostProducers.set(d.name, AsyncProducer.attach(descriptor));
-        else this.ends.push({ pd, end: { name: d.name, role: "producer", descriptor } });
+        if (pd === HOST) this.hostProducers.set(d.name, AsyncProducer.attach(wired.producers[i]!));
       });
-      const descriptor = channel.consumerDescriptor();
-      if (d.consumer === HOST) this.hostConsumers.set(d.name, AsyncConsumer.attach(descriptor));
-      else this.ends.push({ pd: d.consumer, end: { name: d.name, role: "consumer", descriptor } });
+      if (d.consumer === HOST) this.hostConsumers.set(d.name, AsyncConsumer.attach(consumer));
     }
   }
 
@@ -69,33 +83,89 @@ export class AsyncChannels {
     return this.wired.map((d) => ({ name: d.name, producers: [...d.producers], consumer: d.consumer }));
   }
 
-  /** The ends PD `pd` holds, for its boot data. */
+  /** The ends PD `pd` holds now, for its boot data. */
   endsOf(pd: string): PdAsyncEnd[] {
-    return this.ends.filter((e) => e.pd === pd).map((e) => e.end);
+    const ends: PdAsyncEnd[] = [];
+    for (const w of this.channels) {
+      const i = w.description.producers.indexOf(pd);
+      if (i >= 0) ends.push({ name: w.description.name, role: "producer", descriptor: w.producers[i]! });
+      if (w.description.consumer === pd) ends.push({ name: w.description.name, role: "consumer", descriptor: consumerOf(w) });
+    }
+    return ends;
   }
 
   /**
-   * PD `pd` is gone: its ends are marked dead, and the PDs at the other ends wake with `PeerDied`. Every ring is
-   * marked whatever marking another threw (the dead PD could write all of its rings' words); the failures are
-   * thrown together at the end.
+   * The current descriptor of PD `pd`'s end `role` of channel `name` (the `async-end` syscall): after the PD
+   * at the other end was restarted, the end wired to its new generation.
+   * @throws IpcError `InvalidArgument` if `pd` holds no such end
+   */
+  current(pd: string, name: string, role: "producer" | "consumer"): ProducerDescriptor | ConsumerDescriptor {
+    const end = this.endsOf(pd).find((e) => e.name === name && e.role === role);
+    if (end === undefined) {
+      throw new IpcError("InvalidArgument", `${role === "producer" ? "asyncProducer" : "asyncConsumer"}: PD '${pd}' is not a ${role} of an async channel '${name}'`, {
+        operation: role === "producer" ? "asyncProducer" : "asyncConsumer",
+        pd,
+      });
+    }
+    return end.descriptor as ProducerDescriptor | ConsumerDescriptor;
+  }
+
+  /**
+   * PD `pd` is gone: its ends are marked dead, and the PDs at the other ends wake with `PeerDied`. If it is
+   * `restarting`, the channels are first rewired on new rings (see the module comment). Every ring is marked
+   * whatever marking another threw (the dead PD could write all of its rings' words); the failures are thrown
+   * together at the end.
    * @throws AggregateError of what marking some rings threw, after every other ring was marked
    */
-  died(pd: string): void {
+  died(pd: string, restarting = false): void {
+    // The descriptors were made by this kernel, not the PD: their shape can be trusted, the rings' words not.
+    const dead: { ring: SharedArrayBuffer; role: "producer" | "consumer" }[] = [];
+    for (const w of this.channels) {
+      const i = w.description.producers.indexOf(pd);
+      if (i >= 0) dead.push({ ring: w.producers[i]!.ring, role: "producer" });
+      if (w.description.consumer === pd) for (const p of w.producers) dead.push({ ring: p.ring, role: "consumer" });
+    }
+    if (restarting) this.rewire(pd);
     const failures: unknown[] = [];
-    for (const e of this.ends) {
-      if (e.pd !== pd) continue;
-      // The descriptors were made by this kernel, not the PD: their shape can be trusted, the rings' words not.
-      const rings =
-        e.end.role === "producer" ? [(e.end.descriptor as ProducerDescriptor).ring] : (e.end.descriptor as ConsumerDescriptor).rings;
-      for (const ring of rings) {
-        try {
-          markRingPeerDied(ring, e.end.role);
-        } catch (error) {
-          failures.push(error);
-        }
+    for (const { ring, role } of dead) {
+      try {
+        markRingPeerDied(ring, role);
+      } catch (error) {
+        failures.push(error);
       }
     }
     if (failures.length > 0) throw new AggregateError(failures, `async channels: ${failures.length} ring(s) of PD '${pd}' could not be marked dead`);
+  }
+
+  /** New rings for every end PD `pd` holds (it is restarted), and the booting thread's ends moved onto them. */
+  private rewire(pd: string): void {
+    for (const w of this.channels) {
+      const d = w.description;
+      const renewed: number[] = [];
+      d.producers.forEach((producer, i) => {
+        if (producer === pd || d.consumer === pd) renewed.push(i);
+      });
+      if (renewed.length === 0) continue;
+      for (const i of renewed) w.producers[i] = newRing(w, i);
+      w.consumerClaim = createClaim();
+      if (d.consumer === pd) {
+        for (const i of renewed) if (d.producers[i] === HOST) this.hostProducers.set(d.name, AsyncProducer.attach(w.producers[i]!));
+      } else if (d.consumer === HOST) {
+        // The booting thread's consumer drains the new ring too; one that has ended (or that the host closed)
+        // is replaced by a consumer of the current rings.
+        const host = this.hostConsumers.get(d.name);
+        let added = false;
+        if (host !== undefined && !host.ended) {
+          try {
+            for (const i of renewed) host.addProducer(w.producers[i]!);
+            added = true;
+          } catch {
+            // closed by the host: replaced below
+          }
+        }
+        if (!added) this.hostConsumers.set(d.name, AsyncConsumer.attach(consumerOf(w)));
+      }
+    }
   }
 
   hostProducer(name: string): AsyncProducer {
@@ -109,6 +179,22 @@ export class AsyncChannels {
     if (end === undefined) throw noEnd(name, "consumer");
     return end;
   }
+}
+
+/**
+ * A new ring for producer `index` of `w`, with the channel's geometry and a claim of its own. Made here, not by
+ * `AsyncChannel.addProducer`, which would keep every ring ever made; the producer's number stays `index`.
+ */
+function newRing(w: Wired, index: number): ProducerDescriptor {
+  const ring = createRing({ capacity: w.channel.capacity, slotPayload: w.channel.slotBytes });
+  const { capacity, slotBytes } = ringGeometry(ring); // read by the kernel before any PD holds the ring
+  return { kind: "isokit.async.producer", ring, index, capacity, slotBytes, claim: createClaim() };
+}
+
+/** The consumer's end of `w` as wired now: every producer's current ring. */
+function consumerOf(w: Wired): ConsumerDescriptor {
+  const { capacity, slotBytes } = w.producers[0]!;
+  return { kind: "isokit.async.consumer", rings: w.producers.map((p) => p.ring), capacity, slotBytes, claim: w.consumerClaim };
 }
 
 function noEnd(name: string, role: string): IpcError {

@@ -167,6 +167,13 @@ export class IpcKernel {
   private readonly meta = new Map<string, CapMeta>();
   private readonly pdLimits = new Map<number, RateLimits>();
   private readonly regions = new Map<number, { readonly buffer: SharedArrayBuffer; readonly owner: number }>();
+  /**
+   * The liveness word of each region capability mapped (by `key(holder, token)`): 1 while the capability is in
+   * its holder's space, 0 from the moment it leaves (settle). The holder's runtime reads it before every access
+   * of a guarded view, so a revoke by another PD binds on mappings made earlier (docs/confinement.md). One
+   * word per mapped capability, made at its first map: bounded by the holder's capability quota.
+   */
+  private readonly liveWords = new Map<string, Int32Array>();
   /** Bytes of live regions each PD created (Limits.regionBytesPerPd). */
   private readonly regionBytes = new Map<number, number>();
   /** Names granted into each PD: name -> the token it names there. Never replaced while it lives. */
@@ -334,6 +341,9 @@ export class IpcKernel {
    */
   observe: ((pid: number, request: SyscallRequest, result: unknown) => void) | undefined;
 
+  /** The current descriptor of a PD's end of an async channel (kernel/async-channels.ts `current`), set by the system. */
+  asyncEnd: ((pd: string, name: string, role: "producer" | "consumer") => unknown) | undefined;
+
   /** How many capabilities PD `pid` holds now. */
   capabilityCount(pid: number): number {
     return this.registry.count(pid);
@@ -449,10 +459,22 @@ export class IpcKernel {
             capability: request.token,
           });
         }
-        return { object: cap.object, buffer: region.buffer, writable: (cap.rights & Rights.SEND) !== 0 };
+        const k = key(pid, request.token);
+        let live = this.liveWords.get(k);
+        if (live === undefined) {
+          live = new Int32Array(new SharedArrayBuffer(4));
+          live[0] = 1; // before the reply carries it: the PD never sees a fresh word at 0
+          this.liveWords.set(k, live);
+        }
+        return { object: cap.object, buffer: region.buffer, writable: (cap.rights & Rights.SEND) !== 0, live: live.buffer };
       }
       case "move-buffer": // ["move-buffer", to, name, buffer] -> null (the buffer was detached in the sender)
         return this.moveBuffer(pid, request.to, request.name, request.buffer);
+      case "async-end": {
+        // ["async-end", name, role] -> ProducerDescriptor | ConsumerDescriptor
+        if (this.asyncEnd === undefined) throw new IpcError("InvalidArgument", `async-end: this system wires no async channels`, { operation: "async-end" });
+        return this.asyncEnd(this.nameOf(pid), request.name, request.role);
+      }
       case "take-buffer": {
         // ["take-buffer", name] -> { buffer, from }, the buffer moved to the caller
         const queue = this.moved.get(pid) ?? [];
@@ -774,6 +796,13 @@ export class IpcKernel {
     this.meta.delete(k); // a moved capability's meta was copied to its new key by the operation that moved it
     if (meta?.grantedBy !== undefined) bump(this.grantedCount, pair(meta.grantedBy, info.holder), -1);
     if (meta?.name !== undefined && this.granted.get(info.holder)?.get(meta.name) === info.token) this.granted.get(info.holder)!.delete(meta.name);
+    const live = this.liveWords.get(k);
+    if (live !== undefined) {
+      // The capability left its holder's space: every guarded view mapped through it stops (the holder's runtime
+      // loads this word before each access). The PD could write the word too, but only its runtime holds it.
+      Atomics.store(live, 0, 0);
+      this.liveWords.delete(k);
+    }
     if (reason === "destroyed" && info.kind === "region") {
       const region = this.regions.get(info.object);
       if (region !== undefined) {
@@ -995,6 +1024,9 @@ function parseRequest(message: unknown, maxString: number): SyscallRequest {
     }
     case "take-buffer":
       return { op: "take-buffer", name: text(m.name, "take-buffer: name") };
+    case "async-end":
+      if (m.role !== "producer" && m.role !== "consumer") throw bad("async-end needs a role, 'producer' or 'consumer'");
+      return { op: "async-end", name: text(m.name, "async-end: name"), role: m.role };
     default:
       throw bad(`unknown operation ${show(m.op)}`);
   }

@@ -146,6 +146,7 @@ export class WorkerSystem implements RunningSystem {
     this.asyncChannels = asyncChannels;
     this.limits = limits;
     this.ipc = new IpcKernel(limits);
+    this.ipc.asyncEnd = (pd, name, role) => this.asyncChannels.current(pd, name, role);
     this.output = new KernelOutput(
       limits,
       (pd, text) => this.events.emit("output", { pd, text }),
@@ -510,7 +511,7 @@ export class WorkerSystem implements RunningSystem {
     // Its capabilities go, its endpoints close, and every PD blocked sending to or calling it wakes (PeerDied, or
     // PeerRestarted if it is restarted).
     step("its capabilities and endpoints", () => { this.ipc.cleanupProcess(pd.pid, restarting); });
-    step("its async channel ends", () => { this.asyncChannels.died(name); });
+    step("its async channel ends", () => { this.asyncChannels.died(name, restarting); });
     for (const end of pd.plan.ends) {
       step(`its end of channel ${end.id}`, () => {
         const i32 = this.channels[end.channel]!.i32;
@@ -745,7 +746,13 @@ export class WorkerSystem implements RunningSystem {
     }
     this.output.turn(false); // what the old generation printed, before its ring is replaced
     const { port1, port2 } = new MessageChannel();
-    const boot: PdBootData<MessagePort> = { ...old.boot, control: new SharedArrayBuffer(CONTROL_BYTES), kernelPort: port2, output: createOutputRing(this.limits.outputLinesPerSec) };
+    const boot: PdBootData<MessagePort> = {
+      ...old.boot,
+      control: new SharedArrayBuffer(CONTROL_BYTES),
+      kernelPort: port2,
+      output: createOutputRing(this.limits.outputLinesPerSec),
+      asyncChannels: this.asyncChannels.endsOf(plan.name), // rewired on new rings when the old generation died
+    };
     old.port.close();
     const generation = old.generation + 1;
     this.spawn(plan, boot, port1, generation);

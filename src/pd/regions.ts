@@ -5,10 +5,10 @@
  * What is enforced: a PD receives only the regions its description maps into it (the kernel hands it those
  * SharedArrayBuffers and no others). In a confined PD (pd/confine.ts) the program never holds the
  * SharedArrayBuffer: `bytes` and `writableBytes()` are guarded views made here (a Proxy over the runtime's own
- * Uint8Array) whose every write checks the map's rights and, for a region mapped through a capability, that
- * the capability is still held, and whose `.buffer` is an opaque stand-in that only the program's `DataView`
- * accepts (making a guarded DataView); so `perms="r"` and a closed or revoked capability
- * bind. A trusted PD holds the SharedArrayBuffer itself: JavaScript has no read-only view of shared memory, and
+ * Uint8Array) whose every write checks the map's rights and, for a region mapped through a capability, whose
+ * every access checks the mapping's liveness word (written by the kernel when the capability leaves this PD's
+ * space, whoever revoked it), and whose `.buffer` is an opaque stand-in that only the program's `DataView`
+ * accepts (making a guarded DataView); so `perms="r"` and a closed or revoked capability bind. A trusted PD holds the SharedArrayBuffer itself: JavaScript has no read-only view of shared memory, and
  * there `perms="r"` is cooperative. Guarded views cost a Proxy trap per element: regions carry bulk data, so
  * use `set`/`slice`/`subarray` (one check each) rather than element loops; message registers are not guarded.
  */
@@ -44,31 +44,56 @@ export function guardRegions(): void {
 /** The runtime's own bytes of each mapping (a confined program holds only the guarded views). */
 const memory = new WeakMap<MappedRegion, Uint8Array>();
 
+/** The checks of one mapping, run by every guarded view of it before an access. */
+interface Guard {
+  /** Throws `PermissionDenied` once the capability the mapping came through has left this PD's space. */
+  readonly mayRead: () => void;
+  /** `mayRead`, and throws `PermissionDenied` for a map without `w`. */
+  readonly mayWrite: () => void;
+}
+
+/** Each mapping's checks, for `regionMemory`. */
+const guards = new WeakMap<MappedRegion, Guard>();
+
 /**
  * The mapping's bytes for runtime code that reads or writes it on the program's behalf (lend, layouts): the
  * same checks as the program's own views, then the unguarded array, which must not be handed to the program.
  */
 export function regionMemory(region: MappedRegion, mutable: boolean): Uint8Array {
   const bytes = memory.get(region);
-  if (bytes === undefined) throw new IpcError("InvalidMemoryRegion", "region: not a mapping made by this PD's runtime", { operation: "memoryRegion" });
-  if (mutable) region.writableBytes();
+  const guard = guards.get(region);
+  if (bytes === undefined || guard === undefined) throw new IpcError("InvalidMemoryRegion", "region: not a mapping made by this PD's runtime", { operation: "memoryRegion" });
+  if (mutable) guard.mayWrite();
+  else guard.mayRead();
   return bytes;
 }
 
 /**
- * `live` says whether the mapping may still be written (false once the capability it came through is closed or
- * revoked by this PD); undefined for a map of the system description, which lives as long as the PD.
+ * `live` is the mapping's liveness word (RegionGrant.live) for a region mapped through a capability: the
+ * kernel stores 0 in it when the capability leaves this PD's space — closed here, revoked by any PD up its
+ * derivation tree, its region destroyed — and every access of a guarded view loads it first (one
+ * `Atomics.load`), so revocation binds on views made earlier. Undefined for a map of the system description,
+ * which lives as long as the PD.
  */
-export function makeMappedRegion(symbol: string, region: string, buffer: SharedArrayBuffer | ArrayBuffer, perms: string, live?: () => boolean): MappedRegion {
+export function makeMappedRegion(symbol: string, region: string, buffer: SharedArrayBuffer | ArrayBuffer, perms: string, live?: SharedArrayBuffer): MappedRegion {
   const raw = new Uint8Array(buffer);
   const writable = perms.includes("w");
   const refuse = (why: string): IpcError =>
     new IpcError("PermissionDenied", `memoryRegion: '${symbol}' (region '${region}') ${why}`, { operation: "memoryRegion" });
+  const word = live === undefined ? undefined : new Int32Array(live, 0, 1);
+  const revoked = (): IpcError => refuse("was mapped through a capability this PD no longer holds (closed, revoked, or its region destroyed)");
+  const mayRead =
+    word === undefined
+      ? () => undefined
+      : () => {
+          if (Atomics.load(word, 0) === 0) throw revoked(); // the kernel's store of 0 (ipc-kernel settle)
+        };
   const mayWrite = (): void => {
     if (!writable) throw refuse(`is mapped with perms="${perms}", not writable`);
-    if (live !== undefined && !live()) throw refuse("was mapped through a capability that is no longer held (closed or revoked)");
+    if (word !== undefined && Atomics.load(word, 0) === 0) throw revoked();
   };
-  const bytes = guarded ? guardedView(raw, mayWrite) : raw;
+  const guard: Guard = { mayRead, mayWrite };
+  const bytes = guarded ? guardedView(raw, guard) : raw;
   const mapped: MappedRegion = Object.freeze({
     symbol,
     region,
@@ -82,6 +107,7 @@ export function makeMappedRegion(symbol: string, region: string, buffer: SharedA
     },
   });
   memory.set(mapped, raw);
+  guards.set(mapped, guard);
   return mapped;
 }
 
@@ -98,14 +124,15 @@ export interface GuardedBuffer {
   readonly byteLength: number;
 }
 
-const buffers = new WeakMap<GuardedBuffer, { readonly buffer: ArrayBufferLike; readonly mayWrite: () => void }>();
+const buffers = new WeakMap<GuardedBuffer, { readonly buffer: ArrayBufferLike; readonly guard: Guard }>();
 
 /** DataView methods that write. */
 const DATAVIEW_SETTERS = /^set/;
 
 /**
  * `new DataView(buffer, byteOffset, byteLength)` for a confined program: over a guarded buffer, a DataView whose
- * set* methods check the region's rights first and which hides its buffer; over anything else, a plain DataView.
+ * set* methods check the region's rights and liveness first, and its get* methods the liveness, and which hides
+ * its buffer; over anything else, a plain DataView.
  */
 export function confinedDataView(buffer: unknown, byteOffset?: number, byteLength?: number): DataView {
   const guarded = typeof buffer === "object" && buffer !== null ? buffers.get(buffer as GuardedBuffer) : undefined;
@@ -120,9 +147,9 @@ export function confinedDataView(buffer: unknown, byteOffset?: number, byteLengt
       let wrapped = methods.get(key);
       if (wrapped === undefined) {
         const fn = value as (...args: unknown[]) => unknown;
-        const write = typeof key === "string" && DATAVIEW_SETTERS.test(key);
+        const check = typeof key === "string" && DATAVIEW_SETTERS.test(key) ? guarded.guard.mayWrite : guarded.guard.mayRead;
         wrapped = Object.freeze((...args: unknown[]) => {
-          if (write) guarded.mayWrite();
+          check();
           return fn.apply(t, args);
         });
         methods.set(key, wrapped);
@@ -136,34 +163,50 @@ export function confinedDataView(buffer: unknown, byteOffset?: number, byteLengt
   });
 }
 
-/** Each guarded view's real array and write check, for `unguarded`. */
-const views = new WeakMap<object, { readonly target: Uint8Array; readonly mayWrite: () => void }>();
+/** Each guarded view's real array and checks, for `unguarded`. */
+const views = new WeakMap<object, { readonly target: Uint8Array; readonly guard: Guard }>();
 
 /**
  * The real array under a guarded view, for a host function that needs a true typed array (TextDecoder.decode,
- * TextEncoder.encodeInto, as endowed to a confined program); `forWrite` runs the view's write check first.
- * Any other value is returned as it is.
+ * TextEncoder.encodeInto, as endowed to a confined program, and the layout and Cap'n Proto modules); the view's
+ * write check runs first if `forWrite`, else its read check. Any other value is returned as it is.
  */
 export function unguarded(value: unknown, forWrite: boolean): unknown {
   const view = typeof value === "object" && value !== null ? views.get(value) : undefined;
   if (view === undefined) return value;
-  if (forWrite) view.mayWrite();
+  if (forWrite) view.guard.mayWrite();
+  else view.guard.mayRead();
   return view.target;
 }
 
 /**
- * A Uint8Array-like Proxy over `target`: element reads and non-mutating methods go to the real array (methods
- * run on it, never on the proxy, so they work at native speed once called); element writes and mutating methods
- * call `mayWrite` first; `buffer` is a GuardedBuffer stand-in; `subarray` returns another guarded view. Nothing
- * but elements can be set.
+ * The real memory under a guarded view's `.buffer` stand-in (for the layout module's views over a region's
+ * buffer); the checks as `unguarded`. Any other value is returned as it is.
  */
-function guardedView(target: Uint8Array, mayWrite: () => void): Uint8Array {
+export function unguardedBuffer(value: unknown, forWrite: boolean): unknown {
+  const stand = typeof value === "object" && value !== null ? buffers.get(value as GuardedBuffer) : undefined;
+  if (stand === undefined) return value;
+  if (forWrite) stand.guard.mayWrite();
+  else stand.guard.mayRead();
+  return stand.buffer;
+}
+
+/**
+ * A Uint8Array-like Proxy over `target`: element reads and non-mutating methods go to the real array (methods
+ * run on it, never on the proxy, so they work at native speed once called); every access first runs the
+ * guard's read check (one `Atomics.load` of the liveness word for a mapping made through a capability, nothing
+ * for a map of the description), a method call again (a program may keep the method); element writes and
+ * mutating methods run `mayWrite` (the map's rights, then the same load); `buffer` is a GuardedBuffer
+ * stand-in; `subarray` returns another guarded view with the same guard. Nothing but elements can be set.
+ */
+function guardedView(target: Uint8Array, guard: Guard): Uint8Array {
+  const { mayRead, mayWrite } = guard;
   const methods = new Map<PropertyKey, unknown>();
   let stand: GuardedBuffer | undefined;
   const standIn = (): GuardedBuffer => {
     if (stand === undefined) {
       stand = Object.freeze({ byteLength: target.buffer.byteLength });
-      buffers.set(stand, { buffer: target.buffer, mayWrite });
+      buffers.set(stand, { buffer: target.buffer, guard });
     }
     return stand;
   };
@@ -172,7 +215,10 @@ function guardedView(target: Uint8Array, mayWrite: () => void): Uint8Array {
     if (wrapped === undefined) {
       wrapped =
         key === "subarray"
-          ? (...args: unknown[]) => guardedView(fn.apply(target, args) as Uint8Array, mayWrite)
+          ? (...args: unknown[]) => {
+              mayRead();
+              return guardedView(fn.apply(target, args) as Uint8Array, guard);
+            }
           : MUTATORS.has(key)
             ? (...args: unknown[]) => {
                 mayWrite();
@@ -180,6 +226,7 @@ function guardedView(target: Uint8Array, mayWrite: () => void): Uint8Array {
                 return proxy;
               }
             : (...args: unknown[]) => {
+                mayRead();
                 const result = fn.apply(target, args);
                 return result === target ? proxy : result;
               };
@@ -189,6 +236,7 @@ function guardedView(target: Uint8Array, mayWrite: () => void): Uint8Array {
   };
   const proxy: Uint8Array = new Proxy(target, {
     get(t, key) {
+      mayRead();
       if (HIDDEN.has(key)) return standIn();
       const value: unknown = Reflect.get(t, key, t);
       return typeof value === "function" ? method(key, value as (...args: unknown[]) => unknown) : value;
@@ -204,7 +252,7 @@ function guardedView(target: Uint8Array, mayWrite: () => void): Uint8Array {
     deleteProperty: () => false,
     setPrototypeOf: () => false,
   });
-  views.set(proxy, { target, mayWrite });
+  views.set(proxy, { target, guard });
   return proxy;
 }
 
@@ -221,19 +269,24 @@ export function memoryRegion(symbol: string): MappedRegion {
 // perms="r" in a trusted PD, enforced in a confined one), and move (`moveBuffer`: an ArrayBuffer moved by engine
 // transfer, detached from the sender — enforced). Revoking a region capability stops later maps. In a trusted PD
 // memory already mapped stays reachable, because a SharedArrayBuffer cannot be taken back from an isolate that has
-// seen it; in a confined PD its guarded views stop writing once this PD no longer holds the capability (closed or
-// revoked here). A revoke by another PD is not seen by a mapping already made: the kernel sends no word for it.
+// seen it; in a confined PD its guarded views stop reading and writing once this PD no longer holds the capability
+// (closed here, revoked by any PD up its derivation tree, its region destroyed): the kernel clears the mapping's
+// liveness word (RegionGrant.live), which the views load before each access.
 
 /** A shared region owned by this PD: its id, a capability with every right (to derive and grant), and its memory. */
 export function createRegion(size: number): { id: number; cap: Capability; region: MappedRegion } {
-  const { id, cap, buffer } = currentPd("createRegion").ipcClient("createRegion").createRegion(size);
-  return { id, cap, region: makeMappedRegion(`region ${id}`, `region ${id}`, buffer, "rw", () => cap.closedAt === undefined) };
+  const client = currentPd("createRegion").ipcClient("createRegion");
+  const { id, cap } = client.createRegion(size);
+  // Mapped like any region capability, for its liveness word: the creator's own views stop too once its
+  // capability goes (closed here, or moved away).
+  const { buffer, live } = client.mapRegion(cap);
+  return { id, cap, region: makeMappedRegion(`region ${id}`, `region ${id}`, buffer, "rw", live) };
 }
 
 /** Maps the region a capability names: readable with RECEIVE, writable too with SEND. */
 export function mapRegion(cap: Capability): MappedRegion {
-  const { object, buffer, writable } = currentPd("mapRegion").ipcClient("mapRegion").mapRegion(cap);
-  return makeMappedRegion(`region ${object}`, `region ${object}`, buffer, writable ? "rw" : "r", () => cap.closedAt === undefined);
+  const { object, buffer, writable, live } = currentPd("mapRegion").ipcClient("mapRegion").mapRegion(cap);
+  return makeMappedRegion(`region ${object}`, `region ${object}`, buffer, writable ? "rw" : "r", live);
 }
 
 /** Moves an ArrayBuffer to another PD (engine transfer: detached here when this returns). */

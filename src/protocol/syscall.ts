@@ -70,7 +70,10 @@ export type SyscallRequest =
   | { readonly op: "take-buffer"; readonly name: string }
   // ["claim", endpoint, index, transfer]: the capabilities of a message the caller took from slot `index` of its
   // endpoint; replies { grants } (empty if that transfer is not the slot's: withdrawn, replaced or revoked)
-  | { readonly op: "claim"; readonly endpoint: number; readonly index: number; readonly transfer: number };
+  | { readonly op: "claim"; readonly endpoint: number; readonly index: number; readonly transfer: number }
+  // ["async-end", name, role]: the caller's end of async channel `name` as wired now (after the PD at its other
+  // end was restarted, the end wired to its new generation); replies a ProducerDescriptor or ConsumerDescriptor
+  | { readonly op: "async-end"; readonly name: string; readonly role: "producer" | "consumer" };
 
 export type SyscallOp = SyscallRequest["op"];
 
@@ -107,6 +110,12 @@ export interface RegionGrant {
   readonly object: number;
   readonly buffer: SharedArrayBuffer;
   readonly writable: boolean;
+  /**
+   * The mapping's liveness word (one i32, 1 while the capability is in the caller's space): the kernel stores 0
+   * when the capability leaves it (closed, revoked by anyone up its derivation tree, its region destroyed). The
+   * PD's runtime reads it before every access of a guarded view; a confined program never holds it.
+   */
+  readonly live: SharedArrayBuffer;
 }
 
 export type KernelMail =
