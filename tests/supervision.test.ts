@@ -201,6 +201,36 @@ describe("endpoints across a restart (workers)", () => {
   });
 });
 
+describe("async channels across a restart (workers)", () => {
+  const description: SystemDescription = {
+    memoryRegions: [{ name: "gen", size: 0x1000 }],
+    protectionDomains: [
+      { name: "sink", priority: 10, program: "programs/supervision/async-sink.ts" },
+      { name: "source", priority: 100, program: "programs/supervision/async-source.ts", maps: [gen] },
+    ],
+    channels: [{ ends: [{ pd: "sink", id: 1, pp: true }, { pd: "source", id: 1 }] }],
+  };
+  const asyncChannels = [
+    { name: "up", producers: ["source"], consumer: "sink", capacity: 4 },
+    { name: "down", producers: ["sink"], consumer: "source", capacity: 4 },
+  ];
+
+  test("the description's async channels are rewired: the ends held die with the old generation, asking again gives ends that work with the new one", async () => {
+    await using s = await run(description, "workers", { restart: { strategy: "one_for_one" }, asyncChannels });
+    assert.deepEqual(s.of("sink"), [
+      "up: g1",
+      "call in flight -> PeerRestarted",
+      "the old up end -> PeerDied",
+      "the old down end -> PeerDied",
+      "down, asked again -> true",
+      "up: g2",
+    ]);
+    // The new generation consumes the ring the sink sent on after the restart; the old one got nothing.
+    assert.deepEqual(s.of("source"), ["generation 2 got for g2 on down"]);
+    assert.deepEqual(s.system.faults.map((f) => [f.pd, f.entry, f.restarted]), [["source", "protected", true]]);
+  });
+});
+
 describe("isokit run --restart", () => {
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "run", "tests/programs/supervision/restart.system", ...args], { cwd: repo, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });

@@ -330,6 +330,11 @@ export class IpcClient implements CapabilityOwner {
     return this.syscall({ op: "map", token: cap.token }) as RegionGrant;
   }
 
+  /** This PD's end of async channel `name` as the kernel wires it now (pd/async-channels.ts checks it on attach). */
+  asyncEnd(name: string, role: "producer" | "consumer"): unknown {
+    return this.syscall({ op: "async-end", name, role });
+  }
+
   /**
    * Moves `buffer` to PD `to` by engine transfer: when this returns, `buffer` is detached here (length 0) —
    * enforced by the JavaScript engine, not by convention. The receiver gets it with `receiveBuffer(name)`.
