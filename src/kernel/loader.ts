@@ -447,6 +447,9 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true):
       // A confined bundle has no `process`: the one thing bundled packages commonly read of it is this.
       ...(how.confined ? { define: { "process.env.NODE_ENV": '"production"' } } : {}),
       sourcemap: "inline",
+      // Stacks need the mappings only; the sources are on disk. Without their text a worker's maps are a fraction
+      // of the size, and every PD worker holds (and with source maps enabled, parses) its own copy.
+      sourcesContent: false,
       outdir,
       entryNames: "[name]",
       chunkNames: "chunk-[hash]",
