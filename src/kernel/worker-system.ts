@@ -302,7 +302,7 @@ export class WorkerSystem implements RunningSystem {
     // resourceLimits: a PD over its heap is stopped by V8 (the 'error' below), one over its stack throws a
     // RangeError in its entry point; either faults that PD alone.
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.heapMbPerPd, stackSizeMb: this.resources.get(plan.name)?.stackMb ?? this.limits.stackMbPerPd };
-    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits });
+    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits, execArgv: workerExecArgv() });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));
     const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
@@ -933,4 +933,24 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message.length > 500 ? `${error.message.slice(0, 500)}...` : error.message}`;
   return `a thrown ${typeof error}`;
+}
+
+/**
+ * The Node options a PD worker starts with: the kernel's, less its module hooks. A worker inherits
+ * `process.execArgv` by default, so a kernel started with `--import tsx` (the repo's tests and bench, `isokit`
+ * run from the sources) would start tsx and its hooks thread again in every PD: ~10 MB and tens of ms each, for
+ * nothing, since kernel/loader.ts compiled the runtime and the program to JavaScript. Other options
+ * (`--cpu-prof`, `--expose-gc`, `--inspect`, ...) pass through.
+ */
+function workerExecArgv(): string[] {
+  const hooks = new Set(["--import", "--loader", "--experimental-loader", "--require", "-r"]);
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.split("=", 1)[0]!;
+    if (!hooks.has(name)) out.push(arg);
+    else if (!arg.includes("=")) i++; // its value is the next argument
+  }
+  return out;
 }
