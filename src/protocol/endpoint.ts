@@ -1,6 +1,6 @@
 /**
  * The shared-memory ABI of endpoints: the sender slot (one per sending capability) and the endpoint guard.
- * Mirrored in docs/protocol.md ("Endpoints").
+ * Mirrored in docs/protocol.md ("Endpoints"), which tests/protocol-doc.test.ts checks against the constants here.
  *
  * An endpoint has one receiver (the PD that created it) and any number of senders, each sending through its
  * own capability. Each sending capability gets its own slot buffer, shared by exactly that sender, the receiver
@@ -14,8 +14,10 @@
  *  -----+-----------------+---------------------------------------------+-----------------------------------
  *    0  | MAGIC           | kernel, at creation                         | both (sanity)
  *    4  | SLOT_INDEX      | kernel, at creation                         | diagnostics
- *    8  | GONE            | kernel: 1 receiver died, 2 endpoint closed, | sender, after every sleep slice and
- *       |                 | 3 this capability was revoked or closed     | on CLOSED
+ *    8  | GONE            | kernel: why the slot no longer works        | sender, after every sleep slice and
+ *       |                 | (SlotGone)                                  | on CLOSED
+ *   12  | CLOSED_FROM     | kernel: STATE when it closed the slot,      | sender, on CLOSED: how its last
+ *       |                 | written before CLOSED is published          | message ended
  *  128  | STATE           | see SlotState below                         | both
  *  132  | SENDER_SLEEPING | sender (1 while in Atomics.wait)            | receiver / kernel: notify only if 1
  *  136  | SEQ             | sender, per message (u32, wraps)            | receiver: the reply names it

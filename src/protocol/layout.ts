@@ -1,6 +1,7 @@
 /**
  * The shared-memory ABI: every offset, state value and size of the buffers PDs share, in one place.
- * Mirrored, table for table, in docs/protocol.md — change both together.
+ * Mirrored, table for table, in docs/protocol.md — change both together (tests/protocol-doc.test.ts compares
+ * every offset, word index and value there with the constants here).
  *
  * All multi-byte values are little-endian (the runtime refuses to start on a big-endian host, see
  * `assertLittleEndian`). Offsets are byte offsets; the `I32_*` constants are the same offsets divided by 4,
@@ -30,6 +31,7 @@ export const MR_BYTES = MR_COUNT * 8;
 //  128   | CALL_STATE        | caller: IDLE/REPLIED->CALLED        | both
 //        |                   | callee: CALLED->REPLIED             |
 //        |                   | kernel: CALLED->CALLEE_DIED         |
+//        |                   | (every transition: CallState below) |
 //  132   | CALLER_SLEEPING   | caller (1 while in Atomics.wait)    | callee / kernel: notify only if 1
 //  136   | MSG_COUNT (u32)   | caller (request), callee (reply)    | the other side, after CALL_STATE
 //  140   | MSG_LABEL_LO (u32)|   "                                 |   "
@@ -90,7 +92,8 @@ export const EndDead = {
 
 /**
  * Values of CALL_STATE. A call is IDLE or REPLIED -> CALLED -> REPLIED (REPLIED stays until the next call, so
- * the caller writes the line once per call). CALLEE_DIED is terminal.
+ * the caller writes the line once per call). CALLEE_DIED is terminal for the callee's generation (the kernel
+ * sets IDLE when it starts the next one).
  * CALLEE_FAULTED (the callee threw, and its parent's fault() let it resume) ends one call: the caller gets an
  * error and sets IDLE, and the channel serves the next call.
  */
@@ -146,12 +149,12 @@ export const DOORBELL_I32 = {
 //  128  | IDLE  | the PD: 1 while it waits with nothing left | the kernel's quiescence check
 //       |       | to do, 0 while it runs                     |
 //  256  | VERDICT        | PD (child): 0 before it reports a fault;   | the faulted child, waiting
-//       |                | kernel: 1 resume / 2 stop                  |
+//       |                | kernel: 1 resume / 2 stop / 3 restart      |
 //  260  | VERDICT_SLEEPING | the child, while it waits                | the kernel: notify only if 1
 //  384  | CHILD_FAULT    | kernel: child id + 1 (0 = none); the PD    | the PD (parent), in its scan
 //       |                | (parent) sets 0 after fault() returned     |
 //  388  | CHILD_LABEL    | kernel: the fault's label                  | the parent
-//  392  | CHILD_VERDICT  | parent: 1 resume / 2 stop                  | the kernel (waitAsync)
+//  392  | CHILD_VERDICT  | parent: 1 resume / 2 stop / 3 restart      | the kernel (waitAsync)
 //  512  | SYSCALL_DONE   | kernel: the seq of the last syscall it      | the PD, waiting for its syscall's reply
 //       |                | answered (the reply is on the PD's port)    |
 //  516  | SYSCALL_SLEEPING | the PD, while it waits                    | the kernel: notify only if 1
