@@ -124,6 +124,7 @@ describe("programs compiled by the kernel", () => {
         `import * as byName from "isokit";\nimport * as microkit from "isokit/microkit";\nimport * as byPath from ${JSON.stringify(join(src, "index.ts"))};\n` +
         `export default byName.protectionDomain({ init() { byPath.debugPrintln([byName.getMr === byPath.getMr, microkit.Channel === byPath.Channel].join(" ")); }, notified() {} });\n`,
     });
+    // Trusted: pd1, so that the same program is seen to get one runtime both confined (pd0) and trusted (pd1).
     assert.deepEqual(await outputs(dir, ["names.ts", "names.ts"], { trusted: ["pd1"] }), [["true true"], ["true true"]]);
   });
 

@@ -15,6 +15,10 @@
  * outside the message) and then hands capnp-es a copy of the message: capnp-es reads only from buffers it
  * owns (it copies any view it is given, and cannot read a segment at an offset inside a SharedArrayBuffer).
  * After that one copy, fields are read lazily in place in that copy, as Cap'n Proto intends.
+ *
+ * The region is touched only through `set`, `slice` and `length`, never through its `.buffer`: so a confined
+ * PD's guarded region view (pd/regions.ts) works as well as a Uint8Array, with its checks (rights, liveness)
+ * made once per call.
  */
 
 import * as capnp from "capnp-es";
@@ -39,10 +43,11 @@ export function writeCapnp(region: Uint8Array, offset: number, message: capnp.Me
       operation: "writeCapnp",
     });
   }
-  const dv = new DataView(region.buffer, region.byteOffset + offset, CAPNP_HEADER_BYTES);
+  const header = new Uint8Array(CAPNP_HEADER_BYTES);
+  new DataView(header.buffer).setUint32(0, bytes.length, true);
   region.set(bytes, offset + CAPNP_HEADER_BYTES);
-  dv.setUint32(4, 0, true);
-  dv.setUint32(0, bytes.length, true); // the length last: a reader that polls it sees a whole message
+  region.set(header.subarray(4), offset + 4);
+  region.set(header.subarray(0, 4), offset); // the length last: a reader that polls it sees a whole message
   return CAPNP_HEADER_BYTES + bytes.length;
 }
 
@@ -51,14 +56,14 @@ export function capnpBytes(region: Uint8Array, offset: number): Uint8Array<Array
   if (!Number.isInteger(offset) || offset < 0 || offset % 8 !== 0 || offset + CAPNP_HEADER_BYTES > region.length) {
     throw new IpcError("InvalidMemoryRegion", `readCapnp: no message header fits at ${String(offset)} in a ${region.length}-byte region`, { operation: "readCapnp" });
   }
-  const dv = new DataView(region.buffer, region.byteOffset, region.byteLength);
-  const length = dv.getUint32(offset, true);
+  const length = new DataView(region.slice(offset, offset + 4).buffer).getUint32(0, true); // read once, in a copy
   const start = offset + CAPNP_HEADER_BYTES;
   if (length < 8 || length % 8 !== 0 || start + length > region.length) throw bad(`a message of ${length} bytes does not fit the region at ${offset}`);
   // Copied once, here, into memory of our own: the writer shares the region and must not be able to change
   // what we check and read.
-  const bytes = new Uint8Array(new ArrayBuffer(length));
-  bytes.set(region.subarray(start, start + length));
+  // (`slice` makes a typed array over a new ArrayBuffer, for a Uint8Array over shared memory and a guarded view alike.)
+  const copy = region.slice(start, start + length);
+  const bytes = copy.buffer instanceof ArrayBuffer ? copy : new Uint8Array(copy);
   const view = new DataView(bytes.buffer);
   const segments = view.getUint32(0, true) + 1;
   if (segments > MAX_SEGMENTS) throw bad(`${segments} segments (at most ${MAX_SEGMENTS})`);

@@ -14,7 +14,7 @@
 import { IpcError } from "../errors.ts";
 import { signatureOf, type StructValue } from "./layout.ts";
 import type { StructType, Type } from "./types.ts";
-import { viewOf, writeValue, type StructView } from "./view.ts";
+import { dataViewOf, viewOf, writeValue, type StructView } from "./view.ts";
 
 export const PAGE_BYTES = 4096;
 export const IPC_HEADER_BYTES = 16;
@@ -43,7 +43,7 @@ export function defineLayout<F extends Readonly<Record<string, Type<unknown>>>>(
   const total = Math.ceil((IPC_HEADER_BYTES + type.size) / PAGE_BYTES) * PAGE_BYTES;
   const open = (bytes: Uint8Array, expected: bigint, mutable: boolean): StructView<V> | null => {
     if (!(bytes instanceof Uint8Array) || bytes.length < IPC_HEADER_BYTES + type.size) return null;
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, IPC_HEADER_BYTES);
+    const dv = dataViewOf(bytes, IPC_HEADER_BYTES); // a guarded DataView over a confined PD's region view
     if (dv.getBigUint64(0, true) !== signature || expected !== signature) return null;
     if (dv.getUint32(8, true) !== type.size) return null;
     return viewOf(type, bytes, IPC_HEADER_BYTES, mutable);

@@ -55,6 +55,26 @@ function invalid(what: string): IpcError {
   return new IpcError("InvalidMessage", `layout: ${what}`, { operation: "fromSlice" });
 }
 
+/**
+ * Makes the DataView every view of a buffer reads and writes through. A confined PD's runtime replaces it
+ * (`useDataViews`, from pd/regions.ts) with one that also takes the `.buffer` stand-in of a guarded region view
+ * and then makes a guarded DataView (each get checks the mapping's liveness, each set also its rights): so a
+ * layout view works over a guarded region view, its checks bind, and nothing a view holds (`$core`, `$dv`)
+ * leads to the shared memory itself. Called once per view made, never per access.
+ */
+let makeDataView: (buffer: ArrayBufferLike, byteOffset: number, byteLength: number) => DataView = (buffer, byteOffset, byteLength) =>
+  new DataView(buffer, byteOffset, byteLength);
+
+/** Installs the DataView maker (see `makeDataView`); for the PD runtime, before the program loads. */
+export function useDataViews(make: (buffer: ArrayBufferLike, byteOffset: number, byteLength: number) => DataView): void {
+  makeDataView = make;
+}
+
+/** The DataView of `bytes` (all of it, or `byteLength` bytes), through the installed maker. */
+export function dataViewOf(bytes: Uint8Array, byteLength = bytes.byteLength): DataView {
+  return makeDataView(bytes.buffer, bytes.byteOffset, byteLength);
+}
+
 function usable(core: Core): void {
   if (core.detached !== undefined) throw busy(core.detached);
 }
@@ -791,7 +811,7 @@ export function viewOf<T extends Type<Record<string, unknown>> & StructType>(
   if (offset < 0 || offset + type.size > bytes.length) {
     throw new IpcError("InvalidArgument", `layout: ${type.size} bytes at ${offset} do not fit a ${bytes.length}-byte buffer`, { operation: "layout" });
   }
-  const core: Core = { dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, mutable, detached: undefined };
+  const core: Core = { dv: dataViewOf(bytes), bytes, mutable, detached: undefined };
   return makeStructView(core, offset, type) as never;
 }
 
@@ -812,7 +832,7 @@ export function placement(view: object): { readonly buffer: ArrayBufferLike; rea
 
 /** Writes a whole plain value at `offset` (for toIpc and encoders). */
 export function writeValue(type: FieldType, bytes: Uint8Array, offset: number, value: unknown): void {
-  const core: Core = { dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes, mutable: true, detached: undefined };
+  const core: Core = { dv: dataViewOf(bytes), bytes, mutable: true, detached: undefined };
   write(core, offset, type, value);
 }
 

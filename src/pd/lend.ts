@@ -13,14 +13,15 @@ import { IpcError } from "../errors.ts";
 import { attach, detach, placement, type Layout, type StructView } from "../layout/index.ts";
 import { MessageInfo } from "../protocol/message-info.ts";
 import type { Channel } from "./channel.ts";
-import { regionMemory, type MappedRegion } from "./regions.ts";
+import { regionMemory, unguardedBuffer, type MappedRegion } from "./regions.ts";
 import { getMrBig, setMr } from "./registers.ts";
 
 type Result = { readonly ok: true; readonly reply: MessageInfo } | { readonly ok: false; readonly error: IpcError };
 
 function lendWith(channel: Channel, opcode: number, view: object, mutable: boolean, operation: string): MessageInfo {
   const where = placement(view);
-  if (!(where.buffer instanceof SharedArrayBuffer)) {
+  // A view made over a confined PD's guarded region view holds its stand-in buffer: the real one, for the check.
+  if (!(unguardedBuffer(where.buffer, false) instanceof SharedArrayBuffer)) {
     throw new IpcError("InvalidMemoryRegion", `${operation}: the value must live in a memory region both PDs map (its buffer is not shared memory)`, {
       operation,
     });
@@ -92,8 +93,7 @@ export function acceptLend<V extends Record<string, unknown>, R>(
   const offset = Number(at);
   const mutable = mode === 1n;
   if (offset % layout.align !== 0 || (mutable && !region.writable)) return null;
-  // The runtime's own bytes (a confined PD's program holds only guarded views): same rights checks.
-  const view = layout.view(regionMemory(region, mutable), offset, mutable);
+  const view = layout.view(programBytes(region, mutable), offset, mutable);
   try {
     return use(view, mutable);
   } finally {
@@ -114,7 +114,17 @@ function layoutOf(view: object): { signature: bigint; size: number } {
 
 /** A view of a value of `layout` placed at `offset` in a memory region, ready to lend. */
 export function lendable<V extends Record<string, unknown>>(layout: Layout<V>, region: MappedRegion, offset: number): StructView<V> {
-  const view = layout.view(regionMemory(region, true), offset, true);
+  const view = layout.view(programBytes(region, true), offset, true);
   layouts.set(view, { signature: layout.signature, size: layout.size });
   return view;
+}
+
+/**
+ * The bytes a view handed to the program is made over: the program's own view of the mapping (guarded in a
+ * confined PD, so the layout view's accessors check the map's rights and liveness, and nothing the view holds
+ * leads to the shared memory), after checking that `region` is a mapping this PD's runtime made.
+ */
+function programBytes(region: MappedRegion, mutable: boolean): Uint8Array {
+  regionMemory(region, mutable); // the runtime's record of it: throws for anything else, or without the rights
+  return mutable ? region.writableBytes() : (region.bytes as Uint8Array);
 }

@@ -16,6 +16,7 @@
 import { IpcError } from "../errors.ts";
 import type { Capability } from "../ipc/capability.ts";
 import type { WaitFor } from "../ipc/client.ts";
+import { useDataViews } from "../layout/view.ts";
 import { currentPd } from "./context.ts";
 import type { ReadonlyMessageBytes } from "./registers.ts";
 
@@ -39,6 +40,7 @@ let guarded = false;
 
 export function guardRegions(): void {
   guarded = true;
+  useDataViews(confinedDataView); // layout views over guarded region views get guarded DataViews
 }
 
 /** The runtime's own bytes of each mapping (a confined program holds only the guarded views). */

@@ -36,9 +36,8 @@ describe("Cap'n Proto in regions", () => {
         memoryRegions: [{ name: "msgs", size: 4096 }],
       },
       "workers",
-      // Trusted: readCapnp/writeCapnp need the region's real bytes, which a confined PD's guarded view does not
-      // hand to the codec yet (docs/confinement.md, what remains).
-      { regions: { msgs: region }, trusted: ["reader"] },
+      // Confined: readCapnp/writeCapnp work over the guarded region view; capnp-es is a package the boot allows.
+      { regions: { msgs: region }, packages: ["capnp-es"] },
     );
     assert.deepEqual(booted.system.faults, []);
     assert.equal(booted.of("reader")[0], "read name=Ada Lovelace age=36 emails=ada@example.org,countess@example.org");

@@ -23,9 +23,10 @@ const race: SystemDescription = {
 
 describe("hostile: layouts over regions other PDs write (workers)", { timeout: 60_000 }, () => {
   it("a string field read from two regions: a PD racing writes to its own never makes the server misread the other's", async () => {
-    // Trusted: a layout view needs the region's real bytes, which a confined PD's guarded view does not hand to
-    // layouts yet (docs/confinement.md, what remains).
-    await using booted = await run(race, "workers", { trusted: ["server", "honest", "racer"] });
+    // Trusted: the server and the racer pace the race with Atomics on control words in the hostile region (wait
+    // for READY, count WRITES, set STOP), and a confined program has no Atomics. The honest writer runs confined
+    // (a layout view over its guarded region view).
+    await using booted = await run(race, "workers", { trusted: ["server", "racer"] });
     assert.deepEqual(booted.system.faults, []);
     // racing=true: the hostile rewrote its region at least 20,000 times while the server read (else the test
     // proved nothing). honestWrong: reads of the honest "guest" that came back as anything else. hostileForeign:

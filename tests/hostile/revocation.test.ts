@@ -22,6 +22,7 @@ describe("hostile: revoking a region another PD mapped (workers)", { timeout: 60
     await using booted = await run(lending, "workers");
     assert.deepEqual(booted.system.faults, []);
     assert.deepEqual(booted.of("holder"), [
+      "a layout view: n=5 s=hi; what it holds: [object Object] [object Object]",
       "before: A1, the owner says revoked 2",
       "write an element: blocked PermissionDenied",
       "set: blocked PermissionDenied",
@@ -33,6 +34,10 @@ describe("hostile: revoking a region another PD mapped (workers)", { timeout: 60
       "read an element: blocked PermissionDenied",
       "a kept slice method: blocked PermissionDenied",
       "TextDecoder over the view: blocked PermissionDenied",
+      "a layout view made before (read): blocked PermissionDenied",
+      "a layout view made before (write): blocked PermissionDenied",
+      "a layout view made before (string): blocked PermissionDenied",
+      "a layout view made after: blocked PermissionDenied",
       "writableBytes(): blocked PermissionDenied",
       "map it again: blocked InvalidCapability",
       "the owner still answers: pong",
