@@ -842,8 +842,9 @@ export class WorkerSystem implements RunningSystem {
       // Only words that mean something count: a CALLED on a channel without pp, or a notification to an end whose
       // peer may not notify, is a forgery the receiver ignores, and must not keep the system from being idle.
       if (channel.calls && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) return false;
-      if (channel.notifiable[0] && alive(0) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END0) !== 0) return false;
-      if (channel.notifiable[1] && alive(1) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END1) !== 0) return false;
+      // A notification is pending while its count differs from the count the receiver took (protocol/layout.ts).
+      if (channel.notifiable[0] && alive(0) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END0) !== Atomics.load(i32, CHANNEL_I32.NOTIFY_SEEN_BY_END0)) return false;
+      if (channel.notifiable[1] && alive(1) && Atomics.load(i32, CHANNEL_I32.NOTIFY_TO_END1) !== Atomics.load(i32, CHANNEL_I32.NOTIFY_SEEN_BY_END1)) return false;
     }
     return true;
   }

@@ -10,7 +10,7 @@
  *   init()
  *   repeat until STOP:
  *     scan every end: a pending call (CALL_STATE == CALLED, where this PD serves) is served;
- *                     pending notifications (NOTIFY_TO_ME swapped to 0) are gathered into one ChannelSet
+ *                     pending notifications (NOTIFY_TO_ME moved past the count taken) are gathered into one ChannelSet
  *     spin, polling the channel words themselves, for the spin budget
  *     then sleep on the doorbell (shm/doorbell.ts: announce, look once more, one bounded slice; look again after it)
  *
@@ -50,6 +50,12 @@ interface WorkerEnd extends EndRights {
   readonly peerDoorbell: Int32Array;
   /** This end's place in `endList`: the scan starts after the end served last. */
   slot: number;
+  /** The peer's NOTIFY_TO_ME count this PD has taken (private: taking a notification writes no shared word). */
+  notifySeen: number;
+  /** `notifySeen` as last published in NOTIFY_SEEN_BY_ME (before a sleep, for the kernel's quiescence check). */
+  notifyPublished: number;
+  /** Notifications this PD has sent on this end: its NOTIFY_TO_PEER, which only this PD writes. */
+  notifySent: number;
   /** Calls made and served on this end: the numbers the kernel joins a call to its serving by (trace only). */
   calls: number;
   served: number;
@@ -77,6 +83,8 @@ export class WorkerPd extends PdRuntime {
   private readonly spinMicros: number;
   private readonly sliceMs: number;
   private faulted = false;
+  /** This PD's ENTRY count (control word): only this PD writes it. */
+  private entries: number;
   /** The end whose call the last `hasPendingWork` saw (the spin's shortcut to `serve`). */
   private callReady: WorkerEnd | undefined;
   private readonly hasParent: boolean;
@@ -91,6 +99,10 @@ export class WorkerPd extends PdRuntime {
   constructor(boot: PdBootData<MessagePort>, handler: Handler) {
     const ends = new Map<number, WorkerEnd>();
     for (const e of boot.ends) {
+      const memory = new ChannelMemory(e.buffer, e.end);
+      // A restarted PD goes on from the counts in the buffer: what its last generation published as taken, and
+      // what it sent (so the peer sees the next notification as a change).
+      const seen = Atomics.load(memory.i32, memory.notifySeenByMe);
       ends.set(e.id, {
         id: e.id,
         pp: e.pp,
@@ -98,7 +110,10 @@ export class WorkerPd extends PdRuntime {
         peer: e.peer,
         serves: e.serves,
         peerNotifies: e.peerNotifies,
-        memory: new ChannelMemory(e.buffer, e.end),
+        memory,
+        notifySeen: seen,
+        notifyPublished: seen,
+        notifySent: Atomics.load(memory.i32, memory.notifyToPeer),
         peerDoorbell: new Int32Array(e.peerDoorbell),
         slot: 0,
         calls: 0,
@@ -117,6 +132,7 @@ export class WorkerPd extends PdRuntime {
     this.outputRing = new OutputRingWriter(boot.output);
     this.doorbell = new Int32Array(boot.doorbell);
     this.control = new Int32Array(boot.control);
+    this.entries = Atomics.load(this.control, CONTROL_I32.ENTRY) & ~1; // even: not inside an entry point
     const waitOptions = { spinMicros: boot.wait.spinMicros, sliceMs: boot.wait.sliceMs };
     // ppcall waits synchronously in both modes: a protected call blocks its caller by definition.
     this.syncWait = new SyncWait(waitOptions);
@@ -157,7 +173,9 @@ export class WorkerPd extends PdRuntime {
     const end = this.ends.get(channel)!;
     const i32 = end.memory.i32;
     if (Atomics.load(i32, end.memory.peerDead) !== 0) throw this.peerDied(end, operation);
-    Atomics.store(i32, end.memory.notifyToPeer, 1); // publishes the notification (coalesces with any pending one)
+    // Publishes the notification: our count moves (coalescing with any the peer has not taken yet). The line is
+    // ours alone; the peer only reads it.
+    Atomics.store(i32, end.memory.notifyToPeer, (end.notifySent = (end.notifySent + 1) | 0));
     this.ring(end);
     const trace = this.trace;
     if (trace !== undefined) trace.record(TraceKind.NOTIFY, channel, 0, 0, 0);
@@ -264,6 +282,7 @@ export class WorkerPd extends PdRuntime {
         this.callReady = undefined;
         if (ready !== undefined ? !this.serve(ready) : !this.scanOnce()) return;
       }
+      this.publishSeen(); // before IDLE: the kernel reads them once it sees IDLE
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       // After a slice with no ring, look anyway: a peer may have cleared SLEEPING so that its ring was skipped.
       while (!sleepOnDoorbell(this.doorbell, this.lastLook, this.sliceMs) && !this.pendingOrStop());
@@ -281,6 +300,7 @@ export class WorkerPd extends PdRuntime {
       if (served === undefined) return;
       if (served) continue;
       if (spinUntil(this.pendingOrStop, Math.min(this.spinMicros, ASYNC_SPIN_MICROS))) continue;
+      this.publishSeen();
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (!(await sleepOnDoorbellAsync(this.doorbell, this.lastLook, this.sliceMs)) && !this.pendingOrStop());
       Atomics.store(this.control, CONTROL_I32.IDLE, 0);
@@ -312,7 +332,7 @@ export class WorkerPd extends PdRuntime {
           return true;
         }
         // A forged notification (a peer without notify) does not wake the PD; the next scan clears it.
-        if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== 0) {
+        if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== end.notifySeen) {
           this.callReady = undefined;
           return true;
         }
@@ -384,7 +404,9 @@ export class WorkerPd extends PdRuntime {
       if (end.serves && Atomics.load(i32, CHANNEL_I32.CALL_STATE) === CallState.CALLED) {
         if (!this.serve(end)) return false;
       }
-      if (Atomics.load(i32, end.memory.notifyToMe) !== 0 && Atomics.exchange(i32, end.memory.notifyToMe, 0) !== 0) {
+      const sent = Atomics.load(i32, end.memory.notifyToMe); // a count only the peer moves
+      if (sent !== end.notifySeen) {
+        end.notifySeen = sent; // taken: several since the last look are one delivery (they coalesce)
         if (!end.peerNotifies) {
           this.forgedNotifications++; // the peer holds no notify right: cleared, never delivered
           continue;
@@ -485,7 +507,7 @@ export class WorkerPd extends PdRuntime {
         this.callReady = end;
         return true;
       }
-      if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== 0) return true;
+      if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== end.notifySeen) return true;
     }
     return false;
   }
@@ -496,11 +518,26 @@ export class WorkerPd extends PdRuntime {
    * program cannot reach this word; a runtime that lies about it hides only its own running time.
    */
   private entered(): void {
-    Atomics.add(this.control, CONTROL_I32.ENTRY, 1);
+    // A plain store of our own count, not an Atomics.add: the line is the PD's and stays in its cache between
+    // the watchdog's samples, and a locked add (a fence) twice per call showed on the hot path.
+    this.control[CONTROL_I32.ENTRY] = this.entries = (this.entries + 1) | 0;
   }
 
   private left(): void {
-    Atomics.add(this.control, CONTROL_I32.ENTRY, 1);
+    this.control[CONTROL_I32.ENTRY] = this.entries = (this.entries + 1) | 0;
+  }
+
+  /**
+   * Before sleeping: publishes, for each end whose count moved, the notifications taken (NOTIFY_SEEN_BY_ME), so
+   * the kernel's quiescence check sees what is still pending. Only here, not per notification: the word shares
+   * the line the peer polls for our notifications to it, and a store per notification would move that line.
+   */
+  private publishSeen(): void {
+    const ends = this.endList;
+    for (let k = 0; k < ends.length; k++) {
+      const end = ends[k]!;
+      if (end.notifySeen !== end.notifyPublished) Atomics.store(end.memory.i32, end.memory.notifySeenByMe, (end.notifyPublished = end.notifySeen));
+    }
   }
 
   private stopRequested(): boolean {

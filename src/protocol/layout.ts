@@ -37,13 +37,21 @@ export const MR_BYTES = MR_COUNT * 8;
 //  140   | MSG_LABEL_LO (u32)|   "                                 |   "
 //  144   | MSG_LABEL_HI (u32)|   label = HI * 2^32 + LO, HI < 2^20 |   "
 //  152   | MRS (64 x u64)    |   "  only `count` words are written |   "  only `count` words are read
-//  768   | NOTIFY_TO_END0    | end 1 sets 1; end 0 swaps to 0      | end 0
-//  896   | NOTIFY_TO_END1    | end 0 sets 1; end 1 swaps to 0      | end 1
+//  768   | NOTIFY_TO_END0    | end 1: notifications sent to end 0  | end 0 (a change = pending)
+//        |                   |   (a count mod 2^32)                |
+//  772   | NOTIFY_SEEN_BY_END1 | end 1: the NOTIFY_TO_END1 count   | the kernel's quiescence check
+//        |                   |   it has taken, stored before sleeping |
+//  896   | NOTIFY_TO_END1    | end 0: notifications sent to end 1  | end 1
+//  900   | NOTIFY_SEEN_BY_END0 | end 0, as above                   | the kernel
 //
 // The call state, the tag and the first five registers share one 64-byte cache line (128..191): a small
 // call moves that one line to the callee and back, which is the floor of a round trip between two cores.
 // The notification words sit on lines of their own: a spinning receiver polls them, and a line nobody
-// writes stays in its cache for free.
+// writes stays in its cache for free. Each of those lines has one writer: a notification is a count the sender
+// alone moves and the receiver compares with its own private copy, so taking a notification writes nothing
+// (a flag the receiver swapped back to 0 moved the line twice more per notification). Several notifications
+// before the receiver looks are seen once: they coalesce. The receiver publishes the count it has taken only
+// when it goes to sleep, on its own line, for the kernel's quiescence check.
 //
 // A channel carries protected calls in at most one direction (the `pp` end calls), so request and reply
 // share one message area: the callee writes its reply only after reading the request, and the caller reads
@@ -64,7 +72,9 @@ export const CHANNEL = {
   MSG_LABEL_HI: LINE + 16,
   MRS: LINE + 24,
   NOTIFY_TO_END0: 6 * LINE,
+  NOTIFY_SEEN_BY_END1: 6 * LINE + 4,
   NOTIFY_TO_END1: 7 * LINE,
+  NOTIFY_SEEN_BY_END0: 7 * LINE + 4,
 } as const;
 export const CHANNEL_BYTES = 8 * LINE; // 1024; MRS end at 664
 
@@ -77,7 +87,9 @@ export const CHANNEL_I32 = {
   CALL_STATE: CHANNEL.CALL_STATE / 4,
   CALLER_SLEEPING: CHANNEL.CALLER_SLEEPING / 4,
   NOTIFY_TO_END0: CHANNEL.NOTIFY_TO_END0 / 4,
+  NOTIFY_SEEN_BY_END1: CHANNEL.NOTIFY_SEEN_BY_END1 / 4,
   NOTIFY_TO_END1: CHANNEL.NOTIFY_TO_END1 / 4,
+  NOTIFY_SEEN_BY_END0: CHANNEL.NOTIFY_SEEN_BY_END0 / 4,
   MSG_COUNT: CHANNEL.MSG_COUNT / 4,
   MSG_LABEL_LO: CHANNEL.MSG_LABEL_LO / 4,
   MSG_LABEL_HI: CHANNEL.MSG_LABEL_HI / 4,
@@ -163,7 +175,9 @@ export const DOORBELL_I32 = {
 //  524  | SYSCALL_REQ    | PD: the seq of the syscall it just posted   | the kernel: reads the PD's port only
 //       |                | (then it bumps the kernel bell)             | when it changed (untrusted: a hint)
 //  640  | ENTRY          | PD: +1 when an entry point starts and +1   | the kernel's watchdog (kernel/watchdog.ts):
-//       |                | when it returns (odd = inside one)          | an odd ENTRY that does not move is timed
+//       |                | when it returns (odd = inside one); plain   | an odd ENTRY that does not move is timed
+//       |                | stores of the PD's own count: the line stays |
+//       |                | in the PD's cache between watchdog ticks     |
 //  644  | SLEEPS         | PD: +1 before every sleep slice of an       | the watchdog: a PD that sleeps is blocked,
 //       |                | endpoint or syscall wait                    | not running (untrusted: see watchdog.ts)
 // Faults travel only through this buffer, which no peer holds: a child cannot forge a verdict, and a PD

@@ -24,10 +24,12 @@ export class ChannelMemory {
   readonly u32: Uint32Array;
   /** 0 or 1: which end of the channel this view belongs to. */
   readonly end: 0 | 1;
-  /** Int32 index of the word that says a notification is pending for this end. */
+  /** Int32 index of the count of notifications the peer has sent this end (a change means one is pending). */
   readonly notifyToMe: number;
-  /** Int32 index of the word this end sets to notify the other end. */
+  /** Int32 index of the count of notifications this end has sent the peer (only this end writes it). */
   readonly notifyToPeer: number;
+  /** Int32 index of the `notifyToMe` count this end has taken, published before it sleeps (for the kernel). */
+  readonly notifySeenByMe: number;
   /** Int32 index of the other end's "dead" flag. */
   readonly peerDead: number;
   /** Int32 index of this end's own "dead" flag. */
@@ -42,6 +44,7 @@ export class ChannelMemory {
     this.end = end;
     this.notifyToMe = end === 0 ? CHANNEL_I32.NOTIFY_TO_END0 : CHANNEL_I32.NOTIFY_TO_END1;
     this.notifyToPeer = end === 0 ? CHANNEL_I32.NOTIFY_TO_END1 : CHANNEL_I32.NOTIFY_TO_END0;
+    this.notifySeenByMe = end === 0 ? CHANNEL_I32.NOTIFY_SEEN_BY_END0 : CHANNEL_I32.NOTIFY_SEEN_BY_END1;
     this.selfDead = end === 0 ? CHANNEL_I32.END0_DEAD : CHANNEL_I32.END1_DEAD;
     this.peerDead = end === 0 ? CHANNEL_I32.END1_DEAD : CHANNEL_I32.END0_DEAD;
   }

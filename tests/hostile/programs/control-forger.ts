@@ -1,6 +1,6 @@
 // Holds channel 0 to 'victim' with notify="false" and without pp, and forges both anyway: it stores the
-// victim's NOTIFY word and CALL_STATE = CALLED straight into the channel buffer and rings the victim. Then it
-// waits (bounded) for the victim to clear the forged notification and reports.
+// victim's NOTIFY count and CALL_STATE = CALLED straight into the channel buffer and rings the victim. Then it
+// waits (bounded) for the victim to take the forged notification (its published NOTIFY_SEEN count) and reports.
 import { workerData } from "node:worker_threads";
 import { debugPrintln, protectionDomain } from "../../../src/index.ts";
 import { layout, type PdBootData } from "../../../src/internal.ts";
@@ -12,13 +12,14 @@ export default protectionDomain({
     const i32 = new Int32Array(end.buffer);
     const C = layout.CHANNEL_I32;
     const toPeer = end.end === 0 ? C.NOTIFY_TO_END1 : C.NOTIFY_TO_END0;
+    const seenByPeer = end.end === 0 ? C.NOTIFY_SEEN_BY_END1 : C.NOTIFY_SEEN_BY_END0;
     Atomics.store(i32, C.CALL_STATE, layout.CallState.CALLED);
     Atomics.store(i32, toPeer, 1);
     const bell = new Int32Array(end.peerDoorbell);
     Atomics.store(bell, layout.DOORBELL_I32.RING, 1);
     Atomics.notify(bell, layout.DOORBELL_I32.RING);
     const deadline = Date.now() + 10_000;
-    while (Atomics.load(i32, toPeer) !== 0 && Date.now() < deadline) Atomics.wait(i32, toPeer, 1, 20);
-    debugPrintln(`forged notification ${Atomics.load(i32, toPeer) === 0 ? "cleared" : "still pending"}`);
+    while (Atomics.load(i32, seenByPeer) !== 1 && Date.now() < deadline) Atomics.wait(i32, seenByPeer, 0, 20);
+    debugPrintln(`forged notification ${Atomics.load(i32, seenByPeer) === 1 ? "cleared" : "still pending"}`);
   },
 });
