@@ -38,6 +38,7 @@ describe("system.stats()", () => {
     const stats: SystemStats = {
       at: 0,
       traced: false,
+      sampleEvery: 1,
       pds: [{ name: "a", pid: 1, state: "running", faults: 1, restarts: 1, outputLines: 2, operations: {}, capabilities: 3, queueDepth: 0, traceDropped: 0, traceSkipped: 0 }],
       channels: [{ index: 0, ends: [{ pd: "a", id: 1 }, { pd: "b", id: 2 }], pp: "0->1", ppcalls: 0, notifies: 0, callLatency: latency, serveLatency: latency, pending: 0 }],
       endpoints: [],

@@ -7,15 +7,25 @@ import { describe, it } from "node:test";
 import { boot } from "../src/index.ts";
 import { resolveImages } from "../src/cli/images.ts";
 import { parseSystem } from "../src/sdf/index.ts";
-import { createTraceRing, TraceRingReader, TraceRingWriter, type TraceRecord } from "../src/shm/trace-ring.ts";
-import { TRACE_I32, TraceKind } from "../src/protocol/trace.ts";
+import { createTraceRing, readRecord, TraceRingReader, TraceRingWriter, type TraceRecord } from "../src/shm/trace-ring.ts";
+import { RECORD_I32, TRACE_I32, TraceKind } from "../src/protocol/trace.ts";
 import { checkTraceFile, type TraceEvent } from "../src/kernel/trace.ts";
 
-function drainAll(reader: TraceRingReader): TraceRecord[] {
+/** Takes at most `max` records and decodes them as a reader of the raw spans would; counts what it could not decode. */
+function take(reader: TraceRingReader, max: number, skipped = { n: 0 }): TraceRecord[] {
   const out: TraceRecord[] = [];
-  reader.drain(1 << 20, (r) => out.push(r));
+  reader.take(max, (records, first, count) => {
+    const copy = records.slice(first * RECORD_I32, (first + count) * RECORD_I32); // what the kernel keeps: a copy
+    for (let k = 0; k < count; k++) {
+      const r = readRecord(copy, new Float64Array(copy.buffer), k);
+      if (r === undefined) skipped.n++;
+      else out.push(r);
+    }
+  });
   return out;
 }
+
+const drainAll = (reader: TraceRingReader, skipped?: { n: number }): TraceRecord[] => take(reader, 1 << 20, skipped);
 
 describe("trace ring", () => {
   it("carries records in order with every field, stamped on the kernel's clock", () => {
@@ -51,14 +61,34 @@ describe("trace ring", () => {
     const seen: number[] = [];
     for (let round = 0; round < 500; round++) {
       for (let k = random(80); k > 0; k--) writer.record(TraceKind.NOTIFY, written++, 0, 0, 0);
-      reader.drain(random(70), (r) => seen.push(r.object));
+      seen.push(...take(reader, random(70)).map((r) => r.object));
     }
     seen.push(...drainAll(reader).map((r) => r.object));
     assert.equal(seen.length + reader.dropped, written);
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, "in order");
   });
 
-  it("skips a record of an unknown kind or with a non-finite time, and refuses a HEAD past its capacity", () => {
+  it("hands over raw spans, oldest first, in two pieces where the ring wraps", () => {
+    const buffer = createTraceRing(64);
+    const reader = new TraceRingReader(buffer);
+    const writer = new TraceRingWriter(buffer, performance.timeOrigin);
+    for (let i = 0; i < 50; i++) writer.record(TraceKind.NOTIFY, i, 0, 0, 0);
+    assert.equal(drainAll(reader).length, 50);
+    for (let i = 50; i < 100; i++) writer.record(TraceKind.NOTIFY, i, 0, 0, 0);
+    const spans: [number, number][] = [];
+    const objects: number[] = [];
+    assert.equal(
+      reader.take(1000, (records, first, count) => {
+        spans.push([first, count]);
+        for (let k = 0; k < count; k++) objects.push(records[(first + k) * RECORD_I32 + 3]!);
+      }),
+      50,
+    );
+    assert.deepEqual(spans, [[50, 14], [0, 36]]);
+    assert.deepEqual(objects, Array.from({ length: 50 }, (_, i) => 50 + i));
+  });
+
+  it("a record of an unknown kind or with a non-finite time does not decode; a HEAD past its capacity refuses the ring", () => {
     const buffer = createTraceRing(64);
     const reader = new TraceRingReader(buffer);
     const writer = new TraceRingWriter(buffer, performance.timeOrigin);
@@ -66,8 +96,9 @@ describe("trace ring", () => {
     writer.record(TraceKind.NOTIFY, 2, 0, 0, 0);
     new Float64Array(buffer)[(384 + 32) / 8] = Number.NaN; // the second record's time
     writer.record(TraceKind.NOTIFY, 3, 0, 0, 0);
-    assert.deepEqual(drainAll(reader).map((r) => r.object), [3]);
-    assert.equal(reader.skipped, 2);
+    const skipped = { n: 0 };
+    assert.deepEqual(drainAll(reader, skipped).map((r) => r.object), [3]);
+    assert.equal(skipped.n, 2);
     Atomics.store(new Int32Array(buffer), TRACE_I32.HEAD, 1_000_000);
     assert.deepEqual(drainAll(reader), []);
     assert.match(reader.refusal() ?? "", /^HEAD 1000000 is \d+ records past TAIL 3, more than the ring's 64$/);

@@ -1,12 +1,17 @@
 // Tracing's cost (issue #14): the hot ppcall and the endpoint call of ppcall.ts and endpoint.ts, booted with
-// `trace: true`, so every call writes its records into both PDs' trace rings and the kernel drains them.
+// `trace: true`, so every call writes its records into both PDs' trace rings and the kernel drains them; and
+// the hot ppcall watched by the dashboard open in Chromium (what `isokit run --dashboard` does: sampled tracing).
 // Tracing off is the same build (ppcall.hot, endpoint.call): one branch on a field per operation.
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { SystemDescription } from "../../src/index.ts";
-import type { BenchCase } from "../harness.ts";
+import { boot, type SystemDescription } from "../../src/index.ts";
+import { DASHBOARD_TRACE, startDashboard } from "../../src/dashboard/server.ts";
+import { BENCH_LIMITS, type AnyCase } from "../harness.ts";
 import { bootRound } from "./boot-round.ts";
 
 const programs = fileURLToPath(new URL("../programs/", import.meta.url));
+/** Debian's chromium, as tests/dashboard uses it (no downloaded browser builds). */
+const CHROMIUM = "/usr/bin/chromium";
 
 export const ppcallPair: SystemDescription = {
   protectionDomains: [
@@ -33,12 +38,89 @@ export function tracedRound(description: SystemDescription, client: string, iter
   return bootRound(description, client, { trace, trusted: description.protectionDomains.map((pd) => pd.name) });
 }
 
-const cases: BenchCase[] = [
+/** The ppcall pair whose client waits for the host's go (byte 0 of region "bench-go") before its loop. */
+const gatedPair: SystemDescription = {
+  protectionDomains: [
+    { name: "hot", priority: 100, program: `${programs}ppcall-client-gated.ts`, maps: [{ mr: "bench-go", vaddr: 0x800_0000, perms: "r", setvarVaddr: "bench-go" }] },
+    { name: "server", priority: 200, program: `${programs}ppcall-server.ts` },
+  ],
+  channels: [{ ends: [{ pd: "hot", id: 0, pp: true }, { pd: "server", id: 1 }] }],
+  memoryRegions: [{ name: "bench-go", size: 4096 }],
+};
+
+interface Browser {
+  newPage(options: { viewport: { width: number; height: number } }): Promise<Page>;
+  close(): Promise<void>;
+}
+interface Page {
+  goto(url: string): Promise<unknown>;
+  waitForFunction(f: () => boolean, arg: undefined, options: { timeout: number }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * ppcall.hot.dashboard: boots the pair as `isokit run --dashboard` does (sampled tracing), serves the dashboard,
+ * opens it in Chromium and waits for the page to have drawn two ticks, then lets the client run its round.
+ */
+function dashboardCase(): AnyCase {
+  if (!existsSync(CHROMIUM)) return { id: "ppcall.hot.dashboard", skipped: `${CHROMIUM} is not installed (apt-get install chromium): the dashboard case needs a real browser` };
+  let browser: Browser | undefined;
+  const round = async (iterations: number): Promise<number> => {
+    process.env["ISOKIT_BENCH_ROUNDS"] = "1";
+    process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
+    const go = new SharedArrayBuffer(4096);
+    let line = "";
+    const system = await boot(gatedPair, {
+      trusted: ["hot", "server"],
+      trace: DASHBOARD_TRACE,
+      limits: BENCH_LIMITS,
+      regions: { "bench-go": go },
+      initTimeoutMs: 1, // boot returns while the client's init() waits for the go
+      onOutput: (e) => {
+        if (e.pd === "hot") line = e.text;
+      },
+    });
+    const dashboard = await startDashboard(system, { port: 0 });
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(dashboard.url);
+      await page.waitForFunction(() => (globalThis as unknown as { isokit: { ticks: number } }).isokit.ticks >= 2, undefined, { timeout: 30_000 });
+      new Uint8Array(go)[0] = 1;
+      await system.whenIdle();
+      if (system.faults.length > 0) throw new Error(`hot: ${system.faults[0]!.error.message}`);
+      const rounds = (JSON.parse(line || "{}") as { rounds?: number[] }).rounds ?? [];
+      if (rounds.length === 0) throw new Error("hot: no result");
+      return rounds[0]!;
+    } finally {
+      await page.close();
+      await dashboard.close();
+      await system.shutdown();
+    }
+  };
+  return {
+    id: "ppcall.hot.dashboard",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["ppcall.hot", "floor.spin"],
+    note: "the dashboard serving a page open in Chromium (sampled tracing, as --dashboard)",
+    async setup() {
+      const { chromium } = await import("playwright-core");
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+    },
+    run: () => round(200_000),
+    async teardown() {
+      await browser?.close();
+      browser = undefined;
+    },
+  };
+}
+
+const cases: AnyCase[] = [
   {
     id: "ppcall.hot.traced",
     unit: "µs/op",
     lowerIsBetter: true,
-    baseline: ["ppcall.hot"],
+    baseline: ["ppcall.hot", "floor.spin"],
     note: "trace on: 2 records per side per call",
     run: () => tracedRound(ppcallPair, "hot", 200_000),
   },
@@ -46,10 +128,11 @@ const cases: BenchCase[] = [
     id: "endpoint.call.traced",
     unit: "µs/op",
     lowerIsBetter: true,
-    baseline: ["endpoint.call"],
+    baseline: ["endpoint.call", "floor.spin"],
     note: "trace on: call, receive, reply records",
     run: () => tracedRound(endpointPair, "client", 200_000),
   },
+  dashboardCase(),
 ];
 
 export default cases;

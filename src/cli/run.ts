@@ -20,6 +20,7 @@ import { parseImageOverrides, resolveImages } from "./images.ts";
 import { ExitCode, messageOf, type Io, type StopSignal } from "./io.ts";
 import { loadBoot, registerTsx } from "./kernel.ts";
 import { formatStats } from "../kernel/stats.ts";
+import { DASHBOARD_TRACE } from "../kernel/trace.ts";
 import type { RestartPolicy } from "../kernel/supervisor.ts";
 
 export interface RunOptions {
@@ -202,8 +203,9 @@ export async function runCommand(file: string, options: RunOptions, io: Io): Pro
         mode: options.inProcess ? "in-process" : "workers",
         trusted: options.trusted ?? [],
         ...(options.restart === undefined ? {} : { restart: options.restart }),
-        // Statistics and the dashboard need the trace for operations and latencies.
-        trace: !options.inProcess && (options.trace !== undefined || options.stats === true || options.dashboard !== undefined),
+        // Statistics and the dashboard need the trace for operations and latencies: a trace file and --stats the
+        // full one, the dashboard alone a sampled one (it must not slow down what it watches).
+        trace: options.inProcess ? false : options.trace !== undefined || options.stats === true ? true : options.dashboard !== undefined ? DASHBOARD_TRACE : false,
         onOutput: (e) => {
           io.out(`${io.interactive ? pc.cyan(e.pd) : e.pd}: ${e.text}`);
         },

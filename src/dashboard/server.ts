@@ -7,8 +7,9 @@
  * builds from node_modules); `ws` carries the live feed on `/live`. Watching never slows the system: the
  * kernel's observer (kernel/stats.ts) is sampled on this thread's timer, `TICKS_PER_SEC` times a second, and
  * each tick sends the statistics snapshot plus only what is new since the last tick (trace events, capability
- * events). Trace events reach the feed only while a page is connected, and at most `MAX_EVENTS_PER_TICK` per
- * tick (the rest are counted as dropped, as the trace file keeps them).
+ * events). Trace records are decoded into events only while a page is connected, and at most
+ * `MAX_EVENTS_PER_TICK` per tick (the rest are skipped and counted, as the trace file keeps them): the kernel's
+ * drain copies records and counts them, the feed decodes what a page will show.
  *
  * Bound to 127.0.0.1 unless `host` says otherwise: the page shows everything the system does, to anyone who
  * can reach it.
@@ -21,7 +22,9 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { RunningSystem } from "../kernel/system.ts";
-import type { TraceEvent } from "../kernel/trace.ts";
+import type { LiveTrace } from "../kernel/trace.ts";
+
+export { DASHBOARD_TRACE } from "../kernel/trace.ts";
 
 export interface DashboardOptions {
   /** TCP port; 0 (the default) picks a free one. */
@@ -64,22 +67,14 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
     serve(system, request, response);
   });
   const wss = new WebSocketServer({ server: http, path: "/live", maxPayload: 1024 });
-  const pending: TraceEvent[] = [];
-  let droppedEvents = 0;
-  let unsubscribe: (() => void) | undefined;
+  /** The live trace feed while a page is connected (decoded a tick at a time, at most MAX_EVENTS_PER_TICK). */
+  let feed: LiveTrace | undefined;
   /** The last capability event each page has: a page that connects between two ticks gets the log up to now in `hello`. */
   const capabilitySeq = new WeakMap<WebSocket, number>();
   let endpoints = -1;
 
-  const subscribe = (): void => {
-    unsubscribe ??= observer.onTrace((event) => {
-      if (pending.length < MAX_EVENTS_PER_TICK) pending.push(event);
-      else droppedEvents++;
-    });
-  };
-
   wss.on("connection", (socket: WebSocket) => {
-    subscribe();
+    feed ??= observer.liveTrace();
     // The page only listens: anything it sends is ignored (and bounded by maxPayload).
     socket.on("error", () => undefined);
     const capabilities = observer.capabilityEvents(0);
@@ -90,15 +85,14 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       topology: observer.topology(),
       capabilities,
       stats: system.stats(),
-      trace: observer.traceFile(TRACE_WINDOW_MS)?.traceEvents.filter((e) => e.ph !== "M").slice(-MAX_EVENTS_PER_TICK) ?? [],
+      // The recent past, decoded once for this page: the last records of each PD, not the whole window.
+      trace: observer.liveTrace(MAX_EVENTS_PER_TICK)?.next(MAX_EVENTS_PER_TICK) ?? [],
     });
   });
 
   const tick = (): void => {
     if (wss.clients.size === 0) {
-      unsubscribe?.();
-      unsubscribe = undefined;
-      pending.length = 0;
+      feed = undefined; // nothing is decoded while nobody looks
       return;
     }
     const stats = system.stats(); // drains the trace rings first: the events below include what it read
@@ -106,8 +100,8 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
     const common = {
       type: "tick",
       stats,
-      trace: pending.splice(0, pending.length),
-      droppedEvents,
+      trace: feed?.next(MAX_EVENTS_PER_TICK) ?? [],
+      droppedEvents: feed?.skipped ?? 0,
       ...(topology.endpoints.length !== endpoints ? { topology } : {}),
     };
     endpoints = topology.endpoints.length;
@@ -136,7 +130,7 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
     url: `http://${host}:${address.port}/`,
     close: async () => {
       clearInterval(timer);
-      unsubscribe?.();
+      feed = undefined;
       for (const socket of wss.clients) socket.terminate();
       await new Promise<void>((resolve) => {
         wss.close(() => { resolve(); });

@@ -385,7 +385,7 @@ export class IpcClient implements CapabilityOwner {
     const slot = this.sendSlot(cap, "send");
     const trace = this.trace;
     // Before publishing, so the record precedes the receiver's (the message's number is the slot's next SEQ).
-    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_SEND, slot.endpoint, slot.index, slot.capacity === 0 ? (slot.seq + 1) >>> 0 : slot.head, (options.label ?? 0) >>> 0);
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_SEND, slot.endpoint, slot.index, slot.capacity === 0 ? (slot.seq + 1) >>> 0 : slot.head, (options.label ?? 0) >>> 0);
     const slept = slot.capacity === 0 ? this.publish(cap, slot, SlotState.SENT, data, options, "send") : this.enqueue(cap, slot, data, options);
     this.stats.record(started, slept);
   }
@@ -453,10 +453,10 @@ export class IpcClient implements CapabilityOwner {
       });
     }
     const trace = this.trace;
-    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_CALL_BEGIN, slot.endpoint, slot.index, (slot.seq + 1) >>> 0, (options.label ?? 0) >>> 0);
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_CALL_BEGIN, slot.endpoint, slot.index, (slot.seq + 1) >>> 0, (options.label ?? 0) >>> 0);
     const slept = this.publish(cap, slot, SlotState.CALLED, data, options, "call");
     const reply = this.readReply(cap, slot, "call");
-    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_CALL_END, slot.endpoint, slot.index, slot.seq >>> 0, reply.label >>> 0);
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_CALL_END, slot.endpoint, slot.index, slot.seq >>> 0, reply.label >>> 0);
     this.stats.record(started, slept);
     return reply;
   }
@@ -595,7 +595,11 @@ export class IpcClient implements CapabilityOwner {
         capability: cap.token,
       });
     }
+    // Stamped before publishing, recorded once the message has its number (SEQ moves as it is written).
+    const trace = this.trace;
+    const began = trace === undefined ? 0 : trace.now();
     await this.publishAsync(cap, slot, SlotState.SENT, data, options, "sendAsync");
+    if (trace !== undefined && trace.sampledNumber(slot.seq >>> 0)) trace.recordAt(began, TraceKind.ENDPOINT_SEND, slot.endpoint, slot.index, slot.seq >>> 0, (options.label ?? 0) >>> 0);
   }
 
   /** seL4 Call, waiting without blocking the event loop. */
@@ -607,8 +611,15 @@ export class IpcClient implements CapabilityOwner {
         capability: cap.token,
       });
     }
+    const trace = this.trace;
+    const began = trace === undefined ? 0 : trace.now();
     await this.publishAsync(cap, slot, SlotState.CALLED, data, options, "callAsync");
-    return this.readReply(cap, slot, "callAsync");
+    const reply = this.readReply(cap, slot, "callAsync");
+    if (trace !== undefined && trace.sampledNumber(slot.seq >>> 0)) {
+      trace.recordAt(began, TraceKind.ENDPOINT_CALL_BEGIN, slot.endpoint, slot.index, slot.seq >>> 0, (options.label ?? 0) >>> 0);
+      trace.record(TraceKind.ENDPOINT_CALL_END, slot.endpoint, slot.index, slot.seq >>> 0, reply.label >>> 0);
+    }
+    return reply;
   }
 
   /** Waits while the slot's STATE is `state`, one bounded slice at most. Returns true if it slept. */
@@ -735,7 +746,7 @@ export class IpcClient implements CapabilityOwner {
     const slot = replyState.slot(to);
     const seq = replyState.seq(to);
     const trace = this.trace;
-    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_REPLY, to.endpoint, slot.index, seq >>> 0, label >>> 0);
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_REPLY, to.endpoint, slot.index, seq >>> 0, label >>> 0);
     const i32 = slot.i32;
     const state = Atomics.load(i32, SLOT_I32.STATE);
     let delivered = false;
@@ -839,7 +850,7 @@ export class IpcClient implements CapabilityOwner {
     }
     const caps = transfer === 0 ? NO_CAPS : this.claimTransfer(endpoint.id, slot.index, transfer);
     const trace = this.trace;
-    if (trace !== undefined) trace.record(TraceKind.ENDPOINT_RECEIVE, endpoint.id, slot.index, seq >>> 0, label);
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_RECEIVE, endpoint.id, slot.index, seq >>> 0, label);
     return {
       data,
       label,

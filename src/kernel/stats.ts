@@ -10,16 +10,13 @@
  * callee's). Counters are bounded in memory: one record per PD, channel and endpoint the kernel created.
  */
 
-import hdr from "hdr-histogram-js";
 import type { IpcKernelStats } from "./ipc-kernel.ts";
 import type { PdFault, PdState } from "./system.ts";
 import type { SyscallRequest } from "../protocol/syscall.ts";
 import type { TraceBootData } from "../protocol/trace.ts";
 import type { Plan } from "./plan.ts";
-import { KernelTrace, type TraceEvent, type TraceFile, type TraceOptions } from "./trace.ts";
+import { KernelTrace, OPERATION_NAMES, type LiveTrace, type TraceFile, type TraceOptions } from "./trace.ts";
 
-/** Latencies from 1 ns to 100 s, to two significant digits. */
-const HISTOGRAM = { lowestDiscernibleValue: 1, highestTrackableValue: 100e9, numberOfSignificantValueDigits: 2 } as const;
 /** Buckets for charts: bucket k counts durations in [2^k, 2^(k+1)) ns. */
 export const LOG2_BUCKETS = 40;
 
@@ -32,31 +29,82 @@ export interface LatencySummary {
   readonly log2Buckets: readonly number[];
 }
 
-/** One latency histogram: exact counts in an HDR histogram, plus power-of-two buckets for a chart. */
-export class Latency {
-  private readonly histogram = hdr.build(HISTOGRAM);
-  private readonly buckets = new Float64Array(LOG2_BUCKETS);
+/**
+ * Sub-buckets per power of two (the HDR histogram's layout, two significant digits): values below
+ * 2 * SUB are exact; above, a value's bucket is its power of two and its top log2(SUB) + 1 bits, so a bucket
+ * is less than 1/SUB (1.6%) of its values wide.
+ */
+const SUB = 64;
+const SUB_BITS = 6;
+/** Durations are kept up to 2^40 ns (18 minutes); longer ones count in the last bucket. */
+const MAX_EXPONENT = 40;
+const BUCKETS = 2 * SUB + (MAX_EXPONENT - SUB_BITS) * SUB;
 
+/**
+ * One latency histogram, recorded on the kernel's drain for every call it pairs, so a record costs a few integer
+ * operations and one store (an HDR histogram object cost ~20 ns a value, on cores the PDs spin on). The counts
+ * array is made on the first value: an idle channel costs an object.
+ */
+export class Latency {
+  private counts: Float64Array | undefined;
+  private total = 0;
+  private max = 0;
+
+  /** Records `ns`; NaN or negative (a PD's clock went backwards, or it lied) is not a duration. */
   record(ns: number): void {
-    if (!(ns >= 0)) return; // NaN or negative: a PD's clock went backwards (or it lied); not a duration
-    const value = Math.min(Math.max(1, Math.round(ns)), HISTOGRAM.highestTrackableValue);
-    this.histogram.recordValue(value);
-    this.buckets[Math.min(LOG2_BUCKETS - 1, Math.floor(Math.log2(value)))]! += 1;
+    if (!(ns >= 0)) return;
+    const counts = (this.counts ??= new Float64Array(BUCKETS));
+    const v = ns < 1 ? 1 : ns;
+    counts[bucketOf(v)]! += 1;
+    this.total++;
+    if (v > this.max) this.max = v;
   }
 
   summary(): LatencySummary {
-    const h = this.histogram;
-    const count = h.totalCount;
-    const max = count === 0 ? 0 : h.maxValue;
-    // A percentile is its bucket's highest equivalent value (within 1%): never report it above the exact max.
-    return {
-      count,
-      p50Ns: Math.min(max, count === 0 ? 0 : h.getValueAtPercentile(50)),
-      p99Ns: Math.min(max, count === 0 ? 0 : h.getValueAtPercentile(99)),
-      maxNs: max,
-      log2Buckets: Array.from(this.buckets),
-    };
+    const counts = this.counts;
+    const log2Buckets = new Array<number>(LOG2_BUCKETS).fill(0);
+    if (counts === undefined || this.total === 0) return { count: 0, p50Ns: 0, p99Ns: 0, maxNs: 0, log2Buckets };
+    const max = Math.round(this.max);
+    const p50 = Math.ceil(this.total * 0.5);
+    const p99 = Math.ceil(this.total * 0.99);
+    let seen = 0;
+    let p50Ns = 0;
+    let p99Ns = 0;
+    for (let k = 0; k < BUCKETS; k++) {
+      const n = counts[k]!;
+      if (n === 0) continue;
+      const [low, high] = boundsOf(k);
+      if (seen < p50 && seen + n >= p50) p50Ns = high;
+      if (seen < p99 && seen + n >= p99) p99Ns = high;
+      seen += n;
+      log2Buckets[Math.min(LOG2_BUCKETS - 1, Math.floor(Math.log2(low)))]! += n;
+    }
+    // A percentile is its bucket's highest value (within 1.6%): never report it above the exact max.
+    return { count: this.total, p50Ns: Math.min(max, p50Ns), p99Ns: Math.min(max, p99Ns), maxNs: max, log2Buckets };
   }
+}
+
+/** The bucket of `v` >= 1 ns. */
+function bucketOf(v: number): number {
+  if (v < 2 * SUB) return v | 0;
+  if (v < 2 ** 31) {
+    // Integer operations only: this runs for every call the drain pairs.
+    const iv = v >>> 0;
+    const shift = 31 - Math.clz32(iv) - SUB_BITS; // iv >>> shift lies in [SUB, 2 * SUB)
+    return 2 * SUB + (shift - 1) * SUB + ((iv >>> shift) - SUB);
+  }
+  const exponent = Math.floor(Math.log2(v));
+  if (exponent >= MAX_EXPONENT) return BUCKETS - 1;
+  const shift = exponent - SUB_BITS;
+  return 2 * SUB + (shift - 1) * SUB + (Math.floor(v / 2 ** shift) - SUB);
+}
+
+/** The lowest and highest value bucket `k` holds. */
+function boundsOf(k: number): [number, number] {
+  if (k < 2 * SUB) return [Math.max(1, k), Math.max(1, k)];
+  const shift = Math.floor((k - 2 * SUB) / SUB) + 1;
+  const low = (((k - 2 * SUB) % SUB) + SUB) * 2 ** shift;
+  return [low, low + 2 ** shift - 1];
 }
 
 export interface PdStats {
@@ -68,7 +116,10 @@ export interface PdStats {
   /** Times its parent's `fault()` let it resume: the Microkit form of a restart. */
   readonly restarts: number;
   readonly outputLines: number;
-  /** Operations the PD recorded, by trace kind name (`ppcall`, `protected`, `notify`, `send`, ...). */
+  /**
+   * Operations the PD recorded, by name (`ppcall`, `protected`, `notify`, `notified`, `send`, `call`,
+   * `receive`, `reply`, `ring publish`, ...); sampled (`SystemStats.sampleEvery` > 1), records times the rate.
+   */
   readonly operations: Readonly<Record<string, number>>;
   /** Capabilities in its space now (the kernel's registry). */
   readonly capabilities: number;
@@ -112,6 +163,8 @@ export interface SystemStats {
   readonly at: number;
   /** Tracing (and with it operations and latencies) is on. Off, only states, faults and kernel counters move. */
   readonly traced: boolean;
+  /** One operation in this many is traced (1: all; more: operations are estimates, latencies a sample). */
+  readonly sampleEvery: number;
   readonly pds: readonly PdStats[];
   readonly channels: readonly ChannelStats[];
   readonly endpoints: readonly EndpointStats[];
@@ -128,7 +181,8 @@ export interface PdCounters {
   faults: number;
   restarts: number;
   outputLines: number;
-  readonly operations: Map<string, number>;
+  /** Operations by `Operation` index: counted on the kernel's drain, a float add each. */
+  readonly ops: Float64Array;
   /** Entry point the PD is in now, and since when (ms, kernel clock), from its trace records. */
   entry: string | undefined;
   entrySince: number;
@@ -163,7 +217,7 @@ export class StatsCollector {
   untrackedEndpoints = 0;
 
   addPd(name: string, pid: number): PdCounters {
-    const pd: PdCounters = { name, pid, faults: 0, restarts: 0, outputLines: 0, operations: new Map(), entry: undefined, entrySince: 0 };
+    const pd: PdCounters = { name, pid, faults: 0, restarts: 0, outputLines: 0, ops: new Float64Array(OPERATION_NAMES.length), entry: undefined, entrySince: 0 };
     this.pds.set(name, pd);
     return pd;
   }
@@ -191,8 +245,14 @@ export class StatsCollector {
     return endpoint;
   }
 
-  count(pd: PdCounters, operation: string): void {
-    pd.operations.set(operation, (pd.operations.get(operation) ?? 0) + 1);
+  /** A PD's operations by name, those it did at least once. */
+  static operations(pd: PdCounters): Record<string, number> {
+    const out: Record<string, number> = {};
+    OPERATION_NAMES.forEach((name, i) => {
+      const n = pd.ops[i]!;
+      if (n > 0) out[name] = n;
+    });
+    return out;
   }
 }
 
@@ -334,8 +394,11 @@ export interface SystemObserver {
   topology(): Topology;
   /** Capability operations after `sinceSeq`, oldest first (the last `MAX_CAPABILITY_EVENTS`). */
   capabilityEvents(sinceSeq?: number): readonly CapabilityEvent[];
-  /** Every trace event as the kernel makes it (live views). Returns the unsubscribe. */
-  onTrace(listener: (event: TraceEvent) => void): () => void;
+  /**
+   * A live view of the trace from the last `backlog` records of each PD on, decoded only as it is read
+   * (`next(max)` gives what is new since the last call, at most about `max` events); undefined unless traced.
+   */
+  liveTrace(backlog?: number): LiveTrace | undefined;
 }
 
 /** `ObservedSystem` from a plan: the PDs, channels and regions it names; the rest from the running system. */
@@ -374,7 +437,6 @@ export class Observation implements SystemObserver {
   private capabilitySeq = 0;
   private readonly endpointList: { id: number; owner: string; kind: string }[] = [];
   private readonly nameOf = new Map<number, string>();
-  private readonly listeners = new Set<(event: TraceEvent) => void>();
   private timer: NodeJS.Timeout | undefined;
 
   /** `trace` undefined: not traced (states, faults, output and kernel counters only). */
@@ -390,12 +452,7 @@ export class Observation implements SystemObserver {
       c.ends[1] = { pd: channel.ends[1].pd, id: channel.ends[1].id };
       c.pp = channel.ends[0].pp ? "0->1" : channel.ends[1].pp ? "1->0" : "none";
     });
-    if (trace !== undefined) {
-      this.trace = new KernelTrace(trace, this.counters, onBroken);
-      this.trace.onEvent = (event) => {
-        for (const listener of this.listeners) listener(event);
-      };
-    }
+    if (trace !== undefined) this.trace = new KernelTrace(trace, this.counters, onBroken);
   }
 
   /** The trace ring for PD `name`'s boot data, if traced. */
@@ -409,21 +466,24 @@ export class Observation implements SystemObserver {
         if (channel.ends[k].pd === name) ends.push({ id: channel.ends[k].id, channel: index, peer: channel.ends[1 - k]!.pd });
       }
     });
-    return trace.add({ name, pid: pd.pid, ends }, pd);
+    // Its async channel ends, as many as the kernel hands it (a ring record names one by its index).
+    const rings = this.system.asyncChannels.reduce((n, c) => n + c.producers.filter((p) => p === name).length + (c.consumer === name ? 1 : 0), 0);
+    return trace.add({ name, pid: pd.pid, ends, rings }, pd);
   }
 
-  /** Starts draining the trace rings every `everyMs`. */
-  start(everyMs = 20): void {
+  /**
+   * Starts draining the trace rings every `everyMs`: 10 ms keeps up with a PD making ppcalls back to back
+   * (~5 million records a second at most) in the default ring of 65,536 records.
+   */
+  start(everyMs = 10): void {
     if (this.trace === undefined || this.timer !== undefined) return;
     const trace = this.trace;
     this.timer = setInterval(() => { trace.drain(); }, everyMs);
     this.timer.unref();
   }
 
-  /** Live trace events (the dashboard's feed). Returns the unsubscribe. */
-  onTrace(listener: (event: TraceEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  liveTrace(backlog = 0): LiveTrace | undefined {
+    return this.trace?.live(backlog);
   }
 
   output(pd: string): void {
@@ -524,7 +584,7 @@ export class Observation implements SystemObserver {
         faults: c.faults,
         restarts: c.restarts,
         outputLines: c.outputLines,
-        operations: Object.fromEntries(c.operations),
+        operations: StatsCollector.operations(c),
         capabilities: s.capabilities(c.pid),
         queueDepth: queueOf.get(c.name) ?? 0,
         inEntryFor: inEntry,
@@ -537,6 +597,7 @@ export class Observation implements SystemObserver {
     return {
       at: now,
       traced: this.trace !== undefined,
+      sampleEvery: this.trace?.sampleEvery ?? 1,
       pds,
       channels,
       endpoints: [...this.counters.endpoints.values()].map(endpointSnapshot),

@@ -1,23 +1,53 @@
 /**
  * The kernel's half of tracing (issue #14): it gives each PD a trace ring (shm/trace-ring.ts), drains the rings
- * on a timer, pairs records into slices (a ppcall, a `protected()`, an endpoint call), joins each call to its
- * serving and each serving to its reply (flows), feeds kernel/stats.ts, and writes the Chrome Trace Event
- * format that ui.perfetto.dev and chrome://tracing open: one track (thread) per PD plus one for the kernel.
+ * on a timer, and turns what it drained into statistics (kernel/stats.ts) and, when asked, into the Chrome
+ * Trace Event format that ui.perfetto.dev and chrome://tracing open: one track (thread) per PD plus one for
+ * the kernel.
+ *
+ * The drain is what the kernel pays for every record, on a machine whose cores the PDs may be spinning on, so
+ * it does the least it can (an object per record made the traced ppcall 7x slower):
+ *
+ *   - one typed-array copy per span of raw records into the PD's **flight recorder** (`FlightRecorder`: the
+ *     last `eventsPerPd` records, in the kernel's own memory; older ones are evicted and counted);
+ *   - one pass over the copied words that checks each record and feeds counters and latency histograms
+ *     (`scan`: integer and float stores into typed arrays and counter objects made at boot, no allocation,
+ *     no string, no map keyed by a record's words).
+ *
+ * Records become objects only when someone asks for events: the trace file (`file`, at the end of a run or the
+ * dashboard's download) decodes the flight recorders from scratch, and a live view (`LiveTrace`) decodes the
+ * records new since its last look, at most a bounded number per look.
  *
  * A trace ring is untrusted input. Reading is bounded (at most `RECORDS_PER_TURN` per PD per turn); a record
  * with an unknown kind, a time that is not finite or out of [0, now], or a channel the PD does not hold is
- * skipped and counted; a ring whose HEAD breaks the ring's rules is refused and not read again (its PD is
- * faulted by the system, as for a broken output ring). Flows are joined by numbers the kernel maps itself: a
- * ppcall by (the plan's channel, the call's number on it), an endpoint message by (endpoint, slot, SEQ), so a
- * PD that lies about its numbers garbles arrows to and from its own track only. Memory is bounded too: the
- * last `eventsPerPd` events of each PD are kept (older ones are evicted and counted), and at most
- * `MAX_OPEN_FLOWS` half-joined flows wait for their other half.
+ * skipped and counted (the scan marks it in the flight recorder, so the decoders skip it too); a ring whose HEAD
+ * breaks the ring's rules is refused and not read again (its PD is faulted by the system, as for a broken
+ * output ring). Flows are joined by numbers the kernel maps itself: a ppcall by (the plan's channel, the call's
+ * number on it), an endpoint message by (endpoint, slot, SEQ), so a PD that lies about its numbers garbles
+ * arrows to and from its own track only. Memory is bounded too: the flight recorders, at most `MAX_OPEN_FLOWS`
+ * half-joined flows per decoder, and at most `MAX_OPEN_CALLS` endpoint calls waiting for their end per PD.
  */
 
-import { TraceKind } from "../protocol/trace.ts";
-import { createTraceRing, TraceRingReader, type TraceRecord } from "../shm/trace-ring.ts";
-import type { TraceBootData } from "../protocol/trace.ts";
-import type { PdCounters, StatsCollector } from "./stats.ts";
+import { MAX_TRACE_KIND, RECORD_FIELD, RECORD_I32, TraceKind, type TraceBootData } from "../protocol/trace.ts";
+import { createTraceRing, readRecord, TraceRingReader, type TraceRecord } from "../shm/trace-ring.ts";
+import type { ChannelCounters, EndpointCounters, PdCounters, StatsCollector } from "./stats.ts";
+
+/** Operations a PD's records count, in the order the table lists them. */
+export const Operation = {
+  ppcall: 0,
+  protected: 1,
+  notify: 2,
+  notified: 3,
+  send: 4,
+  call: 5,
+  receive: 6,
+  reply: 7,
+  ringPublish: 8,
+  ringPublished: 9,
+  ringReceive: 10,
+  ringReceived: 11,
+} as const;
+/** How each operation is named in `PdStats.operations` (index: `Operation`). */
+export const OPERATION_NAMES = ["ppcall", "protected", "notify", "notified", "send", "call", "receive", "reply", "ring publish", "ring messages sent", "ring receive", "ring messages received"] as const;
 
 /** One event of the Chrome Trace Event format (the subset isokit writes). Times in µs. */
 export interface TraceEvent {
@@ -46,9 +76,24 @@ export interface TraceFile {
 export interface TraceOptions {
   /** Records per PD ring (a power of two; default 16,384). */
   readonly recordsPerPd?: number;
-  /** Events kept per PD in the kernel (the last ones; default 200,000). */
+  /** Records the kernel keeps per PD for the trace file and live views (the last ones; default 200,000). */
   readonly eventsPerPd?: number;
+  /**
+   * Trace one operation in this many (a power of two, default 1: every one). Above 1, each PD records only the
+   * calls, servings and messages numbered 1, 1 + sampleEvery, 1 + 2 * sampleEvery, ... (both ends number a call
+   * alike, so sampled calls still join their serving), and operation counts are the records seen times
+   * `sampleEvery`: what the dashboard uses to watch a system at full speed (`DASHBOARD_TRACE`).
+   */
+  readonly sampleEvery?: number;
 }
+
+/**
+ * What the dashboard watches with when nothing else asks for a full trace (`isokit run --dashboard` without
+ * `--trace` or `--stats`): one call, serving and message in 64 traced, the rest counted as 64 each. A PD then
+ * pays a clock read on one operation in 64, so watching a system does not slow it down (bench case
+ * ppcall.hot.dashboard).
+ */
+export const DASHBOARD_TRACE: TraceOptions = { sampleEvery: 64 };
 
 /** What the kernel tells the trace about a PD it starts. */
 export interface TracedPd {
@@ -56,6 +101,8 @@ export interface TracedPd {
   readonly pid: number;
   /** Its channel ends: local id -> the plan's channel index and the PD at the other end. */
   readonly ends: readonly { readonly id: number; readonly channel: number; readonly peer: string }[];
+  /** How many async channel ends it holds: a ring record names one of them by its index (0..rings-1). */
+  readonly rings?: number;
 }
 
 /** The pid of the one process in the trace; PDs are its threads (tid = the PD's pid; the kernel is 0). */
@@ -63,52 +110,125 @@ const TRACE_PID = 1;
 const RECORDS_PER_TURN = 65_536;
 const MAX_OPEN_FLOWS = 65_536;
 const DEFAULT_EVENTS_PER_PD = 200_000;
+/** Endpoint calls of one PD waiting for their end (a PD has one per outstanding `callAsync`, one for `call`). */
+const MAX_OPEN_CALLS = 16;
+/** Local channel ids are 0..61 (protocol/layout.ts); one more slot for anything out of range. */
+const CHANNEL_IDS = 64;
 /** A flow's end is put this far (µs) inside the slice it binds to, so it is enclosed whatever the rounding. */
 const EPSILON_US = 0.001;
+/** The kind the scan writes over a record it skipped, so decoders skip it without checking it again. */
+const SKIPPED = 0;
 
-interface FlowHalf {
-  readonly pd: PdTrace;
-  readonly ph: "s" | "f";
-  /** Where it would be, and the slice it must stay in (µs). */
-  readonly ts: number;
-  readonly from: number;
-  readonly to: number;
+/**
+ * The last `limit` raw records of one PD, in kernel memory. Grows by doubling up to `limit` records, so a PD
+ * that records little costs little. `written` counts every record ever put in; record n (0-based, over the
+ * whole run) is kept while n >= written - limit.
+ */
+class FlightRecorder {
+  i32: Int32Array;
+  f64: Float64Array;
+  /** Records the arrays hold: a power of two (slots by mask), at least `limit` once grown. */
+  private capacity: number;
+  private mask: number;
+  written = 0;
+  readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+    this.capacity = Math.min(2 ** Math.ceil(Math.log2(limit)), 1024);
+    this.mask = this.capacity - 1;
+    this.i32 = new Int32Array(this.capacity * RECORD_I32);
+    this.f64 = new Float64Array(this.i32.buffer);
+  }
+
+  /** Records put in and since gone. */
+  get evicted(): number {
+    return Math.max(0, this.written - this.limit);
+  }
+
+  /** Index of the oldest record still kept. */
+  get oldest(): number {
+    return this.written - Math.min(this.written, this.limit);
+  }
+
+  /** Where record `n` (oldest <= n < written) is, in records. `n & mask` is n mod capacity up to 2^53. */
+  slot(n: number): number {
+    return n & this.mask;
+  }
+
+  /** Copies `count` records (at most `limit`) from record `first` of `source`, evicting the oldest if full. */
+  append(source: Int32Array, first: number, count: number): void {
+    this.grow(count);
+    while (count > 0) {
+      const at = this.written & this.mask;
+      const run = Math.min(count, this.capacity - at);
+      this.i32.set(source.subarray(first * RECORD_I32, (first + run) * RECORD_I32), at * RECORD_I32);
+      this.written += run;
+      first += run;
+      count -= run;
+    }
+  }
+
+  private grow(more: number): void {
+    if (this.capacity >= this.limit || this.written + more <= this.capacity) return;
+    let capacity = this.capacity;
+    while (capacity < this.written + more && capacity < this.limit) capacity *= 2;
+    // Not wrapped yet (capacity only grows while written <= capacity): the records are in order at the start.
+    const i32 = new Int32Array(capacity * RECORD_I32);
+    i32.set(this.i32.subarray(0, this.written * RECORD_I32));
+    this.i32 = i32;
+    this.f64 = new Float64Array(i32.buffer);
+    this.capacity = capacity;
+    this.mask = capacity - 1;
+  }
 }
 
 interface PdTrace {
   readonly info: TracedPd;
   readonly reader: TraceRingReader;
   readonly counters: PdCounters;
-  readonly channelOf: ReadonlyMap<number, { readonly channel: number; readonly peer: string }>;
-  /** Begin records waiting for their end, by kind and object. */
-  readonly open: Map<string, TraceRecord>;
-  /** The last `eventsPerPd` events, as a ring. */
-  readonly events: TraceEvent[];
-  next: number;
-  evicted: number;
+  readonly flight: FlightRecorder;
+  /** Local channel id -> the plan's channel index, or -1 (ids the PD does not hold). */
+  readonly channelOf: Int32Array;
+  readonly peerOf: readonly string[];
+  readonly channelCounters: readonly (ChannelCounters | undefined)[];
+  // The scan's state: begins waiting for their end (NaN: none), by local channel id.
+  readonly ppcallAt: Float64Array;
+  readonly ppcallCall: Float64Array;
+  readonly protectedAt: Float64Array;
+  readonly protectedCall: Float64Array;
+  notifiedAt: number;
+  /** The channel set of the `notified()` waiting for its end (ids 0..30, 31..61). */
+  notifiedLow: number;
+  notifiedHigh: number;
+  /** The ids the PD holds, as a channel set: a `notified()` can only be for some of them. */
+  readonly heldLow: number;
+  readonly heldHigh: number;
+  /** Endpoint calls waiting for their end: (endpoint, SEQ, at) triples, NaN when free. */
+  readonly callOpen: Float64Array;
+  /** The endpoint the last endpoint record named, and its counters (most records name the same one). */
+  lastEndpoint: number;
+  lastEndpointCounters: EndpointCounters | undefined;
   skipped: number;
   records: number;
-  /** The PD's last record time: its records are clamped to be monotonic. */
-  lastAt: number;
 }
 
 export class KernelTrace {
   private readonly pds = new Map<string, PdTrace>();
   private readonly kernelEvents: TraceEvent[] = [];
-  private kernelNext = 0;
+  /** Kernel events made so far (the list keeps the last `eventsPerPd`). */
+  private kernelWritten = 0;
   private readonly recordsPerPd: number | undefined;
   private readonly eventsPerPd: number;
+  readonly sampleEvery: number;
   private readonly stats: StatsCollector;
-  /** Flow halves waiting for their other half, by join key (the second emits both and removes the key). */
-  private readonly flows = new Map<string, FlowHalf>();
-  private nextFlow = 1;
   private readonly onBroken: (pd: string, why: string) => void;
-  /** Every event as it is made, for live views (the dashboard). */
-  onEvent: ((event: TraceEvent) => void) | undefined;
 
   constructor(options: TraceOptions, stats: StatsCollector, onBroken: (pd: string, why: string) => void) {
     this.recordsPerPd = options.recordsPerPd;
-    this.eventsPerPd = Math.max(1, options.eventsPerPd ?? DEFAULT_EVENTS_PER_PD);
+    this.eventsPerPd = Math.max(1, Math.floor(options.eventsPerPd ?? DEFAULT_EVENTS_PER_PD));
+    const sample = Math.max(1, Math.min(1 << 16, Math.floor(options.sampleEvery ?? 1)));
+    this.sampleEvery = 2 ** Math.floor(Math.log2(sample));
     this.stats = stats;
     this.onBroken = onBroken;
   }
@@ -117,29 +237,62 @@ export class KernelTrace {
   add(info: TracedPd, counters: PdCounters): TraceBootData {
     const buffer = createTraceRing(this.recordsPerPd);
     const reader = new TraceRingReader(buffer); // before the PD holds the buffer: its capacity is ours
+    const channelOf = new Int32Array(CHANNEL_IDS).fill(-1);
+    const peerOf: string[] = [];
+    const channelCounters: (ChannelCounters | undefined)[] = [];
+    let heldLow = 0;
+    let heldHigh = 0;
+    for (const end of info.ends) {
+      if (!Number.isInteger(end.id) || end.id < 0 || end.id >= CHANNEL_IDS) continue;
+      if (end.id < 31) heldLow |= 1 << end.id;
+      else heldHigh |= 1 << (end.id - 31);
+      channelOf[end.id] = end.channel;
+      peerOf[end.id] = end.peer;
+      channelCounters[end.id] = this.stats.channel(end.channel);
+    }
+    const nan = (n: number): Float64Array => new Float64Array(n).fill(Number.NaN);
     this.pds.set(info.name, {
       info,
       reader,
       counters,
-      channelOf: new Map(info.ends.map((e) => [e.id, { channel: e.channel, peer: e.peer }])),
-      open: new Map(),
-      events: [],
-      next: 0,
-      evicted: 0,
+      flight: new FlightRecorder(this.eventsPerPd),
+      channelOf,
+      peerOf,
+      channelCounters,
+      ppcallAt: nan(CHANNEL_IDS),
+      ppcallCall: nan(CHANNEL_IDS),
+      protectedAt: nan(CHANNEL_IDS),
+      protectedCall: nan(CHANNEL_IDS),
+      notifiedAt: Number.NaN,
+      notifiedLow: 0,
+      notifiedHigh: 0,
+      heldLow,
+      heldHigh,
+      callOpen: nan(MAX_OPEN_CALLS * 3),
+      lastEndpoint: -1,
+      lastEndpointCounters: undefined,
       skipped: 0,
       records: 0,
-      lastAt: 0,
     });
-    return { buffer, timeOrigin: performance.timeOrigin };
+    return { buffer, timeOrigin: performance.timeOrigin, sampleEvery: this.sampleEvery };
   }
 
-  /** Drains every ring, a bounded number of records each. */
+  /** Drains every ring, a bounded number of records each: copies them, then scans the copy. */
   drain(): void {
     const now = performance.now();
     for (const pd of this.pds.values()) {
       if (pd.reader.refusal() !== undefined) continue;
-      pd.reader.drain(RECORDS_PER_TURN, (record) => {
-        this.take(pd, record, now);
+      const flight = pd.flight;
+      pd.reader.take(RECORDS_PER_TURN, (records, first, count) => {
+        // In pieces the recorder holds whole, each scanned before the next can evict it: every record is counted.
+        while (count > 0) {
+          const run = Math.min(count, flight.limit);
+          const from = flight.written;
+          flight.append(records, first, run);
+          this.scan(pd, from, flight.written, now);
+          first += run;
+          count -= run;
+        }
       });
       const why = pd.reader.refusal();
       if (why !== undefined) this.onBroken(pd.info.name, why);
@@ -150,14 +303,11 @@ export class KernelTrace {
   kernelEvent(name: string, cat: string, args: Readonly<Record<string, string | number>>): void {
     const event: TraceEvent = { name, cat, ph: "X", ts: performance.now() * 1000, dur: 0, pid: TRACE_PID, tid: 0, args };
     if (this.kernelEvents.length < this.eventsPerPd) this.kernelEvents.push(event);
-    else {
-      this.kernelEvents[this.kernelNext] = event;
-      this.kernelNext = (this.kernelNext + 1) % this.eventsPerPd;
-    }
-    this.onEvent?.(event);
+    else this.kernelEvents[this.kernelWritten % this.eventsPerPd] = event;
+    this.kernelWritten++;
   }
 
-  /** Records seen, dropped by PDs (their rings were full), skipped as malformed, and events evicted. */
+  /** Records seen, dropped by PDs (their rings were full), skipped as malformed, and records evicted. */
   totals(): { records: number; dropped: number; skipped: number; evicted: number } {
     let records = 0;
     let dropped = 0;
@@ -166,8 +316,8 @@ export class KernelTrace {
     for (const pd of this.pds.values()) {
       records += pd.records;
       dropped += pd.reader.dropped;
-      skipped += pd.skipped + pd.reader.skipped;
-      evicted += pd.evicted;
+      skipped += pd.skipped;
+      evicted += pd.flight.evicted;
     }
     return { records, dropped, skipped, evicted };
   }
@@ -175,10 +325,10 @@ export class KernelTrace {
   /** Per-PD dropped and skipped counts. */
   lossOf(name: string): { dropped: number; skipped: number } {
     const pd = this.pds.get(name);
-    return pd === undefined ? { dropped: 0, skipped: 0 } : { dropped: pd.reader.dropped, skipped: pd.skipped + pd.reader.skipped };
+    return pd === undefined ? { dropped: 0, skipped: 0 } : { dropped: pd.reader.dropped, skipped: pd.skipped };
   }
 
-  /** The trace so far as a Trace Event file (events of the last `sinceMs` only, if given). */
+  /** The trace so far as a Trace Event file (events of the last `sinceMs` only, if given), decoded now. */
   file(sinceMs?: number): TraceFile {
     this.drain();
     const from = sinceMs === undefined ? -Infinity : (performance.now() - sinceMs) * 1000;
@@ -191,131 +341,354 @@ export class KernelTrace {
       events.push({ name: "thread_sort_index", cat: "__metadata", ph: "M", ts: 0, pid: TRACE_PID, tid: pd.info.pid, args: { sort_index: pd.info.pid } });
     }
     const body: TraceEvent[] = [];
-    for (const list of [this.kernelEvents, ...[...this.pds.values()].map((pd) => pd.events)]) {
-      for (const e of list) if (e.ts >= from) body.push(e);
+    for (const e of this.kernelEvents) if (e.ts >= from) body.push(e);
+    const decoder = new Decoder(Number.POSITIVE_INFINITY);
+    // The flows a window cuts in half simply never join; every other flow joins whatever the PDs' order.
+    for (const pd of this.pds.values()) {
+      const fromRecord = sinceMs === undefined ? pd.flight.oldest : firstAtOrAfter(pd.flight, from / 1000);
+      decoder.decode(pd, fromRecord, pd.flight.written, (e) => body.push(e));
     }
     body.sort((a, b) => a.ts - b.ts);
     const totals = this.totals();
     return {
       traceEvents: [...events, ...body],
       displayTimeUnit: "ns",
-      otherData: { producer: "isokit", timeOrigin: performance.timeOrigin, dropped: totals.dropped, skipped: totals.skipped, evicted: totals.evicted },
+      otherData: {
+        producer: "isokit",
+        timeOrigin: performance.timeOrigin,
+        sampleEvery: this.sampleEvery,
+        dropped: totals.dropped,
+        skipped: totals.skipped,
+        evicted: totals.evicted,
+      },
     };
   }
 
-  // ---- records to events --------------------------------------------------------------------------------
+  /**
+   * A live view of the trace (the dashboard's feed), from the last `backlog` records of each PD (and kernel
+   * events) on: each `next` decodes only what is new.
+   */
+  live(backlog = 0): LiveTrace {
+    return new LiveTrace(this, this.pds, () => ({ events: this.kernelEvents, written: this.kernelWritten, limit: this.eventsPerPd }), backlog);
+  }
 
-  private take(pd: PdTrace, r: TraceRecord, now: number): void {
-    if (r.at < 0 || r.at > now + 1) {
-      pd.skipped++; // a time the PD cannot have read from its clock
-      return;
-    }
-    pd.records++;
-    const at = Math.max(r.at, pd.lastAt);
-    pd.lastAt = at;
+  // ---- the scan: records to counters, no allocation -----------------------------------------------------
+
+  /**
+   * Checks records [from, to) of `pd`'s flight recorder and counts them: operations, per-channel and
+   * per-endpoint counters, and the latency of every call and serving whose begin and end it saw. A record it
+   * cannot use is marked SKIPPED in the flight recorder and counted.
+   */
+  private scan(pd: PdTrace, from: number, to: number, now: number): void {
+    const flight = pd.flight;
+    const i32 = flight.i32;
+    const f64 = flight.f64;
+    const ops = pd.counters.ops;
     const c = pd.counters;
+    const weight = this.sampleEvery;
+    for (let n = from; n < to; n++) {
+      const w = flight.slot(n) * RECORD_I32;
+      const at = f64[w >> 1]!;
+      const kind = i32[w + RECORD_FIELD.KIND]!;
+      if (!(at >= 0 && at <= now + 1) || kind < 1 || kind > MAX_TRACE_KIND) {
+        i32[w + RECORD_FIELD.KIND] = SKIPPED; // not finite, from the future, before the origin, or an unknown kind
+        pd.skipped++;
+        continue;
+      }
+      const object = i32[w + RECORD_FIELD.OBJECT]! >>> 0;
+      const b = i32[w + RECORD_FIELD.B]! >>> 0;
+      const local = object < CHANNEL_IDS ? object : CHANNEL_IDS - 1;
+      let used = true;
+      switch (kind) {
+        case TraceKind.PPCALL_BEGIN:
+          if (pd.channelOf[local]! < 0) used = false;
+          else {
+            pd.ppcallAt[local] = at;
+            pd.ppcallCall[local] = b;
+          }
+          break;
+        case TraceKind.PPCALL_END: {
+          const channel = pd.channelCounters[local];
+          if (channel === undefined || pd.ppcallCall[local] !== b) used = false;
+          else {
+            ops[Operation.ppcall]! += weight;
+            channel.ppcalls += weight;
+            channel.callLatency.record((at - pd.ppcallAt[local]!) * 1e6);
+            pd.ppcallCall[local] = Number.NaN;
+          }
+          break;
+        }
+        case TraceKind.PROTECTED_BEGIN:
+          if (pd.channelOf[local]! < 0) used = false;
+          else {
+            pd.protectedAt[local] = at;
+            pd.protectedCall[local] = b;
+            c.entry = "protected";
+            c.entrySince = at;
+          }
+          break;
+        case TraceKind.PROTECTED_END: {
+          const channel = pd.channelCounters[local];
+          if (channel === undefined || pd.protectedCall[local] !== b) used = false;
+          else {
+            ops[Operation.protected]! += weight;
+            channel.serveLatency.record((at - pd.protectedAt[local]!) * 1e6);
+            pd.protectedCall[local] = Number.NaN;
+            c.entry = undefined;
+          }
+          break;
+        }
+        case TraceKind.NOTIFY: {
+          const channel = pd.channelCounters[local];
+          if (channel === undefined) used = false;
+          else {
+            ops[Operation.notify]! += weight;
+            channel.notifies += weight;
+          }
+          break;
+        }
+        case TraceKind.NOTIFIED_BEGIN: {
+          const high = i32[w + RECORD_FIELD.A]!;
+          if ((object & ~pd.heldLow) !== 0 || (high & ~pd.heldHigh) !== 0 || (object | high) === 0) used = false;
+          else {
+            pd.notifiedAt = at;
+            pd.notifiedLow = object;
+            pd.notifiedHigh = high;
+            c.entry = "notified";
+            c.entrySince = at;
+          }
+          break;
+        }
+        case TraceKind.NOTIFIED_END:
+          if (Number.isNaN(pd.notifiedAt) || object !== pd.notifiedLow >>> 0 || i32[w + RECORD_FIELD.A]! !== pd.notifiedHigh) used = false;
+          else {
+            ops[Operation.notified]! += weight;
+            pd.notifiedAt = Number.NaN;
+            c.entry = undefined;
+          }
+          break;
+        case TraceKind.ENDPOINT_CALL_BEGIN: {
+          const open = pd.callOpen;
+          let free = (b % MAX_OPEN_CALLS) * 3; // a full table: the oldest guess is overwritten
+          for (let k = 0; k < open.length; k += 3) {
+            if (Number.isNaN(open[k]!)) {
+              free = k;
+              break;
+            }
+          }
+          open[free] = object;
+          open[free + 1] = b;
+          open[free + 2] = at;
+          break;
+        }
+        case TraceKind.ENDPOINT_CALL_END: {
+          const open = pd.callOpen;
+          let k = 0;
+          while (k < open.length && !(open[k] === object && open[k + 1] === b)) k += 3;
+          if (k >= open.length) used = false;
+          else {
+            ops[Operation.call]! += weight;
+            const endpoint = this.endpointOf(pd, object);
+            if (endpoint !== undefined) {
+              endpoint.calls += weight;
+              endpoint.callLatency.record((at - open[k + 2]!) * 1e6);
+            }
+            open[k] = Number.NaN;
+          }
+          break;
+        }
+        case TraceKind.ENDPOINT_SEND:
+        case TraceKind.ENDPOINT_RECEIVE:
+        case TraceKind.ENDPOINT_REPLY: {
+          const endpoint = this.endpointOf(pd, object);
+          if (kind === TraceKind.ENDPOINT_SEND) {
+            ops[Operation.send]! += weight;
+            if (endpoint !== undefined) endpoint.sends += weight;
+          } else if (kind === TraceKind.ENDPOINT_RECEIVE) {
+            ops[Operation.receive]! += weight;
+            if (endpoint !== undefined) endpoint.receives += weight;
+          } else {
+            ops[Operation.reply]! += weight;
+            if (endpoint !== undefined) endpoint.replies += weight;
+          }
+          break;
+        }
+        case TraceKind.RING_PUBLISH:
+          if (object >= (pd.info.rings ?? 0)) {
+            used = false;
+            break;
+          }
+          // `a` messages in one batch: the operation is the batch, the messages are counted beside it.
+          ops[Operation.ringPublish]! += weight;
+          ops[Operation.ringPublished]! += weight * (i32[w + RECORD_FIELD.A]! >>> 0);
+          break;
+        case TraceKind.RING_RECEIVE:
+          if (object >= (pd.info.rings ?? 0)) {
+            used = false;
+            break;
+          }
+          ops[Operation.ringReceive]! += weight;
+          ops[Operation.ringReceived]! += weight * (i32[w + RECORD_FIELD.A]! >>> 0);
+          break;
+        default:
+          used = false;
+      }
+      if (used) pd.records++;
+      else {
+        i32[w + RECORD_FIELD.KIND] = SKIPPED; // a channel the PD does not hold, an end without its begin
+        pd.skipped++;
+      }
+    }
+  }
+
+  private endpointOf(pd: PdTrace, id: number): EndpointCounters | undefined {
+    if (id === pd.lastEndpoint) return pd.lastEndpointCounters;
+    pd.lastEndpoint = id;
+    pd.lastEndpointCounters = this.stats.endpoint(id);
+    return pd.lastEndpointCounters;
+  }
+}
+
+/** The first record of `flight` stamped at or after `atMs` (records are in the PD's order; times nearly so). */
+function firstAtOrAfter(flight: FlightRecorder, atMs: number): number {
+  let lo = flight.oldest;
+  let hi = flight.written;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (flight.f64[(flight.slot(mid) * RECORD_I32) >> 1]! < atMs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+interface FlowHalf {
+  readonly pd: PdTrace;
+  readonly ph: "s" | "f";
+  /** Where it would be, and the slice it must stay in (µs). */
+  readonly ts: number;
+  readonly from: number;
+  readonly to: number;
+  /**
+   * The slice of a ppcall this flow leaves, which may start earlier than its stamp says: the caller stamps its
+   * call after publishing it (the clock read then overlaps the callee's work), so a caller preempted there can
+   * stamp after the callee has already served the call. The callee's start proves the call was published by
+   * then, and the slice is stretched back to it.
+   */
+  readonly stretch?: { ts: number; dur: number };
+}
+
+/** Per-PD decoding state: begins waiting for their end, and the PD's last time (its events are kept monotonic). */
+interface PdDecoding {
+  readonly open: Map<string, TraceRecord>;
+  lastAt: number;
+}
+
+/**
+ * Records to Trace Events: pairs begins and ends into slices and joins flows across PDs. Only the decoding
+ * paths use it (a trace file, a live view), never the drain. Records the scan marked SKIPPED are passed over.
+ */
+class Decoder {
+  private readonly flows = new Map<string, FlowHalf>();
+  private readonly state = new Map<PdTrace, PdDecoding>();
+  private nextFlow = 1;
+  private readonly maxOpenFlows: number;
+
+  constructor(maxOpenFlows: number) {
+    this.maxOpenFlows = maxOpenFlows;
+  }
+
+  decode(pd: PdTrace, from: number, to: number, emit: (event: TraceEvent) => void): void {
+    const flight = pd.flight;
+    let state = this.state.get(pd);
+    if (state === undefined) {
+      state = { open: new Map(), lastAt: 0 };
+      this.state.set(pd, state);
+    }
+    for (let n = Math.max(from, flight.oldest); n < to; n++) {
+      const r = readRecord(flight.i32, flight.f64, flight.slot(n));
+      if (r !== undefined) this.take(pd, state, r, emit);
+    }
+  }
+
+  private take(pd: PdTrace, state: PdDecoding, r: TraceRecord, emit: (event: TraceEvent) => void): void {
+    const at = Math.max(r.at, state.lastAt);
+    state.lastAt = at;
+    const tid = pd.info.pid;
     switch (r.kind) {
       case TraceKind.PPCALL_BEGIN:
       case TraceKind.PROTECTED_BEGIN:
       case TraceKind.NOTIFIED_BEGIN:
-      case TraceKind.ENDPOINT_CALL_BEGIN: {
-        if (r.kind !== TraceKind.NOTIFIED_BEGIN && r.kind !== TraceKind.ENDPOINT_CALL_BEGIN && !pd.channelOf.has(r.object)) break;
-        pd.open.set(`${r.kind}:${r.object}`, { ...r, at });
-        if (r.kind === TraceKind.PROTECTED_BEGIN || r.kind === TraceKind.NOTIFIED_BEGIN) {
-          c.entry = r.kind === TraceKind.PROTECTED_BEGIN ? "protected" : "notified";
-          c.entrySince = at;
-        }
+      case TraceKind.ENDPOINT_CALL_BEGIN:
+        state.open.set(r.kind === TraceKind.ENDPOINT_CALL_BEGIN ? `${r.kind}:${r.object}:${r.b}` : `${r.kind}:${r.object}`, { ...r, at });
+        if (state.open.size > MAX_OPEN_FLOWS) state.open.delete(state.open.keys().next().value!);
         return;
-      }
       case TraceKind.PPCALL_END:
       case TraceKind.PROTECTED_END:
       case TraceKind.NOTIFIED_END:
       case TraceKind.ENDPOINT_CALL_END: {
-        const key = `${r.kind - 1}:${r.object}`;
-        const begin = pd.open.get(key);
-        if (begin === undefined || begin.b !== r.b) break;
-        pd.open.delete(key);
-        if (r.kind === TraceKind.PROTECTED_END || r.kind === TraceKind.NOTIFIED_END) c.entry = undefined;
-        this.slice(pd, begin, at, r);
+        const key = r.kind === TraceKind.ENDPOINT_CALL_END ? `${r.kind - 1}:${r.object}:${r.b}` : `${r.kind - 1}:${r.object}`;
+        const begin = state.open.get(key);
+        if (begin === undefined || begin.b !== r.b) return;
+        state.open.delete(key);
+        this.slice(pd, begin, at, r, emit);
         return;
       }
       case TraceKind.NOTIFY: {
-        const end = pd.channelOf.get(r.object);
-        if (end === undefined) break;
-        this.stats.count(c, "notify");
-        this.stats.channel(end.channel).notifies++;
-        this.push(pd, { name: `notify → ${end.peer}`, cat: "notify", ph: "X", ts: at * 1000, dur: 0, pid: TRACE_PID, tid: pd.info.pid, args: { channel: r.object } });
+        const peer = pd.peerOf[r.object] ?? "?";
+        emit({ name: `notify → ${peer}`, cat: "notify", ph: "X", ts: at * 1000, dur: 0, pid: TRACE_PID, tid, args: { channel: r.object } });
         return;
       }
       case TraceKind.ENDPOINT_SEND:
       case TraceKind.ENDPOINT_RECEIVE:
       case TraceKind.ENDPOINT_REPLY: {
         const what = r.kind === TraceKind.ENDPOINT_SEND ? "send" : r.kind === TraceKind.ENDPOINT_RECEIVE ? "receive" : "reply";
-        this.stats.count(c, what);
-        const ep = this.stats.endpoint(r.object);
-        if (ep !== undefined) {
-          if (what === "send") ep.sends++;
-          else if (what === "receive") ep.receives++;
-          else ep.replies++;
-        }
         const ts = at * 1000;
-        this.push(pd, { name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X", ts, dur: 0, pid: TRACE_PID, tid: pd.info.pid, args: { endpoint: r.object, slot: r.a, seq: r.b, label: r.label } });
+        emit({ name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X", ts, dur: 0, pid: TRACE_PID, tid, args: { endpoint: r.object, slot: r.a, seq: r.b, label: r.label } });
         // send / call -> receive; reply -> the call's end
-        if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply");
-        else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message");
+        if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply", emit);
+        else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message", emit);
+        return;
+      }
+      case TraceKind.RING_PUBLISH:
+      case TraceKind.RING_RECEIVE: {
+        const what = r.kind === TraceKind.RING_PUBLISH ? "publish" : "receive";
+        emit({ name: `ring ${what} ×${r.a}`, cat: "ring", ph: "X", ts: at * 1000, dur: 0, pid: TRACE_PID, tid, args: { ring: r.object, messages: r.a } });
         return;
       }
       default:
-        break;
+        return;
     }
-    pd.skipped++; // a well-formed record that makes no sense here (a channel the PD does not hold, an end without a begin)
-    pd.records--;
   }
 
-  private slice(pd: PdTrace, begin: TraceRecord, endAt: number, end: TraceRecord): void {
-    const c = pd.counters;
+  private slice(pd: PdTrace, begin: TraceRecord, endAt: number, end: TraceRecord, emit: (event: TraceEvent) => void): void {
     const ts = begin.at * 1000;
     const dur = Math.max(0, (endAt - begin.at) * 1000);
     const tid = pd.info.pid;
     const last = ts + dur;
     switch (begin.kind) {
       case TraceKind.PPCALL_BEGIN: {
-        const to = pd.channelOf.get(begin.object)!;
-        this.stats.count(c, "ppcall");
-        const channel = this.stats.channel(to.channel);
-        channel.ppcalls++;
-        channel.callLatency.record(dur * 1000);
-        this.push(pd, { name: `ppcall → ${to.peer}`, cat: "ppcall", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label, replyLabel: end.label } });
-        this.flow(pd, `c:${to.channel}:${begin.b}`, "s", ts, ts, last, "ppcall");
-        this.flow(pd, `p:${to.channel}:${begin.b}`, "f", last, ts, last, "reply");
+        const channel = pd.channelOf[begin.object]!;
+        const event = { name: `ppcall → ${pd.peerOf[begin.object] ?? "?"}`, cat: "ppcall", ph: "X" as const, ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label, replyLabel: end.label } };
+        emit(event);
+        this.flow(pd, `c:${channel}:${begin.b}`, "s", ts, ts, last, "ppcall", emit, event);
+        this.flow(pd, `p:${channel}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
       }
       case TraceKind.PROTECTED_BEGIN: {
-        const from = pd.channelOf.get(begin.object)!;
-        this.stats.count(c, "protected");
-        this.stats.channel(from.channel).serveLatency.record(dur * 1000);
-        this.push(pd, { name: `protected ← ${from.peer}`, cat: "protected", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label } });
-        this.flow(pd, `c:${from.channel}:${begin.b}`, "f", ts, ts, last, "ppcall");
-        this.flow(pd, `p:${from.channel}:${begin.b}`, "s", last, ts, last, "reply");
+        const channel = pd.channelOf[begin.object]!;
+        emit({ name: `protected ← ${pd.peerOf[begin.object] ?? "?"}`, cat: "protected", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label } });
+        this.flow(pd, `c:${channel}:${begin.b}`, "f", ts, ts, last, "ppcall", emit);
+        this.flow(pd, `p:${channel}:${begin.b}`, "s", last, ts, last, "reply", emit);
         return;
       }
-      case TraceKind.NOTIFIED_BEGIN: {
-        this.stats.count(c, "notified");
-        this.push(pd, { name: "notified", cat: "notified", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channels: channelList(begin.object, begin.a) } });
+      case TraceKind.NOTIFIED_BEGIN:
+        emit({ name: "notified", cat: "notified", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channels: channelList(begin.object, begin.a) } });
         return;
-      }
-      case TraceKind.ENDPOINT_CALL_BEGIN: {
-        this.stats.count(c, "call");
-        const ep = this.stats.endpoint(begin.object);
-        if (ep !== undefined) {
-          ep.calls++;
-          ep.callLatency.record(dur * 1000);
-        }
-        this.push(pd, { name: `call ep ${begin.object}`, cat: "endpoint", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { endpoint: begin.object, slot: begin.a, seq: begin.b, label: begin.label } });
-        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message");
-        this.flow(pd, `r:${begin.object}:${begin.a}:${begin.b}`, "f", last, ts, last, "reply");
+      case TraceKind.ENDPOINT_CALL_BEGIN:
+        emit({ name: `call ep ${begin.object}`, cat: "endpoint", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { endpoint: begin.object, slot: begin.a, seq: begin.b, label: begin.label } });
+        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message", emit);
+        this.flow(pd, `r:${begin.object}:${begin.a}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
-      }
       default:
         return;
     }
@@ -327,16 +700,24 @@ export class KernelTrace {
    * after the finish: PDs stamp on their own threads, and a callee's "began serving" may read a few hundred
    * nanoseconds before its caller's "published the call". A pair that no placement fits is dropped.
    */
-  private flow(pd: PdTrace, key: string, ph: "s" | "f", ts: number, from: number, to: number, name: string): void {
-    const half: FlowHalf = { pd, ph, ts, from, to };
+  private flow(pd: PdTrace, key: string, ph: "s" | "f", ts: number, from: number, to: number, name: string, emit: (event: TraceEvent) => void, stretch?: { ts: number; dur: number }): void {
+    const half: FlowHalf = stretch === undefined ? { pd, ph, ts, from, to } : { pd, ph, ts, from, to, stretch };
     const other = this.flows.get(key);
     if (other === undefined || other.ph === ph) {
-      if (this.flows.size >= MAX_OPEN_FLOWS) this.flows.delete(this.flows.keys().next().value!); // the oldest never found its other half
+      if (this.flows.size >= this.maxOpenFlows) this.flows.delete(this.flows.keys().next().value!); // the oldest never found its other half
       this.flows.set(key, half);
       return;
     }
     this.flows.delete(key);
-    const [start, finish] = ph === "s" ? [half, other] : [other, half];
+    const finish = ph === "s" ? other : half;
+    let start = ph === "s" ? half : other;
+    if (start.stretch !== undefined && start.from > finish.from) {
+      // The call's slice begins where its serving began at the latest (see FlowHalf.stretch).
+      const at = Math.max(0, finish.from - 2 * EPSILON_US);
+      start.stretch.dur += start.stretch.ts - at;
+      start.stretch.ts = at;
+      start = { ...start, ts: at, from: at };
+    }
     // Inside each slice by EPSILON_US where the slice is long enough, so rounding cannot push a point out.
     const inside = (h: FlowHalf, t: number): number => Math.min(Math.max(t, h.from + Math.min(EPSILON_US, (h.to - h.from) / 2)), h.to - Math.min(EPSILON_US, (h.to - h.from) / 2));
     let s = inside(start, start.ts);
@@ -344,18 +725,56 @@ export class KernelTrace {
     if (f < s) s = inside(start, f);
     if (f < s) return;
     const id = this.nextFlow++;
-    this.push(start.pd, { name, cat: "flow", ph: "s", ts: s, pid: TRACE_PID, tid: start.pd.info.pid, id });
-    this.push(finish.pd, { name, cat: "flow", ph: "f", ts: f, pid: TRACE_PID, tid: finish.pd.info.pid, id, bp: "e" });
+    emit({ name, cat: "flow", ph: "s", ts: s, pid: TRACE_PID, tid: start.pd.info.pid, id });
+    emit({ name, cat: "flow", ph: "f", ts: f, pid: TRACE_PID, tid: finish.pd.info.pid, id, bp: "e" });
+  }
+}
+
+/**
+ * The trace from the moment it was made, decoded a little at a time (the dashboard asks a few times a second).
+ * `next(max)` returns the events of records new since the last call, at most about `max` of them: when more
+ * are waiting it skips the oldest and counts them in `skipped`, so a view never costs more than it shows.
+ * Flows that cross a skipped stretch do not join; within what it shows, they do.
+ */
+export class LiveTrace {
+  private readonly decoder = new Decoder(MAX_OPEN_FLOWS);
+  private readonly cursor = new Map<PdTrace, number>();
+  private kernelCursor: number;
+  /** Records and kernel events passed over because more were waiting than a view asked for. */
+  skipped = 0;
+
+  private readonly trace: KernelTrace;
+  private readonly pds: ReadonlyMap<string, PdTrace>;
+  private readonly kernel: () => { events: readonly TraceEvent[]; written: number; limit: number };
+
+  /** Made by `KernelTrace.live()`. */
+  constructor(trace: KernelTrace, pds: ReadonlyMap<string, PdTrace>, kernel: () => { events: readonly TraceEvent[]; written: number; limit: number }, backlog: number) {
+    this.trace = trace;
+    this.pds = pds;
+    this.kernel = kernel;
+    trace.drain();
+    for (const pd of pds.values()) this.cursor.set(pd, Math.max(pd.flight.oldest, pd.flight.written - backlog));
+    const k = kernel();
+    this.kernelCursor = Math.max(k.written - k.events.length, k.written - backlog);
   }
 
-  private push(pd: PdTrace, event: TraceEvent): void {
-    if (pd.events.length < this.eventsPerPd) pd.events.push(event);
-    else {
-      pd.events[pd.next] = event;
-      pd.next = (pd.next + 1) % this.eventsPerPd;
-      pd.evicted++;
+  next(max: number): TraceEvent[] {
+    this.trace.drain();
+    const out: TraceEvent[] = [];
+    const k = this.kernel();
+    const kernelFrom = Math.max(this.kernelCursor, k.written - Math.min(k.events.length, max));
+    this.skipped += kernelFrom - this.kernelCursor;
+    for (let n = kernelFrom; n < k.written; n++) out.push(k.events[n % k.limit]!);
+    this.kernelCursor = k.written;
+    const share = Math.max(1, Math.floor(max / Math.max(1, this.pds.size)));
+    for (const pd of this.pds.values()) {
+      const since = this.cursor.get(pd) ?? pd.flight.written;
+      const from = Math.max(since, pd.flight.oldest, pd.flight.written - share);
+      this.skipped += from - since;
+      this.decoder.decode(pd, from, pd.flight.written, (e) => out.push(e));
+      this.cursor.set(pd, pd.flight.written);
     }
-    this.onEvent?.(event);
+    return out;
   }
 }
 

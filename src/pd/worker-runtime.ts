@@ -141,7 +141,7 @@ export class WorkerPd extends PdRuntime {
     this.hasParent = boot.hasParent;
     this.sliceMs = boot.wait.sliceMs;
     this.boot = boot;
-    this.trace = boot.trace === undefined ? undefined : new TraceRingWriter(boot.trace.buffer, boot.trace.timeOrigin);
+    this.trace = boot.trace === undefined ? undefined : new TraceRingWriter(boot.trace.buffer, boot.trace.timeOrigin, boot.trace.sampleEvery);
   }
 
   asyncEnd(name: string, role: "producer" | "consumer", operation: string): unknown {
@@ -178,7 +178,7 @@ export class WorkerPd extends PdRuntime {
     Atomics.store(i32, end.memory.notifyToPeer, (end.notifySent = (end.notifySent + 1) | 0));
     this.ring(end);
     const trace = this.trace;
-    if (trace !== undefined) trace.record(TraceKind.NOTIFY, channel, 0, 0, 0);
+    if (trace !== undefined && trace.sampled()) trace.record(TraceKind.NOTIFY, channel, 0, 0, 0);
   }
 
   ppcall(channel: number, info: MessageInfo): MessageInfo {
@@ -205,9 +205,10 @@ export class WorkerPd extends PdRuntime {
       Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.CALLEE_DIED);
       throw this.peerDied(end, "ppcall");
     }
-    const trace = this.trace;
-    if (trace !== undefined) trace.record(TraceKind.PPCALL_BEGIN, channel, 0, (end.calls = (end.calls + 1) >>> 0), info.label >>> 0);
     this.ring(end);
+    // Recorded after publishing and ringing: the clock read overlaps the callee taking the call.
+    const trace = this.trace;
+    if (trace !== undefined && trace.sampledNumber((end.calls = (end.calls + 1) >>> 0))) trace.record(TraceKind.PPCALL_BEGIN, channel, 0, end.calls, info.label >>> 0);
     // The wait below spins first (shm/wait.ts: no clock read within its first 1024 loads), so a callee that
     // is awake is caught there; it also handles sleeping, death and shutdown.
     for (;;) {
@@ -246,7 +247,7 @@ export class WorkerPd extends PdRuntime {
       }
     }
     const reply = memory.readMessage(this.ipc); // CALL_STATE stays REPLIED: the channel is free for the next call
-    if (trace !== undefined) trace.record(TraceKind.PPCALL_END, channel, 0, end.calls, reply === undefined ? 0 : reply.label >>> 0);
+    if (trace !== undefined && trace.sampledNumber(end.calls)) trace.record(TraceKind.PPCALL_END, channel, 0, end.calls, reply === undefined ? 0 : reply.label >>> 0);
     if (reply === undefined) {
       throw new IpcError("InvalidArgument", `ppcall: PD '${end.peer}' replied on channel ${channel} with a malformed message`, {
         operation: "ppcall",
@@ -416,7 +417,7 @@ export class WorkerPd extends PdRuntime {
       }
     }
     if (low !== 0 || high !== 0) {
-      const trace = this.trace;
+      const trace = this.trace !== undefined && this.trace.sampled() ? this.trace : undefined;
       if (trace !== undefined) trace.record(TraceKind.NOTIFIED_BEGIN, low, high, 0, 0);
       try {
         this.entered();
@@ -448,7 +449,8 @@ export class WorkerPd extends PdRuntime {
       wakeIfSleeping(i32, CHANNEL_I32.CALL_STATE, CHANNEL_I32.CALLER_SLEEPING);
       return true;
     }
-    if (trace !== undefined) trace.record(TraceKind.PROTECTED_BEGIN, end.id, 0, (end.served = (end.served + 1) >>> 0), request.label >>> 0);
+    const sampled = trace !== undefined && trace.sampledNumber((end.served = (end.served + 1) >>> 0));
+    if (sampled) trace.record(TraceKind.PROTECTED_BEGIN, end.id, 0, end.served, request.label >>> 0);
     let reply: MessageInfo;
     try {
       this.entered();
@@ -458,11 +460,12 @@ export class WorkerPd extends PdRuntime {
       return this.fail("protected", error, end);
     }
     this.left();
-    if (trace !== undefined) trace.record(TraceKind.PROTECTED_END, end.id, 0, end.served, reply.label >>> 0);
     memory.writeMessage(reply, this.ipc);
     // publishes the reply registers; CAS so a CALLEE_DIED written by the kernel is never overwritten
     Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.REPLIED);
     wakeIfSleeping(i32, CHANNEL_I32.CALL_STATE, CHANNEL_I32.CALLER_SLEEPING);
+    // Recorded after the reply is published: the clock read overlaps the caller taking it.
+    if (sampled) trace.record(TraceKind.PROTECTED_END, end.id, 0, end.served, reply.label >>> 0);
     return true;
   }
 

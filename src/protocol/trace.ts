@@ -50,8 +50,8 @@ export const RECORD_BYTES = 32;
 export const RECORD_I32 = 8;
 export const RECORD_FIELD = { KIND: 2, OBJECT: 3, A: 4, B: 5, LABEL: 6 } as const;
 
-/** Default ring size: 16,384 records (512 KiB) per PD. */
-export const DEFAULT_TRACE_RECORDS = 16_384;
+/** Default ring size: 65,536 records (2 MiB) per PD: 13 ms of back-to-back ppcalls, more than the kernel lets pass between drains. */
+export const DEFAULT_TRACE_RECORDS = 65_536;
 export const MAX_TRACE_RECORDS = 1 << 20;
 
 /**
@@ -94,4 +94,9 @@ export interface TraceBootData {
   readonly buffer: SharedArrayBuffer;
   /** The kernel's `performance.timeOrigin`: records are stamped on the kernel's clock. */
   readonly timeOrigin: number;
+  /**
+   * Record one operation in this many (a power of two; 1: all). Sampled by the operation's own number (a call's
+   * number on its channel, an endpoint message's SEQ), so both ends of a call pick the same calls.
+   */
+  readonly sampleEvery?: number;
 }

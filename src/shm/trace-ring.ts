@@ -11,8 +11,9 @@
  *   record it could have kept, never overwrite one the kernel has not read.
  *
  * The kernel trusts nothing in the buffer but what it wrote itself: it keeps the capacity it created the ring
- * with, refuses a ring whose HEAD runs more than CAPACITY ahead of its TAIL (or behind it), and skips records
- * of an unknown kind or with a non-finite time. Reading is bounded by `max` per drain.
+ * with and refuses a ring whose HEAD runs more than CAPACITY ahead of its TAIL (or behind it). The reader only
+ * copies: it hands the kernel raw spans of records (one typed-array copy each, no object per record), and the
+ * kernel checks each record where it reads it (kernel/trace.ts). Reading is bounded by `max` per drain.
  */
 
 import {
@@ -49,8 +50,16 @@ export class TraceRingWriter {
   private head = 0;
   private tail = 0;
   private dropped = 0;
+  /**
+   * `sampleEvery - 1`: an operation numbered n (from 1) is recorded when `((n - 1) & sampleMask) === 0`, so the
+   * first one always is (0: every one). Callers test it, so an operation that is not sampled costs a subtraction,
+   * an AND and a branch, no clock read.
+   */
+  private readonly sampleMask: number;
 
-  constructor(buffer: SharedArrayBuffer, kernelTimeOrigin: number) {
+  private sampleCount = 0;
+
+  constructor(buffer: SharedArrayBuffer, kernelTimeOrigin: number, sampleEvery = 1) {
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
     const capacity = this.i32[TRACE_I32.CAPACITY]!;
@@ -60,6 +69,12 @@ export class TraceRingWriter {
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.offset = performance.timeOrigin - kernelTimeOrigin;
+    this.sampleMask = Number.isInteger(sampleEvery) && sampleEvery > 1 && (sampleEvery & (sampleEvery - 1)) === 0 ? sampleEvery - 1 : 0;
+  }
+
+  /** For operations with no number of their own (notify, notified): true one time in `sampleEvery`. */
+  sampled(): boolean {
+    return this.sampledNumber((this.sampleCount = (this.sampleCount + 1) | 0));
   }
 
   /**
@@ -67,6 +82,26 @@ export class TraceRingWriter {
    * Cost: one clock read, six plain stores and one `Atomics.store`.
    */
   record(kind: TraceKind, object: number, a: number, b: number, label: number): void {
+    this.recordAt(performance.now() + this.offset, kind, object, a, b, label);
+  }
+
+  /** `record` for an operation numbered `b` (an endpoint message's SEQ): only if that number is sampled. */
+  recordNumbered(kind: TraceKind, object: number, a: number, b: number, label: number): void {
+    if (this.sampledNumber(b)) this.recordAt(performance.now() + this.offset, kind, object, a, b, label);
+  }
+
+  /** Now on the kernel's clock, for `recordAt` (an operation whose number is known only after it waited). */
+  now(): number {
+    return performance.now() + this.offset;
+  }
+
+  /** Whether the operation numbered `b` (from 1: a call's number on its channel, a message's SEQ) is sampled. */
+  sampledNumber(b: number): boolean {
+    return ((b - 1) & this.sampleMask) === 0;
+  }
+
+  /** Records one event stamped `at` (from `now()`). */
+  recordAt(at: number, kind: TraceKind, object: number, a: number, b: number, label: number): void {
     const head = this.head;
     if (((head - this.tail) >>> 0) >= this.capacity) {
       this.tail = Atomics.load(this.i32, TRACE_I32.TAIL) >>> 0; // acquire: the kernel is done with those slots
@@ -76,14 +111,14 @@ export class TraceRingWriter {
         return;
       }
     }
-    const at = (TRACE_RECORDS >> 2) + (head & this.mask) * RECORD_I32;
+    const w = (TRACE_RECORDS >> 2) + (head & this.mask) * RECORD_I32;
     const i32 = this.i32;
-    this.f64[at >> 1] = performance.now() + this.offset; // plain stores, published by the store of HEAD
-    i32[at + RECORD_FIELD.KIND] = kind;
-    i32[at + RECORD_FIELD.OBJECT] = object;
-    i32[at + RECORD_FIELD.A] = a;
-    i32[at + RECORD_FIELD.B] = b;
-    i32[at + RECORD_FIELD.LABEL] = label;
+    this.f64[w >> 1] = at; // plain stores, published by the store of HEAD
+    i32[w + RECORD_FIELD.KIND] = kind;
+    i32[w + RECORD_FIELD.OBJECT] = object;
+    i32[w + RECORD_FIELD.A] = a;
+    i32[w + RECORD_FIELD.B] = b;
+    i32[w + RECORD_FIELD.LABEL] = label;
     this.head = (head + 1) >>> 0;
     Atomics.store(i32, TRACE_I32.HEAD, this.head | 0); // publishes the record
   }
@@ -99,21 +134,47 @@ export interface TraceRecord {
   readonly label: number;
 }
 
+/**
+ * Record `index` of `i32` / `f64` (record words, RECORD_I32 apiece, from word 0: a ring's records or a copy of
+ * them), or undefined if its kind is unknown or its time not finite. Allocates: for the decoding paths (a
+ * trace file, a live view, tests), never for the drain.
+ */
+export function readRecord(i32: Int32Array, f64: Float64Array, index: number): TraceRecord | undefined {
+  const at = index * RECORD_I32;
+  const time = f64[at >> 1]!;
+  const kind = i32[at + RECORD_FIELD.KIND]!;
+  if (!Number.isFinite(time) || kind < 1 || kind > MAX_TRACE_KIND) return undefined;
+  return {
+    at: time,
+    kind: kind as TraceKind,
+    object: i32[at + RECORD_FIELD.OBJECT]! >>> 0,
+    a: i32[at + RECORD_FIELD.A]! >>> 0,
+    b: i32[at + RECORD_FIELD.B]! >>> 0,
+    label: i32[at + RECORD_FIELD.LABEL]! >>> 0,
+  };
+}
+
+/**
+ * Where the kernel's reader hands records: `count` records starting at record `first` of `records` (a view of
+ * the ring's record area, RECORD_I32 words per record). Called at most twice per take (the ring wraps); the
+ * view is the shared buffer itself, so the sink must copy what it keeps before it returns.
+ */
+export type TraceSpanSink = (records: Int32Array, first: number, count: number) => void;
+
 /** The kernel's half. */
 export class TraceRingReader {
   private readonly i32: Int32Array;
-  private readonly f64: Float64Array;
+  /** The record area alone: record k is words k*RECORD_I32 .. +RECORD_I32. */
+  private readonly records: Int32Array;
   private readonly capacity: number;
   private tail = 0;
-  /** Records skipped because their kind or time made no sense (only a PD writing by hand makes one). */
-  skipped = 0;
   private refused: string | undefined;
 
   /** `buffer` straight from `createTraceRing`, before the PD holds it: its capacity is read (and kept) now. */
   constructor(buffer: SharedArrayBuffer) {
     this.i32 = new Int32Array(buffer);
-    this.f64 = new Float64Array(buffer);
     this.capacity = this.i32[TRACE_I32.CAPACITY]!;
+    this.records = new Int32Array(buffer, TRACE_RECORDS, this.capacity * RECORD_I32);
   }
 
   /** Why the ring was refused (its HEAD broke the ring's rules), if it was; it is then not read again. */
@@ -126,8 +187,12 @@ export class TraceRingReader {
     return Atomics.load(this.i32, TRACE_I32.DROPPED) >>> 0;
   }
 
-  /** Takes at most `max` records, oldest first, and hands each to `sink`. Returns how many it took. */
-  drain(max: number, sink: (record: TraceRecord) => void): number {
+  /**
+   * Takes at most `max` records, oldest first, handing them to `sink` as one or two spans of the ring (no
+   * record is decoded or validated here: the sink copies raw words, and whoever decodes them checks them).
+   * Returns how many it took. The slots go back to the PD when this returns.
+   */
+  take(max: number, sink: TraceSpanSink): number {
     if (this.refused !== undefined) return 0;
     const head = Atomics.load(this.i32, TRACE_I32.HEAD) >>> 0; // acquire: records before HEAD are written
     const available = (head - this.tail) >>> 0;
@@ -136,27 +201,13 @@ export class TraceRingReader {
       return 0;
     }
     const n = Math.min(available, max);
-    const i32 = this.i32;
-    const mask = this.capacity - 1;
-    for (let k = 0; k < n; k++) {
-      const at = (TRACE_RECORDS >> 2) + ((this.tail + k) & mask) * RECORD_I32;
-      const time = this.f64[at >> 1]!;
-      const kind = i32[at + RECORD_FIELD.KIND]!;
-      if (!Number.isFinite(time) || kind < 1 || kind > MAX_TRACE_KIND) {
-        this.skipped++;
-        continue;
-      }
-      sink({
-        at: time,
-        kind: kind as TraceKind,
-        object: i32[at + RECORD_FIELD.OBJECT]! >>> 0,
-        a: i32[at + RECORD_FIELD.A]! >>> 0,
-        b: i32[at + RECORD_FIELD.B]! >>> 0,
-        label: i32[at + RECORD_FIELD.LABEL]! >>> 0,
-      });
-    }
+    if (n === 0) return 0;
+    const first = this.tail & (this.capacity - 1);
+    const run = Math.min(n, this.capacity - first);
+    sink(this.records, first, run);
+    if (run < n) sink(this.records, 0, n - run);
     this.tail = (this.tail + n) >>> 0;
-    Atomics.store(i32, TRACE_I32.TAIL, this.tail | 0); // hands the slots back to the PD
+    Atomics.store(this.i32, TRACE_I32.TAIL, this.tail | 0); // hands the slots back to the PD
     return n;
   }
 }
