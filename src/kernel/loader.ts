@@ -158,11 +158,26 @@ async function compileProgram(programPath: string, runtimePath: string, options:
     ),
   );
   const [runtime, program] = await Promise.all([runtimeBuild, programBuild]);
+  // Only the API modules the program requires: the worker imports and hardens each one it is given, and
+  // `isokit` alone carries the kernel and the description parser (a few MB of heap in every PD that never uses them).
+  const used = await requiredSpecs(program["program"]!, api);
   return {
     runtimeUrl: runtime["runtime"]!,
     moduleUrl: program["program"]!,
-    api: Object.fromEntries([...api.keys()].map((spec) => [spec, runtime[apiEntryName(spec)]!])),
+    api: Object.fromEntries([...used].map((spec) => [spec, runtime[apiEntryName(spec)]!])),
   };
+}
+
+/**
+ * The isokit specifiers a confined bundle requires. The plugin made each allowed import external as
+ * `require("isokit...")`, its specifier a literal; a computed `import(x)` of an API module the program names
+ * nowhere is refused by the compartment's `require`, like any other specifier it was not given.
+ */
+async function requiredSpecs(programUrl: string, api: ReadonlyMap<string, string>): Promise<Set<string>> {
+  const source = await readFile(new URL(programUrl), "utf8");
+  const used = new Set<string>();
+  for (const match of source.matchAll(/\brequire\("(isokit(?:\/[\w-]+)?)"\)/g)) if (api.has(match[1]!)) used.add(match[1]!);
+  return used;
 }
 
 function apiEntryName(spec: string): string {
@@ -318,7 +333,8 @@ function confinedApi(tree: Tree): ReadonlyMap<string, string> {
   return new Map(
     [...packageEntries()]
       .filter(([spec]) => spec !== "isokit/internal")
-      .map(([spec, entry]) => [spec, join(tree.dir, entry + tree.ext)] as const)
+      // `isokit` without boot and loadSystemFile, and so without the kernel (src/confined-index.ts).
+      .map(([spec, entry]) => [spec, join(tree.dir, (spec === "isokit" ? "confined-index" : entry) + tree.ext)] as const)
       .filter(([, path]) => existsSync(path)),
   );
 }
