@@ -128,6 +128,16 @@ describe("programs compiled by the kernel", () => {
     assert.deepEqual(await outputs(dir, ["names.ts", "names.ts"], { trusted: ["pd1"] }), [["true true"], ["true true"]]);
   });
 
+  test("a confined program's boot and loadSystemFile refuse with PermissionDenied (its isokit carries no kernel)", async () => {
+    const dir = fixture({
+      "booter.ts": printer(
+        "[boot, loadSystemFile].map((f) => { try { f(); return 'returned'; } catch (e) { return isIpcError(e) ? e.code : 'other'; } }).join(' ')",
+        'import { boot, loadSystemFile, isIpcError } from "isokit";',
+      ),
+    });
+    assert.deepEqual(await outputs(dir, ["booter.ts"]), [["PermissionDenied PermissionDenied"]]);
+  });
+
   test("a confined program may import the packages the boot allows, bundled into its compartment, and no others", async () => {
     // In the repository, so that the package resolves from the repository's node_modules.
     const dir = mkdtempSync(join(src, "..", ".loader-test-"));
