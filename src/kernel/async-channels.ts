@@ -125,8 +125,14 @@ export class AsyncChannels {
       if (i >= 0) dead.push({ ring: w.producers[i]!.ring, role: "producer" });
       if (w.description.consumer === pd) for (const p of w.producers) dead.push({ ring: p.ring, role: "consumer" });
     }
-    if (restarting) this.rewire(pd);
     const failures: unknown[] = [];
+    if (restarting) {
+      try {
+        this.rewire(pd);
+      } catch (error) {
+        failures.push(error); // the old rings are marked dead all the same
+      }
+    }
     for (const { ring, role } of dead) {
       try {
         markRingPeerDied(ring, role);

@@ -50,6 +50,8 @@ const memory = new WeakMap<MappedRegion, Uint8Array>();
 interface Guard {
   /** Throws `PermissionDenied` once the capability the mapping came through has left this PD's space. */
   readonly mayRead: () => void;
+  /** The liveness word `mayRead` loads (undefined for a map of the description): the proxy's get trap loads it inline. */
+  readonly word: Int32Array | undefined;
   /** `mayRead`, and throws `PermissionDenied` for a map without `w`. */
   readonly mayWrite: () => void;
 }
@@ -94,7 +96,7 @@ export function makeMappedRegion(symbol: string, region: string, buffer: SharedA
     if (!writable) throw refuse(`is mapped with perms="${perms}", not writable`);
     if (word !== undefined && Atomics.load(word, 0) === 0) throw revoked();
   };
-  const guard: Guard = { mayRead, mayWrite };
+  const guard: Guard = { mayRead, mayWrite, word };
   const bytes = guarded ? guardedView(raw, guard) : raw;
   const mapped: MappedRegion = Object.freeze({
     symbol,
@@ -202,7 +204,7 @@ export function unguardedBuffer(value: unknown, forWrite: boolean): unknown {
  * stand-in; `subarray` returns another guarded view with the same guard. Nothing but elements can be set.
  */
 function guardedView(target: Uint8Array, guard: Guard): Uint8Array {
-  const { mayRead, mayWrite } = guard;
+  const { mayRead, mayWrite, word } = guard;
   const methods = new Map<PropertyKey, unknown>();
   let stand: GuardedBuffer | undefined;
   const standIn = (): GuardedBuffer => {
@@ -238,7 +240,7 @@ function guardedView(target: Uint8Array, guard: Guard): Uint8Array {
   };
   const proxy: Uint8Array = new Proxy(target, {
     get(t, key) {
-      mayRead();
+      if (word !== undefined && Atomics.load(word, 0) === 0) mayRead(); // throws: the kernel cleared the word
       if (HIDDEN.has(key)) return standIn();
       const value: unknown = Reflect.get(t, key, t);
       return typeof value === "function" ? method(key, value as (...args: unknown[]) => unknown) : value;
