@@ -20,7 +20,8 @@ const dist = new URL("../../dist/index.js", import.meta.url).href;
 /** ms until `n` bare workers have started and each has answered one message; all are terminated after. */
 export async function bareWorkers(n: number): Promise<number> {
   const start = performance.now();
-  const workers = Array.from({ length: n }, () => new Worker(echo));
+  // execArgv: [] as a PD gets (kernel/worker-system.ts): a bare worker must not start the bench's tsx hooks either.
+  const workers = Array.from({ length: n }, () => new Worker(echo, { execArgv: [] }));
   try {
     await Promise.all(
       workers.map(
