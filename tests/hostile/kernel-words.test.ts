@@ -8,7 +8,8 @@ import { IpcKernel, type IpcPd } from "../../src/kernel/ipc-kernel.ts";
 import { AsyncChannels } from "../../src/kernel/async-channels.ts";
 import { CONTROL_BYTES, DOORBELL_BYTES } from "../../src/protocol/layout.ts";
 import { SLOT_I32, SlotGone } from "../../src/protocol/endpoint.ts";
-import type { ConsumerDescriptor, ProducerDescriptor } from "../../src/ipc/async/index.ts";
+import { AsyncProducer, type ConsumerDescriptor, type ProducerDescriptor } from "../../src/ipc/async/index.ts";
+import { HOST } from "../../src/kernel/async-channels.ts";
 import type { RegionGrant, SlotGrant } from "../../src/protocol/syscall.ts";
 import { Rights } from "../../src/index.ts";
 import { errorCode } from "../helpers.ts";
@@ -101,5 +102,28 @@ describe("hostile: the words the kernel publishes", () => {
     assert.deepEqual((kernel.handle(2, { op: "async-end", name: "up", role: "consumer" }) as ConsumerDescriptor).rings, [after.ring]);
     channels.died("a", false); // a death, not a restart: nothing is rewired
     assert.equal((kernel.handle(1, { op: "async-end", name: "up", role: "producer" }) as ProducerDescriptor).ring, after.ring);
+  });
+
+  it("the booting thread's consumer drains a restarted producer's new ring after reporting the old one dead", () => {
+    const channels = new AsyncChannels([{ name: "up", producers: ["a"], consumer: HOST, capacity: 4 }], new Set(["a"]));
+    const host = channels.hostConsumer("up");
+    const old = AsyncProducer.attach(channels.current("a", "up", "producer") as ProducerDescriptor);
+    assert.equal(old.trySend(new Uint8Array([1])), true);
+    channels.died("a", true);
+    const next = AsyncProducer.attach(channels.current("a", "up", "producer") as ProducerDescriptor);
+    assert.equal(next.trySend(new Uint8Array([2])), true);
+    assert.equal(channels.hostConsumer("up"), host, "the same end, with the new ring added");
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      try {
+        const m = host.tryReceive();
+        if (m !== undefined) got.push(String(m[0]));
+      } catch (error) {
+        got.push(errorCode(() => { throw error; }));
+      }
+    }
+    // What the old generation sent first, then the old ring's end (once), and the new generation's message.
+    assert.deepEqual(got.filter((g) => g !== "PeerDied"), ["1", "2"]);
+    assert.equal(got.filter((g) => g === "PeerDied").length, 1);
   });
 });
