@@ -139,6 +139,38 @@ describe("a traced run of examples/ipc", () => {
     assert.ok(channel.callLatency.p50Ns > 0 && channel.callLatency.p50Ns <= channel.callLatency.maxNs);
   });
 
+  it("traces async operations too: callAsync, sendAsync, and ring batches, with flows from each call to its receive", async () => {
+    const program = new URL("programs/trace-async.ts", import.meta.url).pathname;
+    const lines: string[] = [];
+    const system = await boot(
+      { protectionDomains: ["server", "client"].map((name, i) => ({ name, priority: 10 - i, program })), channels: [{ ends: [{ pd: "server", id: 0 }, { pd: "client", id: 0 }] }] },
+      { trace: true, asyncChannels: [{ name: "up", producers: ["client"], consumer: "server", capacity: 8 }], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+    await system.whenIdle();
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    assert.deepEqual(lines.sort(), ["client: client got ONE TWO, published 3", "server: server took 3"]);
+    const trace = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(trace))), []);
+    const on = (pd: number, cat: string): string[] => trace.traceEvents.filter((e) => e.tid === pd && e.cat === cat && e.ph === "X").map((e) => e.name.replace(/ep \d+/, "ep N"));
+    const [server, client] = [1, 2];
+    assert.deepEqual(on(client, "endpoint"), ["call ep N", "call ep N", "send ep N"]);
+    assert.deepEqual(on(server, "endpoint"), ["receive ep N", "reply ep N", "receive ep N", "reply ep N", "receive ep N"]);
+    assert.deepEqual(on(client, "ring"), ["publish ×3 up (producer)"]);
+    // The batch may reach the server in more than one take: every take is one record, three messages in all.
+    assert.ok(on(server, "ring").every((name) => /^receive ×\d+ up \(consumer\)$/.test(name)), on(server, "ring").join(", "));
+    assert.equal(on(server, "ring").reduce((n, name) => n + Number(/×(\d+)/.exec(name)![1]), 0), 3);
+    // Each call joins its receive and its reply joins the call's end; the send joins its receive: 5 flows.
+    assert.equal(trace.traceEvents.filter((e) => e.ph === "s").length, 5);
+    const stats = system.stats();
+    const ops = (name: string): Readonly<Record<string, number>> => stats.pds.find((p) => p.name === name)!.operations;
+    assert.deepEqual(ops("client"), { send: 1, call: 2, "ring publish": 1, "ring messages sent": 3 });
+    assert.equal(ops("server")["receive"], 3);
+    assert.equal(ops("server")["reply"], 2);
+    assert.equal(ops("server")["ring messages received"], 3);
+    assert.equal(stats.endpoints[0]!.callLatency.count, 2);
+  });
+
   it("untraced, a system has no trace file and counts no operations", async () => {
     const file = new URL("../examples/ipc/ipc.system", import.meta.url).pathname;
     const parsed = parseSystem(readFileSync(file, "utf8"), file);

@@ -466,8 +466,9 @@ export class Observation implements SystemObserver {
         if (channel.ends[k].pd === name) ends.push({ id: channel.ends[k].id, channel: index, peer: channel.ends[1 - k]!.pd });
       }
     });
-    // Its async channel ends, as many as the kernel hands it (a ring record names one by its index).
-    const rings = this.system.asyncChannels.reduce((n, c) => n + c.producers.filter((p) => p === name).length + (c.consumer === name ? 1 : 0), 0);
+    // Its async channel ends in the order its boot data lists them (kernel/async-channels.ts `endsOf`): a ring
+    // record names one by its index.
+    const rings = this.system.asyncChannels.flatMap((c) => [...(c.producers.includes(name) ? [`${c.name} (producer)`] : []), ...(c.consumer === name ? [`${c.name} (consumer)`] : [])]);
     return trace.add({ name, pid: pd.pid, ends, rings }, pd);
   }
 

@@ -101,8 +101,8 @@ export interface TracedPd {
   readonly pid: number;
   /** Its channel ends: local id -> the plan's channel index and the PD at the other end. */
   readonly ends: readonly { readonly id: number; readonly channel: number; readonly peer: string }[];
-  /** How many async channel ends it holds: a ring record names one of them by its index (0..rings-1). */
-  readonly rings?: number;
+  /** Its async channel ends, as its boot data lists them (`events (producer)`): a ring record names one by index. */
+  readonly rings?: readonly string[];
 }
 
 /** The pid of the one process in the trace; PDs are its threads (tid = the PD's pid; the kernel is 0). */
@@ -514,7 +514,7 @@ export class KernelTrace {
           break;
         }
         case TraceKind.RING_PUBLISH:
-          if (object >= (pd.info.rings ?? 0)) {
+          if (object >= (pd.info.rings?.length ?? 0)) {
             used = false;
             break;
           }
@@ -523,7 +523,7 @@ export class KernelTrace {
           ops[Operation.ringPublished]! += weight * (i32[w + RECORD_FIELD.A]! >>> 0);
           break;
         case TraceKind.RING_RECEIVE:
-          if (object >= (pd.info.rings ?? 0)) {
+          if (object >= (pd.info.rings?.length ?? 0)) {
             used = false;
             break;
           }
@@ -652,7 +652,7 @@ class Decoder {
       case TraceKind.RING_PUBLISH:
       case TraceKind.RING_RECEIVE: {
         const what = r.kind === TraceKind.RING_PUBLISH ? "publish" : "receive";
-        emit({ name: `ring ${what} ×${r.a}`, cat: "ring", ph: "X", ts: at * 1000, dur: 0, pid: TRACE_PID, tid, args: { ring: r.object, messages: r.a } });
+        emit({ name: `${what} ×${r.a} ${pd.info.rings?.[r.object] ?? `ring ${r.object}`}`, cat: "ring", ph: "X", ts: at * 1000, dur: 0, pid: TRACE_PID, tid, args: { ring: r.object, messages: r.a } });
         return;
       }
       default:

@@ -37,6 +37,7 @@ import { OutputRingWriter } from "../shm/output-ring.ts";
 import { endpointServerOf } from "./serve.ts";
 import { TraceRingWriter } from "../shm/trace-ring.ts";
 import { TraceKind } from "../protocol/trace.ts";
+import { installRingTracer } from "../ipc/async/trace.ts";
 
 interface WorkerEnd extends EndRights {
   readonly memory: ChannelMemory;
@@ -142,6 +143,7 @@ export class WorkerPd extends PdRuntime {
     this.sliceMs = boot.wait.sliceMs;
     this.boot = boot;
     this.trace = boot.trace === undefined ? undefined : new TraceRingWriter(boot.trace.buffer, boot.trace.timeOrigin, boot.trace.sampleEvery);
+    if (this.trace !== undefined) installRingTracer(this.trace, boot.asyncChannels); // its async ends record their batches
   }
 
   asyncEnd(name: string, role: "producer" | "consumer", operation: string): unknown {

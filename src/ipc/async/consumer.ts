@@ -27,6 +27,7 @@ import { RingConsumer, RingFlag } from "../../shm/ring.ts";
 import type { RingGeometry } from "../../shm/ring.ts";
 import { checkConsumerDescriptor, checkProducerDescriptor, takeClaim, type ConsumerDescriptor, type ProducerDescriptor } from "./descriptor.ts";
 import type { CloseReason } from "./producer.ts";
+import { ringTraceOf, type RingTrace } from "./trace.ts";
 import { OpQueue, rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
 
 const PRODUCER_ENDED = RingFlag.ProducerClosed | RingFlag.ProducerDied;
@@ -73,9 +74,12 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
   readonly #queue = new OpQueue();
   /** Bells read in `prepare`, one per live source at that moment. */
   #waiting: { source: Source; bell: number }[] = [];
+  /** Set when the system is traced (./trace.ts): each batch taken is one record. */
+  readonly #trace: RingTrace | undefined;
 
   private constructor(descriptor: ConsumerDescriptor, tuning: AsyncWaitTuning) {
     this.#tuning = tuning;
+    this.#trace = ringTraceOf(descriptor.claim);
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -156,7 +160,10 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
       const s = this.#poll("receiveInto");
       if (s === undefined) return -1;
       const n = s.ring.popInto(into);
-      if (n >= 0) return n;
+      if (n >= 0) {
+        this.#trace?.received(1);
+        return n;
+      }
       this.#retireIfEnded(s);
     }
     return -1;
@@ -180,6 +187,7 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
       if (!s.live) return 0;
       const got = s.ring.popTagged(max, each, s.producer);
       if (got === 0) this.#retireIfEnded(s);
+      else this.#trace?.received(got);
       return got;
     }
     let total = 0;
@@ -197,6 +205,7 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
       this.#next = (this.#next + 1) % n;
       if (!progressed) break;
     }
+    this.#trace?.received(total);
     return total;
   }
 
@@ -309,7 +318,10 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
       const s = this.#poll(operation);
       if (s === undefined) return undefined;
       const m = s.ring.tryPop();
-      if (m !== undefined) return m;
+      if (m !== undefined) {
+        this.#trace?.received(1);
+        return m;
+      }
       this.#retireIfEnded(s);
     }
     return undefined;

@@ -13,6 +13,7 @@
 import { IpcError } from "../../errors.ts";
 import { RingFlag, RingProducer } from "../../shm/ring.ts";
 import { checkProducerDescriptor, takeClaim, type ProducerDescriptor } from "./descriptor.ts";
+import { ringTraceOf, type RingTrace } from "./trace.ts";
 import { OpQueue, rejected, checkOptions, defaultAsyncTuning, waitFor, type AsyncOptions, type AsyncWaitTuning, type Sleeper } from "./wait.ts";
 
 /**
@@ -26,6 +27,8 @@ const resolved: Promise<void> = Promise.resolve();
 
 export class AsyncProducer implements Disposable {
   readonly #ring: RingProducer;
+  /** Set when the system is traced (./trace.ts): each batch published is one record. */
+  readonly #trace: RingTrace | undefined;
   readonly #tuning: AsyncWaitTuning;
   readonly #index: number;
   /** Async sends, in call order. */
@@ -42,6 +45,7 @@ export class AsyncProducer implements Disposable {
     this.#ring = new RingProducer(descriptor.ring, descriptor);
     takeClaim(descriptor.claim, "producer", "AsyncProducer.attach");
     this.#index = descriptor.index;
+    this.#trace = ringTraceOf(descriptor.ring);
     this.#tuning = tuning;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -93,7 +97,9 @@ export class AsyncProducer implements Disposable {
    */
   trySend(bytes: Uint8Array): boolean {
     this.#checkOpen("trySend");
-    return this.#queue.length === 0 && this.#ring.tryPush(bytes);
+    const sent = this.#queue.length === 0 && this.#ring.tryPush(bytes);
+    if (sent) this.#trace?.published(1);
+    return sent;
   }
 
   /**
@@ -104,7 +110,9 @@ export class AsyncProducer implements Disposable {
     this.#checkOpen("trySendBatch");
     if (this.#queue.length !== 0) return 0;
     this.#checkSizes(messages, start, "trySendBatch");
-    return this.#ring.pushBatch(messages, start);
+    const sent = this.#ring.pushBatch(messages, start);
+    this.#trace?.published(sent);
+    return sent;
   }
 
   /**
@@ -120,7 +128,10 @@ export class AsyncProducer implements Disposable {
       if (bytes.length > this.#ring.maxMessage) {
         throw new IpcError("MessageTooLarge", `sendAsync: ${bytes.length} bytes do not fit the ring (at most ${this.#ring.maxMessage})`, { operation: "sendAsync" });
       }
-      if (this.#queue.length === 0 && options.signal?.aborted !== true && this.#ring.tryPush(bytes)) return resolved; // the fast path
+      if (this.#queue.length === 0 && options.signal?.aborted !== true && this.#ring.tryPush(bytes)) {
+        this.#trace?.published(1);
+        return resolved; // the fast path
+      }
     } catch (e) {
       return rejected(e);
     }
@@ -129,7 +140,9 @@ export class AsyncProducer implements Disposable {
         "sendAsync",
         () => {
           this.#checkOpen("sendAsync");
-          return this.#ring.tryPush(bytes) ? true : undefined;
+          if (!this.#ring.tryPush(bytes)) return undefined;
+          this.#trace?.published(1);
+          return true;
         },
         this.#sleeper,
         options,
@@ -160,7 +173,9 @@ export class AsyncProducer implements Disposable {
           "sendBatch",
           () => {
             this.#checkOpen("sendBatch");
-            sent += this.#ring.pushBatch(messages, sent); // progress is kept across wake-ups
+            const run = this.#ring.pushBatch(messages, sent);
+            this.#trace?.published(run);
+            sent += run; // progress is kept across wake-ups
             return sent === messages.length ? true : undefined;
           },
           this.#sleeper,
