@@ -27,6 +27,7 @@
  */
 
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { TextDecoder, TextEncoder, type EncodeIntoResult } from "node:util";
 import { IpcError } from "../errors.ts";
 import { confinedDataView, unguarded } from "./regions.ts";
@@ -50,9 +51,11 @@ let ses: Ses | undefined;
  * kernel owns a worker's faults and streams), and assignments that shadow a frozen prototype property still work
  * (`overrideTaming: "moderate"`, e.g. an Error subclass setting `name`).
  */
-async function lockedDown(): Promise<Ses> {
+function lockedDown(): Ses {
   if (ses !== undefined) return ses;
-  await import("ses");
+  // `require`, not `import`: ses's "require" entry is its one-file build (dist/ses.cjs); its ESM entry is some
+  // hundred modules, which the worker's ESM loader resolves and compiles one by one (~10 ms more per PD).
+  createRequire(import.meta.url)("ses");
   const g = globalThis as unknown as Ses;
   g.lockdown({
     errorTaming: "unsafe",
@@ -83,7 +86,7 @@ export async function loadConfinedProgram(pd: string, moduleUrl: string, api: Re
     readFile(new URL(moduleUrl), "utf8"),
     Promise.all(Object.entries(api).map(async ([spec, url]) => [spec, (await import(url)) as Record<string, unknown>] as const)),
   ]);
-  const { harden, Compartment } = await lockedDown();
+  const { harden, Compartment } = lockedDown();
   // A module namespace object cannot be frozen: the program gets a frozen copy of its bindings (the same
   // function and class objects the runtime uses, hardened: their prototypes are frozen too).
   const modules = new Map(namespaces.map(([spec, ns]) => [spec, harden(Object.assign(Object.create(null) as Record<string, unknown>, ns))]));
