@@ -2,7 +2,8 @@
  * `isokit`: boot a system, its errors, and the types that describe it. This is what the booting thread
  * imports; a PD program imports the module of the API it uses:
  *
- *   isokit            boot, loadSystemFile, RunningSystem, SystemDescription, Limits, IpcError / ErrorCode
+ *   isokit            boot, loadSystemFile, RunningSystem, SystemDescription, Limits, IpcError / ErrorCode;
+ *                     watching a system: SystemStats, TraceFile, checkTraceFile, startDashboard
  *   isokit/microkit   PD programs: protectionDomain, Channel, MessageInfo, message registers
  *   isokit/endpoints  endpoints and capabilities (the VeridianOS API), serve()
  *   isokit/regions    shared memory regions: mapped by the description, made and granted at run time
@@ -22,6 +23,21 @@ export { loadSystemFile } from "./sdf/load.ts";
 export type { ParseResult } from "./sdf/parse.ts";
 export type { RunningSystem, PdStatus, PdState, PdFault, SystemEvents } from "./kernel/system.ts";
 export type { IpcKernelStats } from "./kernel/ipc-kernel.ts";
+export { checkTraceFile, DASHBOARD_TRACE } from "./kernel/trace.ts";
+export type { TraceEvent, TraceFile, TraceOptions, LiveTrace } from "./kernel/trace.ts";
+export { formatStats } from "./kernel/stats.ts";
+export type {
+  SystemStats,
+  PdStats,
+  ChannelStats,
+  EndpointStats,
+  LatencySummary,
+  SystemObserver,
+  Topology,
+  CapabilityEvent,
+} from "./kernel/stats.ts";
+export { startDashboard } from "./dashboard/start.ts";
+export type { Dashboard, DashboardOptions } from "./dashboard/server.ts";
 export type {
   SystemDescription,
   ProtectionDomainDescription,

@@ -54,6 +54,20 @@ describe("system.stats()", () => {
   });
 });
 
+describe("the isokit module", () => {
+  it("exports what docs/observability.md names: checkTraceFile, formatStats, startDashboard, DASHBOARD_TRACE", async () => {
+    const isokit = await import("../src/isokit.ts");
+    assert.equal(isokit.checkTraceFile, checkTraceFile);
+    assert.equal(isokit.formatStats, formatStats);
+    assert.deepEqual(isokit.DASHBOARD_TRACE, { sampleEvery: 64 });
+    assert.equal(typeof isokit.startDashboard, "function");
+    // The types, compile-time: a snapshot and a trace file as a user's code names them.
+    const stats: import("../src/isokit.ts").SystemStats | undefined = undefined;
+    const file: import("../src/isokit.ts").TraceFile | undefined = undefined;
+    assert.deepEqual([stats, file], [undefined, undefined]);
+  });
+});
+
 describe("isokit run --stats / --trace", () => {
   it("--stats --json prints one JSON document on stdout with the example's ppcall and its latency", () => {
     const r = isokit("run", "examples/ipc/ipc.system", "--stats", "--json");

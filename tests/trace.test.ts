@@ -171,6 +171,28 @@ describe("a traced run of examples/ipc", () => {
     assert.equal(stats.endpoints[0]!.callLatency.count, 2);
   });
 
+  it("sampled (as the dashboard traces), records calls 1, 65, 129 on both ends, joined, and counts 64 for each", async () => {
+    const program = new URL("programs/trace-many.ts", import.meta.url).pathname;
+    const system = await boot(
+      { protectionDomains: ["client", "server"].map((name, i) => ({ name, priority: 10 + i, program })), channels: [{ ends: [{ pd: "client", id: 0, pp: true }, { pd: "server", id: 1 }] }] },
+      { trace: { sampleEvery: 64 }, onOutput: () => undefined },
+    );
+    await system.whenIdle();
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    const trace = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(trace))), []);
+    const calls = (cat: string): unknown[] => trace.traceEvents.filter((e) => e.ph === "X" && e.cat === cat).map((e) => e.args?.["call"]);
+    assert.deepEqual(calls("ppcall"), [1, 65, 129]);
+    assert.deepEqual(calls("protected"), [1, 65, 129]);
+    assert.equal(trace.traceEvents.filter((e) => e.ph === "s").length, 6, "each sampled call joined to its serving and back");
+    const stats = system.stats();
+    assert.equal(stats.sampleEvery, 64);
+    assert.equal(stats.channels[0]!.ppcalls, 3 * 64);
+    assert.equal(stats.channels[0]!.callLatency.count, 3);
+    assert.equal(stats.trace.skipped, 0);
+  });
+
   it("untraced, a system has no trace file and counts no operations", async () => {
     const file = new URL("../examples/ipc/ipc.system", import.meta.url).pathname;
     const parsed = parseSystem(readFileSync(file, "utf8"), file);
