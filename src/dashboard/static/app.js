@@ -432,7 +432,7 @@ function update(stats) {
   drawWarnings(stats, state.previous);
   drawTrace();
   const k = stats.kernel;
-  document.getElementById("summary").textContent = `${stats.pds.length} PDs · ${k.liveCapabilities} capabilities · ${k.syscalls} syscalls · ${stats.traced ? `${stats.trace.records} trace records, ${stats.trace.dropped} dropped` : "not traced"}`;
+  document.getElementById("summary").textContent = `${stats.pds.length} PDs · ${k.liveCapabilities} capabilities · ${k.syscalls} syscalls · ${stats.traced ? `${stats.trace.records} trace records${stats.sampleEvery > 1 ? ` (1 operation in ${stats.sampleEvery} traced, counts estimated)` : ""}, ${stats.trace.dropped} dropped` : "not traced"}`;
 }
 
 function connect() {
