@@ -2,8 +2,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Worker } from "node:worker_threads";
-import { IpcError } from "../src/index.ts";
-import { createRing, RingConsumer, RingProducer } from "../src/shm/ring.ts";
+import { IpcError, Rights } from "../src/index.ts";
+import { createRing, RING_LAYOUT, RingConsumer, RingFlag, RingProducer } from "../src/shm/ring.ts";
+import { IpcClient, type KernelLink } from "../src/ipc/client.ts";
+import type { Capability } from "../src/ipc/capability.ts";
+import { IpcKernel, type IpcPd } from "../src/kernel/ipc-kernel.ts";
+import { QUEUE, QUEUE_ENTRY_BYTES } from "../src/protocol/endpoint.ts";
+import { CONTROL_BYTES, DOORBELL_BYTES } from "../src/protocol/layout.ts";
+import type { KernelMail } from "../src/protocol/syscall.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -95,3 +101,111 @@ describe("ring", () => {
     assert.deepEqual(received, { received: count, bad: 0, leftover: 0 });
   });
 });
+
+// One SPSC ring: an endpoint queue (`createChannel`) is the ring above with the queue's words in its header, so the
+// same hostile input gets the same error code from an async channel's end and from an endpoint queue's.
+describe("one ring: endpoint queues and async channels", () => {
+  /** Two PDs' IPC clients over a real IpcKernel, with no workers: the kernel's mail is delivered at once. */
+  function twoClients(): { receiver: IpcClient; sender: IpcClient; slots: SharedArrayBuffer[] } {
+    const kernel = new IpcKernel();
+    const slots: SharedArrayBuffer[] = [];
+    const clients = ["receiver", "sender"].map((name, i) => {
+      const pid = i + 1;
+      const mail: KernelMail[] = [];
+      const doorbell = new SharedArrayBuffer(DOORBELL_BYTES);
+      const pd: IpcPd = {
+        pid,
+        name,
+        post: (m) => {
+          const message = m as KernelMail;
+          if (message.kind === "slot") slots.push(message.slot);
+          mail.push(message);
+        },
+        control: new Int32Array(new SharedArrayBuffer(CONTROL_BYTES)),
+        doorbell,
+        alive: () => true,
+        take: () => undefined,
+        connected: new Set(["receiver", "sender"]),
+        fault: (error) => {
+          throw error;
+        },
+      };
+      kernel.addPd(pd);
+      const link: KernelLink = {
+        pdName: name,
+        syscall: (request) => kernel.handle(pid, request),
+        hasMail: () => mail.length > 0,
+        takeMail: () => mail.splice(0, mail.length),
+        doorbell: new Int32Array(doorbell),
+        checkStop: () => undefined,
+        wait: { spinMicros: 0, sliceMs: 5 },
+      };
+      return new IpcClient(link);
+    });
+    return { receiver: clients[0]!, sender: clients[1]!, slots };
+  }
+
+  function channel(): { receiver: IpcClient; sender: IpcClient; send: Capability; receive: Capability; queue: Int32Array } {
+    const { receiver, sender, slots } = twoClients();
+    const created = receiver.createChannel(4);
+    receiver.grantCapability(created.send, "sender", Rights.SEND, { name: "q" });
+    const send = sender.lookupCapability("q", { timeout: 0 });
+    sender.send(send, bytes(1), { timeout: 0 }); // connects: the kernel mails the receiver the queue slot
+    assert.deepEqual([...receiver.receive(created.receive, { timeout: 0 }).data], [1]);
+    return { receiver, sender, send, receive: created.receive, queue: new Int32Array(slots[0]!) };
+  }
+
+  test("the queue slot's words agree with the ring's header", () => {
+    assert.equal(QUEUE.HEAD, RING_LAYOUT.HEAD);
+    assert.equal(QUEUE.TAIL, RING_LAYOUT.TAIL);
+    assert.equal(QUEUE.ENTRIES, RING_LAYOUT.SLOTS);
+    assert.equal(QUEUE.FLAGS, RING_LAYOUT.FLAGS);
+    assert.equal(QUEUE.PRODUCER_WAITING, RING_LAYOUT.PRODUCER_WAITING);
+    assert.equal(QUEUE.PRODUCER_BELL, RING_LAYOUT.PRODUCER_BELL);
+    for (const own of [QUEUE.GONE, QUEUE.THROTTLED, QUEUE.SLOT_INDEX]) assert.ok(own >= RING_LAYOUT.FREE && own < RING_LAYOUT.HEAD);
+  });
+
+  test("a consumer that moves TAIL ahead of what was sent: InvalidMessage from both producers, nothing written", () => {
+    // A producer reloads TAIL when its copy says the ring is full: fill both, then the consumer's hostile store.
+    const ring = createRing({ capacity: 4, slotPayload: 68 });
+    const producer = new RingProducer(ring);
+    for (let i = 0; i < 4; i++) assert.equal(producer.tryPush(bytes(i)), true);
+    new Uint32Array(ring)[RING_LAYOUT.TAIL / 4] = 9; // the hostile consumer's store: 5 past HEAD
+    const asyncCode = codeOf(() => producer.tryPush(bytes(2)));
+
+    const { sender, send, queue } = channel(); // HEAD = TAIL = 1
+    for (let i = 0; i < 4; i++) sender.send(send, bytes(i), { timeout: 0 });
+    queue[QUEUE.TAIL / 4] = 10; // 5 past HEAD
+    const queueCode = codeOf(() => { sender.send(send, bytes(2), { timeout: 0 }); });
+    assert.equal(asyncCode, "InvalidMessage");
+    assert.equal(queueCode, "InvalidMessage");
+  });
+
+  test("a producer that writes an out-of-range length: both consumers refuse the ring, and both producers then get EndpointClosed", () => {
+    const ring = createRing({ capacity: 4, slotPayload: 68 });
+    const consumer = new RingConsumer(ring);
+    new Uint32Array(ring)[RING_LAYOUT.SLOTS / 4] = 0xffff; // the hostile producer's length word, then HEAD
+    Atomics.store(new Uint32Array(ring), RING_LAYOUT.HEAD / 4, 1);
+    assert.equal(consumer.tryPop(), undefined);
+    assert.notEqual(consumer.refused, undefined);
+    assert.notEqual(consumer.flags() & RingFlag.ConsumerClosed, 0, "the async producer's next send fails EndpointClosed (ipc/async/producer.ts)");
+
+    const { receiver, sender, send, receive, queue } = channel();
+    const entry = (QUEUE.ENTRIES + 1 * QUEUE_ENTRY_BYTES) / 4; // the next entry after the one taken
+    queue[entry] = 0xffff;
+    Atomics.store(queue, QUEUE.HEAD / 4, 2);
+    assert.equal(codeOf(() => receiver.receive(receive, { timeout: 0 })), "WouldBlock", "the malformed entry is never delivered");
+    assert.notEqual(Atomics.load(queue, QUEUE.FLAGS / 4) & RingFlag.ConsumerClosed, 0);
+    assert.equal(codeOf(() => { sender.send(send, bytes(3), { timeout: 0 }); }), "EndpointClosed");
+  });
+});
+
+function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (error) {
+    if (error instanceof IpcError) return error.code;
+    throw error;
+  }
+  return "no error";
+}

@@ -23,7 +23,6 @@ import { IpcError } from "../errors.ts";
 import {
   GUARD_I32,
   INLINE_BYTES,
-  QUEUE,
   QUEUE_ENTRY_BYTES,
   QUEUE_I32,
   Refusal,
@@ -40,6 +39,7 @@ import type { CapabilityGrant, KernelMail, RateLimits, RegionGrant, SlotGrant, S
 import { Rights } from "../caps/token.ts";
 import { CLOCK_MASK, sleepWhile, sleepWhileAsync, spinDeadline, spinWhile, wakeIfSleeping, type WaitOptions } from "../shm/wait.ts";
 import { ringDoorbell, sleepOnDoorbell, sleepOnDoorbellAsync } from "../shm/doorbell.ts";
+import { RingConsumer, RingFlag, RingProducer, type RingGeometry } from "../shm/ring.ts";
 import { Capability, callerTrace, capabilityInternals, type CapabilityOwner, type DeriveOptions } from "./capability.ts";
 import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
@@ -147,8 +147,8 @@ interface SenderSlot {
   seq: number;
   /** 0: an endpoint slot; else the entries of a channel's queue slot. */
   readonly capacity: number;
-  /** A queue's HEAD: only this sender writes it. */
-  head: number;
+  /** A queue slot's producer end (the one SPSC ring, shm/ring.ts), with the geometry the kernel granted. */
+  readonly producer: RingProducer | undefined;
 }
 
 /** @internal */
@@ -168,8 +168,8 @@ export interface ReceiverSlot {
   pdLimiter: RateLimiter | undefined;
   /** 0: an endpoint slot; else the entries of a channel's queue slot. */
   readonly capacity: number;
-  /** A queue's TAIL: only this receiver writes it. */
-  tail: number;
+  /** A queue slot's consumer end (the one SPSC ring, shm/ring.ts), with the geometry the kernel mailed. */
+  readonly consumer: RingConsumer | undefined;
   /** A queue deferred for its rate limit: not looked at again before this time (performance.now()). */
   throttledUntil: number;
   /** A queue whose capability is gone: nothing more is taken from it. */
@@ -385,7 +385,7 @@ export class IpcClient implements CapabilityOwner {
     const slot = this.sendSlot(cap, "send");
     const trace = this.trace;
     // Before publishing, so the record precedes the receiver's (the message's number is the slot's next SEQ).
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_SEND, slot.endpoint, slot.index, slot.capacity === 0 ? (slot.seq + 1) >>> 0 : slot.head, (options.label ?? 0) >>> 0);
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_SEND, slot.endpoint, slot.index, slot.capacity === 0 ? (slot.seq + 1) >>> 0 : slot.producer!.published, (options.label ?? 0) >>> 0);
     const slept = slot.capacity === 0 ? this.publish(cap, slot, SlotState.SENT, data, options, "send") : this.enqueue(cap, slot, data, options);
     this.stats.record(started, slept);
   }
@@ -410,13 +410,20 @@ export class IpcClient implements CapabilityOwner {
     }
     const deadline = deadlineOf(options.timeout);
     const i32 = slot.i32;
+    const producer = slot.producer!;
+    const label = (options.label ?? 0) | 0;
     let slept = false;
     for (;;) {
       if (Atomics.load(i32, QUEUE_I32.GONE) !== SlotGone.NO) throw this.gone(cap, slot, "send");
-      const tail = Atomics.load(i32, QUEUE_I32.TAIL); // acquire: the receiver is done with the entries before TAIL
-      const used = (slot.head - tail) >>> 0;
-      if (used > slot.capacity) throw new IpcError("InvalidMessage", `send: the receiver's TAIL of ${cap.toString()} is ahead of what was sent`, { operation: "send", capability: cap.token });
-      if (used < slot.capacity) break;
+      if ((producer.flags() & RingFlag.ConsumerClosed) !== 0) {
+        throw new IpcError("EndpointClosed", `send: PD '${slot.receiver}' refused the queue of ${cap.toString()} (a malformed entry); it takes nothing more from it`, {
+          operation: "send",
+          capability: cap.token,
+          endpoint: slot.endpoint,
+        });
+      }
+      // Publishes the entry if there is room (a receiver's TAIL ahead of HEAD is the ring's InvalidMessage).
+      if (producer.tryPushLabeled(label, data)) break;
       const why = this.waitProblem(deadline, options.signal);
       if (why !== undefined) {
         const details = { operation: "send", capability: cap.token, endpoint: slot.endpoint };
@@ -430,14 +437,15 @@ export class IpcClient implements CapabilityOwner {
       slept = true;
       this.link.checkStop();
       const slice = Math.max(0, Math.min(this.link.wait.sliceMs, deadline - performance.now()));
-      sleepWhile(i32, QUEUE_I32.TAIL, tail, QUEUE_I32.SENDER_SLEEPING, slice);
+      // The ring's sleep for room: announce, look again, sleep on its producer bell (the receiver rings it after
+      // freeing, the kernel when the slot goes).
+      const bell = producer.beginWait();
+      try {
+        if (producer.free === 0 && Atomics.load(i32, QUEUE_I32.GONE) === SlotGone.NO && (producer.flags() & RingFlag.ConsumerClosed) === 0) producer.sleepSync(bell, slice);
+      } finally {
+        producer.endWait();
+      }
     }
-    const at = QUEUE.ENTRIES + (slot.head & (slot.capacity - 1)) * QUEUE_ENTRY_BYTES;
-    i32[at >> 2] = data.length; // plain stores, published by the store of HEAD
-    i32[(at >> 2) + 1] = (options.label ?? 0) | 0;
-    slot.u8.set(data, at + 8);
-    slot.head = (slot.head + 1) >>> 0;
-    Atomics.store(i32, QUEUE_I32.HEAD, slot.head | 0); // publishes the entry
     ringDoorbell(slot.receiverDoorbell);
     return slept;
   }
@@ -650,7 +658,7 @@ export class IpcClient implements CapabilityOwner {
       receiver: grant.receiver,
       seq: 0,
       capacity: grant.capacity,
-      head: grant.capacity === 0 ? 0 : Atomics.load(new Int32Array(grant.slot), QUEUE_I32.HEAD) >>> 0,
+      producer: grant.capacity === 0 ? undefined : new RingProducer(grant.slot, queueGeometry(grant.capacity)),
     };
     capState.setSendState(cap, slot);
     return slot;
@@ -861,38 +869,47 @@ export class IpcClient implements CapabilityOwner {
     };
   }
 
-  /** Takes the oldest entry of a queue slot if its capability is still live and its rate limit allows it. */
+  /**
+   * Takes the oldest entry of a queue slot if its capability is still live and its rate limit allows it. The
+   * entry is looked at in place (`peek`) and taken (`skip`) only once the guard's take commits.
+   */
   private takeQueued(endpoint: ReceiverEndpoint, slot: ReceiverSlot): Received | undefined {
     const guard = endpoint.guard;
     const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
+    const consumer = slot.consumer!;
     if (Atomics.compareExchange(guard, at, slot.live, slot.taking) !== slot.live) {
       slot.retired = true; // what is queued there is never taken
       return undefined;
     }
-    const entry = QUEUE.ENTRIES + (slot.tail & (slot.capacity - 1)) * QUEUE_ENTRY_BYTES;
-    const length = i32[entry >> 2]! >>> 0;
-    if (length <= INLINE_BYTES && !this.allowed(slot, length)) {
+    const payload = consumer.peek(); // a view into the slot, checked by the ring against our own geometry
+    const length = payload === undefined ? -1 : payload.length - 4;
+    if (payload !== undefined && (length < 0 || length > INLINE_BYTES)) {
+      // Well formed for the ring, not for a queue (no room for the label, or a split message): only a sender
+      // writing against the protocol makes one. Refused as the ring refuses a malformed slot: for good.
+      consumer.refuseRing(`an entry of ${payload.length} bytes in a queue of ${QUEUE_ENTRY_BYTES}-byte entries`);
+    }
+    if (payload === undefined || consumer.refused !== undefined) {
+      Atomics.compareExchange(guard, at, slot.taking, slot.live);
+      if (consumer.refused !== undefined) slot.retired = true;
+      return undefined;
+    }
+    if (!this.allowed(slot, length)) {
       // Deferred, not refused: the entry stays queued until the bucket refills; the sender sees a full queue.
       Atomics.compareExchange(guard, at, slot.taking, slot.live);
       if (i32[QUEUE_I32.THROTTLED] === 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 1);
       slot.throttledUntil = performance.now() + 1;
       return undefined;
     }
-    const data = length <= INLINE_BYTES ? slot.u8.slice(entry + 8, entry + 8 + length) : undefined;
-    const label = i32[(entry >> 2) + 1]! >>> 0;
+    const label = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
+    const data = payload.slice(4); // private copy: the sender may keep writing
     // The take commits here: the kernel's revoke exchanges STATUS, so this fails if it came first.
     if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
       slot.retired = true;
       return undefined;
     }
-    slot.tail = (slot.tail + 1) >>> 0;
-    Atomics.store(i32, QUEUE_I32.TAIL, slot.tail | 0); // frees the entry
+    consumer.skip(); // frees the entry (and rings the sender if it waits for room)
     if (i32[QUEUE_I32.THROTTLED] !== 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 0);
-    wakeIfSleeping(i32, QUEUE_I32.TAIL, QUEUE_I32.SENDER_SLEEPING);
-    // A malformed entry (a length past 64 bytes, only a sender writing against the protocol makes one) is
-    // consumed and dropped: it cannot be read, and leaving it would block the queue.
-    if (data === undefined) return undefined;
     return { data, label, badge: slot.badge, sender: slot.sender, caps: NO_CAPS, reply: undefined };
   }
 
@@ -1026,7 +1043,7 @@ export class IpcClient implements CapabilityOwner {
         badge: mail.badge,
         sender: mail.sender,
         capacity: mail.capacity,
-        tail: 0,
+        consumer: mail.capacity === 0 ? undefined : new RingConsumer(mail.slot, queueGeometry(mail.capacity)),
         throttledUntil: 0,
         retired: false,
         outstanding: false,
@@ -1114,7 +1131,7 @@ export class IpcClient implements CapabilityOwner {
   }
 
   private gone(cap: Capability, slot: SenderSlot, operation: string): IpcError {
-    const gone = Atomics.load(slot.i32, SLOT_I32.GONE);
+    const gone = Atomics.load(slot.i32, slot.capacity === 0 ? SLOT_I32.GONE : QUEUE_I32.GONE);
     const details = { operation, capability: cap.token, endpoint: slot.endpoint, pd: slot.receiver };
     if (gone === SlotGone.RECEIVER_DIED) return new IpcError("PeerDied", `${operation}: PD '${slot.receiver}', which receives on endpoint ${slot.endpoint}, has died`, details);
     if (gone === SlotGone.RECEIVER_RESTARTED) {
@@ -1188,12 +1205,22 @@ function letGo(slot: ReceiverSlot): void {
 
 /** A queue slot has an entry to take now (not retired, not deferred for its rate limit). */
 function queuePending(slot: ReceiverSlot): boolean {
-  if (slot.retired || Atomics.load(slot.i32, QUEUE_I32.HEAD) >>> 0 === slot.tail) return false;
+  if (slot.retired) return false;
+  const consumer = slot.consumer!;
+  if (consumer.ready() === 0) {
+    if (consumer.refused !== undefined) slot.retired = true; // HEAD too far ahead: the ring refused the queue
+    return false;
+  }
   if (slot.throttledUntil !== 0) {
     if (performance.now() < slot.throttledUntil) return false;
     slot.throttledUntil = 0;
   }
   return true;
+}
+
+/** A queue slot's ring geometry, from the kernel's capacity (never from the shared header). */
+function queueGeometry(capacity: number): RingGeometry {
+  return { capacity, slotBytes: QUEUE_ENTRY_BYTES };
 }
 
 function closedError(cap: Capability, operation: string): IpcError {

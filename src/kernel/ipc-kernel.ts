@@ -25,14 +25,14 @@ import { CapabilityRegistry, type CapabilityInfo, type RegistryStats, type Remov
 import { isSubset, Rights } from "../caps/token.ts";
 import { CONTROL_I32, KERNEL_BELL_I32 } from "../protocol/layout.ts";
 import { ringDoorbell } from "../shm/doorbell.ts";
+import { createRing, wakeRing } from "../shm/ring.ts";
 import {
   GUARD_BYTES,
   GUARD_I32,
   MAX_QUEUE_CAPACITY,
   MAX_SLOTS,
   QUEUE_I32,
-  QUEUE_MAGIC,
-  queueBytes,
+  QUEUE_ENTRY_BYTES,
   Refusal,
   SLOT_BYTES,
   SLOT_GENERATION_MASK,
@@ -537,11 +537,15 @@ export class IpcKernel {
       }
       const generation = (endpoint.generations[index]! + 1) & SLOT_GENERATION_MASK;
       endpoint.generations[index] = generation;
-      const buffer = new SharedArrayBuffer(endpoint.capacity === 0 ? SLOT_BYTES : queueBytes(endpoint.capacity));
+      // A queue slot is the one SPSC ring (shm/ring.ts) with the queue's words in its header's free bytes.
+      const buffer = endpoint.capacity === 0 ? new SharedArrayBuffer(SLOT_BYTES) : createRing({ capacity: endpoint.capacity, slotPayload: QUEUE_ENTRY_BYTES - 4 });
       const i32 = new Int32Array(buffer);
-      i32[SLOT_I32.MAGIC] = endpoint.capacity === 0 ? SLOT_MAGIC : QUEUE_MAGIC;
-      i32[SLOT_I32.SLOT_INDEX] = index;
-      i32[QUEUE_I32.CAPACITY] = endpoint.capacity;
+      if (endpoint.capacity === 0) {
+        i32[SLOT_I32.MAGIC] = SLOT_MAGIC;
+        i32[SLOT_I32.SLOT_INDEX] = index;
+      } else {
+        i32[QUEUE_I32.SLOT_INDEX] = index;
+      }
       slot = { endpoint, index, generation, holder: pid, buffer, i32, pending: [] };
       this.slots.set(key(pid, token), slot);
       endpoint.byIndex.set(index, slot);
@@ -828,12 +832,13 @@ export class IpcKernel {
     // The receiver takes nothing more from this slot: a take in progress commits before this or fails.
     Atomics.exchange(endpoint.guardI32, GUARD_I32.STATUS + slot.index, slotStatus(slot.generation, status));
     const i32 = slot.i32;
-    Atomics.store(i32, SLOT_I32.GONE, gone);
     if (endpoint.capacity !== 0) {
       // A queue: what is still queued is never taken (the guard says so); a sender waiting for room wakes.
-      Atomics.notify(i32, QUEUE_I32.TAIL);
+      Atomics.store(i32, QUEUE_I32.GONE, gone);
+      wakeRing(i32);
       return;
     }
+    Atomics.store(i32, SLOT_I32.GONE, gone);
     if (gone === SlotGone.CAPABILITY_REVOKED) {
       // A call already taken is answered as usual; a message not yet taken is refused; an idle slot closes.
       // DELIVERED / REPLIED / REFUSED stay: the sender has yet to see how its last message ended, and its next

@@ -153,50 +153,65 @@ export const Refusal = {
 export type Refusal = (typeof Refusal)[keyof typeof Refusal];
 
 // ---------------------------------------------------------------------------------------------------------
-// Queue slot: the sending capability of a bounded channel (`createChannel(capacity)`), a single-producer ring
-// of `capacity` entries, shared by that sender, the receiver and the kernel. A send returns once its message
-// is queued; the receiver takes entries in order, checking the guard before each (as for an endpoint slot),
-// so a revoked capability's queued messages are never taken.
+// Queue slot: the sending capability of a bounded channel (`createChannel(capacity)`): the one SPSC ring of
+// shm/ring.ts (the sender produces, the receiver consumes; `capacity` slots of 72 bytes, each message a u32 label
+// and at most 64 bytes), with three words of its own in the ring header's free bytes. Shared by that sender, the
+// receiver and the kernel. A send returns once its message is queued; the receiver takes entries in order,
+// checking the guard before each (as for an endpoint slot), so a revoked capability's queued messages are never
+// taken. Both sides take the geometry from the kernel (grant, mail), never from the header.
 //
-//  byte | field           | written by                                  | read by
-//  -----+-----------------+---------------------------------------------+-----------------------------------
-//    0  | MAGIC           | kernel                                      | both
-//    4  | SLOT_INDEX      | kernel                                      | diagnostics
-//    8  | GONE            | kernel (as for an endpoint slot)            | sender, before each send and wait
-//   12  | CAPACITY        | kernel: entries, a power of two             | both
-//  128  | HEAD            | sender: entries published (mod 2^32)        | receiver
-//  132  | SENDER_SLEEPING | sender, while it waits for room             | receiver: notify TAIL only if 1
-//  256  | TAIL            | receiver: entries taken (mod 2^32)          | sender (room)
-//  260  | THROTTLED       | receiver: 1 while it defers this queue for  | sender: a full queue is then
-//       |                 | the rate limit, 0 when it takes again       | RateLimitExceeded, not QueueFull
-//  384  | entries         | entry i at 384 + (i mod CAPACITY) * 72: [u32 length][u32 label][64 bytes]
+//  byte | field            | written by                                  | read by
+//  -----+------------------+---------------------------------------------+-----------------------------------
+//    0  | MAGIC            | kernel (the ring's, "isoR")                 | diagnostics
+//    4  | CAPACITY         | kernel: entries, a power of two             | diagnostics (each side has its own)
+//    8  | SLOT_BYTES       | kernel: 72                                  | diagnostics
+//   12  | FLAGS            | the ring's (shm/ring.ts); the receiver sets | sender: a refused queue sends no more
+//       |                  | ConsumerClosed when it refuses the queue    |
+//   20  | PRODUCER_WAITING | sender, while it waits for room             | receiver: rings P_BELL only if 1
+//   36  | PRODUCER_BELL    | receiver, after freeing; kernel, at GONE    | the sender sleeps on it
+//   40  | GONE             | kernel (as for an endpoint slot)            | sender, before each send and wait
+//   44  | THROTTLED        | receiver: 1 while it defers this queue for  | sender: a full queue is then
+//       |                  | the rate limit, 0 when it takes again       | RateLimitExceeded, not QueueFull
+//   48  | SLOT_INDEX       | kernel                                      | diagnostics
+//  128  | HEAD             | sender: entries published (mod 2^32)        | receiver
+//  256  | TAIL             | receiver: entries taken (mod 2^32)          | sender (room)
+//  384  | ENTRIES          | entry i at 384 + (i mod CAPACITY) * 72: [u32 length = 4 + n][u32 label][n bytes]
 //
+// A receiver that finds a malformed entry (a length word out of range, HEAD more than CAPACITY ahead) refuses
+// the queue as any ring consumer refuses a ring: nothing more is taken from it, and the sender's next send fails
+// with `EndpointClosed`; a sender that finds TAIL ahead of HEAD fails with `InvalidMessage` — the same codes as
+// an async channel's ends for the same hostile input (tests/ring.test.ts).
 // Rate limits defer instead of refusing: an entry over the limit stays queued until the bucket refills, so no
 // queued message is lost; the sender feels it as a full queue.
 // ---------------------------------------------------------------------------------------------------------
 
-export const QUEUE_MAGIC = 0x51_6f_73_69; // "isoQ"
 export const QUEUE = {
   MAGIC: 0,
-  SLOT_INDEX: 4,
-  GONE: 8,
-  CAPACITY: 12,
+  CAPACITY: 4,
+  SLOT_BYTES: 8,
+  FLAGS: 12,
+  PRODUCER_WAITING: 20,
+  PRODUCER_BELL: 36,
+  GONE: 40,
+  THROTTLED: 44,
+  SLOT_INDEX: 48,
   HEAD: LINE,
-  SENDER_SLEEPING: LINE + 4,
   TAIL: 2 * LINE,
-  THROTTLED: 2 * LINE + 4,
   ENTRIES: 3 * LINE,
 } as const;
 export const QUEUE_ENTRY_BYTES = 8 + INLINE_BYTES;
 export const QUEUE_I32 = {
   MAGIC: QUEUE.MAGIC / 4,
-  SLOT_INDEX: QUEUE.SLOT_INDEX / 4,
-  GONE: QUEUE.GONE / 4,
   CAPACITY: QUEUE.CAPACITY / 4,
-  HEAD: QUEUE.HEAD / 4,
-  SENDER_SLEEPING: QUEUE.SENDER_SLEEPING / 4,
-  TAIL: QUEUE.TAIL / 4,
+  SLOT_BYTES: QUEUE.SLOT_BYTES / 4,
+  FLAGS: QUEUE.FLAGS / 4,
+  PRODUCER_WAITING: QUEUE.PRODUCER_WAITING / 4,
+  PRODUCER_BELL: QUEUE.PRODUCER_BELL / 4,
+  GONE: QUEUE.GONE / 4,
   THROTTLED: QUEUE.THROTTLED / 4,
+  SLOT_INDEX: QUEUE.SLOT_INDEX / 4,
+  HEAD: QUEUE.HEAD / 4,
+  TAIL: QUEUE.TAIL / 4,
 } as const;
 /** Most entries one queue slot may have. */
 export const MAX_QUEUE_CAPACITY = 4096;

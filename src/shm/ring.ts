@@ -1,6 +1,7 @@
 /**
- * A bounded single-producer single-consumer ring of fixed-size slots in a SharedArrayBuffer: the data path
- * under asynchronous channels (and, later, per-sender endpoint queues). One producer and one consumer, which
+ * A bounded single-producer single-consumer ring of fixed-size slots in a SharedArrayBuffer: the one SPSC ring
+ * of the system, under asynchronous channels and under the per-sender queues of bounded endpoint channels
+ * (`createChannel(capacity)`, protocol/endpoint.ts "Queue slot", which adds its words in line 0's free bytes). One producer and one consumer, which
  * may be on different threads but never change roles (padenot/ringbuf.js's rule); several producers are
  * several rings, drained by the consumer in turn.
  *
@@ -21,6 +22,8 @@
  *    28 | (reserved)       | each role's own descriptor memory, see below)   | nobody
  *    32 | C_BELL           | Atomics.add by producer / closers / observers   | consumer sleeps on it
  *    36 | P_BELL           | Atomics.add by consumer / closers / observers   | producer sleeps on it
+ *    40 | (free)           | for the user of the ring: an endpoint queue's   | (see protocol/endpoint.ts)
+ *   ... |                  | GONE, THROTTLED, SLOT_INDEX (40..51)            |
  *   128 | HEAD             | producer only: slots published (mod 2^32)       | consumer
  *   256 | TAIL             | consumer only: slots consumed (mod 2^32)        | producer
  *   384 | slots...         | slot i at 384 + (i mod CAPACITY) * SLOT_BYTES: [u32 length][payload]
@@ -57,7 +60,8 @@
  */
 
 import { IpcError } from "../errors.ts";
-import { announce, bump, ring, withdraw } from "./wait.ts";
+import { privateView } from "./private-view.ts";
+import { announce, bump, ring, sleep, withdraw } from "./wait.ts";
 
 const MAGIC = 0x52_6f_73_69; // "isoR"
 const LINE = 128;
@@ -73,6 +77,25 @@ const I32_PRODUCER_BELL = 9;
 const I32_HEAD = LINE / 4;
 const I32_TAIL = (2 * LINE) / 4;
 const DATA = 3 * LINE;
+
+/**
+ * The header's byte offsets, for a user that adds words of its own in line 0's free bytes (from `FREE`) and
+ * must agree with this layout (protocol/endpoint.ts "Queue slot"; tests/ring.test.ts checks they do).
+ */
+export const RING_LAYOUT = {
+  MAGIC: I32_MAGIC * 4,
+  CAPACITY: I32_CAPACITY * 4,
+  SLOT_BYTES: I32_SLOT_BYTES * 4,
+  FLAGS: I32_FLAGS * 4,
+  CONSUMER_WAITING: I32_CONSUMER_WAITING * 4,
+  PRODUCER_WAITING: I32_PRODUCER_WAITING * 4,
+  CONSUMER_BELL: I32_CONSUMER_BELL * 4,
+  PRODUCER_BELL: I32_PRODUCER_BELL * 4,
+  FREE: 40,
+  HEAD: I32_HEAD * 4,
+  TAIL: I32_TAIL * 4,
+  SLOTS: DATA,
+} as const;
 /** Set in a slot's length word when the message goes on in the next slot. */
 const MORE = 0x8000_0000;
 
@@ -185,6 +208,15 @@ export function markRingPeerDied(buffer: SharedArrayBuffer, dead: RingSide): voi
   setFlagAndRing(new Int32Array(buffer), dead === "producer" ? RingFlag.ProducerDied : RingFlag.ConsumerDied);
 }
 
+/**
+ * Wakes whatever sleeps on either bell, whatever the WAITING words say: for an observer that published an end
+ * of its own elsewhere (the kernel, after it marks an endpoint queue GONE). Touches only the bells.
+ */
+export function wakeRing(i32: Int32Array): void {
+  bump(i32, I32_CONSUMER_BELL);
+  bump(i32, I32_PRODUCER_BELL);
+}
+
 /** Sets a FLAGS bit, then bumps and notifies both bells (see the header: the bump is what a sleeper sees). */
 function setFlagAndRing(i32: Int32Array, flag: RingFlag): void {
   Atomics.or(i32, I32_FLAGS, flag); // publishes the close or death before the bells move
@@ -217,8 +249,9 @@ class RingView {
     const g = geometry ?? ringGeometry(buffer);
     if (!fitsRing(buffer, g)) throw new IpcError("InvalidArgument", "ring: the geometry does not fit the buffer (not this ring's descriptor)", { operation: "ring" });
     this.buffer = buffer;
-    this.i32 = new Int32Array(buffer);
-    this.u32 = new Uint32Array(buffer);
+    // The runtime's own views: fast stores in a locked-down worker (shm/private-view.ts).
+    this.i32 = privateView(new Int32Array(buffer));
+    this.u32 = privateView(new Uint32Array(buffer));
     this.bytes = new Uint8Array(buffer);
     const { capacity, slotBytes } = g;
     this.capacity = capacity;
@@ -270,6 +303,11 @@ export class RingProducer extends RingView {
     this.tailSeen = Atomics.load(this.u32, I32_TAIL);
   }
 
+  /** Slots published so far (mod 2^32): our own HEAD. */
+  get published(): number {
+    return this.head;
+  }
+
   /** Free slots right now (at least this many; the consumer may free more at once). */
   get free(): number {
     this.tailSeen = Atomics.load(this.u32, I32_TAIL); // acquire: the consumer is done with the slots before TAIL
@@ -301,6 +339,24 @@ export class RingProducer extends RingView {
     if (this.room() < k && this.free < k) return false;
     this.write(this.head, payload);
     this.publish(k);
+    return true;
+  }
+
+  /**
+   * Writes and publishes one message of a u32 `label` followed by `data` (an endpoint queue's entry), without
+   * building the payload first. Returns false, writing nothing, when the ring is full.
+   * @throws IpcError `MessageTooLarge` when 4 + `data.length` exceeds the slot
+   */
+  tryPushLabeled(label: number, data: Uint8Array): boolean {
+    if (4 + data.length > this.slotPayload) {
+      throw new IpcError("MessageTooLarge", `send: ${data.length} bytes do not fit a ${this.slotPayload - 4}-byte entry`, { operation: "send" });
+    }
+    if (this.room() < 1 && this.free < 1) return false;
+    const at = this.slotOffset(this.head);
+    this.u32[at >> 2] = 4 + data.length; // plain stores, published by the store of HEAD
+    this.u32[(at >> 2) + 1] = label >>> 0;
+    this.bytes.set(data, at + 8);
+    this.publish(1);
     return true;
   }
 
@@ -355,6 +411,11 @@ export class RingProducer extends RingView {
 
   sleep(bell: number, ms: number): Promise<string> | string {
     return this.sleepOn(I32_PRODUCER_BELL, bell, ms);
+  }
+
+  /** As `sleep`, blocking the thread (a synchronous sender): returns once the bell moved or `ms` passed. */
+  sleepSync(bell: number, ms: number): void {
+    sleep(this.i32, I32_PRODUCER_BELL, bell, ms);
   }
 
   endWait(): void {
@@ -441,6 +502,29 @@ export class RingConsumer extends RingView {
     const copy = k === 1 ? message.slice() : message; // the copy the caller keeps (a split message is one already)
     this.free(k);
     return copy;
+  }
+
+  /**
+   * The next message without taking it: a view into its slot (valid until `skip`), or undefined if the ring is
+   * empty or refused. For a consumer that decides after looking (an endpoint queue checks the sender's
+   * capability and rate limit first): `skip` takes it, anything else leaves it for the next look.
+   */
+  peek(): Uint8Array | undefined {
+    if (this.ready() === 0) return undefined;
+    return this.read(this.tail, 0);
+  }
+
+  /** Frees the message the last `peek` returned (and rings a producer waiting for room). */
+  skip(): void {
+    this.free(this.taken);
+  }
+
+  /**
+   * Refuses the ring from outside (a message well formed for the ring but not for its user, such as an endpoint
+   * queue entry too short to hold its label): as a malformed slot does, for good.
+   */
+  refuseRing(reason: string): void {
+    this.refuse(reason);
   }
 
   /**
