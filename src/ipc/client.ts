@@ -753,8 +753,6 @@ export class IpcClient implements CapabilityOwner {
     replyState.use(to);
     const slot = replyState.slot(to);
     const seq = replyState.seq(to);
-    const trace = this.trace;
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_REPLY, to.endpoint, slot.index, seq >>> 0, label >>> 0);
     const i32 = slot.i32;
     const state = Atomics.load(i32, SLOT_I32.STATE);
     let delivered = false;
@@ -769,6 +767,9 @@ export class IpcClient implements CapabilityOwner {
     // The caller gave up: drop the reply and let go of its slot, for its next call.
     if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
     wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
+    // Recorded after the reply is published: the clock read overlaps the caller taking it.
+    const trace = this.trace;
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_REPLY, to.endpoint, slot.index, seq >>> 0, label >>> 0);
     this.stats.record(-1, false); // counted; its cost is inside the caller's timed call
     return delivered;
   }

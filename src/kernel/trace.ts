@@ -569,12 +569,13 @@ interface FlowHalf {
   readonly from: number;
   readonly to: number;
   /**
-   * The slice of a ppcall this flow leaves, which may start earlier than its stamp says: the caller stamps its
-   * call after publishing it (the clock read then overlaps the callee's work), so a caller preempted there can
-   * stamp after the callee has already served the call. The callee's start proves the call was published by
-   * then, and the slice is stretched back to it.
+   * The event this flow leaves, when it was stamped after what it stands for was published, so that the clock
+   * read overlaps the other side's work: a ppcall (stamped after the call was published) and an endpoint reply
+   * (after the reply was). A PD preempted there stamps late, after the other side already went on; the other
+   * side's stamp proves what was published by when, so the ppcall's slice is stretched back to the serving's
+   * start (`extend`) and the reply moved back to just before the caller saw it (`move`).
    */
-  readonly stretch?: { ts: number; dur: number };
+  readonly stretch?: { readonly event: { ts: number; dur: number }; readonly mode: "extend" | "move" };
 }
 
 /** Per-PD decoding state: begins waiting for their end, and the PD's last time (its events are kept monotonic). */
@@ -643,9 +644,10 @@ class Decoder {
       case TraceKind.ENDPOINT_REPLY: {
         const what = r.kind === TraceKind.ENDPOINT_SEND ? "send" : r.kind === TraceKind.ENDPOINT_RECEIVE ? "receive" : "reply";
         const ts = at * 1000;
-        emit({ name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X", ts, dur: 0, pid: TRACE_PID, tid, args: { endpoint: r.object, slot: r.a, seq: r.b, label: r.label } });
+        const event = { name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X" as const, ts, dur: 0, pid: TRACE_PID, tid, args: { endpoint: r.object, slot: r.a, seq: r.b, label: r.label } };
+        emit(event);
         // send / call -> receive; reply -> the call's end
-        if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply", emit);
+        if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply", emit, { event, mode: "move" });
         else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message", emit);
         return;
       }
@@ -670,7 +672,7 @@ class Decoder {
         const channel = pd.channelOf[begin.object]!;
         const event = { name: `ppcall → ${pd.peerOf[begin.object] ?? "?"}`, cat: "ppcall", ph: "X" as const, ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label, replyLabel: end.label } };
         emit(event);
-        this.flow(pd, `c:${channel}:${begin.b}`, "s", ts, ts, last, "ppcall", emit, event);
+        this.flow(pd, `c:${channel}:${begin.b}`, "s", ts, ts, last, "ppcall", emit, { event, mode: "extend" });
         this.flow(pd, `p:${channel}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
       }
@@ -700,7 +702,7 @@ class Decoder {
    * after the finish: PDs stamp on their own threads, and a callee's "began serving" may read a few hundred
    * nanoseconds before its caller's "published the call". A pair that no placement fits is dropped.
    */
-  private flow(pd: PdTrace, key: string, ph: "s" | "f", ts: number, from: number, to: number, name: string, emit: (event: TraceEvent) => void, stretch?: { ts: number; dur: number }): void {
+  private flow(pd: PdTrace, key: string, ph: "s" | "f", ts: number, from: number, to: number, name: string, emit: (event: TraceEvent) => void, stretch?: FlowHalf["stretch"]): void {
     const half: FlowHalf = stretch === undefined ? { pd, ph, ts, from, to } : { pd, ph, ts, from, to, stretch };
     const other = this.flows.get(key);
     if (other === undefined || other.ph === ph) {
@@ -711,12 +713,18 @@ class Decoder {
     this.flows.delete(key);
     const finish = ph === "s" ? other : half;
     let start = ph === "s" ? half : other;
-    if (start.stretch !== undefined && start.from > finish.from) {
+    const late = start.stretch;
+    if (late?.mode === "extend" && start.from > finish.from) {
       // The call's slice begins where its serving began at the latest (see FlowHalf.stretch).
       const at = Math.max(0, finish.from - 2 * EPSILON_US);
-      start.stretch.dur += start.stretch.ts - at;
-      start.stretch.ts = at;
+      late.event.dur += late.event.ts - at;
+      late.event.ts = at;
       start = { ...start, ts: at, from: at };
+    } else if (late?.mode === "move" && start.from > finish.to) {
+      // The reply was published before the caller saw it (see FlowHalf.stretch).
+      const at = Math.max(0, finish.from, finish.to - 2 * EPSILON_US);
+      late.event.ts = at;
+      start = { ...start, ts: at, from: at, to: at };
     }
     // Inside each slice by EPSILON_US where the slice is long enough, so rounding cannot push a point out.
     const inside = (h: FlowHalf, t: number): number => Math.min(Math.max(t, h.from + Math.min(EPSILON_US, (h.to - h.from) / 2)), h.to - Math.min(EPSILON_US, (h.to - h.from) / 2));
