@@ -418,6 +418,16 @@ export class KernelTrace {
           }
           break;
         }
+        case TraceKind.PPCALL: {
+          const channel = pd.channelCounters[local];
+          if (channel === undefined) used = false;
+          else {
+            ops[Operation.ppcall]! += weight;
+            channel.ppcalls += weight;
+            channel.callLatency.record(i32[w + RECORD_FIELD.A]! >>> 0);
+          }
+          break;
+        }
         case TraceKind.PROTECTED_BEGIN:
           if (pd.channelOf[local]! < 0) used = false;
           else {
@@ -632,6 +642,13 @@ class Decoder {
         if (begin === undefined || begin.b !== r.b) return;
         state.open.delete(key);
         this.slice(pd, begin, at, r, emit);
+        return;
+      }
+      case TraceKind.PPCALL: {
+        // A whole call in one record: the slice it would have been as a begin and an end.
+        const end = { ...r, kind: TraceKind.PPCALL_END, at: r.at + r.a / 1e6, label: r.extra };
+        state.lastAt = Math.max(state.lastAt, end.at);
+        this.slice(pd, { ...r, at, kind: TraceKind.PPCALL_BEGIN }, Math.max(at, end.at), end, emit);
         return;
       }
       case TraceKind.NOTIFY: {

@@ -208,9 +208,10 @@ export class WorkerPd extends PdRuntime {
       throw this.peerDied(end, "ppcall");
     }
     this.ring(end);
-    // Recorded after publishing and ringing: the clock read overlaps the callee taking the call.
+    // Stamped after publishing and ringing (the clock read overlaps the callee taking the call); recorded with
+    // the reply, as one PPCALL record.
     const trace = this.trace;
-    if (trace !== undefined && trace.sampledNumber((end.calls = (end.calls + 1) >>> 0))) trace.record(TraceKind.PPCALL_BEGIN, channel, 0, end.calls, info.label >>> 0);
+    const began = trace !== undefined && trace.sampledNumber((end.calls = (end.calls + 1) >>> 0)) ? trace.now() : -1;
     // The wait below spins first (shm/wait.ts: no clock read within its first 1024 loads), so a callee that
     // is awake is caught there; it also handles sleeping, death and shutdown.
     for (;;) {
@@ -249,7 +250,7 @@ export class WorkerPd extends PdRuntime {
       }
     }
     const reply = memory.readMessage(this.ipc); // CALL_STATE stays REPLIED: the channel is free for the next call
-    if (trace !== undefined && trace.sampledNumber(end.calls)) trace.record(TraceKind.PPCALL_END, channel, 0, end.calls, reply === undefined ? 0 : reply.label >>> 0);
+    if (began >= 0) trace!.recordCall(TraceKind.PPCALL, channel, began, end.calls, info.label >>> 0, reply === undefined ? 0 : reply.label >>> 0);
     if (reply === undefined) {
       throw new IpcError("InvalidArgument", `ppcall: PD '${end.peer}' replied on channel ${channel} with a malformed message`, {
         operation: "ppcall",

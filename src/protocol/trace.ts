@@ -25,7 +25,7 @@
  *   16  | u32    | a: slot index (endpoints); high channel bits (NOTIFIED)
  *   20  | u32    | b: sequence number (the call's number on its channel, the endpoint slot's SEQ)
  *   24  | u32    | label of the message (low 32 bits)
- *   28  | u32    | spare (0)
+ *   28  | u32    | extra: the reply's label (PPCALL); else 0
  *
  * Everything in a record is the PD's word: the kernel bounds what it reads (never more than CAPACITY records
  * per drain, a HEAD further than CAPACITY ahead of TAIL refuses the ring), skips records of an unknown kind or
@@ -48,7 +48,7 @@ export const TRACE_RECORDS = 384;
 export const RECORD_BYTES = 32;
 /** A record in 32-bit words, and the index of each field (the f64 `at` is words 0-1). */
 export const RECORD_I32 = 8;
-export const RECORD_FIELD = { KIND: 2, OBJECT: 3, A: 4, B: 5, LABEL: 6 } as const;
+export const RECORD_FIELD = { KIND: 2, OBJECT: 3, A: 4, B: 5, LABEL: 6, EXTRA: 7 } as const;
 
 /** Default ring size: 65,536 records (2 MiB) per PD: 13 ms of back-to-back ppcalls, more than the kernel lets pass between drains. */
 export const DEFAULT_TRACE_RECORDS = 65_536;
@@ -83,11 +83,17 @@ export const TraceKind = {
   /** Async ring `object` (the PD's index of its ends): a batch of `a` messages published / taken. */
   RING_PUBLISH: 13,
   RING_RECEIVE: 14,
+  /**
+   * A whole ppcall in one record, written when its reply came back: `at` is when it was published, `a` its
+   * round trip in ns (saturating at 2^32 - 1), `b` its number on channel `object`, `label` the call's label,
+   * `extra` the reply's. What a PD writes instead of PPCALL_BEGIN + PPCALL_END: one record, one HEAD store.
+   */
+  PPCALL: 15,
 } as const;
 export type TraceKind = (typeof TraceKind)[keyof typeof TraceKind];
 
 /** Highest kind a record may carry; a record with another kind is skipped. */
-export const MAX_TRACE_KIND = 14;
+export const MAX_TRACE_KIND = 15;
 
 /** What the kernel hands a PD when tracing is on (`PdBootData.trace`). */
 export interface TraceBootData {

@@ -95,13 +95,22 @@ export class TraceRingWriter {
     return performance.now() + this.offset;
   }
 
+  /**
+   * Records a whole call that began at `at` (from `now()`) and ends now: one record whose `a` is the round trip
+   * in ns, `extra` the reply's label (TraceKind.PPCALL). One clock read, seven plain stores, one `Atomics.store`.
+   */
+  recordCall(kind: TraceKind, object: number, at: number, b: number, label: number, extra: number): void {
+    const ns = Math.round((performance.now() + this.offset - at) * 1e6);
+    this.recordAt(at, kind, object, ns > 0xffff_ffff ? 0xffff_ffff : ns < 0 ? 0 : ns, b, label, extra);
+  }
+
   /** Whether the operation numbered `b` (from 1: a call's number on its channel, a message's SEQ) is sampled. */
   sampledNumber(b: number): boolean {
     return ((b - 1) & this.sampleMask) === 0;
   }
 
   /** Records one event stamped `at` (from `now()`). */
-  recordAt(at: number, kind: TraceKind, object: number, a: number, b: number, label: number): void {
+  recordAt(at: number, kind: TraceKind, object: number, a: number, b: number, label: number, extra = 0): void {
     const head = this.head;
     if (((head - this.tail) >>> 0) >= this.capacity) {
       this.tail = Atomics.load(this.i32, TRACE_I32.TAIL) >>> 0; // acquire: the kernel is done with those slots
@@ -119,6 +128,7 @@ export class TraceRingWriter {
     i32[w + RECORD_FIELD.A] = a;
     i32[w + RECORD_FIELD.B] = b;
     i32[w + RECORD_FIELD.LABEL] = label;
+    i32[w + RECORD_FIELD.EXTRA] = extra;
     this.head = (head + 1) >>> 0;
     Atomics.store(i32, TRACE_I32.HEAD, this.head | 0); // publishes the record
   }
@@ -132,6 +142,7 @@ export interface TraceRecord {
   readonly a: number;
   readonly b: number;
   readonly label: number;
+  readonly extra: number;
 }
 
 /**
@@ -151,6 +162,7 @@ export function readRecord(i32: Int32Array, f64: Float64Array, index: number): T
     a: i32[at + RECORD_FIELD.A]! >>> 0,
     b: i32[at + RECORD_FIELD.B]! >>> 0,
     label: i32[at + RECORD_FIELD.LABEL]! >>> 0,
+    extra: i32[at + RECORD_FIELD.EXTRA]! >>> 0,
   };
 }
 
