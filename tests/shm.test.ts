@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Worker } from "node:worker_threads";
-import { ChannelMemory, IpcBuffer, layout, SyncWait } from "../src/internal.ts";
+import { ChannelMemory, IpcBuffer, layout, ringDoorbell, sleepOnDoorbell, spinUntil, SyncWait } from "../src/internal.ts";
+import { CLOCK_EVERY } from "../src/shm/wait.ts";
 import { IpcError, MessageInfo } from "../src/index.ts";
 
 describe("SyncWait", () => {
@@ -27,6 +28,46 @@ describe("SyncWait", () => {
     assert.equal(changed, true);
     assert.equal(Atomics.load(i32, 0), 7);
     await new Promise((r) => worker.once("exit", r));
+  });
+});
+
+describe("the one wait/wake primitive", () => {
+  test("a spin reads the clock only every CLOCK_EVERY rounds, never before the first CLOCK_EVERY", () => {
+    const real = performance.now.bind(performance);
+    let reads = 0;
+    performance.now = () => {
+      reads++;
+      return real();
+    };
+    try {
+      let rounds = 0;
+      assert.equal(spinUntil(() => ++rounds === CLOCK_EVERY - 1, 1_000_000), true);
+      assert.equal(reads, 0, "a peer that answers within the first rounds costs no clock read");
+      rounds = 0;
+      assert.equal(spinUntil(() => ++rounds === 3 * CLOCK_EVERY + 2, 1_000_000), true);
+      assert.equal(reads, 3);
+    } finally {
+      performance.now = real;
+    }
+  });
+
+  test("a doorbell is moved only when its owner sleeps: ringing an awake PD writes nothing", () => {
+    const doorbell = new Int32Array(new SharedArrayBuffer(layout.DOORBELL_BYTES));
+    ringDoorbell(doorbell);
+    assert.deepEqual([...doorbell.subarray(0, 2)], [0, 0], "awake: one load, no store");
+    doorbell[layout.DOORBELL_I32.SLEEPING] = 1;
+    ringDoorbell(doorbell);
+    assert.equal(doorbell[layout.DOORBELL_I32.RING], 1, "asleep: the bell moves");
+  });
+
+  test("sleepOnDoorbell: a last look that finds work does not sleep, and the sleeping flag is withdrawn either way", () => {
+    const doorbell = new Int32Array(new SharedArrayBuffer(layout.DOORBELL_BYTES));
+    let sawFlag = -1;
+    assert.equal(sleepOnDoorbell(doorbell, () => ((sawFlag = doorbell[layout.DOORBELL_I32.SLEEPING]!), true), 10_000), true);
+    assert.equal(sawFlag, 1, "the look comes after SLEEPING is set (the store-load pattern)");
+    assert.equal(doorbell[layout.DOORBELL_I32.SLEEPING], 0);
+    assert.equal(sleepOnDoorbell(doorbell, () => false, 5), false, "a slice that runs out with no ring");
+    assert.equal(doorbell[layout.DOORBELL_I32.SLEEPING], 0);
   });
 });
 
