@@ -89,7 +89,7 @@ export async function loadConfinedProgram(pd: string, moduleUrl: string, api: Re
   const { harden, Compartment } = lockedDown();
   // A module namespace object cannot be frozen: the program gets a frozen copy of its bindings (the same
   // function and class objects the runtime uses, hardened: their prototypes are frozen too).
-  const modules = new Map(namespaces.map(([spec, ns]) => [spec, harden(Object.assign(Object.create(null) as Record<string, unknown>, ns))]));
+  const modules = new Map(namespaces.map(([spec, ns]) => [spec, harden(namespaceCopy(ns))]));
   const allowed = [...modules.keys()].join(", ");
   const require = harden((specifier: unknown): unknown => {
     const module = typeof specifier === "string" ? modules.get(specifier) : undefined;
@@ -109,6 +109,18 @@ export async function loadConfinedProgram(pd: string, moduleUrl: string, api: Re
   const module = { exports: {} as Record<string, unknown> };
   outer(...names.map((name) => compartment.globalThis[name]))(module, module.exports, require);
   return module.exports["default"];
+}
+
+/**
+ * A plain copy of a module namespace, with a null prototype, in V8's fast-properties mode: a program's every
+ * call into the API loads the function from it (esbuild compiles `setMr(...)` to `(0, import_isokit.setMr)(...)`).
+ * `Object.create(null)` and `Object.assign` make dictionary-mode objects (a hash lookup per load); a spread
+ * literal, re-parented and then frozen, stays fast.
+ */
+function namespaceCopy(ns: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...ns };
+  Object.setPrototypeOf(copy, null);
+  return copy;
 }
 
 function endowments(harden: Ses["harden"]): Record<string, unknown> {
