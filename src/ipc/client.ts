@@ -44,7 +44,7 @@ import { Capability, callerTrace, capabilityInternals, type CapabilityOwner, typ
 import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
 import type { TraceRingWriter } from "../shm/trace-ring.ts";
-import { privateView } from "../shm/private-view.ts";
+import { copyBytes, privateView } from "../shm/private-view.ts";
 import { TraceKind } from "../protocol/trace.ts";
 
 /** Handles' private state (slot, endpoint, closed): kept where a confined program holding the handle cannot reach. */
@@ -480,7 +480,7 @@ export class IpcClient implements CapabilityOwner {
         endpoint: slot.endpoint,
       });
     }
-    return { data: slot.u8.slice(SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
+    return { data: copyBytes(slot.u8, SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
   }
 
   /**
@@ -838,7 +838,7 @@ export class IpcClient implements CapabilityOwner {
       refuse(slot, state, why); // a refused message's capabilities stay in transit until the kernel drops them
       return undefined;
     }
-    const data = slot.u8.slice(SLOT.DATA, SLOT.DATA + length); // private copy: the sender may keep writing
+    const data = copyBytes(slot.u8, SLOT.DATA, SLOT.DATA + length); // private copy: the sender may keep writing
     const label = i32[SLOT_I32.LABEL]! >>> 0;
     const seq = i32[SLOT_I32.SEQ]!;
     const transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
@@ -903,7 +903,7 @@ export class IpcClient implements CapabilityOwner {
       return undefined;
     }
     const label = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
-    const data = payload.slice(4); // private copy: the sender may keep writing
+    const data = copyBytes(payload, 4, payload.length); // private copy: the sender may keep writing
     // The take commits here: the kernel's revoke exchanges STATUS, so this fails if it came first.
     if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
       slot.retired = true;

@@ -60,7 +60,7 @@
  */
 
 import { IpcError } from "../errors.ts";
-import { privateView } from "./private-view.ts";
+import { copyBytes, privateView } from "./private-view.ts";
 import { announce, bump, ring, sleep, withdraw } from "./wait.ts";
 
 const MAGIC = 0x52_6f_73_69; // "isoR"
@@ -499,7 +499,7 @@ export class RingConsumer extends RingView {
     const message = this.read(this.tail, 0);
     if (message === undefined) return undefined;
     const k = this.taken;
-    const copy = k === 1 ? message.slice() : message; // the copy the caller keeps (a split message is one already)
+    const copy = k === 1 ? copyBytes(message, 0, message.length) : message; // the copy the caller keeps (a split message is one already)
     this.free(k);
     return copy;
   }

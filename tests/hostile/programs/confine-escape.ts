@@ -59,6 +59,20 @@ function tryEverything(): void {
     Array.prototype.push = () => 0;
     return ([] as number[]).push(1) === 0;
   });
+  // Lockdown freezes the typed arrays' prototypes property by property (pd/store-friendly-freeze.ts): as frozen.
+  attempt("TypedArray prototype pollution", () => {
+    // defineProperty, not an assignment: an assignment meets the override taming's setter, which throws anyway.
+    Object.defineProperty(Object.getPrototypeOf(Uint8Array.prototype) as object, "set", { value: () => undefined });
+    return true;
+  });
+  attempt("Uint8Array.prototype pollution", () => {
+    Object.defineProperty(Uint8Array.prototype, "polluted", { value: true });
+    return true;
+  });
+  attempt("an element on Object.prototype", () => {
+    (Object.prototype as Record<number, unknown>)[0] = "mine";
+    return (({}) as Record<number, unknown>)[0] === "mine";
+  });
   attempt("API pollution", () => {
     Object.defineProperty(isokit, "getMr", { value: () => 42 });
     return isokit.getMr(0) === 42;
