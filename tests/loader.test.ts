@@ -2,13 +2,16 @@
 // Programs are written to a fresh temporary directory per test, so the loader's per-process cache never
 // holds them from an earlier test and each build count starts from a program nobody has built.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
 import { boot, IpcError, type BootOptions, type SystemDescription } from "../src/index.ts";
-import { loaderStats } from "../src/kernel/loader.ts";
+import { sesCodeCache, sesPath, sesScriptSource } from "../src/kernel/code-cache.ts";
+import { cacheDirectory, loaderStats } from "../src/kernel/loader.ts";
+import { sesScriptSource as workerSesSource } from "../src/pd/confine.ts";
 
 const src = fileURLToPath(new URL("../src/", import.meta.url));
 const dirs: string[] = [];
@@ -167,5 +170,13 @@ describe("programs compiled by the kernel", () => {
     assert.match(await refusal("builtin.ts"), /^builtin\.ts:2:\d+: confined PD: 'os' is a Node built-in/);
     assert.match(await refusal("internal.ts"), /^internal\.ts:2:\d+: confined PD: 'isokit\/internal' \(isokit\/internal\) is the runtime's own layers/);
     assert.match(await refusal("deep.ts"), /^deep\.ts:2:\d+: confined PD: '.*context\.ts' is one of isokit's internal modules/);
+  });
+
+  test("the kernel's code cache of ses is one V8 accepts for the source a confined worker compiles", async () => {
+    const text = readFileSync(sesPath(), "utf8");
+    assert.equal(workerSesSource(text), sesScriptSource(text));
+    const cache = await sesCodeCache(cacheDirectory());
+    assert.ok(cache !== undefined && cache.byteLength > 0);
+    assert.equal(new Script(sesScriptSource(text), { filename: sesPath(), cachedData: cache }).cachedDataRejected, false);
   });
 });

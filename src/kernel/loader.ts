@@ -273,7 +273,7 @@ const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
 let cacheRoot: Promise<string> | undefined;
 
 /** The directory builds go under: the package's node_modules/.cache/isokit if writable, else the OS's tmp. */
-function cacheDirectory(): Promise<string> {
+export function cacheDirectory(): Promise<string> {
   cacheRoot ??= (async () => {
     for (const dir of [join(packageRoot, "node_modules", ".cache", "isokit"), join(tmpdir(), "isokit-cache")]) {
       try {

@@ -24,7 +24,8 @@ import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
 import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
 import type { TraceOptions } from "./trace.ts";
-import { compilePds, type CompiledProgram, type Confinement } from "./loader.ts";
+import { sesCodeCache } from "./code-cache.ts";
+import { cacheDirectory, compilePds, type CompiledProgram, type Confinement } from "./loader.ts";
 import {
   CallState,
   CHANNEL_I32,
@@ -57,6 +58,11 @@ const runningFromSource = here.endsWith(".ts");
 const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
 /** The runtime's worker entry, which loader.ts bundles with each program: the same build (src or dist) as this kernel. */
 const runtimePath = fileURLToPath(new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here));
+
+/** What a worker starts with: its boot data and, for a confined PD, the ses code cache (read by pd/worker-main.ts). */
+interface WorkerStart extends PdBootData<MessagePort> {
+  readonly sesCodeCache?: Uint8Array | undefined;
+}
 
 interface KernelPd {
   readonly plan: PlannedPd;
@@ -139,6 +145,8 @@ export class WorkerSystem implements RunningSystem {
   /** Counters, trace and capability log (kernel/stats.ts): made in `launch`, once the plan is known. */
   private observation: Observation | undefined;
   private traceOptions: TraceOptions | undefined;
+  /** V8's code cache of ses, for confined PDs' workers (kernel/code-cache.ts); each worker gets a copy. */
+  private sesCodeCache: Uint8Array | undefined;
 
   private readonly asyncChannels: AsyncChannels;
 
@@ -200,7 +208,12 @@ export class WorkerSystem implements RunningSystem {
     // Every distinct program is compiled (in parallel, once) before any worker starts: a program that does not
     // compile fails the boot with its location, and no worker pays for a TypeScript loader of its own.
     // Each PD's program runs confined (pd/confine.ts) unless the boot lists the PD trusted.
-    const compiled = await compilePds(plan.pds, runtimePath, confinement);
+    // A confined PD's worker compiles ses with the code cache made here (kernel/code-cache.ts), alongside.
+    const [compiled, sesCache] = await Promise.all([
+      compilePds(plan.pds, runtimePath, confinement),
+      plan.pds.some((pd) => !confinement.trusted.has(pd.name)) ? sesCodeCache(cacheDirectory()) : undefined,
+    ]);
+    this.sesCodeCache = sesCache;
     const compileFailures = plan.pds.flatMap((pd) => {
       const result = compiled.get(pd.name);
       return result instanceof Error ? [{ pd: pd.name, error: result }] : [];
@@ -302,7 +315,9 @@ export class WorkerSystem implements RunningSystem {
     // resourceLimits: a PD over its heap is stopped by V8 (the 'error' below), one over its stack throws a
     // RangeError in its entry point; either faults that PD alone.
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.heapMbPerPd, stackSizeMb: this.resources.get(plan.name)?.stackMb ?? this.limits.stackMbPerPd };
-    const worker = new Worker(bootstrapUrl, { workerData: boot, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits, execArgv: workerExecArgv() });
+    // A confined PD gets its own copy of the ses code cache (structured clone): nothing it holds is another PD's.
+    const workerData: WorkerStart = boot.confinedApi === undefined || this.sesCodeCache === undefined ? boot : { ...boot, sesCodeCache: this.sesCodeCache };
+    const worker = new Worker(bootstrapUrl, { workerData, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits, execArgv: workerExecArgv() });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));
     const exited = new Promise<number>((resolve) => worker.once("exit", resolve));

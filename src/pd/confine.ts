@@ -26,12 +26,16 @@
  * `performance.now()`.
  */
 
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { Script } from "node:vm";
 import { TextDecoder, TextEncoder, type EncodeIntoResult } from "node:util";
 import { IpcError } from "../errors.ts";
 import { confinedDataView, unguarded } from "./regions.ts";
 import { debugPrintln } from "./registers.ts";
+import { withStoreFriendlyFreeze } from "./store-friendly-freeze.ts";
 
 /** The functions `ses` installs on globalThis (its own type declarations are global, so they are typed here). */
 interface Ses {
@@ -49,13 +53,39 @@ let ses: Ses | undefined;
  * Locks the worker down, once. Tamings chosen so the runtime keeps working as before: stacks stay readable
  * (`errorTaming: "unsafe"`, for fault reports), the host's console and process handlers are left alone (the
  * kernel owns a worker's faults and streams), and assignments that shadow a frozen prototype property still work
- * (`overrideTaming: "moderate"`, e.g. an Error subclass setting `name`).
+ * (`overrideTaming: "moderate"`, e.g. an Error subclass setting `name`). kernel/code-cache.ts makes its cache
+ * with the same options.
+ *
+ * ses is its one-file build (dist/ses.cjs, the package's "require" entry; its ESM entry is some hundred modules,
+ * ~10 ms more per PD), compiled as CommonJS would compile it but with `codeCache`, the V8 code cache the kernel
+ * made of it (kernel/code-cache.ts; this worker's own copy). V8 checks a cache before using it: one made by
+ * another V8, with other flags or for other source is rejected and ses is compiled from its source.
  */
-function lockedDown(): Ses {
+function lockedDown(codeCache: Uint8Array | undefined): Ses {
   if (ses !== undefined) return ses;
-  // `require`, not `import`: ses's "require" entry is its one-file build (dist/ses.cjs); its ESM entry is some
-  // hundred modules, which the worker's ESM loader resolves and compiles one by one (~10 ms more per PD).
-  createRequire(import.meta.url)("ses");
+  // ses reads the stack of errors it makes while it loads and locks down; with source maps on, Node then parses
+  // the map of every runtime file on those stacks (~5 ms, before any fault needs one). Off meanwhile: the maps
+  // Node cached as the runtime loaded stay cached, and stacks use them again once it is back on.
+  const maps = process.sourceMapsEnabled;
+  process.setSourceMapsEnabled(false);
+  try {
+    ses = lockDown(codeCache);
+  } finally {
+    process.setSourceMapsEnabled(maps);
+  }
+  return ses;
+}
+
+function lockDown(codeCache: Uint8Array | undefined): Ses {
+  const path = createRequire(import.meta.url).resolve("ses");
+  const source = sesScriptSource(readFileSync(path, "utf8"));
+  const script = new Script(source, { filename: path, ...(codeCache === undefined ? {} : { cachedData: codeCache }) });
+  const module = { exports: {} };
+  // Evaluated with an Object.freeze that keeps typed-array stores fast after lockdown (pd/store-friendly-freeze.ts):
+  // ses captures Object.freeze as it evaluates.
+  withStoreFriendlyFreeze(() => {
+    (script.runInThisContext() as (exports: object, require: undefined, module: object, filename: string, dirname: string) => void)(module.exports, undefined, module, path, dirname(path));
+  });
   const g = globalThis as unknown as Ses;
   g.lockdown({
     errorTaming: "unsafe",
@@ -67,8 +97,15 @@ function lockedDown(): Ses {
     domainTaming: "unsafe",
     evalTaming: "safe-eval",
   });
-  ses = g;
-  return ses;
+  return g;
+}
+
+/**
+ * ses's file as this worker compiles it. The same string as kernel/code-cache.ts's sesScriptSource, character for
+ * character (tests/loader.test.ts checks), or V8 rejects the kernel's cache and ses compiles from its source.
+ */
+export function sesScriptSource(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 }
 
 /** JavaScript identifiers that cannot be parameter names in strict code, or need not be (literals). */
@@ -78,15 +115,16 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 /**
  * Evaluates the confined bundle at `moduleUrl` for PD `pd` and returns its module's default export (the
  * runtime checks it is a `protectionDomain(...)` program, as for a trusted one). `api` maps each specifier the
- * program may import to the runtime's module for it. Throws what evaluating the program threw (a load fault).
+ * program may import to the runtime's module for it; `sesCodeCache` is the kernel's code cache of ses (see
+ * lockedDown). Throws what evaluating the program threw (a load fault).
  */
-export async function loadConfinedProgram(pd: string, moduleUrl: string, api: Readonly<Record<string, string>>): Promise<unknown> {
+export async function loadConfinedProgram(pd: string, moduleUrl: string, api: Readonly<Record<string, string>>, sesCodeCache?: Uint8Array): Promise<unknown> {
   // Read and import everything with the runtime's authority before lockdown; nothing after it is trusted code.
   const [source, namespaces] = await Promise.all([
     readFile(new URL(moduleUrl), "utf8"),
     Promise.all(Object.entries(api).map(async ([spec, url]) => [spec, (await import(url)) as Record<string, unknown>] as const)),
   ]);
-  const { harden, Compartment } = lockedDown();
+  const { harden, Compartment } = lockedDown(sesCodeCache);
   // A module namespace object cannot be frozen: the program gets a frozen copy of its bindings (the same
   // function and class objects the runtime uses, hardened: their prototypes are frozen too).
   const modules = new Map(namespaces.map(([spec, ns]) => [spec, harden(namespaceCopy(ns))]));

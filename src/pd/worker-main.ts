@@ -19,13 +19,21 @@ function post(message: PdToKernel): void {
   parentPort?.postMessage(message);
 }
 
+/**
+ * What the kernel adds to a PD's boot data (kernel/worker-system.ts's WorkerStart): the V8 code cache of ses for
+ * a confined PD (kernel/code-cache.ts), this worker's own copy.
+ */
+interface WorkerStart extends PdBootData<MessagePort> {
+  readonly sesCodeCache?: Uint8Array | undefined;
+}
+
 export async function runWorker(): Promise<void> {
-  const boot = workerData as PdBootData<MessagePort>;
+  const boot = workerData as WorkerStart;
   assertLittleEndian();
   let program: unknown;
   try {
     if (boot.confinedApi === undefined) program = ((await import(boot.moduleUrl)) as { default?: unknown }).default;
-    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, boot.confinedApi);
+    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, boot.confinedApi, boot.sesCodeCache);
   } catch (error) {
     post({ type: "fault", entry: "load", error: serializeError(error) });
     return;

@@ -1,0 +1,106 @@
+/**
+ * The V8 code cache of `ses` that the kernel makes once and hands to every confined worker.
+ *
+ * Why: a confined PD's worker compiles ses's one-file build (dist/ses.cjs, 519 KB of source) before lockdown;
+ * parsing it and compiling the functions lockdown runs took ~20 of a confined PD's ~100 ms to start alone
+ * (more with ten starting on two cores). With the code V8 compiled here, a worker deserializes instead.
+ *
+ * What makes it safe: a code cache is data V8 validates before it uses it (the V8 version and flags it was
+ * made with, and the source it belongs to); a cache that does not match is rejected, and the worker compiles
+ * from the source as it would without one. V8's source check is cheap (not a hash of every byte), so the
+ * bytes must never come from anyone but the kernel: they are made in this thread, from the file this thread
+ * reads, and each worker gets its own copy in its `workerData` (a structured clone, not a shared buffer), so
+ * no PD, trusted or not, can write to what another PD compiles. A copy on disk (next to the compiled programs)
+ * saves the next process the making; it is used only after this thread compiled ses with it and V8 accepted it,
+ * and it is as trusted as the compiled runtime beside it, which every worker imports: whoever can write the one
+ * (a trusted PD can: it has the process's authority) can write the other.
+ *
+ * How it is made: ses runs in a fresh `vm` context (its own realm: nothing of this thread's globals changes),
+ * and lockdown runs there too, so the cache holds the functions lockdown calls, not only the top level.
+ */
+
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createContext, Script } from "node:vm";
+
+/**
+ * How a worker compiles ses: the file's source inside this wrapper (CommonJS's own parameter list), with the
+ * file's path as its name. pd/confine.ts builds the same string (tests/loader.test.ts checks); one that differs
+ * only costs the cache.
+ */
+export function sesScriptSource(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}
+
+/** ses's one-file build, as `require("ses")` resolves it in a worker (the package's "require" entry). */
+export function sesPath(): string {
+  return createRequire(import.meta.url).resolve("ses");
+}
+
+/** The lockdown options a confined worker uses (pd/confine.ts says why each); the cache is made with them. */
+export const LOCKDOWN_OPTIONS: Readonly<Record<string, string>> = {
+  errorTaming: "unsafe",
+  stackFiltering: "verbose",
+  overrideTaming: "moderate",
+  consoleTaming: "unsafe",
+  errorTrapping: "none",
+  unhandledRejectionTrapping: "none",
+  domainTaming: "unsafe",
+  evalTaming: "safe-eval",
+};
+
+let made: Promise<Uint8Array | undefined> | undefined;
+
+/**
+ * The code cache of ses for this process's V8, made once per process (or read from `cacheDir` when an earlier
+ * process left one V8 accepts). Undefined if it cannot be made: workers then compile ses from its source.
+ */
+export function sesCodeCache(cacheDir: Promise<string>): Promise<Uint8Array | undefined> {
+  made ??= (async () => {
+    try {
+      const path = sesPath();
+      const source = sesScriptSource(readFileSync(path, "utf8"));
+      // The V8 that made it and its flags are part of what V8 checks; in the name too, so processes of other
+      // Node versions sharing the directory do not replace each other's.
+      const key = createHash("sha256").update(process.version).update("\0").update(process.arch).update("\0").update(process.execArgv.join(" ")).update("\0").update(source).digest("hex").slice(0, 24);
+      const file = join(await cacheDir, "code-cache", `ses-${key}.bin`);
+      const onDisk = await readFile(file).catch(() => undefined);
+      if (onDisk !== undefined && !new Script(source, { filename: path, cachedData: onDisk }).cachedDataRejected) return new Uint8Array(onDisk);
+      const cache = make(source, path);
+      await save(file, cache);
+      return cache;
+    } catch {
+      return undefined;
+    }
+  })();
+  return made;
+}
+
+function make(source: string, path: string): Uint8Array {
+  const script = new Script(source, { filename: path });
+  const context = createContext({});
+  try {
+    const load = script.runInContext(context) as (exports: object, require: undefined, module: object, filename: string, dirname: string) => void;
+    const module = { exports: {} };
+    load(module.exports, undefined, module, path, dirname(path));
+    (context as { lockdown?: (options: Readonly<Record<string, string>>) => void }).lockdown?.(LOCKDOWN_OPTIONS);
+  } catch {
+    // A realm ses or lockdown does not like: the cache then holds what ran until here, still valid.
+  }
+  return new Uint8Array(script.createCachedData());
+}
+
+async function save(file: string, cache: Uint8Array): Promise<void> {
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    // Written aside and renamed, so a reader never sees half a cache.
+    const staging = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    await writeFile(staging, cache);
+    await rename(staging, file);
+  } catch {
+    // an optimisation: the next process makes it again
+  }
+}
