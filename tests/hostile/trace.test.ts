@@ -32,6 +32,7 @@ describe("hostile trace rings", () => {
   test("garbage records are skipped and counted; the honest pair's call is traced and joined; nobody is faulted", async () => {
     await using system = await start(
       { ...honest, protectionDomains: [...honest.protectionDomains, { name: "garbage", priority: 1, program: program("trace-garbage") }] },
+      // Trusted: it writes its trace ring's raw memory (from workerData), below the PD API a confined program has.
       { trace: true, trusted: ["garbage"] },
     );
     await system.shutdown();
@@ -51,6 +52,7 @@ describe("hostile trace rings", () => {
   test("a trace ring whose HEAD runs a million records ahead is refused and faults its PD alone", async () => {
     await using system = await start(
       { ...honest, protectionDomains: [...honest.protectionDomains, { name: "breaker", priority: 1, program: program("trace-breaker") }] },
+      // Trusted: it moves its trace ring's HEAD itself (from workerData), which a confined program cannot reach.
       { trace: true, trusted: ["breaker"] },
     );
     assert.equal(state(system, "breaker"), "faulted");
