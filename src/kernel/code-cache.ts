@@ -1,5 +1,6 @@
 /**
- * The V8 code cache of `ses` that the kernel makes once and hands to every confined worker.
+ * The V8 code caches the kernel makes once and hands to every confined worker: of `ses` and of the confined
+ * runtime script (kernel/loader.ts).
  *
  * Why: a confined PD's worker compiles ses's one-file build (dist/ses.cjs, 519 KB of source) before lockdown;
  * parsing it and compiling the functions lockdown runs took ~20 of a confined PD's ~100 ms to start alone
@@ -24,6 +25,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createContext, Script } from "node:vm";
 
 /**
@@ -53,6 +55,27 @@ export const LOCKDOWN_OPTIONS: Readonly<Record<string, string>> = {
 };
 
 let made: Promise<Uint8Array | undefined> | undefined;
+const scripts = new Map<string, Uint8Array | undefined>();
+
+/**
+ * The code cache of the script at file URL `url` (the confined runtime, kernel/loader.ts: a file that is one
+ * expression, compiled verbatim by bin/pd-worker.mjs), compiled here and not run: it holds the code V8 compiles
+ * eagerly (the top level of every bundled module), enough for a worker to skip nearly all of its compile time.
+ * Once per file per process; undefined if the file cannot be read (the worker then fails to load it anyway).
+ */
+export function scriptCodeCache(url: string): Uint8Array | undefined {
+  if (!scripts.has(url)) {
+    let cache: Uint8Array | undefined;
+    try {
+      const filename = fileURLToPath(url);
+      cache = new Uint8Array(new Script(readFileSync(filename, "utf8"), { filename }).createCachedData());
+    } catch {
+      cache = undefined;
+    }
+    scripts.set(url, cache);
+  }
+  return scripts.get(url);
+}
 
 /**
  * The code cache of ses for this process's V8, made once per process (or read from `cacheDir` when an earlier

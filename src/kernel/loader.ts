@@ -143,11 +143,22 @@ async function compileProgram(programPath: string, runtimePath: string, options:
   const packages = [...new Set(options.packages ?? [])].sort();
   const api = confinedApi(tree);
   // The runtime and its API modules do not depend on the program: one build serves every confined program.
-  const runtimeBuild = cached(`${runtimePath}\0confined-runtime`, () =>
+  const runtimeBuild = cached(`${runtimePath}\0confined-runtime-cjs`, () =>
     build(
-      { entryPoints: { runtime: runtimePath, ...Object.fromEntries([...api].map(([spec, path]) => [apiEntryName(spec), path])) }, format: "esm", splitting: true },
-      { tree, confined: false, packages: [] },
+      {
+        entryPoints: { runtime: CONFINED_RUNTIME },
+        format: "cjs",
+        splitting: false,
+        outExtension: { ".js": ".cjs" },
+        sourcemap: "linked",
+        // The file is one expression, the CommonJS function of the bundle: compiled verbatim (and its code cache
+        // made) from the same text by the kernel and by the worker.
+        banner: { js: COMMONJS_HEAD },
+        footer: { js: "})" },
+      },
+      { tree, confined: false, packages: [], bundlePackages: true },
       false,
+      confinedRuntimeEntry(runtimePath, api),
     ),
   );
   const programBuild = cached(`${runtimePath}\0confined\0${packages.join(",")}\0${programPath}`, () =>
@@ -164,7 +175,42 @@ async function compileProgram(programPath: string, runtimePath: string, options:
   return {
     runtimeUrl: runtime["runtime"]!,
     moduleUrl: program["program"]!,
-    api: Object.fromEntries([...used].map((spec) => [spec, runtime[apiEntryName(spec)]!])),
+    // Each module is a namespace of the one runtime script, named by the fragment (see confinedRuntimeEntry).
+    api: Object.fromEntries([...used].map((spec) => [spec, `${runtime["runtime"]!}#${spec}`])),
+  };
+}
+
+/** The entry point name of the confined runtime's build: a module made by confinedRuntimeEntry, not a file. */
+const CONFINED_RUNTIME = "isokit:confined-runtime";
+/** The parameters Node gives a CommonJS module; bin/pd-worker.mjs passes them in this order. */
+const COMMONJS_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+const VIRTUAL = "isokit-virtual";
+
+/**
+ * The confined runtime: one CommonJS script of the worker entry, every API module a confined program may be
+ * given, and the packages they import. Why one script and not ES modules: a confined worker loaded the runtime's
+ * ES modules (runtime, API entries, ~20 chunks, msgpackr's and capnp-es's files, each with its source map) in
+ * ~50 ms; one script loads in ~15, and V8 can compile a script from a code cache (kernel/code-cache.ts), which
+ * Node 20 offers for no ES module: ~5 ms. The file is the bundle wrapped as a CommonJS function (COMMONJS_HEAD);
+ * bin/pd-worker.mjs compiles it with the kernel's cache and calls it as Node would call a module; its
+ * `api` export holds each API module's namespace by specifier, which the worker hardens for the program
+ * (pd/confine.ts). The script is the runtime's own code, running with the worker's authority before lockdown.
+ * Node applies no source map to a script it did not load itself: the runtime's frames in a confined PD's stacks
+ * name runtime.cjs, whose map is the runtime.cjs.map beside it (the program's frames name its bundle anyway).
+ */
+function confinedRuntimeEntry(runtimePath: string, api: ReadonlyMap<string, string>): Plugin {
+  const specs = [...api];
+  const contents = [
+    `export { runWorker } from ${JSON.stringify(runtimePath)};`,
+    ...specs.map(([, path], i) => `import * as api${i} from ${JSON.stringify(path)};`),
+    `export const api = { ${specs.map(([spec], i) => `${JSON.stringify(spec)}: api${i}`).join(", ")} };`,
+  ].join("\n");
+  return {
+    name: "isokit-confined-runtime",
+    setup(b) {
+      b.onResolve({ filter: /^isokit:confined-runtime$/ }, () => ({ path: CONFINED_RUNTIME, namespace: VIRTUAL }));
+      b.onLoad({ filter: /.*/, namespace: VIRTUAL }, () => ({ contents, loader: "js", resolveDir: packageRoot }));
+    },
   };
 }
 
@@ -178,10 +224,6 @@ async function requiredSpecs(programUrl: string, api: ReadonlyMap<string, string
   const used = new Set<string>();
   for (const match of source.matchAll(/\brequire\("(isokit(?:\/[\w-]+)?)"\)/g)) if (api.has(match[1]!)) used.add(match[1]!);
   return used;
-}
-
-function apiEntryName(spec: string): string {
-  return `api-${spec.replaceAll("/", "-")}`;
 }
 
 /** The build of `key`: from this process's cache, the disk's, or esbuild. Resolves to its outputs by entry name. */
@@ -369,6 +411,8 @@ function packageName(specifier: string): string | undefined {
 interface Resolution {
   readonly tree: Tree;
   readonly confined: boolean;
+  /** Trusted code only: bundle the packages it imports instead of leaving them to Node (the confined runtime). */
+  readonly bundlePackages?: boolean;
   /** Packages a confined program may import by name. */
   readonly packages: readonly string[];
 }
@@ -411,6 +455,12 @@ function programPlugin(how: Resolution): Plugin {
         }
         path = path!;
         if (IN_NODE_MODULES.test(path)) {
+          if (how.bundlePackages === true) {
+            // A package's require() of another package (msgpackr's optional native msgpackr-extract) stays a
+            // require() at run time, answered from where the package is installed.
+            if (args.kind === "require-call" && IN_NODE_MODULES.test(args.importer) && packageName(args.path) !== undefined) return { path: args.path, external: true };
+            return { path };
+          }
           if (!how.confined) return { path: pathToFileURL(path).href, external: true };
           // A package the system allowed may use what it depends on: all of it is bundled and runs confined.
           const name = packageName(args.path);
@@ -441,9 +491,17 @@ function programPlugin(how: Resolution): Plugin {
 
 const RESOLVING = Symbol("isokit-resolving");
 
-type BuildShape = Required<Pick<BuildOptions, "format" | "splitting">> & Pick<BuildOptions, "supported"> & { readonly entryPoints: Record<string, string> };
+type BuildShape = Required<Pick<BuildOptions, "format" | "splitting">> &
+  Pick<BuildOptions, "supported"> & {
+    readonly entryPoints: Record<string, string>;
+    readonly outExtension?: { readonly ".js": string };
+    /** Default "inline" (Node applies a module's inline map to its stacks); "linked": a .map file beside it. */
+    readonly sourcemap?: "linked";
+    readonly banner?: { readonly js: string };
+    readonly footer?: { readonly js: string };
+  };
 
-async function build(shape: BuildShape, how: Resolution, countAsProgram = true): Promise<CacheEntry> {
+async function build(shape: BuildShape, how: Resolution, countAsProgram = true, entry?: Plugin): Promise<CacheEntry> {
   const esbuild = await import("esbuild");
   const root = await cacheDirectory();
   // Sources in the inline maps are relative to the output directory: build "into" a sibling of the final
@@ -451,6 +509,7 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true):
   const outdir = join(root, "out");
   if (countAsProgram) builds++;
   const mainEntry = Object.keys(shape.entryPoints)[0]!;
+  const ext = shape.outExtension?.[".js"] ?? ".js";
   let result;
   try {
     result = await esbuild.build({
@@ -462,7 +521,7 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true):
       conditions: [],
       // A confined bundle has no `process`: the one thing bundled packages commonly read of it is this.
       ...(how.confined ? { define: { "process.env.NODE_ENV": '"production"' } } : {}),
-      sourcemap: "inline",
+      sourcemap: shape.sourcemap ?? "inline",
       // Stacks need the mappings only; the sources are on disk. Without their text a worker's maps are a fraction
       // of the size, and every PD worker holds (and with source maps enabled, parses) its own copy.
       sourcesContent: false,
@@ -473,7 +532,7 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true):
       metafile: true,
       logLevel: "silent",
       absWorkingDir: packageRoot,
-      plugins: [programPlugin(how)],
+      plugins: [...(entry === undefined ? [] : [entry]), programPlugin(how)],
     });
   } catch (error) {
     throw new ProgramCompileError(describeFailure(error, shape.entryPoints[mainEntry]!), { cause: error });
@@ -481,7 +540,7 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true):
   const hash = createHash("sha256");
   for (const file of result.outputFiles) hash.update(relative(outdir, file.path)).update("\0").update(file.contents);
   const final = join(root, hash.digest("hex").slice(0, 24));
-  if (!existsSync(join(final, `${mainEntry}.js`))) {
+  if (!existsSync(join(final, `${mainEntry}${ext}`))) {
     const staging = `${final}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     await mkdir(staging, { recursive: true });
     await Promise.all(result.outputFiles.map((file) => writeFile(join(staging, relative(outdir, file.path)), file.contents)));
@@ -495,12 +554,12 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true):
   }
   const inputs = new Map<string, number>();
   await Promise.all(
-    Object.keys(result.metafile.inputs).map(async (input) => {
+    Object.keys(result.metafile.inputs).filter((input) => !input.startsWith(`${VIRTUAL}:`)).map(async (input) => {
       const path = isAbsolute(input) ? input : resolve(packageRoot, input);
       inputs.set(path, (await stat(path)).mtimeMs);
     }),
   );
-  return { outputs: Object.fromEntries(Object.keys(shape.entryPoints).map((name) => [name, pathToFileURL(join(final, `${name}.js`)).href])), inputs };
+  return { outputs: Object.fromEntries(Object.keys(shape.entryPoints).map((name) => [name, pathToFileURL(join(final, `${name}${ext}`)).href])), inputs };
 }
 
 /** Builds kept besides the young ones: every edit of a program (or of isokit's sources) makes a new one. */

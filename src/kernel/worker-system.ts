@@ -24,7 +24,7 @@ import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
 import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
 import type { TraceOptions } from "./trace.ts";
-import { sesCodeCache } from "./code-cache.ts";
+import { scriptCodeCache, sesCodeCache } from "./code-cache.ts";
 import { cacheDirectory, compilePds, type CompiledProgram, type Confinement } from "./loader.ts";
 import {
   CallState,
@@ -59,8 +59,12 @@ const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
 /** The runtime's worker entry, which loader.ts bundles with each program: the same build (src or dist) as this kernel. */
 const runtimePath = fileURLToPath(new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here));
 
-/** What a worker starts with: its boot data and, for a confined PD, the ses code cache (read by pd/worker-main.ts). */
+/**
+ * What a worker starts with: its boot data and, for a confined PD, the code caches of its runtime script (read by
+ * bin/pd-worker.mjs) and of ses (pd/worker-main.ts), each the worker's own copy (kernel/code-cache.ts).
+ */
 interface WorkerStart extends PdBootData<MessagePort> {
+  readonly runtimeCodeCache?: Uint8Array | undefined;
   readonly sesCodeCache?: Uint8Array | undefined;
 }
 
@@ -315,8 +319,8 @@ export class WorkerSystem implements RunningSystem {
     // resourceLimits: a PD over its heap is stopped by V8 (the 'error' below), one over its stack throws a
     // RangeError in its entry point; either faults that PD alone.
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.heapMbPerPd, stackSizeMb: this.resources.get(plan.name)?.stackMb ?? this.limits.stackMbPerPd };
-    // A confined PD gets its own copy of the ses code cache (structured clone): nothing it holds is another PD's.
-    const workerData: WorkerStart = boot.confinedApi === undefined || this.sesCodeCache === undefined ? boot : { ...boot, sesCodeCache: this.sesCodeCache };
+    // A confined PD gets its own copy of the code caches (structured clones): nothing it holds is another PD's.
+    const workerData: WorkerStart = boot.confinedApi === undefined ? boot : { ...boot, runtimeCodeCache: scriptCodeCache(boot.runtimeUrl), sesCodeCache: this.sesCodeCache };
     const worker = new Worker(bootstrapUrl, { workerData, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits, execArgv: workerExecArgv() });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));

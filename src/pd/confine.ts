@@ -115,19 +115,16 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 /**
  * Evaluates the confined bundle at `moduleUrl` for PD `pd` and returns its module's default export (the
  * runtime checks it is a `protectionDomain(...)` program, as for a trusted one). `api` maps each specifier the
- * program may import to the runtime's module for it; `sesCodeCache` is the kernel's code cache of ses (see
- * lockedDown). Throws what evaluating the program threw (a load fault).
+ * program may import to the namespace of the runtime's module for it; `sesCodeCache` is the kernel's code cache
+ * of ses (see lockedDown). Throws what evaluating the program threw (a load fault).
  */
-export async function loadConfinedProgram(pd: string, moduleUrl: string, api: Readonly<Record<string, string>>, sesCodeCache?: Uint8Array): Promise<unknown> {
-  // Read and import everything with the runtime's authority before lockdown; nothing after it is trusted code.
-  const [source, namespaces] = await Promise.all([
-    readFile(new URL(moduleUrl), "utf8"),
-    Promise.all(Object.entries(api).map(async ([spec, url]) => [spec, (await import(url)) as Record<string, unknown>] as const)),
-  ]);
+export async function loadConfinedProgram(pd: string, moduleUrl: string, api: ReadonlyMap<string, Record<string, unknown>>, sesCodeCache?: Uint8Array): Promise<unknown> {
+  // Read everything with the runtime's authority before lockdown; nothing after it is trusted code.
+  const source = await readFile(new URL(moduleUrl), "utf8");
   const { harden, Compartment } = lockedDown(sesCodeCache);
-  // A module namespace object cannot be frozen: the program gets a frozen copy of its bindings (the same
-  // function and class objects the runtime uses, hardened: their prototypes are frozen too).
-  const modules = new Map(namespaces.map(([spec, ns]) => [spec, harden(namespaceCopy(ns))]));
+  // A namespace (its bindings are getters) is not what the program gets: it gets a frozen copy of the bindings'
+  // values (the same function and class objects the runtime uses, hardened: their prototypes are frozen too).
+  const modules = new Map([...api].map(([spec, ns]) => [spec, harden(namespaceCopy(ns))]));
   const allowed = [...modules.keys()].join(", ");
   const require = harden((specifier: unknown): unknown => {
     const module = typeof specifier === "string" ? modules.get(specifier) : undefined;

@@ -21,19 +21,23 @@ function post(message: PdToKernel): void {
 
 /**
  * What the kernel adds to a PD's boot data (kernel/worker-system.ts's WorkerStart): the V8 code cache of ses for
- * a confined PD (kernel/code-cache.ts), this worker's own copy.
+ * a confined PD (kernel/code-cache.ts), this worker's own copy. (bin/pd-worker.mjs reads `runtimeCodeCache`.)
  */
 interface WorkerStart extends PdBootData<MessagePort> {
   readonly sesCodeCache?: Uint8Array | undefined;
 }
 
-export async function runWorker(): Promise<void> {
+/**
+ * Runs the PD. `api`: the confined runtime's API modules by name (kernel/loader.ts confinedRuntimeEntry; the
+ * script bin/pd-worker.mjs ran exports it with this function); absent in a trusted PD's ES module runtime.
+ */
+export async function runWorker(api?: Readonly<Record<string, Record<string, unknown>>>): Promise<void> {
   const boot = workerData as WorkerStart;
   assertLittleEndian();
   let program: unknown;
   try {
     if (boot.confinedApi === undefined) program = ((await import(boot.moduleUrl)) as { default?: unknown }).default;
-    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, boot.confinedApi, boot.sesCodeCache);
+    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, apiModules(boot.confinedApi, api), boot.sesCodeCache);
   } catch (error) {
     post({ type: "fault", entry: "load", error: serializeError(error) });
     return;
@@ -56,4 +60,18 @@ export async function runWorker(): Promise<void> {
   if (pd.isAsync) await pd.runAsync();
   else pd.runSync();
   post({ type: "stopped" });
+}
+
+/**
+ * The namespace of each API module a confined program may import: `confinedApi` names each as `<runtime>#<spec>`,
+ * a module of this worker's runtime script, exported in its `api`.
+ */
+function apiModules(confinedApi: Readonly<Record<string, string>>, api: Readonly<Record<string, Record<string, unknown>>> | undefined): Map<string, Record<string, unknown>> {
+  return new Map(
+    Object.entries(confinedApi).map(([spec, url]) => {
+      const module = api?.[url.slice(url.indexOf("#") + 1)];
+      if (module === undefined) throw new IpcError("InvalidSystem", `load: the confined runtime has no module '${spec}' (${url})`, { operation: "load" });
+      return [spec, module] as const;
+    }),
+  );
 }
