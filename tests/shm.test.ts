@@ -53,10 +53,11 @@ describe("the one wait/wake primitive", () => {
 
   test("a doorbell is moved only when its owner sleeps: ringing an awake PD writes nothing", () => {
     const doorbell = new Int32Array(new SharedArrayBuffer(layout.DOORBELL_BYTES));
-    ringDoorbell(doorbell);
+    assert.equal(ringDoorbell(doorbell), false, "an awake owner is not woken");
     assert.deepEqual([...doorbell.subarray(0, 2)], [0, 0], "awake: one load, no store");
     doorbell[layout.DOORBELL_I32.SLEEPING] = 1;
-    ringDoorbell(doorbell);
+    // true tells the ringer it woke a sleeper, which will need a core (WaitConfig.yieldAfterWake)
+    assert.equal(ringDoorbell(doorbell), true, "a sleeping owner is woken");
     assert.equal(doorbell[layout.DOORBELL_I32.RING], 1, "asleep: the bell moves");
   });
 

@@ -6,6 +6,7 @@
  * runtimes in this thread (in-process.ts). Keeping that wiring here lets `kernel` stay below `pd`.
  */
 
+import { availableParallelism } from "node:os";
 import { IpcError } from "../errors.ts";
 import { defaultWaitOptions } from "../shm/wait.ts";
 import type { SystemDescription } from "../sdf/description.ts";
@@ -121,6 +122,7 @@ export async function boot(system: SystemDescription, options: BootOptions = {})
       mode: options.wait?.mode ?? "sync",
       spinMicros: options.wait?.spinMicros ?? defaultWaitOptions.spinMicros,
       sliceMs: options.wait?.sliceMs ?? defaultWaitOptions.sliceMs,
+      yieldAfterWake: plan.pds.length > availableParallelism(),
     },
     onOutput,
     options.onState,

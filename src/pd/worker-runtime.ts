@@ -83,6 +83,10 @@ export class WorkerPd extends PdRuntime {
   private readonly syncWait: SyncWait;
   private readonly async: boolean;
   private readonly spinMicros: number;
+  /** WaitConfig.yieldAfterWake: more PDs than cores. */
+  private readonly yieldAfterWake: boolean;
+  /** This turn woke a sleeping peer (with `yieldAfterWake`): the next spin is skipped. */
+  private wokePeer = false;
   private readonly sliceMs: number;
   private faulted = false;
   /** This PD's ENTRY count (control word): only this PD writes it. */
@@ -142,6 +146,7 @@ export class WorkerPd extends PdRuntime {
     this.syncWait = new SyncWait(waitOptions);
     this.async = boot.wait.mode === "async";
     this.spinMicros = boot.wait.spinMicros;
+    this.yieldAfterWake = boot.wait.yieldAfterWake === true;
     this.hasParent = boot.hasParent;
     this.sliceMs = boot.wait.sliceMs;
     this.boot = boot;
@@ -181,7 +186,9 @@ export class WorkerPd extends PdRuntime {
     // Publishes the notification: our count moves (coalescing with any the peer has not taken yet). The line is
     // ours alone; the peer only reads it.
     Atomics.store(i32, end.memory.notifyToPeer, (end.notifySent = (end.notifySent + 1) | 0));
-    this.ring(end);
+    // A peer woken from its sleep needs a core: with more PDs than cores, this PD then gives its own back at
+    // the end of its turn rather than spinning on it (spinForWork).
+    if (ringDoorbell(end.peerDoorbell) && this.yieldAfterWake) this.wokePeer = true;
     const trace = this.trace;
     if (trace !== undefined && trace.sampled()) trace.record(TraceKind.NOTIFY, channel, 0, 0, 0);
   }
@@ -306,7 +313,9 @@ export class WorkerPd extends PdRuntime {
       const served = await this.serveEndpointsAsync();
       if (served === undefined) return;
       if (served) continue;
-      if (spinUntil(this.pendingOrStop, Math.min(this.spinMicros, ASYNC_SPIN_MICROS))) continue;
+      const budget = this.wokePeer ? 0 : Math.min(this.spinMicros, ASYNC_SPIN_MICROS);
+      this.wokePeer = false;
+      if (spinUntil(this.pendingOrStop, budget)) continue;
       this.publishSeen();
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
       while (!(await sleepOnDoorbellAsync(this.doorbell, this.lastLook, this.sliceMs)) && !this.pendingOrStop());
@@ -328,6 +337,9 @@ export class WorkerPd extends PdRuntime {
     const ends = this.endList;
     const count = ends.length;
     const control = this.control;
+    // After waking a peer that needs a core (yieldAfterWake): one look, then sleep.
+    const budget = this.wokePeer ? 0 : this.spinMicros;
+    this.wokePeer = false;
     let deadline = 0;
     for (let i = 0; ; i++) {
       // From just after the end served last, round (see `nextEnd`); with one end, k stays 0.
@@ -350,8 +362,8 @@ export class WorkerPd extends PdRuntime {
           this.callReady = undefined;
           return true;
         }
-        if (this.spinMicros <= 0) return false;
-        if (i !== 0 && (i & CLOCK_MASK) === 0 && (deadline = spinDeadline(deadline, this.spinMicros)) < 0) return false;
+        if (budget <= 0) return false;
+        if (i !== 0 && (i & CLOCK_MASK) === 0 && (deadline = spinDeadline(deadline, budget)) < 0) return false;
       }
     }
   }

@@ -105,6 +105,11 @@ export interface WaitConfig {
   readonly mode: "sync" | "async";
   readonly spinMicros: number;
   readonly sliceMs: number;
+  /**
+   * More PDs than cores: a PD that woke a sleeping peer sleeps at once when its turn is done instead of spinning
+   * (the peer it woke needs a core, and the spinner may hold the one it would get).
+   */
+  readonly yieldAfterWake?: boolean;
 }
 
 /** Messages a PD worker posts to the kernel. */

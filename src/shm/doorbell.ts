@@ -25,10 +25,11 @@ const SLEEPING = DOORBELL_I32.SLEEPING;
 
 /**
  * Rings a doorbell after publishing an event where its owner will look: a load when the owner is awake, an add
- * and a notify of every waiter when it sleeps (or is about to).
+ * and a notify of every waiter when it sleeps (or is about to). Returns true if it woke the owner that way (the
+ * owner will need a core).
  */
-export function ringDoorbell(doorbell: Int32Array): void {
-  ring(doorbell, RING, SLEEPING);
+export function ringDoorbell(doorbell: Int32Array): boolean {
+  return ring(doorbell, RING, SLEEPING);
 }
 
 /**

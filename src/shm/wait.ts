@@ -203,8 +203,10 @@ export function wakeIfSleeping(i32: Int32Array, index: number, sleepingIndex: nu
  * bell only if its owner sleeps (or is about to): on the hot path a ring is one load. Wakes every waiter on the
  * bell (an async PD may wait on its doorbell twice at once: its own loop and a `receiveAsync`).
  */
-export function ring(i32: Int32Array, bell: number, sleepingIndex: number): void {
-  if (Atomics.load(i32, sleepingIndex) !== 0) bump(i32, bell);
+export function ring(i32: Int32Array, bell: number, sleepingIndex: number): boolean {
+  if (Atomics.load(i32, sleepingIndex) === 0) return false;
+  bump(i32, bell);
+  return true;
 }
 
 /** Moves a bell and wakes its sleepers whatever the sleeping flag says: for closes, deaths and self-interrupts. */
