@@ -163,16 +163,17 @@ describe("capabilities across a restart (workers)", () => {
 });
 
 describe("endpoints across a restart (workers)", () => {
+  const description: SystemDescription = {
+    memoryRegions: [{ name: "gen", size: 0x1000 }],
+    protectionDomains: [
+      { name: "client", priority: 10, program: "programs/supervision/ep-call-client.ts" },
+      { name: "server", priority: 100, program: "programs/supervision/ep-call-server.ts", maps: [gen] },
+    ],
+    channels: [{ ends: [{ pd: "client", id: 1 }, { pd: "server", id: 1 }] }],
+  };
   test("a call in flight to a restarted server's endpoint gets PeerRestarted; the old capability stays refused with PeerRestarted; the new generation's endpoint answers", async () => {
     await using s = await run(
-      {
-        memoryRegions: [{ name: "gen", size: 0x1000 }],
-        protectionDomains: [
-          { name: "client", priority: 10, program: "programs/supervision/ep-call-client.ts" },
-          { name: "server", priority: 100, program: "programs/supervision/ep-call-server.ts", maps: [gen] },
-        ],
-        channels: [{ ends: [{ pd: "client", id: 1 }, { pd: "server", id: 1 }] }],
-      },
+      description,
       "workers",
       { restart: { strategy: "one_for_one" } },
     );
@@ -187,14 +188,7 @@ describe("endpoints across a restart (workers)", () => {
 
   test("without a restart the same call gets PeerDied", async () => {
     await using s = await run(
-      {
-        memoryRegions: [{ name: "gen", size: 0x1000 }],
-        protectionDomains: [
-          { name: "client", priority: 10, program: "programs/supervision/ep-call-client.ts" },
-          { name: "server", priority: 100, program: "programs/supervision/ep-call-server.ts", maps: [gen] },
-        ],
-        channels: [{ ends: [{ pd: "client", id: 1 }, { pd: "server", id: 1 }] }],
-      },
+      description,
       "workers",
     );
     assert.deepEqual(s.of("client"), ["ep1 hello -> generation 1", "ep1 fail (in flight) -> PeerDied"]);

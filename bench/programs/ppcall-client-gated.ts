@@ -1,22 +1,9 @@
 // Benchmark client for ppcall.hot.dashboard (bench/cases/trace.ts): ppcall-client.ts's hot loop, started only
 // once the host sets byte 0 of the memory region "bench-go" to 1, so the host can boot the pair, attach the
 // dashboard and open it in a browser before anything is timed (boot() returns while this init() waits).
-import { Channel, debugPrintln, getMr, memoryRegion, MessageInfo, protectionDomain, setMr } from "../../src/index.ts";
+import { debugPrintln, memoryRegion, protectionDomain } from "../../src/index.ts";
 import { benchParam } from "./params.ts";
-
-const SERVER = new Channel(0);
-
-function hot(n: number): number {
-  const info = new MessageInfo(1, 1);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    setMr(0, i);
-    SERVER.ppcall(info);
-  }
-  const elapsed = performance.now() - start;
-  if (getMr(0) !== n) throw new Error(`bad reply ${getMr(0)}`);
-  return (elapsed * 1000) / n;
-}
+import { hot } from "./ppcall-loop.ts";
 
 export default protectionDomain({
   init() {

@@ -2,24 +2,13 @@
 // (a pause between calls long enough for the server to fall asleep; only the call is timed), `notify`
 // (notification ping-pong). Rounds and iterations come from params.ts (a region or the environment); each
 // round's mean µs per operation is printed as one JSON line.
-import { Channel, debugPrintln, getMr, MessageInfo, pdName, protectionDomain, setMr } from "../../src/index.ts";
+import { Channel, debugPrintln, MessageInfo, pdName, protectionDomain, setMr } from "../../src/index.ts";
 import { benchParam } from "./params.ts";
+import { hot } from "./ppcall-loop.ts";
 
 const SERVER = new Channel(0);
 let rounds = 7;
 let iterations = 100_000;
-
-function hot(n: number): number {
-  const info = new MessageInfo(1, 1);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    setMr(0, i);
-    SERVER.ppcall(info);
-  }
-  const elapsed = performance.now() - start;
-  if (getMr(0) !== n) throw new Error(`bad reply ${getMr(0)}`);
-  return (elapsed * 1000) / n;
-}
 
 function cold(n: number): number {
   const info = new MessageInfo(1, 1);
