@@ -172,6 +172,17 @@ describe("programs compiled by the kernel", () => {
     assert.match(await refusal("deep.ts"), /^deep\.ts:2:\d+: confined PD: '.*context\.ts' is one of isokit's internal modules/);
   });
 
+  test("a confined program gets the API names it reads, and all of a module it reads other than by name", async () => {
+    const dir = fixture({
+      "named.ts": printer("typeof encodeValue", 'import { encodeValue } from "isokit";'),
+      // Read by a computed name: the loader cannot tell which, so the program gets the whole module.
+      "computed.ts": printer('[typeof (isokit as Record<string, unknown>)["encode" + "Value"], typeof isokit.protectionDomain].join(" ")', 'import * as isokit from "isokit";'),
+      // Passed on whole: the same.
+      "passed.ts": printer("Object.keys(ns(isokit)).includes(\"decodeValue\")", 'import * as isokit from "isokit";\nconst ns = (m: object): object => m;'),
+    });
+    assert.deepEqual(await outputs(dir, ["named.ts", "computed.ts", "passed.ts"]), [["function"], ["function function"], ["true"]]);
+  });
+
   test("the kernel's code cache of ses is one V8 accepts for the source a confined worker compiles", async () => {
     const text = readFileSync(sesPath(), "utf8");
     assert.equal(workerSesSource(text), sesScriptSource(text));

@@ -142,8 +142,20 @@ async function compileProgram(programPath: string, runtimePath: string, options:
   }
   const packages = [...new Set(options.packages ?? [])].sort();
   const api = confinedApi(tree);
-  // The runtime and its API modules do not depend on the program: one build serves every confined program.
-  const runtimeBuild = cached(`${runtimePath}\0confined-runtime-cjs`, () =>
+  const programBuild = cached(`${runtimePath}\0confined\0${packages.join(",")}\0${programPath}`, () =>
+    build(
+      // Every import() becomes a require() of the program's own, so a computed one meets the same refusal.
+      { entryPoints: { program: programPath }, format: "cjs", splitting: false, supported: { "dynamic-import": false } },
+      { tree, confined: true, packages },
+    ),
+  );
+  const program = await programBuild;
+  // Only the API the program uses: the worker loads and hardens what it is given, and `isokit` alone carries
+  // codecs, layouts and streams a PD that never uses them pays for (time and heap). One runtime build serves
+  // every program that uses the same names.
+  const used = await usedApi(program["program"]!, api);
+  const usage = [...used].map(([spec, names]) => `${spec}=${names === EVERY_NAME ? "*" : names.join(",")}`).join(";");
+  const runtimeBuild = cached(`${runtimePath}\0confined-runtime-cjs\0${usage}`, () =>
     build(
       {
         entryPoints: { runtime: CONFINED_RUNTIME },
@@ -158,25 +170,15 @@ async function compileProgram(programPath: string, runtimePath: string, options:
       },
       { tree, confined: false, packages: [], bundlePackages: true },
       false,
-      confinedRuntimeEntry(runtimePath, api),
+      confinedRuntimeEntry(runtimePath, api, used),
     ),
   );
-  const programBuild = cached(`${runtimePath}\0confined\0${packages.join(",")}\0${programPath}`, () =>
-    build(
-      // Every import() becomes a require() of the program's own, so a computed one meets the same refusal.
-      { entryPoints: { program: programPath }, format: "cjs", splitting: false, supported: { "dynamic-import": false } },
-      { tree, confined: true, packages },
-    ),
-  );
-  const [runtime, program] = await Promise.all([runtimeBuild, programBuild]);
-  // Only the API modules the program requires: the worker imports and hardens each one it is given, and
-  // `isokit` alone carries the kernel and the description parser (a few MB of heap in every PD that never uses them).
-  const used = await requiredSpecs(program["program"]!, api);
+  const runtime = await runtimeBuild;
   return {
     runtimeUrl: runtime["runtime"]!,
     moduleUrl: program["program"]!,
     // Each module is a namespace of the one runtime script, named by the fragment (see confinedRuntimeEntry).
-    api: Object.fromEntries([...used].map((spec) => [spec, `${runtime["runtime"]!}#${spec}`])),
+    api: Object.fromEntries([...used.keys()].map((spec) => [spec, `${runtime["runtime"]!}#${spec}`])),
   };
 }
 
@@ -198,12 +200,16 @@ const VIRTUAL = "isokit-virtual";
  * Node applies no source map to a script it did not load itself: the runtime's frames in a confined PD's stacks
  * name runtime.cjs, whose map is the runtime.cjs.map beside it (the program's frames name its bundle anyway).
  */
-function confinedRuntimeEntry(runtimePath: string, api: ReadonlyMap<string, string>): Plugin {
-  const specs = [...api];
+function confinedRuntimeEntry(runtimePath: string, api: ReadonlyMap<string, string>, used: ReadonlyMap<string, readonly string[] | typeof EVERY_NAME>): Plugin {
+  const specs = [...used];
+  // A module the program uses by name only is an object of those names: esbuild then drops the modules nothing
+  // else needs (isokit's modules are side-effect free, programPlugin). A name the module lacks reads undefined.
+  const value = (names: readonly string[] | typeof EVERY_NAME, i: number): string =>
+    names === EVERY_NAME ? `api${i}` : `{ ${names.map((name) => `${name}: api${i}.${name}`).join(", ")} }`;
   const contents = [
     `export { runWorker } from ${JSON.stringify(runtimePath)};`,
-    ...specs.map(([, path], i) => `import * as api${i} from ${JSON.stringify(path)};`),
-    `export const api = { ${specs.map(([spec], i) => `${JSON.stringify(spec)}: api${i}`).join(", ")} };`,
+    ...specs.map(([spec], i) => `import * as api${i} from ${JSON.stringify(api.get(spec)!)};`),
+    `export const api = { ${specs.map(([spec, names], i) => `${JSON.stringify(spec)}: ${value(names, i)}`).join(", ")} };`,
   ].join("\n");
   return {
     name: "isokit-confined-runtime",
@@ -214,16 +220,45 @@ function confinedRuntimeEntry(runtimePath: string, api: ReadonlyMap<string, stri
   };
 }
 
+/** A program that uses an API module other than by `.name`: it gets all of the module. */
+const EVERY_NAME = "*";
+
 /**
- * The isokit specifiers a confined bundle requires. The plugin made each allowed import external as
- * `require("isokit...")`, its specifier a literal; a computed `import(x)` of an API module the program names
- * nowhere is refused by the compartment's `require`, like any other specifier it was not given.
+ * The isokit specifiers a confined bundle requires, each with the names it reads of it. The plugin made each
+ * allowed import external as `require("isokit...")`, its specifier a literal, which esbuild assigns to a variable
+ * (`var import_x = require("isokit")`, or `__toESM(...)` of it) and reads as `import_x.name`. Anything else — a
+ * require it does not assign, a variable used other than by `.name` (passed on, indexed), `default`, a require
+ * of a computed specifier — and the program gets the whole module (EVERY_NAME), as it did before: reading the
+ * bundle wrong can only give it more of the API it may have, never anything else. A computed `import(x)` of an
+ * API module the program names nowhere is refused by the compartment's `require`, like any other specifier.
  */
-async function requiredSpecs(programUrl: string, api: ReadonlyMap<string, string>): Promise<Set<string>> {
+async function usedApi(programUrl: string, api: ReadonlyMap<string, string>): Promise<Map<string, readonly string[] | typeof EVERY_NAME>> {
   const source = await readFile(new URL(programUrl), "utf8");
-  const used = new Set<string>();
-  for (const match of source.matchAll(/\brequire\("(isokit(?:\/[\w-]+)?)"\)/g)) if (api.has(match[1]!)) used.add(match[1]!);
-  return used;
+  const used = new Map<string, Set<string> | typeof EVERY_NAME>();
+  const all = /\brequire\("(isokit(?:\/[\w-]+)?)"\)/g;
+  const assigned = /\bvar ([A-Za-z_$][\w$]*) = (?:__toESM\()?require\("(isokit(?:\/[\w-]+)?)"\)/g;
+  const specs = [...source.matchAll(all)].map((m) => m[1]!).filter((spec) => api.has(spec));
+  const variables = [...source.matchAll(assigned)].filter((m) => api.has(m[2]!));
+  const computed = /\brequire\((?!")/.test(source);
+  const whole = computed || variables.length !== specs.length;
+  for (const spec of specs) used.set(spec, whole ? EVERY_NAME : (used.get(spec) ?? new Set()));
+  if (whole) return sortedUsage(used);
+  for (const [declaration, variable, spec] of variables) {
+    let names = used.get(spec!)!;
+    for (const use of source.matchAll(new RegExp(`(?<![\\w$.])${variable!.replaceAll("$", "\\$")}(?![\\w$])(\\.([A-Za-z_$][\\w$]*))?`, "g"))) {
+      if (names === EVERY_NAME) break;
+      if (use.index === source.indexOf(declaration) + 4) continue; // the declaration itself
+      const name = use[2];
+      if (name === undefined || name === "default" || name === "__proto__") names = EVERY_NAME;
+      else names.add(name);
+    }
+    used.set(spec!, names);
+  }
+  return sortedUsage(used);
+}
+
+function sortedUsage(used: Map<string, Set<string> | typeof EVERY_NAME>): Map<string, readonly string[] | typeof EVERY_NAME> {
+  return new Map([...used].map(([spec, names]) => [spec, names === EVERY_NAME ? EVERY_NAME : [...names].sort()]));
 }
 
 /** The build of `key`: from this process's cache, the disk's, or esbuild. Resolves to its outputs by entry name. */
