@@ -24,13 +24,15 @@
  * package name or by a path to one of package.json's "exports" entries in src/ or dist/) stay
  * `require("isokit…")` calls that the worker answers with its hardened API; every `import()` is turned into
  * such a call too. Node built-ins, isokit's internal modules and packages not allowed are refused at build
- * time, each at the `file:line:col` of its import. The runtime is built once (not per program) with one
- * entry per API module, so the API the program gets is the runtime's own modules.
+ * time, each at the `file:line:col` of its import. The runtime is built apart, as one CommonJS script of the
+ * worker's loop and the API modules the program requires, cut to the names it reads (confinedRuntimeEntry,
+ * usedApi; one build per distinct usage, not per program), so the API the program gets is the runtime's own.
  *
  * Either way isokit's modules map to the tree the kernel runs from (src/ from sources, dist/ when built),
  * whatever path or package name the program uses: one copy of the runtime per worker (issue #15).
  *
- * Output: `<cache>/<hash of the output>/{runtime,program,chunk-*}.js`, content-addressed so two processes
+ * Output: `<cache>/<hash of the output>/{runtime,program,chunk-*}.js` (a confined runtime: `runtime.cjs` and
+ * its `runtime.cjs.map`), content-addressed so two processes
  * building the same program write the same directory, and a directory once complete is never rewritten (a
  * worker of another process may be importing it). The cache root is `node_modules/.cache/isokit` of the
  * package, else the OS temporary directory.
