@@ -9,7 +9,8 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { checkTraceFile } from "../src/kernel/trace.ts";
 import { formatStats, type SystemStats } from "../src/kernel/stats.ts";
-import { clientServer, run } from "./helpers.ts";
+import { boot } from "../src/index.ts";
+import { clientServer, run, testsDir } from "./helpers.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -31,6 +32,34 @@ describe("system.stats()", () => {
     );
     assert.deepEqual(stats.pds.map((p) => p.operations), [{}, {}]);
     assert.deepEqual(stats.channels.map((c) => [c.index, c.pp, c.ends[0].pd, c.ends[1].pd]), [[0, "0->1", "client", "server"], [1, "none", "client", "server"]]);
+  });
+
+  it("a PD in one entry point past a second is warned about, traced or not (from its ENTRY word)", async () => {
+    const system = await boot(
+      {
+        protectionDomains: [
+          { name: "caller-1", priority: 10, program: "programs/blocked-caller.ts" },
+          { name: "server", priority: 100, program: "programs/stuck-server.ts" },
+        ],
+        channels: [{ ends: [{ pd: "caller-1", id: 0, pp: true }, { pd: "server", id: 0 }] }],
+      },
+      // Trusted: the server's module makes a SharedArrayBuffer (for its other label's Atomics.wait).
+      { baseDir: testsDir, onOutput: () => {}, initTimeoutMs: 300, trusted: ["server"], limits: { entryBudgetMs: 60_000 } },
+    );
+    try {
+      const deadline = Date.now() + 30_000; // guards a hang only: the warning comes after ~1 s
+      let warned: string | undefined;
+      while (warned === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        warned = system.stats().warnings.find((w) => w.startsWith("PD 'server' has been in an entry point for "));
+      }
+      assert.match(warned ?? "", /^PD 'server' has been in an entry point for \d+ ms \(it may never return\)$/);
+      const server = system.stats().pds.find((p) => p.name === "server")!;
+      assert.equal(server.inEntryFor?.entry, "an entry point");
+      assert.ok(server.inEntryFor.ms > 1000);
+    } finally {
+      await system.shutdown(200);
+    }
   });
 
   it("the table names every PD and channel and says whether the run was traced", () => {

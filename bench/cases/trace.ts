@@ -121,7 +121,7 @@ const cases: AnyCase[] = [
     unit: "µs/op",
     lowerIsBetter: true,
     baseline: ["ppcall.hot", "floor.spin"],
-    note: "trace on: one record at the caller, two at the callee per call",
+    note: "trace on: one record at each end per call",
     run: () => tracedRound(ppcallPair, "hot", 200_000),
   },
   {

@@ -43,7 +43,7 @@ export class InProcessSystem implements RunningSystem, InProcessScheduler {
   static async start(plan: Plan, onOutput: Listener<"output">, onState?: Listener<"state">): Promise<InProcessSystem> {
     const system = new InProcessSystem();
     const observation = new Observation(
-      observedFromPlan(plan, [], { state: (name) => system.states.get(name) ?? "starting", pendingCall: () => 0, capabilities: () => 0, kernelStats: () => system.ipcStats() }),
+      observedFromPlan(plan, [], { state: (name) => system.states.get(name) ?? "starting", pendingCall: () => 0, capabilities: () => 0, kernelStats: () => system.ipcStats(), inEntryMs: () => 0 }),
       undefined,
       () => undefined,
     );

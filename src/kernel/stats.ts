@@ -384,6 +384,8 @@ export interface ObservedSystem {
   pendingCall(index: number): number;
   capabilities(pid: number): number;
   kernelStats(): IpcKernelStats;
+  /** How long the PD has been in its current entry point, ms (its ENTRY word, kernel/watchdog.ts); 0 outside one. */
+  inEntryMs(pd: string): number;
 }
 
 /** What a running system shows of itself (`RunningSystem.observer`): the read side of `Observation`. */
@@ -405,7 +407,7 @@ export interface SystemObserver {
 export function observedFromPlan(
   plan: Plan,
   asyncChannels: ObservedSystem["asyncChannels"],
-  live: Pick<ObservedSystem, "state" | "pendingCall" | "capabilities" | "kernelStats">,
+  live: Pick<ObservedSystem, "state" | "pendingCall" | "capabilities" | "kernelStats" | "inEntryMs">,
 ): ObservedSystem {
   const channels: { pd: string; id: number; pp: boolean; serves: boolean }[][] = Array.from({ length: plan.channelCount }, () => []);
   plan.pds.forEach((pd) => {
@@ -575,8 +577,13 @@ export class Observation implements SystemObserver {
     const pds = [...this.counters.pds.values()].map((c): PdStats => {
       const loss = this.trace?.lossOf(c.name) ?? { dropped: 0, skipped: 0 };
       const state = s.state(c.name);
-      const inEntry = c.entry !== undefined && state === "running" && now - c.entrySince > LONG_ENTRY_MS ? { entry: c.entry, ms: Math.round(now - c.entrySince) } : undefined;
-      if (inEntry !== undefined) warnings.push(`PD '${c.name}' has been in ${inEntry.entry}() for ${inEntry.ms} ms (it may never return)`);
+      // The trace names notified() (its records begin and end it); the ENTRY word times any entry point, traced
+      // or not (a protected() is recorded only once it returns).
+      const tracedMs = c.entry !== undefined ? Math.round(now - c.entrySince) : 0;
+      const enteredMs = s.inEntryMs(c.name);
+      const entryMs = Math.max(tracedMs, enteredMs);
+      const inEntry = state === "running" && entryMs > LONG_ENTRY_MS ? { entry: tracedMs >= enteredMs && c.entry !== undefined ? `${c.entry}()` : "an entry point", ms: entryMs } : undefined;
+      if (inEntry !== undefined) warnings.push(`PD '${c.name}' has been in ${inEntry.entry} for ${inEntry.ms} ms (it may never return)`);
       if (loss.dropped > 0) warnings.push(`PD '${c.name}' dropped ${loss.dropped} trace records (its trace ring was full)`);
       return {
         name: c.name,

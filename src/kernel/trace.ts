@@ -428,6 +428,15 @@ export class KernelTrace {
           }
           break;
         }
+        case TraceKind.PROTECTED: {
+          const channel = pd.channelCounters[local];
+          if (channel === undefined) used = false;
+          else {
+            ops[Operation.protected]! += weight;
+            channel.serveLatency.record(i32[w + RECORD_FIELD.A]! >>> 0);
+          }
+          break;
+        }
         case TraceKind.PROTECTED_BEGIN:
           if (pd.channelOf[local]! < 0) used = false;
           else {
@@ -644,11 +653,13 @@ class Decoder {
         this.slice(pd, begin, at, r, emit);
         return;
       }
-      case TraceKind.PPCALL: {
-        // A whole call in one record: the slice it would have been as a begin and an end.
-        const end = { ...r, kind: TraceKind.PPCALL_END, at: r.at + r.a / 1e6, label: r.extra };
+      case TraceKind.PPCALL:
+      case TraceKind.PROTECTED: {
+        // A whole call (or protected()) in one record: the slice it would have been as a begin and an end.
+        const [beginKind, endKind] = r.kind === TraceKind.PPCALL ? [TraceKind.PPCALL_BEGIN, TraceKind.PPCALL_END] : [TraceKind.PROTECTED_BEGIN, TraceKind.PROTECTED_END];
+        const end = { ...r, kind: endKind, at: r.at + r.a / 1e6, label: r.extra };
         state.lastAt = Math.max(state.lastAt, end.at);
-        this.slice(pd, { ...r, at, kind: TraceKind.PPCALL_BEGIN }, Math.max(at, end.at), end, emit);
+        this.slice(pd, { ...r, at, kind: beginKind }, Math.max(at, end.at), end, emit);
         return;
       }
       case TraceKind.NOTIFY: {

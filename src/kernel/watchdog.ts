@@ -53,10 +53,13 @@ interface Watch {
   sleptAt: number;
   ranMs: number;
   fired: boolean;
+  /** When a tick first saw the PD in its current entry point (ms, performance.now()), or 0 outside one. */
+  enteredAt: number;
 }
 
 export class Watchdog {
   private readonly watches = new Set<Watch>();
+  private readonly byName = new Map<string, Watch>();
   /** The PDs' longest sleep slice (WaitConfig.sliceMs): a PD that slept within it may still be asleep. */
   private readonly sliceMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -69,8 +72,9 @@ export class Watchdog {
 
   /** Starts timing `pd`; the returned function stops it (when the PD dies or restarts). */
   watch(pd: WatchedPd): () => void {
-    const w: Watch = { pd, entry: Atomics.load(pd.control, ENTRY), sleeps: Atomics.load(pd.control, SLEEPS), sleptAt: 0, ranMs: 0, fired: false };
+    const w: Watch = { pd, entry: Atomics.load(pd.control, ENTRY), sleeps: Atomics.load(pd.control, SLEEPS), sleptAt: 0, ranMs: 0, fired: false, enteredAt: 0 };
     this.watches.add(w);
+    this.byName.set(pd.name, w);
     // A fifth of the smallest budget: a PD is faulted at most a fifth of its budget late (plus the host's delays).
     const tick = Math.min(MAX_TICK_MS, Math.max(MIN_BUDGET_MS, pd.budgetMs) / 5);
     if (this.timer === undefined || tick < this.tickMs) {
@@ -82,6 +86,7 @@ export class Watchdog {
     }
     return () => {
       this.watches.delete(w);
+      if (this.byName.get(pd.name) === w) this.byName.delete(pd.name);
     };
   }
 
@@ -89,6 +94,16 @@ export class Watchdog {
     clearInterval(this.timer);
     this.timer = undefined;
     this.watches.clear();
+    this.byName.clear();
+  }
+
+  /**
+   * How long PD `name` has been in its current entry point, running or blocked, in ms as of the last tick (0
+   * outside one): from its ENTRY word, so with tracing off too. For the "may never return" warning.
+   */
+  inEntryMs(name: string): number {
+    const w = this.byName.get(name);
+    return w === undefined || w.enteredAt === 0 ? 0 : Math.round(this.lastTick - w.enteredAt);
   }
 
   private tick(): void {
@@ -104,6 +119,8 @@ export class Watchdog {
       if (sleeps !== w.sleeps) w.sleptAt = now;
       w.entry = entry;
       w.sleeps = sleeps;
+      if ((entry & 1) === 0) w.enteredAt = 0;
+      else if (!same || w.enteredAt === 0) w.enteredAt = now;
       if ((entry & 1) === 0 || !same) {
         w.ranMs = 0; // not in an entry point, or in a new one since the last sample
         continue;

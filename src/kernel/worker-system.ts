@@ -825,6 +825,7 @@ export class WorkerSystem implements RunningSystem {
         },
         capabilities: (pid) => this.ipc.capabilityCount(pid),
         kernelStats: () => this.ipc.stats(),
+        inEntryMs: (name) => this.watchdog.inEntryMs(name),
       }),
       this.traceOptions,
       (name, why) => {

@@ -468,7 +468,7 @@ export class WorkerPd extends PdRuntime {
       return true;
     }
     const sampled = trace !== undefined && trace.sampledNumber((end.served = (end.served + 1) >>> 0));
-    if (sampled) trace.record(TraceKind.PROTECTED_BEGIN, end.id, 0, end.served, request.label >>> 0);
+    const began = sampled ? trace.now() : -1;
     let reply: MessageInfo;
     try {
       this.entered();
@@ -482,8 +482,8 @@ export class WorkerPd extends PdRuntime {
     // publishes the reply registers; CAS so a CALLEE_DIED written by the kernel is never overwritten
     Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.REPLIED);
     wakeIfSleeping(i32, CHANNEL_I32.CALL_STATE, CHANNEL_I32.CALLER_SLEEPING);
-    // Recorded after the reply is published: the clock read overlaps the caller taking it.
-    if (sampled) trace.record(TraceKind.PROTECTED_END, end.id, 0, end.served, reply.label >>> 0);
+    // One PROTECTED record, written after the reply is published: its clock read overlaps the caller taking it.
+    if (began >= 0) trace!.recordCall(TraceKind.PROTECTED, end.id, began, end.served, request.label >>> 0, reply.label >>> 0);
     return true;
   }
 

@@ -89,11 +89,17 @@ export const TraceKind = {
    * `extra` the reply's. What a PD writes instead of PPCALL_BEGIN + PPCALL_END: one record, one HEAD store.
    */
   PPCALL: 15,
+  /**
+   * A whole `protected()` in one record, written after the reply was published: `at` is when it began, `a` how
+   * long it ran until the reply was published, in ns (saturating), `b` the call's number on channel `object`,
+   * `label` the call's label, `extra` the reply's. What a PD writes instead of PROTECTED_BEGIN + PROTECTED_END.
+   */
+  PROTECTED: 16,
 } as const;
 export type TraceKind = (typeof TraceKind)[keyof typeof TraceKind];
 
 /** Highest kind a record may carry; a record with another kind is skipped. */
-export const MAX_TRACE_KIND = 15;
+export const MAX_TRACE_KIND = 16;
 
 /** What the kernel hands a PD when tracing is on (`PdBootData.trace`). */
 export interface TraceBootData {
