@@ -138,7 +138,7 @@ async function compileProgram(programPath: string, runtimePath: string, options:
   const tree = runtimeTree(runtimePath);
   if (options.confined !== true) {
     const outputs = await cached(`${runtimePath}\0${programPath}`, () =>
-      build({ entryPoints: { runtime: runtimePath, program: programPath }, format: "esm", splitting: true }, { tree, confined: false, packages: [] }),
+      build({ entryPoints: { runtime: runtimePath, program: programPath }, format: "esm", splitting: true, inlineMapsOf: "program" }, { tree, confined: false, packages: [] }),
     );
     return { runtimeUrl: outputs["runtime"]!, moduleUrl: outputs["program"]! };
   }
@@ -538,6 +538,13 @@ type BuildShape = Required<Pick<BuildOptions, "format" | "splitting">> &
     /** Default "inline" (Node applies a module's inline map to its stacks); "linked": a .map file beside it. */
     readonly sourcemap?: "linked";
     readonly banner?: { readonly js: string };
+    /**
+     * Only this entry keeps its inline map; every other output's goes to a `.map` file beside it, unreferenced.
+     * Why: with source maps on, Node decodes and parses the inline map of every module it loads, and the
+     * runtime's (~250 KB of JavaScript) took ~8 of a lone trusted PD's ~55 ms to start. The program's frames are
+     * what a fault report needs mapped; the runtime's name its chunk files (as a confined PD's name runtime.cjs).
+     */
+    readonly inlineMapsOf?: string;
     readonly footer?: { readonly js: string };
   };
 
@@ -548,12 +555,13 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true, 
   // directory (same depth under `root`) so the relative paths stay right after the move.
   const outdir = join(root, "out");
   if (countAsProgram) builds++;
+  const { inlineMapsOf, ...esbuildShape } = shape;
   const mainEntry = Object.keys(shape.entryPoints)[0]!;
   const ext = shape.outExtension?.[".js"] ?? ".js";
   let result;
   try {
     result = await esbuild.build({
-      ...shape,
+      ...esbuildShape,
       bundle: true,
       platform: "node",
       target: "node20",
@@ -577,13 +585,14 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true, 
   } catch (error) {
     throw new ProgramCompileError(describeFailure(error, shape.entryPoints[mainEntry]!), { cause: error });
   }
+  const files = inlineMapsOf === undefined ? result.outputFiles.map((file) => ({ path: file.path, contents: file.contents })) : mapsAside(result.outputFiles, join(outdir, `${inlineMapsOf}${ext}`));
   const hash = createHash("sha256");
-  for (const file of result.outputFiles) hash.update(relative(outdir, file.path)).update("\0").update(file.contents);
+  for (const file of files) hash.update(relative(outdir, file.path)).update("\0").update(file.contents);
   const final = join(root, hash.digest("hex").slice(0, 24));
   if (!existsSync(join(final, `${mainEntry}${ext}`))) {
     const staging = `${final}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     await mkdir(staging, { recursive: true });
-    await Promise.all(result.outputFiles.map((file) => writeFile(join(staging, relative(outdir, file.path)), file.contents)));
+    await Promise.all(files.map((file) => writeFile(join(staging, relative(outdir, file.path)), file.contents)));
     try {
       await rename(staging, final);
     } catch {
@@ -600,6 +609,20 @@ async function build(shape: BuildShape, how: Resolution, countAsProgram = true, 
     }),
   );
   return { outputs: Object.fromEntries(Object.keys(shape.entryPoints).map((name) => [name, pathToFileURL(join(final, `${name}${ext}`)).href])), inputs };
+}
+
+const INLINE_MAP = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\n?$/;
+
+/** `outputs` with the inline source map of each but `keep` moved to `<file>.map` (see BuildShape.inlineMapsOf). */
+function mapsAside(outputs: readonly { readonly path: string; readonly text: string; readonly contents: Uint8Array }[], keep: string): { path: string; contents: Uint8Array }[] {
+  return outputs.flatMap((file) => {
+    const map = file.path === keep ? null : INLINE_MAP.exec(file.text);
+    if (map === null) return [{ path: file.path, contents: file.contents }];
+    return [
+      { path: file.path, contents: Buffer.from(`${file.text.slice(0, map.index)}\n`) },
+      { path: `${file.path}.map`, contents: Buffer.from(map[1]!, "base64") },
+    ];
+  });
 }
 
 /** Builds kept besides the young ones: every edit of a program (or of isokit's sources) makes a new one. */
