@@ -11,7 +11,7 @@ import { Script } from "node:vm";
 import { boot, IpcError, type BootOptions, type SystemDescription } from "../src/index.ts";
 import { sesCodeCache, sesPath, sesScriptSource } from "../src/kernel/code-cache.ts";
 import { cacheDirectory, loaderStats } from "../src/kernel/loader.ts";
-import { sesScriptSource as workerSesSource } from "../src/pd/confine.ts";
+import { sesFile, sesScriptSource as workerSesSource } from "../src/pd/confine.ts";
 
 const src = fileURLToPath(new URL("../src/", import.meta.url));
 const dirs: string[] = [];
@@ -186,6 +186,7 @@ describe("programs compiled by the kernel", () => {
   test("the kernel's code cache of ses is one V8 accepts for the source a confined worker compiles", async () => {
     const text = readFileSync(sesPath(), "utf8");
     assert.equal(workerSesSource(text), sesScriptSource(text));
+    assert.equal(sesFile(), sesPath());
     const cache = await sesCodeCache(cacheDirectory());
     assert.ok(cache !== undefined && cache.byteLength > 0);
     assert.equal(new Script(sesScriptSource(text), { filename: sesPath(), cachedData: cache }).cachedDataRejected, false);

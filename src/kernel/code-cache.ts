@@ -2,7 +2,7 @@
  * The V8 code caches the kernel makes once and hands to every confined worker: of `ses` and of the confined
  * runtime script (kernel/loader.ts).
  *
- * Why: a confined PD's worker compiles ses's one-file build (dist/ses.cjs, 519 KB of source) before lockdown;
+ * Why: a confined PD's worker compiles ses's one-file build (237 KB minified, 519 KB not) before lockdown;
  * parsing it and compiling the functions lockdown runs took ~20 of a confined PD's ~100 ms to start alone
  * (more with ten starting on two cores). With the code V8 compiled here, a worker deserializes instead.
  *
@@ -37,9 +37,9 @@ export function sesScriptSource(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 }
 
-/** ses's one-file build, as `require("ses")` resolves it in a worker (the package's "require" entry). */
+/** The file of ses a confined worker compiles: its minified one-file build (pd/confine.ts's sesFile says why). */
 export function sesPath(): string {
-  return createRequire(import.meta.url).resolve("ses");
+  return join(dirname(createRequire(import.meta.url).resolve("ses")), "ses.umd.min.js");
 }
 
 /** The lockdown options a confined worker uses (pd/confine.ts says why each); the cache is made with them. */
