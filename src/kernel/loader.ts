@@ -497,8 +497,8 @@ function programPlugin(how: Resolution): Plugin {
         if (IN_NODE_MODULES.test(path)) {
           if (how.bundlePackages === true) {
             // A package's require() of another package (msgpackr's optional native msgpackr-extract) stays a
-            // require() at run time, answered from where the package is installed.
-            if (args.kind === "require-call" && IN_NODE_MODULES.test(args.importer) && packageName(args.path) !== undefined) return { path: args.path, external: true };
+            // require() at run time, of the file esbuild found (the script may live in the OS's tmpdir).
+            if (args.kind === "require-call" && IN_NODE_MODULES.test(args.importer) && packageName(args.path) !== undefined) return { path, external: true };
             return { path };
           }
           if (!how.confined) return { path: pathToFileURL(path).href, external: true };
