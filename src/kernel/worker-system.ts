@@ -59,15 +59,6 @@ const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
 /** The runtime's worker entry, which loader.ts bundles with each program: the same build (src or dist) as this kernel. */
 const runtimePath = fileURLToPath(new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here));
 
-/**
- * What a worker starts with: its boot data and, for a confined PD, the code caches of its runtime script (read by
- * bin/pd-worker.mjs) and of ses (pd/worker-main.ts), each the worker's own copy (kernel/code-cache.ts).
- */
-interface WorkerStart extends PdBootData<MessagePort> {
-  readonly runtimeCodeCache?: Uint8Array | undefined;
-  readonly sesCodeCache?: Uint8Array | undefined;
-}
-
 interface KernelPd {
   readonly plan: PlannedPd;
   readonly doorbell: Int32Array;
@@ -320,7 +311,7 @@ export class WorkerSystem implements RunningSystem {
     // RangeError in its entry point; either faults that PD alone.
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.heapMbPerPd, stackSizeMb: this.resources.get(plan.name)?.stackMb ?? this.limits.stackMbPerPd };
     // A confined PD gets its own copy of the code caches (structured clones): nothing it holds is another PD's.
-    const workerData: WorkerStart = boot.confinedApi === undefined ? boot : { ...boot, runtimeCodeCache: scriptCodeCache(boot.runtimeUrl), sesCodeCache: this.sesCodeCache };
+    const workerData: PdBootData<MessagePort> = boot.confinedApi === undefined ? boot : { ...boot, runtimeCodeCache: scriptCodeCache(boot.runtimeUrl), sesCodeCache: this.sesCodeCache };
     const worker = new Worker(bootstrapUrl, { workerData, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits, execArgv: workerExecArgv() });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));

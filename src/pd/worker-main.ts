@@ -20,19 +20,11 @@ function post(message: PdToKernel): void {
 }
 
 /**
- * What the kernel adds to a PD's boot data (kernel/worker-system.ts's WorkerStart): the V8 code cache of ses for
- * a confined PD (kernel/code-cache.ts), this worker's own copy. (bin/pd-worker.mjs reads `runtimeCodeCache`.)
- */
-interface WorkerStart extends PdBootData<MessagePort> {
-  readonly sesCodeCache?: Uint8Array | undefined;
-}
-
-/**
  * Runs the PD. `api`: the confined runtime's API modules by name (kernel/loader.ts confinedRuntimeEntry; the
  * script bin/pd-worker.mjs ran exports it with this function); absent in a trusted PD's ES module runtime.
  */
 export async function runWorker(api?: Readonly<Record<string, Record<string, unknown>>>): Promise<void> {
-  const boot = workerData as WorkerStart;
+  const boot = workerData as PdBootData<MessagePort>;
   assertLittleEndian();
   let program: unknown;
   try {

@@ -33,10 +33,18 @@ export interface PdBootData<Port = unknown> {
   /** URL of the compiled program, sharing the runtime's modules (one copy of isokit per worker). */
   readonly moduleUrl: string;
   /**
-   * Set for a confined PD (pd/confine.ts): the runtime's module URL for each specifier its program may import.
-   * Absent for a trusted PD, whose program is imported with the worker's whole authority.
+   * Set for a confined PD (pd/confine.ts): for each specifier its program may import, the API module of the
+   * runtime script that serves it (`runtime.cjs#<specifier>`, kernel/loader.ts). Absent for a trusted PD, whose
+   * program is imported with the worker's whole authority.
    */
   readonly confinedApi?: Readonly<Record<string, string>>;
+  /**
+   * A confined PD's V8 code caches (kernel/code-cache.ts), each the worker's own copy: of its runtime script (read
+   * by bin/pd-worker.mjs) and of ses (pd/confine.ts). V8 rejects a cache that does not match and compiles from
+   * source. Absent for a trusted PD.
+   */
+  readonly runtimeCodeCache?: Uint8Array | undefined;
+  readonly sesCodeCache?: Uint8Array | undefined;
   readonly doorbell: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
   readonly ends: readonly PdEndBootData[];
