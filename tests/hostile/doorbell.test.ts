@@ -19,24 +19,31 @@ async function eventually(what: string, ready: () => boolean, ms = 30_000): Prom
   }
 }
 
+const ctl = { mr: "ctl", vaddr: 0x400_0000, perms: "rw", setvarVaddr: "ctl" } as const;
+
 test("a peer that keeps clearing a PD's SLEEPING word (so rings to it are skipped) delays it by sleep slices, never forever; the kernel is unaffected", async () => {
   const description: SystemDescription = {
     protectionDomains: [
-      { name: "mallory", priority: 1, program: "programs/doorbell-mallory.ts" },
+      { name: "mallory", priority: 1, program: "programs/doorbell-mallory.ts", maps: [ctl] },
       { name: "honest", priority: 10, program: "programs/doorbell-honest.ts" },
-      { name: "sender", priority: 20, program: "programs/doorbell-sender.ts" },
+      { name: "sender", priority: 20, program: "programs/doorbell-sender.ts", maps: [ctl] },
     ],
     channels: [
       { ends: [{ pd: "mallory", id: 0, notify: false }, { pd: "honest", id: 1 }] },
       { ends: [{ pd: "sender", id: 0 }, { pd: "honest", id: 2 }] },
     ],
+    // mallory counts the sleeps it cleared in word 0, for sender (test coordination, not part of the attack)
+    memoryRegions: [{ name: "ctl", size: 4096 }],
   };
+
   const lines: string[] = [];
   // Trusted: mallory and sender reach below the PD API (workerData, raw doorbell words), as a trusted PD can.
   const system = await boot(description, {
     mode: "workers",
     baseDir,
     wait: { sliceMs: 20 },
+    // mallory and sender spin in init() until the attack has run: not what the watchdog is tested for here
+    limits: { entryBudgetMs: 60_000 },
     trusted: ["mallory", "honest", "sender"],
     onOutput: (e) => lines.push(`${e.pd}: ${e.text}`),
   });

@@ -16,7 +16,9 @@ export default protectionDomain({
     Atomics.store(i32, C.CALL_STATE, layout.CallState.CALLED);
     Atomics.store(i32, toPeer, 1);
     const bell = new Int32Array(end.peerDoorbell);
-    Atomics.store(bell, layout.DOORBELL_I32.RING, 1);
+    // Rung as any ringer does (an add): a store of 1 to a bell that already held 1 woke the victim to the same
+    // value, which then slept on without looking, and this PD waited past its watchdog budget.
+    Atomics.add(bell, layout.DOORBELL_I32.RING, 1);
     Atomics.notify(bell, layout.DOORBELL_I32.RING);
     const deadline = Date.now() + 10_000;
     while (Atomics.load(i32, seenByPeer) !== 1 && Date.now() < deadline) Atomics.wait(i32, seenByPeer, 0, 20);

@@ -2,6 +2,7 @@
 // below the PD API, keeps clearing honest's SLEEPING word, so that rings to honest are skipped (a ringer rings
 // only a doorbell whose owner says it sleeps). It stops when honest notifies it (read raw: this PD is still in
 // init()), and reports whether it ever found SLEEPING set, i.e. whether the attack really ran against a sleeper.
+// Word 0 of region "ctl" (shared with 'sender' only) counts the sleeps it cleared, so sender knows the attack runs.
 import { workerData } from "node:worker_threads";
 import { debugPrintln, protectionDomain } from "../../../src/index.ts";
 import { layout, type PdBootData } from "../../../src/internal.ts";
@@ -13,12 +14,13 @@ export default protectionDomain({
     const channel = new Int32Array(end.buffer);
     const toMe = end.end === 0 ? layout.CHANNEL_I32.NOTIFY_TO_END0 : layout.CHANNEL_I32.NOTIFY_TO_END1;
     const SLEEPING = layout.DOORBELL_I32.SLEEPING;
+    const ctl = new Int32Array((workerData as PdBootData).regions.find((r) => r.symbol === "ctl")!.buffer);
     let cleared = 0;
     const deadline = Date.now() + 60_000; // a hang guard only: honest releases it long before
     for (let i = 0; Atomics.load(channel, toMe) === 0; i++) {
       if (Atomics.load(bell, SLEEPING) !== 0) {
         Atomics.store(bell, SLEEPING, 0);
-        cleared++;
+        Atomics.store(ctl, 0, ++cleared);
       }
       if ((i & 0xffff) === 0 && Date.now() > deadline) break;
     }
