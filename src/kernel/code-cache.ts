@@ -27,32 +27,12 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createContext, Script } from "node:vm";
-
-/**
- * How a worker compiles ses: the file's source inside this wrapper (CommonJS's own parameter list), with the
- * file's path as its name. pd/confine.ts builds the same string (tests/loader.test.ts checks); one that differs
- * only costs the cache.
- */
-export function sesScriptSource(source: string): string {
-  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-}
+import { LOCKDOWN_OPTIONS, sesScriptSource } from "../protocol/confinement.ts";
 
 /** The file of ses a confined worker compiles: its minified one-file build (pd/confine.ts's sesFile says why). */
 export function sesPath(): string {
   return join(dirname(createRequire(import.meta.url).resolve("ses")), "ses.umd.min.js");
 }
-
-/** The lockdown options a confined worker uses (pd/confine.ts says why each); the cache is made with them. */
-export const LOCKDOWN_OPTIONS: Readonly<Record<string, string>> = {
-  errorTaming: "unsafe",
-  stackFiltering: "verbose",
-  overrideTaming: "moderate",
-  consoleTaming: "unsafe",
-  errorTrapping: "none",
-  unhandledRejectionTrapping: "none",
-  domainTaming: "unsafe",
-  evalTaming: "safe-eval",
-};
 
 let made: Promise<Uint8Array | undefined> | undefined;
 const scripts = new Map<string, Uint8Array | undefined>();

@@ -33,6 +33,7 @@ import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { TextDecoder, TextEncoder, type EncodeIntoResult } from "node:util";
 import { IpcError } from "../errors.ts";
+import { LOCKDOWN_OPTIONS, sesScriptSource } from "../protocol/confinement.ts";
 import { confinedDataView, unguarded } from "./regions.ts";
 import { debugPrintln } from "./registers.ts";
 import { withStoreFriendlyFreeze } from "./store-friendly-freeze.ts";
@@ -87,16 +88,7 @@ function lockDown(codeCache: Uint8Array | undefined): Ses {
     (script.runInThisContext() as (exports: object, require: undefined, module: object, filename: string, dirname: string) => void)(module.exports, undefined, module, path, dirname(path));
   });
   const g = globalThis as unknown as Ses;
-  g.lockdown({
-    errorTaming: "unsafe",
-    stackFiltering: "verbose",
-    overrideTaming: "moderate",
-    consoleTaming: "unsafe",
-    errorTrapping: "none",
-    unhandledRejectionTrapping: "none",
-    domainTaming: "unsafe",
-    evalTaming: "safe-eval",
-  });
+  g.lockdown({ ...LOCKDOWN_OPTIONS }); // the options kernel/code-cache.ts made its cache with (protocol/confinement.ts)
   return g;
 }
 
@@ -109,14 +101,6 @@ function lockDown(codeCache: Uint8Array | undefined): Ses {
  */
 export function sesFile(): string {
   return join(dirname(createRequire(import.meta.url).resolve("ses")), "ses.umd.min.js");
-}
-
-/**
- * ses's file as this worker compiles it. The same string as kernel/code-cache.ts's sesScriptSource, character for
- * character (tests/loader.test.ts checks), or V8 rejects the kernel's cache and ses compiles from its source.
- */
-export function sesScriptSource(source: string): string {
-  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 }
 
 /** JavaScript identifiers that cannot be parameter names in strict code, or need not be (literals). */
