@@ -44,7 +44,7 @@ import { Capability, callerTrace, capabilityInternals, type CapabilityOwner, typ
 import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
 import type { TraceRingWriter } from "../shm/trace-ring.ts";
-import { copyBytes, privateView } from "../shm/private-view.ts";
+import { copyBytes } from "../shm/copy-bytes.ts";
 import { TraceKind } from "../protocol/trace.ts";
 
 /** Handles' private state (slot, endpoint, closed): kept where a confined program holding the handle cannot reach. */
@@ -198,7 +198,7 @@ interface SenderGroup {
 }
 
 function newEndpoint(id: number, guard: SharedArrayBuffer): ReceiverEndpoint {
-  return { id, guard: privateView(new Int32Array(guard)), slots: [], senders: [], next: 0, closed: false };
+  return { id, guard: new Int32Array(guard), slots: [], senders: [], next: 0, closed: false };
 }
 
 const NEVER = Number.POSITIVE_INFINITY;
@@ -650,7 +650,7 @@ export class IpcClient implements CapabilityOwner {
     }
     const grant = this.syscall({ op: "connect", token: cap.token }) as SlotGrant;
     const slot: SenderSlot = {
-      i32: privateView(new Int32Array(grant.slot)), // fast stores when locked down (shm/private-view.ts)
+      i32: new Int32Array(grant.slot),
       u8: new Uint8Array(grant.slot),
       endpoint: grant.endpoint,
       index: grant.index,
@@ -1039,7 +1039,7 @@ export class IpcClient implements CapabilityOwner {
         generation: mail.generation,
         live: slotStatus(mail.generation, SlotStatus.LIVE),
         taking: slotStatus(mail.generation, SlotStatus.TAKING),
-        i32: privateView(new Int32Array(mail.slot)),
+        i32: new Int32Array(mail.slot),
         u8: new Uint8Array(mail.slot),
         badge: mail.badge,
         sender: mail.sender,

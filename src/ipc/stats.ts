@@ -8,8 +8,6 @@
  * while this side was still spinning.
  */
 
-import { privateView } from "../shm/private-view.ts";
-
 export interface PerformanceStats {
   /** Operations (send, call, receive, reply) completed by this PD. */
   readonly totalOperations: number;
@@ -34,7 +32,7 @@ export class OperationStats {
   private timedCandidates = 0;
   private slow = 0;
   private sampled = 0;
-  private readonly window = privateView(new Float64Array(WINDOW)); // fast stores after lockdown (shm/private-view.ts)
+  private readonly window = new Float64Array(WINDOW);
 
   /** True if this operation should be timed; call before it starts. */
   shouldSample(): boolean {

@@ -5,8 +5,8 @@
  * Why: V8 11 (Node 20) marks an object frozen by `Object.freeze` as needing slow elements, and then takes its
  * slow path ("dictionary or proxy prototype") for every integer-indexed store to a typed array whose prototype
  * chain holds such an object: after `lockdown()` froze Object.prototype, %TypedArray%.prototype and
- * Uint8Array.prototype, `bytes[i] = x` in a confined program cost ~30 ns instead of ~1 ns (endojs/endo#1563; the
- * runtime's own views avoid it another way, shm/private-view.ts, but a program's arrays are its own).
+ * Uint8Array.prototype, `bytes[i] = x` cost ~30 ns instead of ~1 ns (endojs/endo#1563), in the runtime's views
+ * (message registers, channel and slot words) as much as in a program's own arrays.
  * Freezing the same objects as ECMA-262's SetIntegrityLevel(O, frozen) spells it out — [[PreventExtensions]],
  * then each own property made non-configurable (and non-writable if a data property) — gives an object
  * `Object.isFrozen` reports frozen, with the same descriptors, that V8 does not mark: stores stay ~1 ns.
@@ -18,7 +18,7 @@
  *
  * Cost: redefining `constructor` on a typed array prototype invalidates V8's species protector, so
  * `subarray`/`slice`/`map` on typed arrays take the full species lookup in a confined worker (~20 ns more a
- * call); the runtime's hot paths copy without them.
+ * call); the runtime's hot paths copy without them (shm/copy-bytes.ts).
  */
 
 const TYPED_ARRAYS = [

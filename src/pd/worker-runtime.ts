@@ -34,7 +34,6 @@ import { PdRuntime, type EndRights } from "./runtime.ts";
 import { IpcClient } from "../ipc/client.ts";
 import { WorkerKernelLink } from "./kernel-link.ts";
 import { OutputRingWriter } from "../shm/output-ring.ts";
-import { privateView } from "../shm/private-view.ts";
 import { endpointServerOf } from "./serve.ts";
 import { TraceRingWriter } from "../shm/trace-ring.ts";
 import { TraceKind } from "../protocol/trace.ts";
@@ -137,9 +136,7 @@ export class WorkerPd extends PdRuntime {
     this.endList.forEach((end, i) => (end.slot = i));
     this.outputRing = new OutputRingWriter(boot.output);
     this.doorbell = new Int32Array(boot.doorbell);
-    // Private (shm/private-view.ts): ENTRY is stored plainly twice per entry point, and in a locked-down worker a
-    // store to a typed array with the frozen prototypes costs ~30 ns (it made a confined ppcall 1.7x a trusted one).
-    this.control = privateView(new Int32Array(boot.control));
+    this.control = new Int32Array(boot.control);
     this.entries = Atomics.load(this.control, CONTROL_I32.ENTRY) & ~1; // even: not inside an entry point
     const waitOptions = { spinMicros: boot.wait.spinMicros, sliceMs: boot.wait.sliceMs };
     // ppcall waits synchronously in both modes: a protected call blocks its caller by definition.

@@ -13,7 +13,6 @@
 import { CHANNEL, CHANNEL_BYTES, CHANNEL_I32, CHANNEL_MAGIC, MR_COUNT } from "../protocol/layout.ts";
 import { MAX_LABEL, MessageInfo } from "../protocol/message-info.ts";
 import type { IpcBuffer } from "./ipc-buffer.ts";
-import { privateView } from "./private-view.ts";
 
 const MRS_U32 = CHANNEL.MRS / 4;
 const TWO_POW_32 = 2 ** 32;
@@ -38,9 +37,8 @@ export class ChannelMemory {
   constructor(buffer: SharedArrayBuffer, end: 0 | 1) {
     if (buffer.byteLength < CHANNEL_BYTES) throw new RangeError(`channel buffer too small: ${buffer.byteLength} bytes`);
     this.buffer = buffer;
-    // The runtime's own views, with fast stores in a locked-down worker (shm/private-view.ts).
-    this.i32 = privateView(new Int32Array(buffer));
-    this.u32 = privateView(new Uint32Array(buffer));
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
     this.end = end;
     this.notifyToMe = end === 0 ? CHANNEL_I32.NOTIFY_TO_END0 : CHANNEL_I32.NOTIFY_TO_END1;
     this.notifyToPeer = end === 0 ? CHANNEL_I32.NOTIFY_TO_END1 : CHANNEL_I32.NOTIFY_TO_END0;

@@ -10,15 +10,14 @@
 
 import { IpcError } from "../errors.ts";
 import { MR_BYTES, MR_COUNT } from "../protocol/layout.ts";
-import { privateView } from "./private-view.ts";
 
 const TWO_POW_32 = 2 ** 32;
 
 export class IpcBuffer {
   readonly bytes = new Uint8Array(MR_BYTES);
-  /** The runtime's own views (fast stores in a locked-down worker: shm/private-view.ts); never given to a program. */
-  readonly u32 = privateView(new Uint32Array(this.bytes.buffer));
-  readonly words = privateView(new BigUint64Array(this.bytes.buffer));
+  /** The runtime's own views, never given to a program. */
+  readonly u32 = new Uint32Array(this.bytes.buffer);
+  readonly words = new BigUint64Array(this.bytes.buffer);
 
   /** Register `index` as a number; throws if it holds more than 2^53 - 1 (use `getMrBig`). */
   get(index: number): number {

@@ -60,7 +60,7 @@
  */
 
 import { IpcError } from "../errors.ts";
-import { copyBytes, privateView } from "./private-view.ts";
+import { copyBytes } from "./copy-bytes.ts";
 import { announce, bump, ring, sleep, withdraw } from "./wait.ts";
 
 const MAGIC = 0x52_6f_73_69; // "isoR"
@@ -249,9 +249,8 @@ class RingView {
     const g = geometry ?? ringGeometry(buffer);
     if (!fitsRing(buffer, g)) throw new IpcError("InvalidArgument", "ring: the geometry does not fit the buffer (not this ring's descriptor)", { operation: "ring" });
     this.buffer = buffer;
-    // The runtime's own views: fast stores in a locked-down worker (shm/private-view.ts).
-    this.i32 = privateView(new Int32Array(buffer));
-    this.u32 = privateView(new Uint32Array(buffer));
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
     this.bytes = new Uint8Array(buffer);
     const { capacity, slotBytes } = g;
     this.capacity = capacity;

@@ -28,7 +28,6 @@ import {
   TRACE_RECORDS,
   type TraceKind,
 } from "../protocol/trace.ts";
-import { privateView } from "./private-view.ts";
 
 /** Makes a trace ring of `records` (rounded up to a power of two, 64..2^20). */
 export function createTraceRing(records: number = DEFAULT_TRACE_RECORDS): SharedArrayBuffer {
@@ -61,9 +60,8 @@ export class TraceRingWriter {
   private sampleCount = 0;
 
   constructor(buffer: SharedArrayBuffer, kernelTimeOrigin: number, sampleEvery = 1) {
-    // Private views (shm/private-view.ts): every record is plain stores, slow on frozen prototypes after lockdown.
-    this.i32 = privateView(new Int32Array(buffer));
-    this.f64 = privateView(new Float64Array(buffer));
+    this.i32 = new Int32Array(buffer);
+    this.f64 = new Float64Array(buffer);
     const capacity = this.i32[TRACE_I32.CAPACITY]!;
     if (this.i32[TRACE_I32.MAGIC] !== TRACE_MAGIC || capacity <= 0 || (capacity & (capacity - 1)) !== 0 || TRACE_RECORDS + capacity * RECORD_BYTES > buffer.byteLength) {
       throw new RangeError("trace ring: not a trace ring made by createTraceRing");
