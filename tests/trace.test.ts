@@ -9,7 +9,8 @@ import { resolveImages } from "../src/cli/images.ts";
 import { parseSystem } from "../src/sdf/index.ts";
 import { createTraceRing, readRecord, TraceRingReader, TraceRingWriter, type TraceRecord } from "../src/shm/trace-ring.ts";
 import { RECORD_I32, TRACE_I32, TraceKind } from "../src/protocol/trace.ts";
-import { checkTraceFile, type TraceEvent } from "../src/kernel/trace.ts";
+import { checkTraceFile, KernelTrace, type TraceEvent } from "../src/kernel/trace.ts";
+import { StatsCollector } from "../src/kernel/stats.ts";
 
 /** Takes at most `max` records and decodes them as a reader of the raw spans would; counts what it could not decode. */
 function take(reader: TraceRingReader, max: number, skipped = { n: 0 }): TraceRecord[] {
@@ -102,6 +103,80 @@ describe("trace ring", () => {
     Atomics.store(new Int32Array(buffer), TRACE_I32.HEAD, 1_000_000);
     assert.deepEqual(drainAll(reader), []);
     assert.match(reader.refusal() ?? "", /^HEAD 1000000 is \d+ records past TAIL 3, more than the ring's 64$/);
+  });
+});
+
+describe("the kernel joins a ppcall's two records", () => {
+  /** A client (end 0, pp) and a server (end 1) on channel 0, each with a writer on its ring, stamping at will. */
+  function pair(): { trace: KernelTrace; stats: StatsCollector; client: TraceRingWriter; server: TraceRingWriter; base: number } {
+    const stats = new StatsCollector();
+    const trace = new KernelTrace({}, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
+    const a = trace.add({ name: "client", pid: 1, ends: [{ id: 0, channel: 0, peer: "server", calls: true }] }, stats.addPd("client", 1));
+    const b = trace.add({ name: "server", pid: 2, ends: [{ id: 1, channel: 0, peer: "client", serves: true }] }, stats.addPd("server", 2));
+    return { trace, stats, client: new TraceRingWriter(a.buffer, a.timeOrigin), server: new TraceRingWriter(b.buffer, b.timeOrigin), base: performance.now() };
+  }
+  const slices = (trace: KernelTrace, cat: string): TraceEvent[] => trace.file().traceEvents.filter((e) => e.ph === "X" && e.cat === cat);
+  const us = (ms: number): number => ms * 1000;
+
+  it("a call served while spinning: the caller's record gets the round trip and reply label, the serving its start", () => {
+    const { trace, stats, client, server, base } = pair();
+    client.recordAt(base + 0.01, TraceKind.PPCALL, 0, 0, 1, 7);
+    server.recordAt(base + 0.03, TraceKind.PROTECTED_REPLIED, 1, 0, 1, 7, 9);
+    const [call] = slices(trace, "ppcall");
+    const [serve] = slices(trace, "protected");
+    assert.ok(Math.abs(call!.ts - us(base + 0.01)) < 1e-3 && Math.abs(call!.dur! - 20) < 1e-3, `${call!.ts} ${call!.dur}`);
+    assert.equal(call!.args?.["replyLabel"], 9);
+    assert.ok(Math.abs(serve!.ts - us(base + 0.01)) < 1e-3 && Math.abs(serve!.dur! - 20) < 1e-3, `${serve!.ts} ${serve!.dur}`);
+    const channel = stats.channels[0]!;
+    assert.equal(channel.callLatency.summary().count, 1);
+    assert.ok(Math.abs(channel.callLatency.summary().maxNs - 20_000) <= 1, String(channel.callLatency.summary().maxNs));
+    assert.equal(channel.serveLatency.summary().count, 1);
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(trace.file()))), []);
+  });
+
+  it("joins whichever record the kernel reads first, and a serving timed by the callee keeps its own start", () => {
+    const { trace, stats, client, server, base } = pair();
+    server.recordCall(TraceKind.PROTECTED, 1, base + 0.02, 1, 7, 9); // began at base + 0.02, ran until now
+    trace.drain(); // the server's record is in, the client's not yet
+    client.recordAt(base + 0.01, TraceKind.PPCALL, 0, 0, 1, 7);
+    const [call] = slices(trace, "ppcall");
+    const [serve] = slices(trace, "protected");
+    assert.ok(Math.abs(serve!.ts - us(base + 0.02)) < 1e-3);
+    assert.ok(call!.dur! > 10 && call!.args?.["replyLabel"] === 9, JSON.stringify(call));
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 1);
+  });
+
+  it("a caller's lie stretches no serving back over the callee's previous one; a callee's lie ends no call after the caller's next record", () => {
+    const { trace, stats, client, server, base } = pair();
+    client.recordAt(base + 0.01, TraceKind.PPCALL, 0, 0, 1, 0);
+    server.recordAt(base + 0.03, TraceKind.PROTECTED_REPLIED, 1, 0, 1, 0, 0);
+    // Call 2 "published" before call 1 was answered: its serving still begins after serving 1 ended.
+    client.recordAt(base + 0.001, TraceKind.PPCALL, 0, 0, 2, 0);
+    server.recordAt(base + 0.05, TraceKind.PROTECTED_REPLIED, 1, 0, 2, 0, 0);
+    trace.drain();
+    assert.ok(stats.channels[0]!.serveLatency.summary().maxNs <= 20_001, `served for ${stats.channels[0]!.serveLatency.summary().maxNs} ns`);
+    // Call 3 "answered" long after the caller went on to notify: the call ends at the caller's next record.
+    client.recordAt(base + 0.06, TraceKind.PPCALL, 0, 0, 3, 0);
+    client.recordAt(base + 0.07, TraceKind.NOTIFY, 0, 0, 0, 0);
+    server.recordAt(base + 0.5, TraceKind.PROTECTED_REPLIED, 1, 0, 3, 0, 0);
+    const serves = slices(trace, "protected");
+    const calls = slices(trace, "ppcall");
+    assert.equal(serves.length, 3);
+    assert.ok(serves[1]!.ts >= us(base + 0.03) - 1e-3, `serving 2 starts at ${serves[1]!.ts - us(base)} µs`);
+    for (let k = 1; k < serves.length; k++) assert.ok(serves[k]!.ts >= serves[k - 1]!.ts + serves[k - 1]!.dur! - 1e-3, "servings do not overlap");
+    assert.ok(calls[2]!.ts + calls[2]!.dur! <= us(base + 0.07) + 1e-3, `call 3 ends at ${calls[2]!.ts + calls[2]!.dur! - us(base)} µs`);
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(trace.file()))), []);
+  });
+
+  it("a record on the wrong side of the channel is skipped: no PPCALL from the server, no serving from the client", () => {
+    const { trace, stats, client, server, base } = pair();
+    server.recordAt(base + 0.01, TraceKind.PPCALL, 1, 0, 1, 0);
+    client.recordAt(base + 0.02, TraceKind.PROTECTED_REPLIED, 0, 0, 1, 0, 0);
+    client.recordCall(TraceKind.PROTECTED, 0, base + 0.02, 1, 0, 0);
+    trace.drain();
+    assert.equal(trace.totals().skipped, 3);
+    assert.equal(stats.channels[0]!.ppcalls, 0);
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 0);
   });
 });
 

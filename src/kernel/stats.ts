@@ -462,10 +462,12 @@ export class Observation implements SystemObserver {
     const trace = this.trace;
     const pd = this.counters.pds.get(name);
     if (trace === undefined || pd === undefined) return undefined;
-    const ends: { id: number; channel: number; peer: string }[] = [];
+    const ends: { id: number; channel: number; peer: string; calls: boolean; serves: boolean }[] = [];
     this.system.channels.forEach((channel, index) => {
       for (const k of [0, 1] as const) {
-        if (channel.ends[k].pd === name) ends.push({ id: channel.ends[k].id, channel: index, peer: channel.ends[1 - k]!.pd });
+        const end = channel.ends[k];
+        const peer = channel.ends[1 - k]!;
+        if (end.pd === name) ends.push({ id: end.id, channel: index, peer: peer.pd, calls: end.pp, serves: peer.pp });
       }
     });
     // Its async channel ends in the order its boot data lists them (kernel/async-channels.ts `endsOf`): a ring

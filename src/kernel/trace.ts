@@ -100,7 +100,15 @@ export interface TracedPd {
   readonly name: string;
   readonly pid: number;
   /** Its channel ends: local id -> the plan's channel index and the PD at the other end. */
-  readonly ends: readonly { readonly id: number; readonly channel: number; readonly peer: string }[];
+  readonly ends: readonly {
+    readonly id: number;
+    readonly channel: number;
+    readonly peer: string;
+    /** This end may ppcall the peer (its `pp`): the PD writes PPCALL records for it. */
+    readonly calls?: boolean;
+    /** The peer's end has `pp`: the PD serves its calls and writes PROTECTED / PROTECTED_REPLIED records. */
+    readonly serves?: boolean;
+  }[];
   /** Its async channel ends, as its boot data lists them (`events (producer)`): a ring record names one by index. */
   readonly rings?: readonly string[];
 }
@@ -118,6 +126,40 @@ const CHANNEL_IDS = 64;
 const EPSILON_US = 0.001;
 /** The kind the scan writes over a record it skipped, so decoders skip it without checking it again. */
 const SKIPPED = 0;
+/**
+ * The drain takes this many records of one ring before it moves to the next, round the PDs until all are empty:
+ * a call's two records (one in each PD's ring) are then scanned within about a chunk of each other, and join.
+ */
+const DRAIN_CHUNK = 1024;
+/** Calls per channel whose first record waits for the other end's (a power of two, several drain chunks). */
+const JOIN_SLOTS = 4096;
+
+/**
+ * The calls of one channel whose caller's PPCALL and callee's PROTECTED / PROTECTED_REPLIED records have not
+ * both been scanned, by the call's number mod JOIN_SLOTS (a slot is reused by the call JOIN_SLOTS later, so a
+ * record whose other half never comes is forgotten, not kept). When both are in, `complete` writes into the
+ * flight recorders what each PD could not stamp itself (protocol/trace.ts): the round trip and reply label into
+ * the caller's record, and the start of a serving taken while spinning into the callee's.
+ */
+class CallJoin {
+  readonly caller: PdTrace;
+  readonly callee: PdTrace;
+  readonly channel: ChannelCounters;
+  /** The caller's records waiting: the call's number (NaN: free), its flight index, its time. */
+  readonly callNumber = new Float64Array(JOIN_SLOTS).fill(Number.NaN);
+  readonly callRecord = new Float64Array(JOIN_SLOTS);
+  readonly callAt = new Float64Array(JOIN_SLOTS);
+  /** The callee's records waiting: the call's number, its flight index, when the reply was published. */
+  readonly replyNumber = new Float64Array(JOIN_SLOTS).fill(Number.NaN);
+  readonly replyRecord = new Float64Array(JOIN_SLOTS);
+  readonly replyAt = new Float64Array(JOIN_SLOTS);
+
+  constructor(caller: PdTrace, callee: PdTrace, channel: ChannelCounters) {
+    this.caller = caller;
+    this.callee = callee;
+    this.channel = channel;
+  }
+}
 
 /**
  * The last `limit` raw records of one PD, in kernel memory. Grows by doubling up to `limit` records, so a PD
@@ -192,6 +234,14 @@ interface PdTrace {
   readonly channelOf: Int32Array;
   readonly peerOf: readonly string[];
   readonly channelCounters: readonly (ChannelCounters | undefined)[];
+  /** Local channel id -> the plan's channel index for the ends this PD calls on, -1 elsewhere. */
+  readonly callsOn: Int32Array;
+  /** Local channel id -> the plan's channel index for the ends this PD serves calls on, -1 elsewhere. */
+  readonly servesOn: Int32Array;
+  /** When the kernel made the PD's ring (kernel clock, ms): nothing the PD did can be earlier. */
+  readonly since: number;
+  /** Hands the reader's spans to the flight recorder and the scan (made once: the drain allocates nothing). */
+  readonly sink: (records: Int32Array, first: number, count: number) => void;
   // The scan's state: begins waiting for their end (NaN: none), by local channel id.
   readonly ppcallAt: Float64Array;
   readonly ppcallCall: Float64Array;
@@ -223,6 +273,12 @@ export class KernelTrace {
   readonly sampleEvery: number;
   private readonly stats: StatsCollector;
   private readonly onBroken: (pd: string, why: string) => void;
+  /** By the plan's channel index, made when the first record of a call on it is scanned. */
+  private readonly joins: (CallJoin | undefined)[] = [];
+  /** Per PD, records its ring held when the running drain began: what the drain takes (it does not chase a writer). */
+  private readonly due = new Map<PdTrace, number>();
+  /** The time the running drain started: no record may be stamped later than this (and a millisecond). */
+  private drainedAt = 0;
 
   constructor(options: TraceOptions, stats: StatsCollector, onBroken: (pd: string, why: string) => void) {
     this.recordsPerPd = options.recordsPerPd;
@@ -238,6 +294,8 @@ export class KernelTrace {
     const buffer = createTraceRing(this.recordsPerPd);
     const reader = new TraceRingReader(buffer); // before the PD holds the buffer: its capacity is ours
     const channelOf = new Int32Array(CHANNEL_IDS).fill(-1);
+    const callsOn = new Int32Array(CHANNEL_IDS).fill(-1);
+    const servesOn = new Int32Array(CHANNEL_IDS).fill(-1);
     const peerOf: string[] = [];
     const channelCounters: (ChannelCounters | undefined)[] = [];
     let heldLow = 0;
@@ -249,16 +307,35 @@ export class KernelTrace {
       channelOf[end.id] = end.channel;
       peerOf[end.id] = end.peer;
       channelCounters[end.id] = this.stats.channel(end.channel);
+      if (end.calls === true) callsOn[end.id] = end.channel;
+      if (end.serves === true) servesOn[end.id] = end.channel;
+      this.joins[end.channel] = undefined; // a PD started again numbers its records from 0: what waited is void
     }
     const nan = (n: number): Float64Array => new Float64Array(n).fill(Number.NaN);
-    this.pds.set(info.name, {
+    const flight = new FlightRecorder(this.eventsPerPd);
+    const sink = (records: Int32Array, first: number, count: number): void => {
+      // In pieces the recorder holds whole, each scanned before the next can evict it: every record is counted.
+      while (count > 0) {
+        const run = Math.min(count, flight.limit);
+        const from = flight.written;
+        flight.append(records, first, run);
+        this.scan(pd, from, flight.written, this.drainedAt);
+        first += run;
+        count -= run;
+      }
+    };
+    const pd: PdTrace = {
       info,
       reader,
       counters,
-      flight: new FlightRecorder(this.eventsPerPd),
+      flight,
       channelOf,
       peerOf,
       channelCounters,
+      callsOn,
+      servesOn,
+      since: performance.now(),
+      sink,
       ppcallAt: nan(CHANNEL_IDS),
       ppcallCall: nan(CHANNEL_IDS),
       protectedAt: nan(CHANNEL_IDS),
@@ -273,29 +350,32 @@ export class KernelTrace {
       lastEndpointCounters: undefined,
       skipped: 0,
       records: 0,
-    });
+    };
+    this.pds.set(info.name, pd);
     return { buffer, timeOrigin: performance.timeOrigin, sampleEvery: this.sampleEvery };
   }
 
-  /** Drains every ring, a bounded number of records each: copies them, then scans the copy. */
+  /**
+   * Drains every ring, at most RECORDS_PER_TURN records each: copies them, then scans the copy. Round the PDs a
+   * chunk at a time (DRAIN_CHUNK), so that the records of one call in two rings are scanned close together.
+   */
   drain(): void {
-    const now = performance.now();
-    for (const pd of this.pds.values()) {
-      if (pd.reader.refusal() !== undefined) continue;
-      const flight = pd.flight;
-      pd.reader.take(RECORDS_PER_TURN, (records, first, count) => {
-        // In pieces the recorder holds whole, each scanned before the next can evict it: every record is counted.
-        while (count > 0) {
-          const run = Math.min(count, flight.limit);
-          const from = flight.written;
-          flight.append(records, first, run);
-          this.scan(pd, from, flight.written, now);
-          first += run;
-          count -= run;
-        }
-      });
-      const why = pd.reader.refusal();
-      if (why !== undefined) this.onBroken(pd.info.name, why);
+    this.drainedAt = performance.now();
+    const due = this.due;
+    // What each ring holds now, and no more: records written while the drain runs wait for the next one (reading
+    // lines a PD is writing would only move them back and forth between the cores).
+    for (const pd of this.pds.values()) due.set(pd, Math.min(RECORDS_PER_TURN, pd.reader.available()));
+    for (let more = true; more; ) {
+      more = false;
+      for (const pd of this.pds.values()) {
+        const left = due.get(pd) ?? 0;
+        if (left === 0) continue;
+        const taken = pd.reader.take(Math.min(DRAIN_CHUNK, left), pd.sink);
+        due.set(pd, taken === 0 ? 0 : left - taken);
+        if (taken > 0 && left > taken) more = true;
+        const why = pd.reader.refusal();
+        if (why !== undefined) this.onBroken(pd.info.name, why);
+      }
     }
   }
 
@@ -419,21 +499,49 @@ export class KernelTrace {
           break;
         }
         case TraceKind.PPCALL: {
-          const channel = pd.channelCounters[local];
-          if (channel === undefined) used = false;
+          const index = pd.callsOn[local]!;
+          if (index < 0) used = false;
           else {
+            const join = this.joinOf(index, pd.info.name, pd.peerOf[local]!);
             ops[Operation.ppcall]! += weight;
-            channel.ppcalls += weight;
-            channel.callLatency.record(i32[w + RECORD_FIELD.A]! >>> 0);
+            pd.channelCounters[local]!.ppcalls += weight;
+            const k = b & (JOIN_SLOTS - 1);
+            if (join === undefined) break;
+            if (join.replyNumber[k] === b) {
+              join.replyNumber[k] = Number.NaN;
+              this.complete(join, n, at, join.replyRecord[k]!, join.replyAt[k]!);
+            } else {
+              join.callNumber[k] = b;
+              join.callRecord[k] = n;
+              join.callAt[k] = at;
+            }
           }
           break;
         }
-        case TraceKind.PROTECTED: {
-          const channel = pd.channelCounters[local];
-          if (channel === undefined) used = false;
+        case TraceKind.PROTECTED:
+        case TraceKind.PROTECTED_REPLIED: {
+          const index = pd.servesOn[local]!;
+          if (index < 0) used = false;
           else {
+            const join = this.joinOf(index, pd.peerOf[local]!, pd.info.name);
             ops[Operation.protected]! += weight;
-            channel.serveLatency.record(i32[w + RECORD_FIELD.A]! >>> 0);
+            // When the reply was published: a PROTECTED's start plus its run, a PROTECTED_REPLIED's own time.
+            let replied = at;
+            if (kind === TraceKind.PROTECTED) {
+              const ns = i32[w + RECORD_FIELD.A]! >>> 0;
+              pd.channelCounters[local]!.serveLatency.record(ns);
+              replied = at + ns / 1e6;
+            }
+            const k = b & (JOIN_SLOTS - 1);
+            if (join === undefined) break;
+            if (join.callNumber[k] === b) {
+              join.callNumber[k] = Number.NaN;
+              this.complete(join, join.callRecord[k]!, join.callAt[k]!, n, replied);
+            } else {
+              join.replyNumber[k] = b;
+              join.replyRecord[k] = n;
+              join.replyAt[k] = replied;
+            }
           }
           break;
         }
@@ -560,12 +668,63 @@ export class KernelTrace {
     }
   }
 
+  /**
+   * The join of channel `index` (the plan's), made on first use: calls from `caller` served by `callee`. Undefined
+   * while the other PD has no trace yet (it has not started, so it wrote nothing to join with).
+   */
+  private joinOf(index: number, caller: string, callee: string): CallJoin | undefined {
+    const join = this.joins[index];
+    if (join !== undefined) return join;
+    const from = this.pds.get(caller);
+    const to = this.pds.get(callee);
+    if (from === undefined || to === undefined) return undefined;
+    return (this.joins[index] = new CallJoin(from, to, this.stats.channel(index)));
+  }
+
+  /**
+   * Both records of one call are in: the caller's PPCALL (flight index `call`, published at `calledAt`) and the
+   * callee's (flight index `reply`, the reply published at `repliedAt`). Writes the round trip and the reply's
+   * label into the caller's record and, for a PROTECTED_REPLIED, turns the callee's into the PROTECTED it stands
+   * for, starting when the call was published (but not before the callee's previous record, or its start: a
+   * caller's time cannot stretch the callee's track back over what it did before); counts the latencies.
+   */
+  private complete(join: CallJoin, call: number, calledAt: number, reply: number, repliedAt: number): void {
+    const caller = join.caller.flight;
+    const callee = join.callee.flight;
+    const ns = Math.min(0xffff_ffff, Math.max(0, Math.round((repliedAt - calledAt) * 1e6)));
+    join.channel.callLatency.record(ns);
+    const r = callee.slot(reply) * RECORD_I32;
+    const kept = reply >= callee.oldest;
+    const replyLabel = kept ? callee.i32[r + RECORD_FIELD.EXTRA]! : 0;
+    if (call >= caller.oldest) {
+      const w = caller.slot(call) * RECORD_I32;
+      caller.i32[w + RECORD_FIELD.A] = ns;
+      caller.i32[w + RECORD_FIELD.EXTRA] = replyLabel;
+    }
+    if (!kept || callee.i32[r + RECORD_FIELD.KIND] !== TraceKind.PROTECTED_REPLIED) return;
+    const previous = Math.max(join.callee.since, reply - 1 >= callee.oldest ? endOf(callee, reply - 1) : 0);
+    const began = Math.min(repliedAt, Math.max(calledAt, previous));
+    const served = Math.round((repliedAt - began) * 1e6);
+    join.channel.serveLatency.record(served);
+    callee.f64[r >> 1] = began;
+    callee.i32[r + RECORD_FIELD.KIND] = TraceKind.PROTECTED;
+    callee.i32[r + RECORD_FIELD.A] = Math.min(0xffff_ffff, served);
+  }
+
   private endpointOf(pd: PdTrace, id: number): EndpointCounters | undefined {
     if (id === pd.lastEndpoint) return pd.lastEndpointCounters;
     pd.lastEndpoint = id;
     pd.lastEndpointCounters = this.stats.endpoint(id);
     return pd.lastEndpointCounters;
   }
+}
+
+/** When record `n` of `flight` ended (ms): a PROTECTED's start plus its run, any other record's time; 0 if not a time. */
+function endOf(flight: FlightRecorder, n: number): number {
+  const w = flight.slot(n) * RECORD_I32;
+  const at = flight.f64[w >> 1]!;
+  const end = flight.i32[w + RECORD_FIELD.KIND] === TraceKind.PROTECTED ? at + (flight.i32[w + RECORD_FIELD.A]! >>> 0) / 1e6 : at;
+  return end >= 0 ? end : 0;
 }
 
 /** The first record of `flight` stamped at or after `atMs` (records are in the PD's order; times nearly so). */
@@ -626,11 +785,14 @@ class Decoder {
     }
     for (let n = Math.max(from, flight.oldest); n < to; n++) {
       const r = readRecord(flight.i32, flight.f64, flight.slot(n));
-      if (r !== undefined) this.take(pd, state, r, emit);
+      const next = n + 1 < flight.written ? flight.f64[(flight.slot(n + 1) * RECORD_I32) >> 1]! : Number.NaN;
+      const nextAt = Number.isFinite(next) ? next : Number.POSITIVE_INFINITY;
+      if (r !== undefined) this.take(pd, state, r, nextAt, emit);
     }
   }
 
-  private take(pd: PdTrace, state: PdDecoding, r: TraceRecord, emit: (event: TraceEvent) => void): void {
+  /** Decodes record `r`; `nextAt`: the time of the PD's next record (+Infinity if none yet). */
+  private take(pd: PdTrace, state: PdDecoding, r: TraceRecord, nextAt: number, emit: (event: TraceEvent) => void): void {
     const at = Math.max(r.at, state.lastAt);
     state.lastAt = at;
     const tid = pd.info.pid;
@@ -654,10 +816,14 @@ class Decoder {
         return;
       }
       case TraceKind.PPCALL:
-      case TraceKind.PROTECTED: {
-        // A whole call (or protected()) in one record: the slice it would have been as a begin and an end.
+      case TraceKind.PROTECTED:
+      case TraceKind.PROTECTED_REPLIED: {
+        // A whole call (or protected()) in one record: the slice it would have been as a begin and an end. A
+        // PROTECTED_REPLIED is one the scan could not join (the caller's record never came): the serving's start
+        // is unknown, it is shown as a point at the reply. A call's end is the callee's word, so it is kept
+        // before the caller's next record.
         const [beginKind, endKind] = r.kind === TraceKind.PPCALL ? [TraceKind.PPCALL_BEGIN, TraceKind.PPCALL_END] : [TraceKind.PROTECTED_BEGIN, TraceKind.PROTECTED_END];
-        const end = { ...r, kind: endKind, at: r.at + r.a / 1e6, label: r.extra };
+        const end = { ...r, kind: endKind, at: r.kind === TraceKind.PPCALL ? Math.min(r.at + r.a / 1e6, Math.max(r.at, nextAt)) : r.at + r.a / 1e6, label: r.extra };
         state.lastAt = Math.max(state.lastAt, end.at);
         this.slice(pd, { ...r, at, kind: beginKind }, Math.max(at, end.at), end, emit);
         return;

@@ -215,10 +215,11 @@ export class WorkerPd extends PdRuntime {
       throw this.peerDied(end, "ppcall");
     }
     this.ring(end);
-    // Stamped after publishing and ringing (the clock read overlaps the callee taking the call); recorded with
-    // the reply, as one PPCALL record.
+    // Recorded after publishing and ringing, so its clock read and stores overlap the callee taking the call; the
+    // kernel completes the record from the callee's (protocol/trace.ts, PPCALL): nothing is recorded on the way
+    // back, where the caller's next call waits for it.
     const trace = this.trace;
-    const began = trace !== undefined && trace.sampledNumber((end.calls = (end.calls + 1) >>> 0)) ? trace.now() : -1;
+    if (trace !== undefined && trace.sampledNumber((end.calls = (end.calls + 1) >>> 0))) trace.record(TraceKind.PPCALL, channel, 0, end.calls, info.label >>> 0);
     // The wait below spins first (shm/wait.ts: no clock read within its first 1024 loads), so a callee that
     // is awake is caught there; it also handles sleeping, death and shutdown.
     for (;;) {
@@ -257,7 +258,6 @@ export class WorkerPd extends PdRuntime {
       }
     }
     const reply = memory.readMessage(this.ipc); // CALL_STATE stays REPLIED: the channel is free for the next call
-    if (began >= 0) trace!.recordCall(TraceKind.PPCALL, channel, began, end.calls, info.label >>> 0, reply === undefined ? 0 : reply.label >>> 0);
     if (reply === undefined) {
       throw new IpcError("InvalidArgument", `ppcall: PD '${end.peer}' replied on channel ${channel} with a malformed message`, {
         operation: "ppcall",
@@ -291,7 +291,7 @@ export class WorkerPd extends PdRuntime {
         // A call seen while spinning is served at once; anything else goes through a full scan.
         const ready = this.callReady;
         this.callReady = undefined;
-        if (ready !== undefined ? !this.serve(ready) : !this.scanOnce()) return;
+        if (ready !== undefined ? !this.serve(ready, true) : !this.scanOnce()) return;
       }
       this.publishSeen(); // before IDLE: the kernel reads them once it sees IDLE
       Atomics.store(this.control, CONTROL_I32.IDLE, 1);
@@ -447,8 +447,12 @@ export class WorkerPd extends PdRuntime {
     return true;
   }
 
-  /** Serves the call pending on `end`. Returns false if `protected()` failed (the PD faults). */
-  private serve(end: WorkerEnd): boolean {
+  /**
+   * Serves the call pending on `end`. Returns false if `protected()` failed (the PD faults). `spun`: the call was
+   * seen by the spin (spinForWork), within a line transfer of being published, so a trace takes its start from the
+   * caller's record instead of reading the clock before `protected()` runs.
+   */
+  private serve(end: WorkerEnd, spun = false): boolean {
     const memory = end.memory;
     const i32 = memory.i32;
     if (Atomics.load(i32, CHANNEL_I32.CALL_STATE) !== CallState.CALLED) return true; // nothing (left) to serve
@@ -465,7 +469,7 @@ export class WorkerPd extends PdRuntime {
       return true;
     }
     const sampled = trace !== undefined && trace.sampledNumber((end.served = (end.served + 1) >>> 0));
-    const began = sampled ? trace.now() : -1;
+    const began = sampled && !spun ? trace.now() : -1;
     let reply: MessageInfo;
     try {
       this.entered();
@@ -479,8 +483,9 @@ export class WorkerPd extends PdRuntime {
     // publishes the reply registers; CAS so a CALLEE_DIED written by the kernel is never overwritten
     Atomics.compareExchange(i32, CHANNEL_I32.CALL_STATE, CallState.CALLED, CallState.REPLIED);
     wakeIfSleeping(i32, CHANNEL_I32.CALL_STATE, CHANNEL_I32.CALLER_SLEEPING);
-    // One PROTECTED record, written after the reply is published: its clock read overlaps the caller taking it.
+    // One record, written after the reply is published: its clock read overlaps the caller taking the reply.
     if (began >= 0) trace!.recordCall(TraceKind.PROTECTED, end.id, began, end.served, request.label >>> 0, reply.label >>> 0);
+    else if (sampled) trace.recordAt(trace.now(), TraceKind.PROTECTED_REPLIED, end.id, 0, end.served, request.label >>> 0, reply.label >>> 0);
     return true;
   }
 

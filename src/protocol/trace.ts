@@ -84,22 +84,33 @@ export const TraceKind = {
   RING_PUBLISH: 13,
   RING_RECEIVE: 14,
   /**
-   * A whole ppcall in one record, written when its reply came back: `at` is when it was published, `a` its
-   * round trip in ns (saturating at 2^32 - 1), `b` its number on channel `object`, `label` the call's label,
-   * `extra` the reply's. What a PD writes instead of PPCALL_BEGIN + PPCALL_END: one record, one HEAD store.
+   * A whole ppcall in one record, written as soon as the call was published (its clock read overlaps the callee
+   * taking the call): `at` is when it was published, `b` its number on channel `object`, `label` the call's
+   * label; `a` and `extra` are 0. The kernel completes it from the callee's PROTECTED / PROTECTED_REPLIED record
+   * of the same call: `a` becomes the round trip in ns (until the reply was published), `extra` the reply's label.
+   * One record and one clock read per call, neither on the path of the reply.
    */
   PPCALL: 15,
   /**
-   * A whole `protected()` in one record, written after the reply was published: `at` is when it began, `a` how
-   * long it ran until the reply was published, in ns (saturating), `b` the call's number on channel `object`,
-   * `label` the call's label, `extra` the reply's. What a PD writes instead of PROTECTED_BEGIN + PROTECTED_END.
+   * A whole `protected()` in one record, written after the reply was published, for a call the PD took after
+   * sleeping or other work: `at` is when it began, `a` how long it ran until the reply was published, in ns
+   * (saturating at 2^32 - 1), `b` the call's number on channel `object`, `label` the call's label, `extra` the
+   * reply's. What a PD writes instead of PROTECTED_BEGIN + PROTECTED_END.
    */
   PROTECTED: 16,
+  /**
+   * A `protected()` for a call the PD took while spinning for it (so within a cache-line transfer of its
+   * publication), written after the reply was published: `at` is when the reply was published, `b`, `label`
+   * and `extra` as in PROTECTED, `a` 0. It began when the caller published the call: the kernel takes that time
+   * from the caller's PPCALL record and rewrites this one as a PROTECTED. One clock read per served call, after
+   * the reply, instead of one before `protected()` runs and one after.
+   */
+  PROTECTED_REPLIED: 17,
 } as const;
 export type TraceKind = (typeof TraceKind)[keyof typeof TraceKind];
 
 /** Highest kind a record may carry; a record with another kind is skipped. */
-export const MAX_TRACE_KIND = 16;
+export const MAX_TRACE_KIND = 17;
 
 /** What the kernel hands a PD when tracing is on (`PdBootData.trace`). */
 export interface TraceBootData {

@@ -199,6 +199,12 @@ export class TraceRingReader {
     return Atomics.load(this.i32, TRACE_I32.DROPPED) >>> 0;
   }
 
+  /** Records published and not yet taken (0 once the ring is refused; a HEAD past the rules refuses it at `take`). */
+  available(): number {
+    if (this.refused !== undefined) return 0;
+    return Math.min(this.capacity + 1, (Atomics.load(this.i32, TRACE_I32.HEAD) - this.tail) >>> 0);
+  }
+
   /**
    * Takes at most `max` records, oldest first, handing them to `sink` as one or two spans of the ring (no
    * record is decoded or validated here: the sink copies raw words, and whoever decodes them checks them).

@@ -49,6 +49,30 @@ describe("hostile trace rings", () => {
     assert.equal(file.traceEvents.filter((e) => e.ph === "X" && (e.cat === "ppcall" || e.cat === "protected")).length, 2);
   });
 
+  test("a caller that lies about when it called stretches none of the server's servings back before the server began", async () => {
+    const lines: string[] = [];
+    const before = performance.now() * 1000; // µs on the kernel's clock, as the trace's timestamps are
+    await using system = await start(
+      { protectionDomains: [{ name: "server", priority: 200, program: program("trace-server") }, { name: "liar", priority: 100, program: program("trace-liar") }], channels: [{ ends: [{ pd: "liar", id: 13, pp: true }, { pd: "server", id: 37 }] }] },
+      // Trusted: it drives the channel and its trace ring through raw memory (from workerData).
+      { trace: true, trusted: ["liar"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    assert.ok(lines.includes("liar: answered 200"), lines.join("\n"));
+    const file = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    const serves = file.traceEvents.filter((e) => e.ph === "X" && e.cat === "protected");
+    assert.equal(serves.length, 200);
+    for (const s of serves) assert.ok(s.ts >= before, `a serving starts at ${s.ts} µs, before the system booted at ${before}`);
+    // Times are µs with ns resolution: 1 ns of slack for rounding.
+    for (let k = 1; k < serves.length; k++) assert.ok(serves[k]!.ts >= serves[k - 1]!.ts + serves[k - 1]!.dur! - 1e-3, `servings do not overlap: ${k} starts at ${serves[k]!.ts}, ${k - 1} ends at ${serves[k - 1]!.ts + serves[k - 1]!.dur!}`);
+    // No serving lasted longer than the system has existed (the lie would make one last since the time origin).
+    const latency = system.stats().channels[0]!.serveLatency;
+    const lived = (performance.now() * 1000 - before) * 1000; // ns
+    assert.ok(latency.count === 200 && latency.maxNs <= lived, `serve latency ${JSON.stringify(latency)}, system up ${lived} ns`);
+  });
+
   test("a trace ring whose HEAD runs a million records ahead is refused and faults its PD alone", async () => {
     await using system = await start(
       { ...honest, protectionDomains: [...honest.protectionDomains, { name: "breaker", priority: 1, program: program("trace-breaker") }] },
