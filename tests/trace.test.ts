@@ -124,12 +124,13 @@ describe("the kernel joins a ppcall's two records", () => {
     server.recordAt(base + 0.03, TraceKind.PROTECTED_REPLIED, 1, 0, 1, 7, 9);
     const [call] = slices(trace, "ppcall");
     const [serve] = slices(trace, "protected");
-    assert.ok(Math.abs(call!.ts - us(base + 0.01)) < 1e-3 && Math.abs(call!.dur! - 20) < 1e-3, `${call!.ts} ${call!.dur}`);
+    // The call ends just after its reply was published (2 ns: the caller saw it later).
+    assert.ok(Math.abs(call!.ts - us(base + 0.01)) < 1e-3 && Math.abs(call!.dur! - 20.002) < 1e-3, `${call!.ts} ${call!.dur}`);
     assert.equal(call!.args?.["replyLabel"], 9);
     assert.ok(Math.abs(serve!.ts - us(base + 0.01)) < 1e-3 && Math.abs(serve!.dur! - 20) < 1e-3, `${serve!.ts} ${serve!.dur}`);
     const channel = stats.channels[0]!;
     assert.equal(channel.callLatency.summary().count, 1);
-    assert.ok(Math.abs(channel.callLatency.summary().maxNs - 20_000) <= 1, String(channel.callLatency.summary().maxNs));
+    assert.ok(Math.abs(channel.callLatency.summary().maxNs - 20_002) <= 1, String(channel.callLatency.summary().maxNs));
     assert.equal(channel.serveLatency.summary().count, 1);
     assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(trace.file()))), []);
   });
@@ -177,6 +178,33 @@ describe("the kernel joins a ppcall's two records", () => {
     assert.equal(trace.totals().skipped, 3);
     assert.equal(stats.channels[0]!.ppcalls, 0);
     assert.equal(stats.channels[0]!.callLatency.summary().count, 0);
+  });
+});
+
+describe("the kernel joins an endpoint call's two records", () => {
+  it("the caller's ENDPOINT_CALL gets its round trip from the receiver's reply, whichever is read first; kind 10 is skipped", () => {
+    const stats = new StatsCollector();
+    const trace = new KernelTrace({}, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
+    const a = trace.add({ name: "client", pid: 1, ends: [] }, stats.addPd("client", 1));
+    const b = trace.add({ name: "server", pid: 2, ends: [] }, stats.addPd("server", 2));
+    const client = new TraceRingWriter(a.buffer, a.timeOrigin);
+    const server = new TraceRingWriter(b.buffer, b.timeOrigin);
+    const base = performance.now();
+    client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
+    server.recordAt(base + 0.02, TraceKind.ENDPOINT_RECEIVE, 5, 0, 1, 3);
+    server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLY, 5, 0, 1, 4);
+    trace.drain();
+    server.recordAt(base + 0.05, TraceKind.ENDPOINT_REPLY, 5, 0, 2, 4); // read before its call
+    trace.drain();
+    client.recordAt(base + 0.04, TraceKind.ENDPOINT_CALL, 5, 0, 2, 3);
+    client.recordAt(base + 0.06, 10 as TraceKind, 5, 0, 2, 0);
+    const file = trace.file();
+    const calls = file.traceEvents.filter((e) => e.ph === "X" && e.name === "call ep 5");
+    assert.deepEqual(calls.map((e) => Math.round(e.dur! * 1000)), [20_002, 10_002], "µs to ns: each call until just after its reply");
+    assert.equal(file.traceEvents.filter((e) => e.ph === "s").length, 3, "call 1 to its receive, both replies to their calls");
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    assert.equal(stats.endpoints.get(5)!.callLatency.summary().count, 2);
+    assert.equal(trace.totals().skipped, 1);
   });
 });
 

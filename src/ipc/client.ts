@@ -460,11 +460,8 @@ export class IpcClient implements CapabilityOwner {
         capability: cap.token,
       });
     }
-    const trace = this.trace;
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_CALL_BEGIN, slot.endpoint, slot.index, (slot.seq + 1) >>> 0, (options.label ?? 0) >>> 0);
     const slept = this.publish(cap, slot, SlotState.CALLED, data, options, "call");
     const reply = this.readReply(cap, slot, "call");
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_CALL_END, slot.endpoint, slot.index, slot.seq >>> 0, reply.label >>> 0);
     this.stats.record(started, slept);
     return reply;
   }
@@ -494,6 +491,7 @@ export class IpcClient implements CapabilityOwner {
       slept = this.waitSlot(slot, -free - 1, deadline) || slept;
     }
     this.writeMessage(cap, slot, kind, data, options, operation);
+    if (kind === SlotState.CALLED) this.traceCall(slot, options);
     for (let state = this.settle(cap, slot, kind, deadline, options.signal, operation); state >= 0; state = this.settle(cap, slot, kind, deadline, options.signal, operation)) {
       slept = this.waitSlot(slot, state, deadline) || slept;
     }
@@ -507,9 +505,20 @@ export class IpcClient implements CapabilityOwner {
       await this.waitSlotAsync(slot, -free - 1, deadline, options.signal);
     }
     this.writeMessage(cap, slot, kind, data, options, operation);
+    if (kind === SlotState.CALLED) this.traceCall(slot, options);
     for (let state = this.settle(cap, slot, kind, deadline, options.signal, operation); state >= 0; state = this.settle(cap, slot, kind, deadline, options.signal, operation)) {
       await this.waitSlotAsync(slot, state, deadline, options.signal);
     }
+  }
+
+  /**
+   * Records a call just published (message `slot.seq`): its clock read and stores overlap the receiver taking it,
+   * and nothing is recorded on the way back; the kernel completes the record from the receiver's reply
+   * (protocol/trace.ts, ENDPOINT_CALL).
+   */
+  private traceCall(slot: SenderSlot, options: SendOptions): void {
+    const trace = this.trace;
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_CALL, slot.endpoint, slot.index, slot.seq >>> 0, (options.label ?? 0) >>> 0);
   }
 
   /** The checks before a message is written; returns the deadline. */
@@ -619,15 +628,8 @@ export class IpcClient implements CapabilityOwner {
         capability: cap.token,
       });
     }
-    const trace = this.trace;
-    const began = trace === undefined ? 0 : trace.now();
     await this.publishAsync(cap, slot, SlotState.CALLED, data, options, "callAsync");
-    const reply = this.readReply(cap, slot, "callAsync");
-    if (trace !== undefined && trace.sampledNumber(slot.seq >>> 0)) {
-      trace.recordAt(began, TraceKind.ENDPOINT_CALL_BEGIN, slot.endpoint, slot.index, slot.seq >>> 0, (options.label ?? 0) >>> 0);
-      trace.record(TraceKind.ENDPOINT_CALL_END, slot.endpoint, slot.index, slot.seq >>> 0, reply.label >>> 0);
-    }
-    return reply;
+    return this.readReply(cap, slot, "callAsync");
   }
 
   /** Waits while the slot's STATE is `state`, one bounded slice at most. Returns true if it slept. */

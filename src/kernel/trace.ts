@@ -24,7 +24,8 @@
  * output ring). Flows are joined by numbers the kernel maps itself: a ppcall by (the plan's channel, the call's
  * number on it), an endpoint message by (endpoint, slot, SEQ), so a PD that lies about its numbers garbles
  * arrows to and from its own track only. Memory is bounded too: the flight recorders, at most `MAX_OPEN_FLOWS`
- * half-joined flows per decoder, and at most `MAX_OPEN_CALLS` endpoint calls waiting for their end per PD.
+ * half-joined flows per decoder, and at most JOIN_SLOTS calls waiting for their other half per channel, and as many
+ * endpoint calls in all.
  */
 
 import { MAX_TRACE_KIND, RECORD_FIELD, RECORD_I32, TraceKind, type TraceBootData } from "../protocol/trace.ts";
@@ -118,8 +119,6 @@ const TRACE_PID = 1;
 const RECORDS_PER_TURN = 65_536;
 const MAX_OPEN_FLOWS = 65_536;
 const DEFAULT_EVENTS_PER_PD = 200_000;
-/** Endpoint calls of one PD waiting for their end (a PD has one per outstanding `callAsync`, one for `call`). */
-const MAX_OPEN_CALLS = 16;
 /** Local channel ids are 0..61 (protocol/layout.ts); one more slot for anything out of range. */
 const CHANNEL_IDS = 64;
 /** A flow's end is put this far (µs) inside the slice it binds to, so it is enclosed whatever the rounding. */
@@ -225,6 +224,29 @@ class FlightRecorder {
   }
 }
 
+/**
+ * Endpoint calls whose two records (the caller's ENDPOINT_CALL, the receiver's ENDPOINT_REPLY) have not both been
+ * scanned, one table for the system, by a hash of (endpoint, slot, SEQ) (`endpointCallSlot`): a slot is taken over
+ * by a later call that hashes alike, so a record whose other half never comes is forgotten, not kept. A reply
+ * written by a PD that is not the receiver can end an honest caller's call early, never move its start, and the
+ * decoder keeps every call's end before its caller's next record.
+ */
+class EndpointCallJoin {
+  readonly callPd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
+  /** (endpoint, slot, SEQ) of each waiting call, three numbers a slot. */
+  readonly callKey = new Float64Array(JOIN_SLOTS * 3);
+  readonly callRecord = new Float64Array(JOIN_SLOTS);
+  readonly callAt = new Float64Array(JOIN_SLOTS);
+  readonly replyPd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
+  readonly replyKey = new Float64Array(JOIN_SLOTS * 3);
+  readonly replyAt = new Float64Array(JOIN_SLOTS);
+}
+
+/** Where the endpoint call (endpoint, slot, seq) waits in an EndpointCallJoin. */
+function endpointCallSlot(endpoint: number, slot: number, seq: number): number {
+  return (Math.imul(seq, 0x9e37_79b1) ^ Math.imul(slot, 0x85eb_ca6b) ^ endpoint) & (JOIN_SLOTS - 1);
+}
+
 interface PdTrace {
   readonly info: TracedPd;
   readonly reader: TraceRingReader;
@@ -254,8 +276,6 @@ interface PdTrace {
   /** The ids the PD holds, as a channel set: a `notified()` can only be for some of them. */
   readonly heldLow: number;
   readonly heldHigh: number;
-  /** Endpoint calls waiting for their end: (endpoint, SEQ, at) triples, NaN when free. */
-  readonly callOpen: Float64Array;
   /** The endpoint the last endpoint record named, and its counters (most records name the same one). */
   lastEndpoint: number;
   lastEndpointCounters: EndpointCounters | undefined;
@@ -273,6 +293,8 @@ export class KernelTrace {
   readonly sampleEvery: number;
   private readonly stats: StatsCollector;
   private readonly onBroken: (pd: string, why: string) => void;
+  /** Endpoint calls whose call or reply record waits for the other. */
+  private readonly endpointCalls = new EndpointCallJoin();
   /** By the plan's channel index, made when the first record of a call on it is scanned. */
   private readonly joins: (CallJoin | undefined)[] = [];
   /** Per PD, records its ring held when the running drain began: what the drain takes (it does not chase a writer). */
@@ -345,7 +367,6 @@ export class KernelTrace {
       notifiedHigh: 0,
       heldLow,
       heldHigh,
-      callOpen: nan(MAX_OPEN_CALLS * 3),
       lastEndpoint: -1,
       lastEndpointCounters: undefined,
       skipped: 0,
@@ -594,33 +615,23 @@ export class KernelTrace {
             c.entry = undefined;
           }
           break;
-        case TraceKind.ENDPOINT_CALL_BEGIN: {
-          const open = pd.callOpen;
-          let free = (b % MAX_OPEN_CALLS) * 3; // a full table: the oldest guess is overwritten
-          for (let k = 0; k < open.length; k += 3) {
-            if (Number.isNaN(open[k]!)) {
-              free = k;
-              break;
-            }
-          }
-          open[free] = object;
-          open[free + 1] = b;
-          open[free + 2] = at;
-          break;
-        }
-        case TraceKind.ENDPOINT_CALL_END: {
-          const open = pd.callOpen;
-          let k = 0;
-          while (k < open.length && !(open[k] === object && open[k + 1] === b)) k += 3;
-          if (k >= open.length) used = false;
-          else {
-            ops[Operation.call]! += weight;
-            const endpoint = this.endpointOf(pd, object);
-            if (endpoint !== undefined) {
-              endpoint.calls += weight;
-              endpoint.callLatency.record((at - open[k + 2]!) * 1e6);
-            }
-            open[k] = Number.NaN;
+        case TraceKind.ENDPOINT_CALL: {
+          ops[Operation.call]! += weight;
+          const endpoint = this.endpointOf(pd, object);
+          if (endpoint !== undefined) endpoint.calls += weight;
+          const calls = this.endpointCalls;
+          const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
+          const k = endpointCallSlot(object, slotIndex, b);
+          if (calls.replyPd[k] !== undefined && calls.replyKey[k * 3] === object && calls.replyKey[k * 3 + 1] === slotIndex && calls.replyKey[k * 3 + 2] === b) {
+            calls.replyPd[k] = undefined;
+            this.completeEndpointCall(pd, n, at, calls.replyAt[k]!, endpoint);
+          } else {
+            calls.callPd[k] = pd;
+            calls.callKey[k * 3] = object;
+            calls.callKey[k * 3 + 1] = slotIndex;
+            calls.callKey[k * 3 + 2] = b;
+            calls.callRecord[k] = n;
+            calls.callAt[k] = at;
           }
           break;
         }
@@ -637,6 +648,21 @@ export class KernelTrace {
           } else {
             ops[Operation.reply]! += weight;
             if (endpoint !== undefined) endpoint.replies += weight;
+            // The call this answers waits for its end (ENDPOINT_CALL), or this waits for it.
+            const calls = this.endpointCalls;
+            const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
+            const k = endpointCallSlot(object, slotIndex, b);
+            const caller = calls.callPd[k];
+            if (caller !== undefined && calls.callKey[k * 3] === object && calls.callKey[k * 3 + 1] === slotIndex && calls.callKey[k * 3 + 2] === b) {
+              calls.callPd[k] = undefined;
+              this.completeEndpointCall(caller, calls.callRecord[k]!, calls.callAt[k]!, at, endpoint);
+            } else {
+              calls.replyPd[k] = pd;
+              calls.replyKey[k * 3] = object;
+              calls.replyKey[k * 3 + 1] = slotIndex;
+              calls.replyKey[k * 3 + 2] = b;
+              calls.replyAt[k] = at;
+            }
           }
           break;
         }
@@ -691,7 +717,7 @@ export class KernelTrace {
   private complete(join: CallJoin, call: number, calledAt: number, reply: number, repliedAt: number): void {
     const caller = join.caller.flight;
     const callee = join.callee.flight;
-    const ns = Math.min(0xffff_ffff, Math.max(0, Math.round((repliedAt - calledAt) * 1e6)));
+    const ns = roundTrip(calledAt, repliedAt);
     join.channel.callLatency.record(ns);
     const r = callee.slot(reply) * RECORD_I32;
     const kept = reply >= callee.oldest;
@@ -711,12 +737,33 @@ export class KernelTrace {
     callee.i32[r + RECORD_FIELD.A] = Math.min(0xffff_ffff, served);
   }
 
+  /**
+   * Both records of an endpoint call are in: the caller's ENDPOINT_CALL (flight index `call` of `caller`, published
+   * at `calledAt`) and the receiver's reply (published at `repliedAt`). Writes the round trip into the caller's
+   * record and counts it.
+   */
+  private completeEndpointCall(caller: PdTrace, call: number, calledAt: number, repliedAt: number, endpoint: EndpointCounters | undefined): void {
+    const ns = roundTrip(calledAt, repliedAt);
+    endpoint?.callLatency.record(ns);
+    const flight = caller.flight;
+    if (call >= flight.oldest) flight.i32[flight.slot(call) * RECORD_I32 + RECORD_FIELD.EXTRA] = ns;
+  }
+
   private endpointOf(pd: PdTrace, id: number): EndpointCounters | undefined {
     if (id === pd.lastEndpoint) return pd.lastEndpointCounters;
     pd.lastEndpoint = id;
     pd.lastEndpointCounters = this.stats.endpoint(id);
     return pd.lastEndpointCounters;
   }
+}
+
+/**
+ * A joined call's round trip in ns, saturating: from its publication to just after its reply was published (the
+ * caller saw the reply later than that; 2 ns after keeps the reply's flow inside the call's slice whatever the
+ * rounding of either time).
+ */
+function roundTrip(calledAt: number, repliedAt: number): number {
+  return Math.min(0xffff_ffff, Math.max(0, Math.ceil((repliedAt - calledAt) * 1e6)) + 2);
 }
 
 /** When record `n` of `flight` ended (ms): a PROTECTED's start plus its run, any other record's time; 0 if not a time. */
@@ -800,15 +847,13 @@ class Decoder {
       case TraceKind.PPCALL_BEGIN:
       case TraceKind.PROTECTED_BEGIN:
       case TraceKind.NOTIFIED_BEGIN:
-      case TraceKind.ENDPOINT_CALL_BEGIN:
-        state.open.set(r.kind === TraceKind.ENDPOINT_CALL_BEGIN ? `${r.kind}:${r.object}:${r.b}` : `${r.kind}:${r.object}`, { ...r, at });
+        state.open.set(`${r.kind}:${r.object}`, { ...r, at });
         if (state.open.size > MAX_OPEN_FLOWS) state.open.delete(state.open.keys().next().value!);
         return;
       case TraceKind.PPCALL_END:
       case TraceKind.PROTECTED_END:
-      case TraceKind.NOTIFIED_END:
-      case TraceKind.ENDPOINT_CALL_END: {
-        const key = r.kind === TraceKind.ENDPOINT_CALL_END ? `${r.kind - 1}:${r.object}:${r.b}` : `${r.kind - 1}:${r.object}`;
+      case TraceKind.NOTIFIED_END: {
+        const key = `${r.kind - 1}:${r.object}`;
         const begin = state.open.get(key);
         if (begin === undefined || begin.b !== r.b) return;
         state.open.delete(key);
@@ -826,6 +871,13 @@ class Decoder {
         const end = { ...r, kind: endKind, at: r.kind === TraceKind.PPCALL ? Math.min(r.at + r.a / 1e6, Math.max(r.at, nextAt)) : r.at + r.a / 1e6, label: r.extra };
         state.lastAt = Math.max(state.lastAt, end.at);
         this.slice(pd, { ...r, at, kind: beginKind }, Math.max(at, end.at), end, emit);
+        return;
+      }
+      case TraceKind.ENDPOINT_CALL: {
+        // A whole call in one record; its end is the receiver's word, so it is kept before the caller's next record.
+        const endAt = Math.max(at, Math.min(r.at + r.extra / 1e6, Math.max(r.at, nextAt)));
+        state.lastAt = Math.max(state.lastAt, endAt);
+        this.slice(pd, { ...r, at }, endAt, { ...r, at: endAt }, emit);
         return;
       }
       case TraceKind.NOTIFY: {
@@ -880,11 +932,14 @@ class Decoder {
       case TraceKind.NOTIFIED_BEGIN:
         emit({ name: "notified", cat: "notified", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { channels: channelList(begin.object, begin.a) } });
         return;
-      case TraceKind.ENDPOINT_CALL_BEGIN:
-        emit({ name: `call ep ${begin.object}`, cat: "endpoint", ph: "X", ts, dur, pid: TRACE_PID, tid, args: { endpoint: begin.object, slot: begin.a, seq: begin.b, label: begin.label } });
-        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message", emit);
+      case TraceKind.ENDPOINT_CALL: {
+        const event = { name: `call ep ${begin.object}`, cat: "endpoint", ph: "X" as const, ts, dur, pid: TRACE_PID, tid, args: { endpoint: begin.object, slot: begin.a, seq: begin.b, label: begin.label } };
+        emit(event);
+        // Stamped after publishing, as a ppcall is: stretched back to the receive if that was stamped first.
+        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message", emit, { event, mode: "extend" });
         this.flow(pd, `r:${begin.object}:${begin.a}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
+      }
       default:
         return;
     }

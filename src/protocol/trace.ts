@@ -73,9 +73,14 @@ export const TraceKind = {
   NOTIFIED_END: 7,
   /** Endpoint `object`, slot `a`, message `b`: a send was published / taken by the receiver. */
   ENDPOINT_SEND: 8,
-  /** A call was published on endpoint `object`, slot `a`, as message `b`. */
-  ENDPOINT_CALL_BEGIN: 9,
-  ENDPOINT_CALL_END: 10,
+  /**
+   * A whole endpoint call in one record, written as soon as it was published: endpoint `object`, slot `a`,
+   * message `b` (its SEQ), `label` the call's label, `at` when it was published; `extra` is 0. The kernel
+   * completes it from the receiver's ENDPOINT_REPLY of the same message: `extra` becomes the round trip in ns
+   * (until the reply was published). One record and one clock read per call, neither on the path of the reply.
+   * (Kind 10, once the end of a call in a record of its own, is no longer written: a record of it is skipped.)
+   */
+  ENDPOINT_CALL: 9,
   /** The PD took message `b` of slot `a` of its endpoint `object`. */
   ENDPOINT_RECEIVE: 11,
   /** The PD replied to message `b` of slot `a` of its endpoint `object`. */
