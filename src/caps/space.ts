@@ -348,7 +348,7 @@ export class CapabilityRegistry {
   cleanupProcess(pd: number): number[] {
     const space = this.spaces.get(pd);
     if (space === undefined) return [];
-    const by = this.by(pd, "cleanupProcess");
+    const by = `${this.describePd(pd)}, when it ended or was restarted`;
     const nodes = [...space.caps.values()];
     // First re-parent other PDs' capabilities derived from this PD's to their nearest ancestor that survives
     // (what `close` does one node at a time), while every dying node still has its links.
