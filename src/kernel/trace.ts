@@ -232,14 +232,34 @@ class FlightRecorder {
  * decoder keeps every call's end before its caller's next record.
  */
 class EndpointCallJoin {
-  readonly callPd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
-  /** (endpoint, slot, SEQ) of each waiting call, three numbers a slot. */
-  readonly callKey = new Float64Array(JOIN_SLOTS * 3);
-  readonly callRecord = new Float64Array(JOIN_SLOTS);
-  readonly callAt = new Float64Array(JOIN_SLOTS);
-  readonly replyPd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
-  readonly replyKey = new Float64Array(JOIN_SLOTS * 3);
-  readonly replyAt = new Float64Array(JOIN_SLOTS);
+  readonly calls = new WaitingHalves();
+  readonly replies = new WaitingHalves();
+}
+
+/** One side's records waiting in an EndpointCallJoin: by slot, the PD, the (endpoint, slot, SEQ), flight index, time. */
+class WaitingHalves {
+  readonly pd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
+  readonly key = new Float64Array(JOIN_SLOTS * 3);
+  readonly record = new Float64Array(JOIN_SLOTS);
+  readonly at = new Float64Array(JOIN_SLOTS);
+
+  /** The PD whose record of (endpoint, slot, seq) waits in slot `k`, which is then free; undefined if none. */
+  take(k: number, endpoint: number, slot: number, seq: number): PdTrace | undefined {
+    const pd = this.pd[k];
+    if (pd === undefined || this.key[k * 3] !== endpoint || this.key[k * 3 + 1] !== slot || this.key[k * 3 + 2] !== seq) return undefined;
+    this.pd[k] = undefined;
+    return pd;
+  }
+
+  /** Leaves record `n` (at `at`) of `pd` in slot `k`, over whatever waited there. */
+  hold(k: number, pd: PdTrace, endpoint: number, slot: number, seq: number, n: number, at: number): void {
+    this.pd[k] = pd;
+    this.key[k * 3] = endpoint;
+    this.key[k * 3 + 1] = slot;
+    this.key[k * 3 + 2] = seq;
+    this.record[k] = n;
+    this.at[k] = at;
+  }
 }
 
 /** Where the endpoint call (endpoint, slot, seq) waits in an EndpointCallJoin. */
@@ -619,20 +639,11 @@ export class KernelTrace {
           ops[Operation.call]! += weight;
           const endpoint = this.endpointOf(pd, object);
           if (endpoint !== undefined) endpoint.calls += weight;
-          const calls = this.endpointCalls;
+          const join = this.endpointCalls;
           const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
           const k = endpointCallSlot(object, slotIndex, b);
-          if (calls.replyPd[k] !== undefined && calls.replyKey[k * 3] === object && calls.replyKey[k * 3 + 1] === slotIndex && calls.replyKey[k * 3 + 2] === b) {
-            calls.replyPd[k] = undefined;
-            this.completeEndpointCall(pd, n, at, calls.replyAt[k]!, endpoint);
-          } else {
-            calls.callPd[k] = pd;
-            calls.callKey[k * 3] = object;
-            calls.callKey[k * 3 + 1] = slotIndex;
-            calls.callKey[k * 3 + 2] = b;
-            calls.callRecord[k] = n;
-            calls.callAt[k] = at;
-          }
+          if (join.replies.take(k, object, slotIndex, b) !== undefined) this.completeEndpointCall(pd, n, at, join.replies.at[k]!, endpoint);
+          else join.calls.hold(k, pd, object, slotIndex, b, n, at);
           break;
         }
         case TraceKind.ENDPOINT_SEND:
@@ -649,20 +660,12 @@ export class KernelTrace {
             ops[Operation.reply]! += weight;
             if (endpoint !== undefined) endpoint.replies += weight;
             // The call this answers waits for its end (ENDPOINT_CALL), or this waits for it.
-            const calls = this.endpointCalls;
+            const join = this.endpointCalls;
             const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
             const k = endpointCallSlot(object, slotIndex, b);
-            const caller = calls.callPd[k];
-            if (caller !== undefined && calls.callKey[k * 3] === object && calls.callKey[k * 3 + 1] === slotIndex && calls.callKey[k * 3 + 2] === b) {
-              calls.callPd[k] = undefined;
-              this.completeEndpointCall(caller, calls.callRecord[k]!, calls.callAt[k]!, at, endpoint);
-            } else {
-              calls.replyPd[k] = pd;
-              calls.replyKey[k * 3] = object;
-              calls.replyKey[k * 3 + 1] = slotIndex;
-              calls.replyKey[k * 3 + 2] = b;
-              calls.replyAt[k] = at;
-            }
+            const caller = join.calls.take(k, object, slotIndex, b);
+            if (caller !== undefined) this.completeEndpointCall(caller, join.calls.record[k]!, join.calls.at[k]!, at, endpoint);
+            else join.replies.hold(k, pd, object, slotIndex, b, n, at);
           }
           break;
         }

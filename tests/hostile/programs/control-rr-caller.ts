@@ -3,6 +3,7 @@
 import { workerData } from "node:worker_threads";
 import { debugPrintln, protectionDomain } from "../../../src/index.ts";
 import { layout, type PdBootData } from "../../../src/internal.ts";
+import { rawCall } from "./raw-call.ts";
 
 const MARK = layout.CHANNEL.MRS / 4 + 126;
 const C = layout.CHANNEL_I32;
@@ -13,12 +14,7 @@ export default protectionDomain({
     const ch = (id: number): Int32Array => new Int32Array(boot.ends.find((e) => e.id === id)!.buffer);
     const bell = new Int32Array(boot.ends[0]!.peerDoorbell);
     const call = (i32: Int32Array): void => {
-      i32[C.MSG_COUNT] = 0;
-      i32[C.MSG_LABEL_LO] = 0;
-      i32[C.MSG_LABEL_HI] = 0;
-      Atomics.store(i32, C.CALL_STATE, layout.CallState.CALLED);
-      Atomics.store(bell, layout.DOORBELL_I32.RING, 1);
-      Atomics.notify(bell, layout.DOORBELL_I32.RING);
+      rawCall(i32, bell);
     };
     const deadline = Date.now() + 20_000;
     const waitFor = (done: () => boolean): boolean => {

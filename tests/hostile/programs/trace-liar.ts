@@ -5,6 +5,7 @@
 import { workerData } from "node:worker_threads";
 import { debugPrintln, protectionDomain } from "../../../src/index.ts";
 import { layout, type PdBootData } from "../../../src/internal.ts";
+import { rawCall } from "./raw-call.ts";
 import { RECORD_I32, TRACE_I32, TRACE_RECORDS, TraceKind } from "../../../src/protocol/trace.ts";
 
 const C = layout.CHANNEL_I32;
@@ -21,12 +22,7 @@ export default protectionDomain({
     const capacity = ring[TRACE_I32.CAPACITY]!;
     let answered = 0;
     for (let call = 1; call <= CALLS; call++) {
-      i32[C.MSG_COUNT] = 0;
-      i32[C.MSG_LABEL_LO] = 1;
-      i32[C.MSG_LABEL_HI] = 0;
-      Atomics.store(i32, C.CALL_STATE, layout.CallState.CALLED);
-      Atomics.store(bell, layout.DOORBELL_I32.RING, 1);
-      Atomics.notify(bell, layout.DOORBELL_I32.RING);
+      rawCall(i32, bell, 1);
       const head = Atomics.load(ring, TRACE_I32.HEAD) >>> 0;
       const w = TRACE_RECORDS / 4 + (head & (capacity - 1)) * RECORD_I32;
       f64[w >> 1] = 0.001; // the lie: ms on the kernel's clock
