@@ -39,7 +39,7 @@ const scripts = new Map<string, Uint8Array | undefined>();
 
 /**
  * The code cache of the script at file URL `url` (the confined runtime, kernel/loader.ts: a file that is one
- * expression, compiled verbatim by bin/pd-worker.mjs), compiled here and not run: it holds the code V8 compiles
+ * expression, compiled verbatim by bin/pd-worker.cjs), compiled here and not run: it holds the code V8 compiles
  * eagerly (the top level of every bundled module), enough for a worker to skip nearly all of its compile time.
  * Once per file per process; undefined if the file cannot be read (the worker then fails to load it anyway).
  */

@@ -186,7 +186,7 @@ async function compileProgram(programPath: string, runtimePath: string, options:
 
 /** The entry point name of the confined runtime's build: a module made by confinedRuntimeEntry, not a file. */
 const CONFINED_RUNTIME = "isokit:confined-runtime";
-/** The parameters Node gives a CommonJS module; bin/pd-worker.mjs passes them in this order. */
+/** The parameters Node gives a CommonJS module; bin/pd-worker.cjs passes them in this order. */
 const COMMONJS_HEAD = "(function (exports, require, module, __filename, __dirname) {";
 const VIRTUAL = "isokit-virtual";
 
@@ -196,7 +196,7 @@ const VIRTUAL = "isokit-virtual";
  * ES modules (runtime, API entries, ~20 chunks, msgpackr's and capnp-es's files, each with its source map) in
  * ~50 ms; one script loads in ~15, and V8 can compile a script from a code cache (kernel/code-cache.ts), which
  * Node 20 offers for no ES module: ~5 ms. The file is the bundle wrapped as a CommonJS function (COMMONJS_HEAD);
- * bin/pd-worker.mjs compiles it with the kernel's cache and calls it as Node would call a module; its
+ * bin/pd-worker.cjs compiles it with the kernel's cache and calls it as Node would call a module; its
  * `api` export holds each API module's namespace by specifier, which the worker hardens for the program
  * (pd/confine.ts). The script is the runtime's own code, running with the worker's authority before lockdown.
  * Node applies no source map to a script it did not load itself: the runtime's frames in a confined PD's stacks

@@ -55,7 +55,7 @@ const here = import.meta.url;
  */
 const TERMINATE_WAIT_MS = 1000;
 const runningFromSource = here.endsWith(".ts");
-const bootstrapUrl = new URL("../../bin/pd-worker.mjs", here);
+const bootstrapUrl = new URL("../../bin/pd-worker.cjs", here);
 /** The runtime's worker entry, which loader.ts bundles with each program: the same build (src or dist) as this kernel. */
 const runtimePath = fileURLToPath(new URL(runningFromSource ? "../pd/worker-main.ts" : "../pd/worker-main.js", here));
 

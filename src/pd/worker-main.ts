@@ -1,5 +1,5 @@
 /**
- * The start of a PD worker (after bin/pd-worker.mjs): load the program, check its default export, run the loop.
+ * The start of a PD worker (after bin/pd-worker.cjs): load the program, check its default export, run the loop.
  * A trusted program is imported (compiled by kernel/loader.ts with this module, so both share one copy of the
  * runtime); a confined one is evaluated in a Hardened JavaScript compartment (pd/confine.ts) after the worker
  * is locked down. Everything the PD may reach arrives in `workerData` (see protocol/control.ts: PdBootData).
@@ -21,7 +21,7 @@ function post(message: PdToKernel): void {
 
 /**
  * Runs the PD. `api`: the confined runtime's API modules by name (kernel/loader.ts confinedRuntimeEntry; the
- * script bin/pd-worker.mjs ran exports it with this function); absent in a trusted PD's ES module runtime.
+ * script bin/pd-worker.cjs ran exports it with this function); absent in a trusted PD's ES module runtime.
  */
 export async function runWorker(api?: Readonly<Record<string, Record<string, unknown>>>): Promise<void> {
   const boot = workerData as PdBootData<MessagePort>;

@@ -40,7 +40,7 @@ export interface PdBootData<Port = unknown> {
   readonly confinedApi?: Readonly<Record<string, string>>;
   /**
    * A confined PD's V8 code caches (kernel/code-cache.ts), each the worker's own copy: of its runtime script (read
-   * by bin/pd-worker.mjs) and of ses (pd/confine.ts). V8 rejects a cache that does not match and compiles from
+   * by bin/pd-worker.cjs) and of ses (pd/confine.ts). V8 rejects a cache that does not match and compiles from
    * source. Absent for a trusted PD.
    */
   readonly runtimeCodeCache?: Uint8Array | undefined;
