@@ -24,7 +24,7 @@ import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
 import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
 import type { TraceOptions } from "./trace.ts";
-import { scriptCodeCache, sesCodeCache } from "./code-cache.ts";
+import { scriptCodeCache, sesCodeCache, sesPath } from "./code-cache.ts";
 import { cacheDirectory, compilePds, type CompiledProgram, type Confinement } from "./loader.ts";
 import {
   CallState,
@@ -311,7 +311,7 @@ export class WorkerSystem implements RunningSystem {
     // RangeError in its entry point; either faults that PD alone.
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.heapMbPerPd, stackSizeMb: this.resources.get(plan.name)?.stackMb ?? this.limits.stackMbPerPd };
     // A confined PD gets its own copy of the code caches (structured clones): nothing it holds is another PD's.
-    const workerData: PdBootData<MessagePort> = boot.confinedApi === undefined ? boot : { ...boot, runtimeCodeCache: scriptCodeCache(boot.runtimeUrl), sesCodeCache: this.sesCodeCache };
+    const workerData: PdBootData<MessagePort> = boot.confinedApi === undefined ? boot : { ...boot, runtimeCodeCache: scriptCodeCache(boot.runtimeUrl), sesCodeCache: this.sesCodeCache, sesPath: sesPath() };
     const worker = new Worker(bootstrapUrl, { workerData, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits, execArgv: workerExecArgv() });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));

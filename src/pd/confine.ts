@@ -28,8 +28,7 @@
 
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { Script } from "node:vm";
 import { TextDecoder, TextEncoder, type EncodeIntoResult } from "node:util";
 import { IpcError } from "../errors.ts";
@@ -50,6 +49,12 @@ interface Ses {
 
 let ses: Ses | undefined;
 
+/** What the kernel gives a confined worker of ses (protocol/control.ts PdBootData: sesPath, sesCodeCache). */
+export interface SesFiles {
+  readonly path: string;
+  readonly codeCache?: Uint8Array | undefined;
+}
+
 /**
  * Locks the worker down, once. Tamings chosen so the runtime keeps working as before: stacks stay readable
  * (`errorTaming: "unsafe"`, for fault reports), the host's console and process handlers are left alone (the
@@ -57,12 +62,12 @@ let ses: Ses | undefined;
  * (`overrideTaming: "moderate"`, e.g. an Error subclass setting `name`). kernel/code-cache.ts makes its cache
  * with the same options.
  *
- * ses is its minified one-file build (see sesFile), compiled as CommonJS would compile it but with `codeCache`,
- * the V8 code cache the kernel made of it (kernel/code-cache.ts; this worker's own copy). V8 checks a cache
- * before using it: one made by another V8, with other flags or for other source is rejected and ses is compiled
- * from its source.
+ * ses is the file the kernel names (`files.path`, its minified one-file build: kernel/code-cache.ts sesPath says
+ * why), compiled as CommonJS would compile it but with `files.codeCache`, the V8 code cache the kernel made of it
+ * (kernel/code-cache.ts; this worker's own copy). V8 checks a cache before using it: one made by another V8, with
+ * other flags or for other source is rejected and ses is compiled from its source.
  */
-function lockedDown(codeCache: Uint8Array | undefined): Ses {
+function lockedDown(files: SesFiles): Ses {
   if (ses !== undefined) return ses;
   // ses reads the stack of errors it makes while it loads and locks down; with source maps on, Node then parses
   // the map of every runtime file on those stacks (~5 ms, before any fault needs one). Off meanwhile: the maps
@@ -70,15 +75,14 @@ function lockedDown(codeCache: Uint8Array | undefined): Ses {
   const maps = process.sourceMapsEnabled;
   process.setSourceMapsEnabled(false);
   try {
-    ses = lockDown(codeCache);
+    ses = lockDown(files);
   } finally {
     process.setSourceMapsEnabled(maps);
   }
   return ses;
 }
 
-function lockDown(codeCache: Uint8Array | undefined): Ses {
-  const path = sesFile();
+function lockDown({ path, codeCache }: SesFiles): Ses {
   const source = sesScriptSource(readFileSync(path, "utf8"));
   const script = new Script(source, { filename: path, ...(codeCache === undefined ? {} : { cachedData: codeCache }) });
   const module = { exports: {} };
@@ -92,17 +96,6 @@ function lockDown(codeCache: Uint8Array | undefined): Ses {
   return g;
 }
 
-/**
- * The file of ses a worker compiles: dist/ses.umd.min.js, the package's one-file build minified (the same code as
- * dist/ses.cjs, its "require" entry; its ESM entry is some hundred modules, ~10 ms more per PD). Minified, its
- * source — which V8 keeps for as long as the worker lives, as a two-byte string (ses's names hold a non-Latin-1
- * character) — is 237 K characters instead of 519 K: ~2 MB less heap per confined PD and a few ms less to load.
- * kernel/code-cache.ts makes its cache of the same file (tests/loader.test.ts checks).
- */
-export function sesFile(): string {
-  return join(dirname(createRequire(import.meta.url).resolve("ses")), "ses.umd.min.js");
-}
-
 /** JavaScript identifiers that cannot be parameter names in strict code, or need not be (literals). */
 const NOT_PARAMETERS = new Set(["eval", "arguments", "undefined", "NaN", "Infinity"]);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -110,13 +103,13 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 /**
  * Evaluates the confined bundle at `moduleUrl` for PD `pd` and returns its module's default export (the
  * runtime checks it is a `protectionDomain(...)` program, as for a trusted one). `api` maps each specifier the
- * program may import to the namespace of the runtime's module for it; `sesCodeCache` is the kernel's code cache
- * of ses (see lockedDown). Throws what evaluating the program threw (a load fault).
+ * program may import to the namespace of the runtime's module for it; `sesFiles` are the kernel's file of ses and
+ * its code cache (see lockedDown). Throws what evaluating the program threw (a load fault).
  */
-export async function loadConfinedProgram(pd: string, moduleUrl: string, api: ReadonlyMap<string, Record<string, unknown>>, sesCodeCache?: Uint8Array): Promise<unknown> {
+export async function loadConfinedProgram(pd: string, moduleUrl: string, api: ReadonlyMap<string, Record<string, unknown>>, sesFiles: SesFiles): Promise<unknown> {
   // Read everything with the runtime's authority before lockdown; nothing after it is trusted code.
   const source = await readFile(new URL(moduleUrl), "utf8");
-  const { harden, Compartment } = lockedDown(sesCodeCache);
+  const { harden, Compartment } = lockedDown(sesFiles);
   // A namespace (its bindings are getters) is not what the program gets: it gets a frozen copy of the bindings'
   // values (the same function and class objects the runtime uses, hardened: their prototypes are frozen too).
   const modules = new Map([...api].map(([spec, ns]) => [spec, harden(namespaceCopy(ns))]));

@@ -9,7 +9,7 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { IpcError, serializeError } from "../errors.ts";
 import type { PdBootData, PdToKernel } from "../protocol/control.ts";
 import { assertLittleEndian } from "../protocol/layout.ts";
-import { loadConfinedProgram } from "./confine.ts";
+import { loadConfinedProgram, type SesFiles } from "./confine.ts";
 import { setCurrentPd } from "./context.ts";
 import { isProtectionDomainProgram } from "./program.ts";
 import { guardRegions } from "./regions.ts";
@@ -29,7 +29,7 @@ export async function runWorker(api?: Readonly<Record<string, Record<string, unk
   let program: unknown;
   try {
     if (boot.confinedApi === undefined) program = ((await import(boot.moduleUrl)) as { default?: unknown }).default;
-    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, apiModules(boot.confinedApi, api), boot.sesCodeCache);
+    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, apiModules(boot.confinedApi, api), sesFiles(boot));
   } catch (error) {
     post({ type: "fault", entry: "load", error: serializeError(error) });
     return;
@@ -52,6 +52,12 @@ export async function runWorker(api?: Readonly<Record<string, Record<string, unk
   if (pd.isAsync) await pd.runAsync();
   else pd.runSync();
   post({ type: "stopped" });
+}
+
+/** ses's file and code cache, which the kernel gives every confined PD (protocol/control.ts). */
+function sesFiles(boot: PdBootData<MessagePort>): SesFiles {
+  if (boot.sesPath === undefined) throw new IpcError("InvalidSystem", `load: the kernel named no file of ses for confined PD '${boot.name}'`, { operation: "load", pd: boot.name });
+  return { path: boot.sesPath, codeCache: boot.sesCodeCache };
 }
 
 /**
