@@ -76,8 +76,13 @@ export function sesCodeCache(cacheDir: Promise<string>): Promise<Uint8Array | un
       const path = sesPath();
       const source = sesScriptSource(readFileSync(path, "utf8"));
       // The V8 that made it and its flags are part of what V8 checks; in the name too, so processes of other
-      // Node versions sharing the directory do not replace each other's.
-      const key = createHash("sha256").update(process.version).update("\0").update(process.arch).update("\0").update(process.execArgv.join(" ")).update("\0").update(source).digest("hex").slice(0, 24);
+      // Node versions sharing the directory do not replace each other's. What make() ran (its recipe and the
+      // lockdown options) is not checked by V8 but decides which functions the cache holds compiled: in the name,
+      // so a cache of another recipe is made again rather than used.
+      const key = createHash("sha256")
+        .update([process.version, process.arch, process.execArgv.join(" "), String(RECIPE), JSON.stringify(LOCKDOWN_OPTIONS), source].join("\0"))
+        .digest("hex")
+        .slice(0, 24);
       const file = join(await cacheDir, "code-cache", `ses-${key}.bin`);
       const onDisk = await readFile(file).catch(() => undefined);
       if (onDisk !== undefined && !new Script(source, { filename: path, cachedData: onDisk }).cachedDataRejected) return new Uint8Array(onDisk);
@@ -91,6 +96,21 @@ export function sesCodeCache(cacheDir: Promise<string>): Promise<Uint8Array | un
   return made;
 }
 
+/** What make() runs; a new value when that changes (see sesCodeCache's key). */
+const RECIPE = 2;
+
+/** The functions ses installs in the realm it runs in, as make() uses them. */
+interface SesRealm {
+  readonly lockdown: (options: Readonly<Record<string, string>>) => void;
+  readonly harden: <T>(value: T) => T;
+  readonly Compartment: new (options: { __options__: true; globals: Record<string, unknown>; name: string }) => { evaluate(source: string): unknown };
+}
+
+/**
+ * Runs ses in a fresh context as a confined worker runs it (pd/confine.ts): its module, lockdown(), then a hardened
+ * object and a compartment evaluating a function, so that the cache holds compiled every function of ses a
+ * worker runs before its program (without the compartment's, a worker compiled them itself: ~1 ms of its CPU).
+ */
 function make(source: string, path: string): Uint8Array {
   const script = new Script(source, { filename: path });
   const context = createContext({});
@@ -98,7 +118,10 @@ function make(source: string, path: string): Uint8Array {
     const load = script.runInContext(context) as (exports: object, require: undefined, module: object, filename: string, dirname: string) => void;
     const module = { exports: {} };
     load(module.exports, undefined, module, path, dirname(path));
-    (context as { lockdown?: (options: Readonly<Record<string, string>>) => void }).lockdown?.(LOCKDOWN_OPTIONS);
+    const ses = context as SesRealm;
+    ses.lockdown(LOCKDOWN_OPTIONS);
+    const compartment = new ses.Compartment({ __options__: true, globals: { api: ses.harden({ call() {} }) }, name: "code cache" });
+    (compartment.evaluate("(function (api) { return function () { return api; }; })\n//# sourceURL=code-cache\n") as (api: unknown) => () => unknown)(undefined)();
   } catch {
     // A realm ses or lockdown does not like: the cache then holds what ran until here, still valid.
   }
