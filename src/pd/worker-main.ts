@@ -29,7 +29,7 @@ export async function runWorker(api?: Readonly<Record<string, Record<string, unk
   let program: unknown;
   try {
     if (boot.confinedApi === undefined) program = ((await import(boot.moduleUrl)) as { default?: unknown }).default;
-    else program = await loadConfinedProgram(boot.name, boot.moduleUrl, apiModules(boot.confinedApi, api), sesFiles(boot));
+    else program = loadConfinedProgram(boot.name, boot.moduleUrl, apiModules(boot.confinedApi, api), sesFiles(boot));
   } catch (error) {
     post({ type: "fault", entry: "load", error: serializeError(error) });
     return;
