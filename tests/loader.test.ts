@@ -3,14 +3,16 @@
 // holds them from an earlier test and each build count starts from a program nobody has built.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
+import { Worker } from "node:worker_threads";
 import { boot, IpcError, type BootOptions, type SystemDescription } from "../src/index.ts";
-import { sesCodeCache, sesPath } from "../src/kernel/code-cache.ts";
-import { sesScriptSource } from "../src/protocol/confinement.ts";
+import { confinedSes } from "../src/kernel/code-cache.ts";
+import { LOCKDOWN_OPTIONS, sesScriptSource } from "../src/protocol/confinement.ts";
 import { cacheDirectory, loaderStats } from "../src/kernel/loader.ts";
 
 const src = fileURLToPath(new URL("../src/", import.meta.url));
@@ -44,6 +46,58 @@ async function outputs(dir: string, programs: readonly string[], options: BootOp
     await system.shutdown();
   }
   return lines;
+}
+
+/**
+ * In a fresh worker: ses's file at `path` loaded as pd/confine.ts loads it, lockdown() with the confined options,
+ * then one line per object and property reachable from a new compartment's globalThis and from Compartment,
+ * harden and assert: prototype, frozen, extensible, typeof, a function's name and length and whether its source
+ * reads as native code, each property's kind and attributes, primitive values. Not ses's own source text.
+ */
+async function lockedDownShape(path: string): Promise<string[]> {
+  const code = `
+    const { readFileSync } = require("node:fs");
+    const { Script } = require("node:vm");
+    const { workerData, parentPort } = require("node:worker_threads");
+    const { path, source, options } = workerData;
+    new Script(source, { filename: path }).runInThisContext()({}, undefined, { exports: {} }, path, "");
+    lockdown(options);
+    const lines = [];
+    const seen = new Map();
+    const walk = (value, at) => {
+      if ((typeof value !== "object" && typeof value !== "function") || value === null) {
+        lines.push(at + " = " + typeof value + " " + (typeof value === "symbol" ? value.description : String(value)));
+        return;
+      }
+      if (seen.has(value)) return void lines.push(at + " is " + seen.get(value));
+      seen.set(value, at);
+      let line = at + ": " + typeof value + " frozen=" + Object.isFrozen(value) + " extensible=" + Object.isExtensible(value);
+      if (typeof value === "function") line += " name=" + String(value.name) + " length=" + value.length + " native=" + Function.prototype.toString.call(value).includes("[native code]");
+      lines.push(line);
+      walk(Object.getPrototypeOf(value), at + ".[[Prototype]]");
+      for (const key of Reflect.ownKeys(value)) {
+        const d = Reflect.getOwnPropertyDescriptor(value, key);
+        const name = at + "." + String(key);
+        lines.push(name + " " + ("value" in d ? "data writable=" + d.writable : "accessor") + " enumerable=" + d.enumerable + " configurable=" + d.configurable);
+        if ("value" in d) walk(d.value, name);
+        else { walk(d.get, name + "[get]"); walk(d.set, name + "[set]"); }
+      }
+    };
+    walk(new Compartment({ __options__: true, globals: {}, name: "shape" }).globalThis, "globalThis");
+    walk(Compartment, "Compartment");
+    walk(harden, "harden");
+    walk(assert, "assert");
+    parentPort.postMessage(lines);
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { path, source: sesScriptSource(readFileSync(path, "utf8")), options: { ...LOCKDOWN_OPTIONS } } });
+  try {
+    return await new Promise<string[]>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
 }
 
 describe("programs compiled by the kernel", () => {
@@ -184,9 +238,15 @@ describe("programs compiled by the kernel", () => {
   });
 
   test("the kernel's code cache of ses is one V8 accepts for the source a confined worker compiles", async () => {
-    const text = readFileSync(sesPath(), "utf8");
-    const cache = await sesCodeCache(cacheDirectory());
-    assert.ok(cache !== undefined && cache.byteLength > 0);
-    assert.equal(new Script(sesScriptSource(text), { filename: sesPath(), cachedData: cache }).cachedDataRejected, false);
+    const { path, codeCache } = await confinedSes(cacheDirectory());
+    assert.ok(codeCache !== undefined && codeCache.byteLength > 0);
+    assert.equal(new Script(sesScriptSource(readFileSync(path, "utf8")), { filename: path, cachedData: codeCache }).cachedDataRejected, false);
+  });
+
+  test("ses as the kernel bundles it locks a worker down as the package's own build does, property by property", async () => {
+    const { path } = await confinedSes(cacheDirectory());
+    const [bundled, packaged] = await Promise.all([lockedDownShape(path), lockedDownShape(createRequire(import.meta.url).resolve("ses"))]);
+    assert.ok(packaged.length > 4000, `${packaged.length} lines`);
+    assert.deepEqual(bundled, packaged);
   });
 });

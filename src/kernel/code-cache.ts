@@ -2,9 +2,10 @@
  * The V8 code caches the kernel makes once and hands to every confined worker: of `ses` and of the confined
  * runtime script (kernel/loader.ts).
  *
- * Why: a confined PD's worker compiles ses's one-file build (237 KB minified, 519 KB not) before lockdown;
- * parsing it and compiling the functions lockdown runs took ~20 of a confined PD's ~100 ms to start alone
- * (more with ten starting on two cores). With the code V8 compiled here, a worker deserializes instead.
+ * Why: a confined PD's worker compiles ses (kernel/loader.ts sesBundle: one script of 162 KB) before lockdown;
+ * parsing it and compiling the functions lockdown runs took ~20 of a confined PD's ~100 ms to start alone (the
+ * package's one-file build; more with ten starting on two cores). With the code V8 compiled here, a worker
+ * deserializes instead.
  *
  * What makes it safe: a code cache is data V8 validates before it uses it (the V8 version and flags it was
  * made with, and the source it belongs to); a cache that does not match is rejected, and the worker compiles
@@ -23,27 +24,28 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createContext, Script } from "node:vm";
 import { LOCKDOWN_OPTIONS, sesScriptSource } from "../protocol/confinement.ts";
+import { sesBundle } from "./loader.ts";
 
-let sesFile: string | undefined;
-
-/**
- * The file of ses a confined worker compiles (the kernel hands it the path in its boot data, with the cache made
- * of it): dist/ses.umd.min.js, the package's one-file build minified (the same code as dist/ses.cjs, its "require"
- * entry; its ESM entry is some hundred modules, ~10 ms more per PD). Minified, its source — which V8 keeps for as
- * long as the worker lives, as a two-byte string (ses's names hold a non-Latin-1 character) — is 237 K characters
- * instead of 519 K: ~2 MB less heap per confined PD and a few ms less to load.
- */
-export function sesPath(): string {
-  sesFile ??= join(dirname(createRequire(import.meta.url).resolve("ses")), "ses.umd.min.js");
-  return sesFile;
+/** ses as the kernel hands it to a confined worker (protocol/control.ts PdBootData: sesPath, sesCodeCache). */
+export interface SesFiles {
+  readonly path: string;
+  readonly codeCache: Uint8Array | undefined;
 }
 
-let made: Promise<Uint8Array | undefined> | undefined;
+/**
+ * The file of ses a confined worker compiles (kernel/loader.ts sesBundle, which says why that file) and the code
+ * cache of it (sesCodeCache). Rejects if ses cannot be built (no confined PD can start then).
+ */
+export async function confinedSes(cacheDir: Promise<string>): Promise<SesFiles> {
+  const path = await sesBundle();
+  return { path, codeCache: await sesCodeCache(path, cacheDir) };
+}
+
+const made = new Map<string, Promise<Uint8Array | undefined>>();
 const scripts = new Map<string, Uint8Array | undefined>();
 
 /**
@@ -67,13 +69,15 @@ export function scriptCodeCache(url: string): Uint8Array | undefined {
 }
 
 /**
- * The code cache of ses for this process's V8, made once per process (or read from `cacheDir` when an earlier
- * process left one V8 accepts). Undefined if it cannot be made: workers then compile ses from its source.
+ * The code cache for this process's V8 of ses's file at `path`, made once per process (or read from `cacheDir`
+ * when an earlier process left one V8 accepts). Undefined if it cannot be made: workers then compile ses from its
+ * source.
  */
-export function sesCodeCache(cacheDir: Promise<string>): Promise<Uint8Array | undefined> {
-  made ??= (async () => {
+export function sesCodeCache(path: string, cacheDir: Promise<string>): Promise<Uint8Array | undefined> {
+  let pending = made.get(path);
+  if (pending !== undefined) return pending;
+  pending = (async () => {
     try {
-      const path = sesPath();
       const source = sesScriptSource(readFileSync(path, "utf8"));
       // The V8 that made it and its flags are part of what V8 checks; in the name too, so processes of other
       // Node versions sharing the directory do not replace each other's. What make() ran (its recipe and the
@@ -93,7 +97,8 @@ export function sesCodeCache(cacheDir: Promise<string>): Promise<Uint8Array | un
       return undefined;
     }
   })();
-  return made;
+  made.set(path, pending);
+  return pending;
 }
 
 /** What make() runs; a new value when that changes (see sesCodeCache's key). */

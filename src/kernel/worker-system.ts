@@ -24,7 +24,7 @@ import { decodeControl } from "./control-decoder.ts";
 import { KernelOutput } from "./output.ts";
 import { Observation, observedFromPlan, type SystemObserver, type SystemStats } from "./stats.ts";
 import type { TraceOptions } from "./trace.ts";
-import { scriptCodeCache, sesCodeCache, sesPath } from "./code-cache.ts";
+import { confinedSes, scriptCodeCache, type SesFiles } from "./code-cache.ts";
 import { cacheDirectory, compilePds, type CompiledProgram, type Confinement } from "./loader.ts";
 import {
   CallState,
@@ -140,8 +140,8 @@ export class WorkerSystem implements RunningSystem {
   /** Counters, trace and capability log (kernel/stats.ts): made in `launch`, once the plan is known. */
   private observation: Observation | undefined;
   private traceOptions: TraceOptions | undefined;
-  /** V8's code cache of ses, for confined PDs' workers (kernel/code-cache.ts); each worker gets a copy. */
-  private sesCodeCache: Uint8Array | undefined;
+  /** ses's file and V8's code cache of it, for confined PDs' workers (kernel/code-cache.ts); each worker gets a copy. */
+  private ses: SesFiles | undefined;
 
   private readonly asyncChannels: AsyncChannels;
 
@@ -204,11 +204,11 @@ export class WorkerSystem implements RunningSystem {
     // compile fails the boot with its location, and no worker pays for a TypeScript loader of its own.
     // Each PD's program runs confined (pd/confine.ts) unless the boot lists the PD trusted.
     // A confined PD's worker compiles ses with the code cache made here (kernel/code-cache.ts), alongside.
-    const [compiled, sesCache] = await Promise.all([
+    const [compiled, ses] = await Promise.all([
       compilePds(plan.pds, runtimePath, confinement),
-      plan.pds.some((pd) => !confinement.trusted.has(pd.name)) ? sesCodeCache(cacheDirectory()) : undefined,
+      plan.pds.some((pd) => !confinement.trusted.has(pd.name)) ? confinedSes(cacheDirectory()) : undefined,
     ]);
-    this.sesCodeCache = sesCache;
+    this.ses = ses;
     const compileFailures = plan.pds.flatMap((pd) => {
       const result = compiled.get(pd.name);
       return result instanceof Error ? [{ pd: pd.name, error: result }] : [];
@@ -311,7 +311,7 @@ export class WorkerSystem implements RunningSystem {
     // RangeError in its entry point; either faults that PD alone.
     const resourceLimits = { maxOldGenerationSizeMb: this.limits.heapMbPerPd, stackSizeMb: this.resources.get(plan.name)?.stackMb ?? this.limits.stackMbPerPd };
     // A confined PD gets its own copy of the code caches (structured clones): nothing it holds is another PD's.
-    const workerData: PdBootData<MessagePort> = boot.confinedApi === undefined ? boot : { ...boot, runtimeCodeCache: scriptCodeCache(boot.runtimeUrl), sesCodeCache: this.sesCodeCache, sesPath: sesPath() };
+    const workerData: PdBootData<MessagePort> = boot.confinedApi === undefined ? boot : { ...boot, runtimeCodeCache: scriptCodeCache(boot.runtimeUrl), sesCodeCache: this.ses?.codeCache, sesPath: this.ses?.path };
     const worker = new Worker(bootstrapUrl, { workerData, name: `isokit:${plan.name}`, transferList: [boot.kernelPort], stdout: true, stderr: true, resourceLimits, execArgv: workerExecArgv() });
     let markInitDone!: () => void;
     const initDone = new Promise<void>((resolve) => (markInitDone = resolve));
