@@ -61,10 +61,10 @@ export interface SesFiles {
  * (`overrideTaming: "moderate"`, e.g. an Error subclass setting `name`). kernel/code-cache.ts makes its cache
  * with the same options.
  *
- * ses is the file the kernel names (`files.path`, its minified one-file build: kernel/code-cache.ts sesPath says
- * why), compiled as CommonJS would compile it but with `files.codeCache`, the V8 code cache the kernel made of it
- * (kernel/code-cache.ts; this worker's own copy). V8 checks a cache before using it: one made by another V8, with
- * other flags or for other source is rejected and ses is compiled from its source.
+ * ses is the file the kernel names (`files.path`: ses's ES modules bundled into one script, kernel/loader.ts
+ * sesBundle says why), compiled as CommonJS would compile it but with `files.codeCache`, the V8 code cache the
+ * kernel made of it (kernel/code-cache.ts; this worker's own copy). V8 checks a cache before using it: one made by
+ * another V8, with other flags or for other source is rejected and ses is compiled from its source.
  */
 function lockedDown(files: SesFiles): Ses {
   if (ses !== undefined) return ses;
