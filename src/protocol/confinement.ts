@@ -12,13 +12,13 @@ export function sesScriptSource(source: string): string {
 
 /**
  * The lockdown options of every confined worker (pd/confine.ts says why each): stacks stay readable for fault
- * reports, the host's console and process handlers are the kernel's, and assignments that shadow a frozen
- * prototype property still work.
+ * reports, the host's console and process handlers are the kernel's, and an assignment that shadows a frozen
+ * prototype property works for the few properties code commonly assigns (overrideTaming "min").
  */
 export const LOCKDOWN_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
   errorTaming: "unsafe",
   stackFiltering: "verbose",
-  overrideTaming: "moderate",
+  overrideTaming: "min",
   consoleTaming: "unsafe",
   errorTrapping: "none",
   unhandledRejectionTrapping: "none",
