@@ -132,6 +132,12 @@ const SKIPPED = 0;
 const DRAIN_CHUNK = 1024;
 /** Calls per channel whose first record waits for the other end's (a power of two, several drain chunks). */
 const JOIN_SLOTS = 4096;
+/**
+ * The drain joins one call in this many (numbers or SEQs 1, 1 + JOIN_EVERY, ...: both ends pick the same) for the
+ * latency statistics; the trace file joins the rest when it is made (`joinAll`). Joining every call as it is
+ * drained cost the kernel ~30 ns a call, which on a machine whose cores the PDs spin on is time taken from them.
+ */
+const JOIN_EVERY = 16;
 
 /**
  * The calls of one channel whose caller's PPCALL and callee's PROTECTED / PROTECTED_REPLIED records have not
@@ -452,6 +458,7 @@ export class KernelTrace {
   /** The trace so far as a Trace Event file (events of the last `sinceMs` only, if given), decoded now. */
   file(sinceMs?: number): TraceFile {
     this.drain();
+    this.joinAll();
     const from = sinceMs === undefined ? -Infinity : (performance.now() - sinceMs) * 1000;
     const events: TraceEvent[] = [
       { name: "process_name", cat: "__metadata", ph: "M", ts: 0, pid: TRACE_PID, tid: 0, args: { name: "isokit system" } },
@@ -547,7 +554,7 @@ export class KernelTrace {
             ops[Operation.ppcall]! += weight;
             pd.channelCounters[local]!.ppcalls += weight;
             const k = b & (JOIN_SLOTS - 1);
-            if (join === undefined) break;
+            if (join === undefined || ((b - 1) & (JOIN_EVERY - 1)) !== 0) break;
             if (join.replyNumber[k] === b) {
               join.replyNumber[k] = Number.NaN;
               this.complete(join, n, at, join.replyRecord[k]!, join.replyAt[k]!);
@@ -574,7 +581,7 @@ export class KernelTrace {
               replied = at + ns / 1e6;
             }
             const k = b & (JOIN_SLOTS - 1);
-            if (join === undefined) break;
+            if (join === undefined || ((b - 1) & (JOIN_EVERY - 1)) !== 0) break;
             if (join.callNumber[k] === b) {
               join.callNumber[k] = Number.NaN;
               this.complete(join, join.callRecord[k]!, join.callAt[k]!, n, replied);
@@ -639,6 +646,7 @@ export class KernelTrace {
           ops[Operation.call]! += weight;
           const endpoint = this.endpointOf(pd, object);
           if (endpoint !== undefined) endpoint.calls += weight;
+          if (((b - 1) & (JOIN_EVERY - 1)) !== 0) break; // joined by the trace file (joinAll)
           const join = this.endpointCalls;
           const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
           const k = endpointCallSlot(object, slotIndex, b);
@@ -659,7 +667,8 @@ export class KernelTrace {
           } else {
             ops[Operation.reply]! += weight;
             if (endpoint !== undefined) endpoint.replies += weight;
-            // The call this answers waits for its end (ENDPOINT_CALL), or this waits for it.
+            // The call this answers waits for its end (ENDPOINT_CALL), or this waits for it (one in JOIN_EVERY).
+            if (((b - 1) & (JOIN_EVERY - 1)) !== 0) break;
             const join = this.endpointCalls;
             const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
             const k = endpointCallSlot(object, slotIndex, b);
@@ -717,11 +726,11 @@ export class KernelTrace {
    * for, starting when the call was published (but not before the callee's previous record, or its start: a
    * caller's time cannot stretch the callee's track back over what it did before); counts the latencies.
    */
-  private complete(join: CallJoin, call: number, calledAt: number, reply: number, repliedAt: number): void {
+  private complete(join: CallJoin, call: number, calledAt: number, reply: number, repliedAt: number, count = true): void {
     const caller = join.caller.flight;
     const callee = join.callee.flight;
     const ns = roundTrip(calledAt, repliedAt);
-    join.channel.callLatency.record(ns);
+    if (count) join.channel.callLatency.record(ns);
     const r = callee.slot(reply) * RECORD_I32;
     const kept = reply >= callee.oldest;
     const replyLabel = kept ? callee.i32[r + RECORD_FIELD.EXTRA]! : 0;
@@ -734,7 +743,7 @@ export class KernelTrace {
     const previous = Math.max(join.callee.since, reply - 1 >= callee.oldest ? endOf(callee, reply - 1) : 0);
     const began = Math.min(repliedAt, Math.max(calledAt, previous));
     const served = Math.round((repliedAt - began) * 1e6);
-    join.channel.serveLatency.record(served);
+    if (count) join.channel.serveLatency.record(served);
     callee.f64[r >> 1] = began;
     callee.i32[r + RECORD_FIELD.KIND] = TraceKind.PROTECTED;
     callee.i32[r + RECORD_FIELD.A] = Math.min(0xffff_ffff, served);
@@ -745,11 +754,63 @@ export class KernelTrace {
    * at `calledAt`) and the receiver's reply (published at `repliedAt`). Writes the round trip into the caller's
    * record and counts it.
    */
-  private completeEndpointCall(caller: PdTrace, call: number, calledAt: number, repliedAt: number, endpoint: EndpointCounters | undefined): void {
+  private completeEndpointCall(caller: PdTrace, call: number, calledAt: number, repliedAt: number, endpoint: EndpointCounters | undefined, count = true): void {
     const ns = roundTrip(calledAt, repliedAt);
-    endpoint?.callLatency.record(ns);
+    if (count) endpoint?.callLatency.record(ns);
     const flight = caller.flight;
     if (call >= flight.oldest) flight.i32[flight.slot(call) * RECORD_I32 + RECORD_FIELD.EXTRA] = ns;
+  }
+
+  /**
+   * Joins the calls the drain left unjoined (all but one in JOIN_EVERY), over everything the flight recorders
+   * keep, for a trace file: a caller's PPCALL or ENDPOINT_CALL still without its round trip meets the other
+   * side's record of the same call (same channel and number; same endpoint, slot and SEQ). Counts nothing (the
+   * statistics took their sample as they drained).
+   */
+  private joinAll(): void {
+    // Endpoint calls: every reply kept, by (endpoint, slot, SEQ); then every call still without its round trip.
+    const replies = new Map<string, number>();
+    for (const pd of this.pds.values()) {
+      const f = pd.flight;
+      for (let n = f.oldest; n < f.written; n++) {
+        const w = f.slot(n) * RECORD_I32;
+        if (f.i32[w + RECORD_FIELD.KIND] === TraceKind.ENDPOINT_REPLY) replies.set(`${f.i32[w + RECORD_FIELD.OBJECT]! >>> 0}:${f.i32[w + RECORD_FIELD.A]! >>> 0}:${f.i32[w + RECORD_FIELD.B]! >>> 0}`, f.f64[w >> 1]!);
+      }
+    }
+    for (const pd of this.pds.values()) {
+      const f = pd.flight;
+      for (let n = f.oldest; n < f.written; n++) {
+        const w = f.slot(n) * RECORD_I32;
+        if (f.i32[w + RECORD_FIELD.KIND] !== TraceKind.ENDPOINT_CALL || f.i32[w + RECORD_FIELD.EXTRA] !== 0) continue;
+        const repliedAt = replies.get(`${f.i32[w + RECORD_FIELD.OBJECT]! >>> 0}:${f.i32[w + RECORD_FIELD.A]! >>> 0}:${f.i32[w + RECORD_FIELD.B]! >>> 0}`);
+        if (repliedAt !== undefined) this.completeEndpointCall(pd, n, f.f64[w >> 1]!, repliedAt, undefined, false);
+      }
+    }
+    // Ppcalls, channel by channel.
+    this.joins.forEach((join, index) => {
+      if (join === undefined) return;
+      const callee = join.callee;
+      const replies = new Map<number, number>(); // the call's number -> the callee's record of it
+      for (let n = callee.flight.oldest; n < callee.flight.written; n++) {
+        const w = callee.flight.slot(n) * RECORD_I32;
+        const kind = callee.flight.i32[w + RECORD_FIELD.KIND];
+        if ((kind === TraceKind.PROTECTED || kind === TraceKind.PROTECTED_REPLIED) && callee.servesOn[callee.flight.i32[w + RECORD_FIELD.OBJECT]! & (CHANNEL_IDS - 1)] === index) {
+          replies.set(callee.flight.i32[w + RECORD_FIELD.B]! >>> 0, n);
+        }
+      }
+      const caller = join.caller;
+      for (let n = caller.flight.oldest; n < caller.flight.written; n++) {
+        const w = caller.flight.slot(n) * RECORD_I32;
+        const i32 = caller.flight.i32;
+        if (i32[w + RECORD_FIELD.KIND] !== TraceKind.PPCALL || i32[w + RECORD_FIELD.A] !== 0 || caller.callsOn[i32[w + RECORD_FIELD.OBJECT]! & (CHANNEL_IDS - 1)] !== index) continue;
+        const reply = replies.get(i32[w + RECORD_FIELD.B]! >>> 0);
+        if (reply === undefined) continue;
+        const r = callee.flight.slot(reply) * RECORD_I32;
+        const at = callee.flight.f64[r >> 1]!;
+        const repliedAt = callee.flight.i32[r + RECORD_FIELD.KIND] === TraceKind.PROTECTED ? at + (callee.flight.i32[r + RECORD_FIELD.A]! >>> 0) / 1e6 : at;
+        this.complete(join, n, caller.flight.f64[w >> 1]!, reply, repliedAt, false);
+      }
+    });
   }
 
   private endpointOf(pd: PdTrace, id: number): EndpointCounters | undefined {

