@@ -140,6 +140,35 @@ const JOIN_SLOTS = 4096;
 const JOIN_EVERY = 16;
 
 /**
+ * One side's records of calls waiting for the other side's (CallJoin, EndpointCallJoin): by slot, the PD, the call's
+ * key (three numbers: the plan's channel, 0 and the call's number; or endpoint, slot and SEQ), flight index, time.
+ */
+class WaitingHalves {
+  readonly pd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
+  readonly key = new Float64Array(JOIN_SLOTS * 3);
+  readonly record = new Float64Array(JOIN_SLOTS);
+  readonly at = new Float64Array(JOIN_SLOTS);
+
+  /** The PD whose record keyed (a, b, c) waits in slot `k`, which is then free (its record and time stay readable); undefined if none. */
+  take(k: number, a: number, b: number, c: number): PdTrace | undefined {
+    const pd = this.pd[k];
+    if (pd === undefined || this.key[k * 3] !== a || this.key[k * 3 + 1] !== b || this.key[k * 3 + 2] !== c) return undefined;
+    this.pd[k] = undefined;
+    return pd;
+  }
+
+  /** Leaves record `n` (at `at`) of `pd` in slot `k`, over whatever waited there. */
+  hold(k: number, pd: PdTrace, a: number, b: number, c: number, n: number, at: number): void {
+    this.pd[k] = pd;
+    this.key[k * 3] = a;
+    this.key[k * 3 + 1] = b;
+    this.key[k * 3 + 2] = c;
+    this.record[k] = n;
+    this.at[k] = at;
+  }
+}
+
+/**
  * The calls of one channel whose caller's PPCALL and callee's PROTECTED / PROTECTED_REPLIED records have not
  * both been scanned, by the call's number mod JOIN_SLOTS (a slot is reused by the call JOIN_SLOTS later, so a
  * record whose other half never comes is forgotten, not kept). When both are in, `complete` writes into the
@@ -150,14 +179,10 @@ class CallJoin {
   readonly caller: PdTrace;
   readonly callee: PdTrace;
   readonly channel: ChannelCounters;
-  /** The caller's records waiting: the call's number (NaN: free), its flight index, its time. */
-  readonly callNumber = new Float64Array(JOIN_SLOTS).fill(Number.NaN);
-  readonly callRecord = new Float64Array(JOIN_SLOTS);
-  readonly callAt = new Float64Array(JOIN_SLOTS);
-  /** The callee's records waiting: the call's number, its flight index, when the reply was published. */
-  readonly replyNumber = new Float64Array(JOIN_SLOTS).fill(Number.NaN);
-  readonly replyRecord = new Float64Array(JOIN_SLOTS);
-  readonly replyAt = new Float64Array(JOIN_SLOTS);
+  /** The caller's PPCALL records waiting (their time: when the call was published), by the call's number. */
+  readonly calls = new WaitingHalves();
+  /** The callee's records waiting (their time: when the reply was published). */
+  readonly replies = new WaitingHalves();
 
   constructor(caller: PdTrace, callee: PdTrace, channel: ChannelCounters) {
     this.caller = caller;
@@ -240,32 +265,6 @@ class FlightRecorder {
 class EndpointCallJoin {
   readonly calls = new WaitingHalves();
   readonly replies = new WaitingHalves();
-}
-
-/** One side's records waiting in an EndpointCallJoin: by slot, the PD, the (endpoint, slot, SEQ), flight index, time. */
-class WaitingHalves {
-  readonly pd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
-  readonly key = new Float64Array(JOIN_SLOTS * 3);
-  readonly record = new Float64Array(JOIN_SLOTS);
-  readonly at = new Float64Array(JOIN_SLOTS);
-
-  /** The PD whose record of (endpoint, slot, seq) waits in slot `k`, which is then free; undefined if none. */
-  take(k: number, endpoint: number, slot: number, seq: number): PdTrace | undefined {
-    const pd = this.pd[k];
-    if (pd === undefined || this.key[k * 3] !== endpoint || this.key[k * 3 + 1] !== slot || this.key[k * 3 + 2] !== seq) return undefined;
-    this.pd[k] = undefined;
-    return pd;
-  }
-
-  /** Leaves record `n` (at `at`) of `pd` in slot `k`, over whatever waited there. */
-  hold(k: number, pd: PdTrace, endpoint: number, slot: number, seq: number, n: number, at: number): void {
-    this.pd[k] = pd;
-    this.key[k * 3] = endpoint;
-    this.key[k * 3 + 1] = slot;
-    this.key[k * 3 + 2] = seq;
-    this.record[k] = n;
-    this.at[k] = at;
-  }
 }
 
 /** Where the endpoint call (endpoint, slot, seq) waits in an EndpointCallJoin. */
@@ -553,16 +552,10 @@ export class KernelTrace {
             const join = this.joinOf(index, pd.info.name, pd.peerOf[local]!);
             ops[Operation.ppcall]! += weight;
             pd.channelCounters[local]!.ppcalls += weight;
-            const k = b & (JOIN_SLOTS - 1);
             if (join === undefined || ((b - 1) & (JOIN_EVERY - 1)) !== 0) break;
-            if (join.replyNumber[k] === b) {
-              join.replyNumber[k] = Number.NaN;
-              this.complete(join, n, at, join.replyRecord[k]!, join.replyAt[k]!);
-            } else {
-              join.callNumber[k] = b;
-              join.callRecord[k] = n;
-              join.callAt[k] = at;
-            }
+            const k = b & (JOIN_SLOTS - 1);
+            if (join.replies.take(k, index, 0, b) !== undefined) this.complete(join, n, at, join.replies.record[k]!, join.replies.at[k]!);
+            else join.calls.hold(k, pd, index, 0, b, n, at);
           }
           break;
         }
@@ -580,16 +573,10 @@ export class KernelTrace {
               pd.channelCounters[local]!.serveLatency.record(ns);
               replied = at + ns / 1e6;
             }
-            const k = b & (JOIN_SLOTS - 1);
             if (join === undefined || ((b - 1) & (JOIN_EVERY - 1)) !== 0) break;
-            if (join.callNumber[k] === b) {
-              join.callNumber[k] = Number.NaN;
-              this.complete(join, join.callRecord[k]!, join.callAt[k]!, n, replied);
-            } else {
-              join.replyNumber[k] = b;
-              join.replyRecord[k] = n;
-              join.replyAt[k] = replied;
-            }
+            const k = b & (JOIN_SLOTS - 1);
+            if (join.calls.take(k, index, 0, b) !== undefined) this.complete(join, join.calls.record[k]!, join.calls.at[k]!, n, replied);
+            else join.replies.hold(k, pd, index, 0, b, n, replied);
           }
           break;
         }

@@ -97,7 +97,7 @@ export class TraceRingWriter {
 
   /**
    * Records a whole call (or protected()) that began at `at` (from `now()`) and ends now: one record whose `a`
-   * is the time between in ns, `extra` the reply's label (TraceKind.PPCALL, TraceKind.PROTECTED). One clock read, seven plain stores, one `Atomics.store`.
+   * is the time between in ns, `extra` the reply's label (TraceKind.PROTECTED: a serving the PD timed itself). One clock read, seven plain stores, one `Atomics.store`.
    */
   recordCall(kind: TraceKind, object: number, at: number, b: number, label: number, extra: number): void {
     const ns = Math.round((performance.now() + this.offset - at) * 1e6);
