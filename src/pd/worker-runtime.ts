@@ -347,8 +347,10 @@ export class WorkerPd extends PdRuntime {
           this.callReady = end;
           return true;
         }
-        // A forged notification (a peer without notify) does not wake the PD; the next scan clears it.
-        if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== end.notifySeen) {
+        // A moved count goes to the scan, which delivers it only if the peer may notify (a forged one is taken and
+        // counted there, never delivered: it costs this PD a look, as a false ring of its doorbell does). Left
+        // for a later scan, a forgery seen here stayed pending through the sleep that followed, unpublished.
+        if (Atomics.load(i32, end.memory.notifyToMe) !== end.notifySeen) {
           this.callReady = undefined;
           return true;
         }
@@ -530,7 +532,7 @@ export class WorkerPd extends PdRuntime {
         this.callReady = end;
         return true;
       }
-      if (end.peerNotifies && Atomics.load(i32, end.memory.notifyToMe) !== end.notifySeen) return true;
+      if (Atomics.load(i32, end.memory.notifyToMe) !== end.notifySeen) return true; // forged or not: the scan decides
     }
     return false;
   }

@@ -160,6 +160,23 @@ describe("rights checked by the receiver", () => {
     assert.equal(state(s.system, "victim"), "running");
     assert.deepEqual(s.of("caller"), ["call -> reply label=8"]);
   });
+
+  test("a forged notification that arrives while the victim spins is taken before it sleeps (its seen count published)", async () => {
+    // A spin of 2 s after every event: the forgery lands while the victim spins, not while it sleeps. The spin once
+    // ignored it and the victim slept with it pending and unpublished, so the forger waited in vain.
+    await using s = await start(
+      {
+        protectionDomains: [
+          { name: "late-forger", priority: 1, program: program("control-forger") },
+          { name: "victim", priority: 20, program: program("control-victim") },
+        ],
+        channels: [{ ends: [{ pd: "late-forger", id: 0, notify: false }, { pd: "victim", id: 1 }] }],
+      },
+      { wait: { spinMicros: 2_000_000 } },
+    );
+    assert.deepEqual(s.of("late-forger"), ["forged notification cleared"]);
+    assert.deepEqual(s.system.faults, []);
+  });
 });
 
 describe("output", () => {

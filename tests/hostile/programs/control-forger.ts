@@ -1,12 +1,15 @@
 // Holds channel 0 to 'victim' with notify="false" and without pp, and forges both anyway: it stores the
 // victim's NOTIFY count and CALL_STATE = CALLED straight into the channel buffer and rings the victim. Then it
 // waits (bounded) for the victim to take the forged notification (its published NOTIFY_SEEN count) and reports.
+// As "late-forger" it waits 300 ms first.
 import { workerData } from "node:worker_threads";
-import { debugPrintln, protectionDomain } from "../../../src/index.ts";
+import { debugPrintln, pdName, protectionDomain } from "../../../src/index.ts";
 import { layout, type PdBootData } from "../../../src/internal.ts";
 
 export default protectionDomain({
   init() {
+    // Named "late-forger": forges 300 ms in, once the victim is past its first scan (spinning, in that test).
+    if (pdName() === "late-forger") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
     const boot = workerData as PdBootData;
     const end = boot.ends.find((e) => e.id === 0)!;
     const i32 = new Int32Array(end.buffer);
