@@ -185,6 +185,33 @@ describe("the kernel joins a ppcall's two records", () => {
     assert.equal(stats.channels[0]!.callLatency.summary().count, 2, "the file counted nothing again");
   });
 
+  it("a run of calls is counted exactly, whatever breaks it: a record from the future, a channel not held, another kind", () => {
+    const { trace, stats, client, server, base } = pair();
+    let b = 0;
+    const calls = (n: number): void => {
+      for (let k = 0; k < n; k++) {
+        b++;
+        client.recordAt(base + b * 0.001, TraceKind.PPCALL, 0, 0, b, 0);
+        server.recordAt(base + b * 0.001 + 0.0005, TraceKind.PROTECTED_REPLIED, 1, 0, b, 0, 0);
+      }
+    };
+    calls(20);
+    client.recordAt(base + 1e6, TraceKind.PPCALL, 0, 0, 99, 0); // from the future: skipped, and the run goes on
+    client.recordAt(base + 0.03, TraceKind.PPCALL, 5, 0, 1, 0); // a channel the client does not hold
+    client.recordAt(base + 0.03, TraceKind.PPCALL, 1000, 0, 1, 0); // out of every channel's range
+    calls(20);
+    client.recordAt(base + 0.05, TraceKind.NOTIFY, 0, 0, 0, 0);
+    calls(9);
+    trace.drain();
+    calls(15); // the next drain's scan starts a new run
+    trace.drain();
+    assert.equal(stats.channels[0]!.ppcalls, 64);
+    assert.equal(stats.channels[0]!.notifies, 1);
+    assert.equal(trace.totals().skipped, 3);
+    assert.equal(trace.totals().records, 64 * 2 + 1);
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 4, "calls 1, 17, 33 and 49");
+  });
+
   it("a record on the wrong side of the channel is skipped: no PPCALL from the server, no serving from the client", () => {
     const { trace, stats, client, server, base } = pair();
     server.recordAt(base + 0.01, TraceKind.PPCALL, 1, 0, 1, 0);
