@@ -46,6 +46,31 @@ describe("ring", () => {
     assert.equal(producer.pushBatch(new Array<Uint8Array>(20).fill(bytes(5))), 8, "only what fits");
   });
 
+  test("a consumer that reuses views hands out each message's own bytes and length, whatever the program did to an earlier view", () => {
+    const buffer = createRing({ capacity: 4, slotPayload: 16 });
+    const producer = new RingProducer(buffer);
+    const consumer = new RingConsumer(buffer, undefined, true);
+    const lengths = [5, 5, 9, 0, 16, 5, 1];
+    let views = 0;
+    const handed = new Set<Uint8Array>();
+    for (let lap = 0; lap < 40; lap++) {
+      const sent = Array.from({ length: 3 }, (_, i) => new Uint8Array(lengths[(lap * 3 + i) % lengths.length]!).fill((lap * 3 + i) & 0xff));
+      assert.equal(producer.pushBatch(sent), 3);
+      const seen: number[][] = [];
+      consumer.popBatch(10, (payload) => {
+        seen.push([...payload]);
+        if (!handed.has(payload)) views++;
+        handed.add(payload);
+        // A program may shadow what it was handed: the ring never reads these back.
+        Object.defineProperty(payload, "length", { value: 1000 });
+      });
+      assert.deepEqual(seen, sent.map((b) => [...b]), `lap ${lap}`);
+      producer.tryPush(new Uint8Array(3).fill(lap));
+      assert.deepEqual(consumer.tryPop(), new Uint8Array(3).fill(lap), "a copy, its own length");
+    }
+    assert.ok(views < 120, `reused: ${views} views for 120 messages`);
+  });
+
   test("refuses what does not fit and memory that is not a ring", () => {
     const producer = new RingProducer(createRing({ capacity: 2, slotPayload: 4 }));
     assert.throws(() => producer.tryPush(new Uint8Array(9)), (e: unknown) => e instanceof IpcError && e.code === "MessageTooLarge");

@@ -364,28 +364,37 @@ export class RingProducer extends RingView {
    * cache-line transfer of HEAD, not one per message. Returns how many were written.
    */
   pushBatch(payloads: readonly Uint8Array[], start = 0): number {
+    // One pass: each message is checked and written as it comes; nothing is published before the end, so a
+    // message that does not fit the ring throws with none of the batch sent (what was written stays unpublished).
+    const u32 = this.u32;
+    const bytes = this.bytes;
+    const slotPayload = this.slotPayload;
+    const head = this.head;
     let room = this.room();
-    let n = 0;
+    let n = start;
     let slots = 0;
-    for (let i = start; i < payloads.length; i++) {
-      const payload = payloads[i]!;
-      this.checkSize(payload, "pushBatch");
-      const k = this.slotsFor(payload.length);
+    for (; n < payloads.length; n++) {
+      const payload = payloads[n]!;
+      const length = payload.length;
+      const k = length <= slotPayload ? 1 : this.slotsFor(length);
       if (slots + k > room) {
+        this.checkSize(payload, "pushBatch");
         room = this.free; // room() may be stale-low
         if (slots + k > room) break;
       }
+      const index = (head + slots) >>> 0;
+      if (k === 1) {
+        const at = this.slotOffset(index);
+        u32[at >> 2] = length; // plain stores, published by the store of HEAD
+        bytes.set(payload, at + 4);
+      } else {
+        this.checkSize(payload, "pushBatch");
+        this.write(index, payload);
+      }
       slots += k;
-      n++;
-    }
-    let at = this.head;
-    for (let i = 0; i < n; i++) {
-      const payload = payloads[start + i]!;
-      this.write(at, payload);
-      at = (at + this.slotsFor(payload.length)) >>> 0;
     }
     if (slots > 0) this.publish(slots);
-    return n;
+    return n - start;
   }
 
   /** Publishes `n` written slots, then rings the consumer's bell only if it may be asleep. */
@@ -443,16 +452,19 @@ export class RingProducer extends RingView {
       for (let offset = 0, i = index; offset < payload.length; offset += chunk, i = (i + 1) >>> 0) {
         const length = Math.min(chunk, payload.length - offset);
         const at = this.slotOffset(i);
-        this.u32[at / 4] = offset + length < payload.length ? (length | MORE) >>> 0 : length;
+        this.u32[at >> 2] = offset + length < payload.length ? (length | MORE) >>> 0 : length;
         this.bytes.set(payload.subarray(offset, offset + length), at + 4);
       }
       return;
     }
     const at = this.slotOffset(index);
-    this.u32[at / 4] = payload.length;
+    this.u32[at >> 2] = payload.length;
     this.bytes.set(payload, at + 4);
   }
 }
+
+/** The largest ring whose consumer may keep a view per slot (`reuseViews`): 1,024 views are ~100 KB. */
+const VIEW_CACHE_SLOTS = 1024;
 
 export class RingConsumer extends RingView {
   /** Our own copy of TAIL: only we write it. */
@@ -467,11 +479,26 @@ export class RingConsumer extends RingView {
    * consumer of several rings drops this one and goes on with the others (src/ipc/async/consumer.ts).
    */
   refused: string | undefined;
+  /**
+   * With `reuseViews`: each slot's last payload view and its length, handed out again while a slot's messages
+   * keep their length (a new view per message was a third of a drain's cost). The lengths are kept here, not
+   * read back from the view, whose properties the program it was handed to can shadow.
+   */
+  private readonly views: (Uint8Array | undefined)[] | undefined;
+  private readonly viewLengths: Int32Array | undefined;
 
-  constructor(buffer: SharedArrayBuffer, geometry?: RingGeometry) {
+  /**
+   * @param reuseViews hand `popTagged`/`popBatch` callbacks the same view object for a slot whose message length
+   *   repeats (their views are valid only during the call anyway); only for rings of at most VIEW_CACHE_SLOTS
+   *   slots, whose views cost little memory. Nothing else reads those objects once handed out.
+   */
+  constructor(buffer: SharedArrayBuffer, geometry?: RingGeometry, reuseViews = false) {
     super(buffer, geometry);
     this.tail = Atomics.load(this.u32, I32_TAIL);
     this.headSeen = this.tail;
+    const cached = reuseViews && this.capacity <= VIEW_CACHE_SLOTS;
+    this.views = cached ? new Array<Uint8Array | undefined>(this.capacity).fill(undefined) : undefined;
+    this.viewLengths = cached ? new Int32Array(this.capacity) : undefined;
   }
 
   /** Full slots we may read now: HEAD - TAIL, refusing the ring if the producer claims more than the capacity. */
@@ -565,7 +592,7 @@ export class RingConsumer extends RingView {
     let messages = 0;
     try {
       while (slots < n && messages < max) {
-        const payload = this.read((this.tail + slots) >>> 0, slots);
+        const payload = this.read((this.tail + slots) >>> 0, slots, true);
         if (payload === undefined) break; // refused: what was read before stays read
         slots += this.taken;
         each(payload, countInTag ? messages : tag);
@@ -583,13 +610,21 @@ export class RingConsumer extends RingView {
    * length word is read once (plain reads, ordered after the acquire load of HEAD that covered the slot) and
    * bounded by our own slot size before use. Returns undefined, refusing the ring, for a malformed slot.
    */
-  private read(index: number, ahead: number): Uint8Array | undefined {
+  private read(index: number, ahead: number, reuse = false): Uint8Array | undefined {
     const at = this.slotOffset(index);
     const word = this.u32[at >> 2]!;
     if (word <= this.slotPayload) {
       this.taken = 1;
+      const views = reuse ? this.views : undefined;
       // Allocates a view (a small object): the constructor costs half of `subarray`, which looks up a species.
-      return new Uint8Array(this.buffer, at + 4, word);
+      if (views === undefined) return new Uint8Array(this.buffer, at + 4, word);
+      const k = index & this.mask;
+      let view = views[k];
+      if (view === undefined || this.viewLengths![k] !== word) {
+        views[k] = view = new Uint8Array(this.buffer, at + 4, word);
+        this.viewLengths![k] = word;
+      }
+      return view;
     }
     if ((word & MORE) === 0) return this.refuseRead(`a slot claims ${word} bytes in a ${this.slotPayload}-byte slot`);
     return this.readSplit(index, ahead, word);

@@ -304,7 +304,7 @@ export class AsyncConsumer implements Disposable, AsyncIterable<Uint8Array> {
 
   #add(buffer: SharedArrayBuffer, producer: number, geometry: RingGeometry): void {
     // Our own geometry (the descriptor's), never the header's, which the producer can rewrite.
-    this.#sources.push({ ring: new RingConsumer(buffer, geometry), producer, live: true });
+    this.#sources.push({ ring: new RingConsumer(buffer, geometry, true), producer, live: true }); // drain hands out views valid only during its callback
     this.#live++;
   }
 
