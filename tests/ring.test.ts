@@ -73,7 +73,7 @@ describe("ring", () => {
 
   test("refuses what does not fit and memory that is not a ring", () => {
     const producer = new RingProducer(createRing({ capacity: 2, slotPayload: 4 }));
-    assert.throws(() => producer.tryPush(new Uint8Array(9)), (e: unknown) => e instanceof IpcError && e.code === "MessageTooLarge");
+    assert.throws(() => producer.tryPush(new Uint8Array(17)), (e: unknown) => e instanceof IpcError && e.code === "MessageTooLarge");
     assert.throws(() => new RingConsumer(new SharedArrayBuffer(1024)), (e: unknown) => e instanceof IpcError && e.code === "InvalidArgument");
     assert.throws(() => createRing({ capacity: 0, slotPayload: 4 }), /capacity must be/);
   });
@@ -83,8 +83,8 @@ describe("ring", () => {
       ["HEAD far ahead", (u32) => Atomics.store(u32, 32, 99), /HEAD is 99 slots ahead of TAIL in a ring of 4/],
       ["a length out of range", (u32) => { u32[96] = 1000; Atomics.store(u32, 32, 1); }, /claims 1000 bytes/],
       ["a split message whose first chunk is not full", (u32) => { u32[96] = (0x8000_0000 | 3) >>> 0; Atomics.store(u32, 32, 1); }, /split across slots is malformed/],
-      // a full first chunk (slots hold 12 bytes) whose last chunk (slot 1, 16 bytes on) is not published
-      ["a split message published in part", (u32) => { u32[96] = (0x8000_0000 | 12) >>> 0; u32[100] = 8; Atomics.store(u32, 32, 1); }, /not published whole/],
+      // a full first chunk (slots hold 8 bytes) whose last chunk (slot 1, 16 bytes on) is not published
+      ["a split message published in part", (u32) => { u32[96] = (0x8000_0000 | 8) >>> 0; u32[100] = 8; Atomics.store(u32, 32, 1); }, /not published whole/],
     ];
     for (const [what, attack, reason] of cases) {
       const buffer = createRing({ capacity: 4, slotPayload: 8 });

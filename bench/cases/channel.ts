@@ -36,7 +36,7 @@ function channelCase(shape: Shape): BenchCase {
       control = new SharedArrayBuffer(256);
       const common = { control, size: shape.size, batch: shape.batch };
       if (shape.raw === true) {
-        const sab = new SharedArrayBuffer(384 + shape.capacity * Math.ceil((shape.size + 4) / 8) * 8);
+        const sab = new SharedArrayBuffer(384 + shape.capacity * (8 + Math.ceil(shape.size / 8) * 8));
         const raw = { ...common, sab, capacity: shape.capacity };
         consumer = context.spawn("raw-ring.mjs", { workerData: { role: "consumer", ...raw } });
         producer = context.spawn("raw-ring.mjs", { workerData: { role: "producer", ...raw } });

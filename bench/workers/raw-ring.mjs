@@ -1,4 +1,4 @@
-// The floor under async channels: the same single-producer ring (length word + payload per slot, HEAD and
+// The floor under async channels: the same single-producer ring (length and tag words + payload per slot, HEAD and
 // TAIL on their own lines) written inline with no library, between two workers. Same protocol as
 // channel-peer.mjs: workerData { role, sab, control, size, batch, capacity }; per round { n, timeoutMs }.
 import { parentPort, workerData } from "node:worker_threads";
@@ -13,7 +13,7 @@ const bytes = new Uint8Array(sab);
 const HEAD = 32; // byte 128
 const TAIL = 64; // byte 256
 const DATA = 384;
-const slotBytes = Math.ceil((size + 4) / 8) * 8;
+const slotBytes = 8 + Math.ceil(size / 8) * 8; // [u32 length][u32 tag][payload, 8-aligned], as src/shm/ring.ts
 const mask = capacity - 1;
 
 let round = 0;
@@ -39,7 +39,7 @@ function produce(n) {
     const at = DATA + (head & mask) * slotBytes;
     seq[0] = i;
     u32[at >> 2] = size;
-    bytes.set(message, at + 4);
+    bytes.set(message, at + 8);
     head = (head + 1) >>> 0;
     i++;
     if (i % batch === 0 || i === n) Atomics.store(u32, HEAD, head);
@@ -59,8 +59,8 @@ function consume(n) {
     }
     while (tail !== headSeen) {
       const at = DATA + (tail & mask) * slotBytes;
-      const seq = bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24);
-      if (seq !== expected || u32[at >> 2] !== size || bytes[at + 4 + size - 1] !== 7) bad++;
+      const seq = bytes[at + 8] | (bytes[at + 9] << 8) | (bytes[at + 10] << 16) | (bytes[at + 11] << 24);
+      if (seq !== expected || u32[at >> 2] !== size || bytes[at + 8 + size - 1] !== 7) bad++;
       expected++;
       tail = (tail + 1) >>> 0;
     }

@@ -423,7 +423,7 @@ export class IpcClient implements CapabilityOwner {
         });
       }
       // Publishes the entry if there is room (a receiver's TAIL ahead of HEAD is the ring's InvalidMessage).
-      if (producer.tryPushLabeled(label, data)) break;
+      if (producer.tryPushTagged(label, data)) break;
       const why = this.waitProblem(deadline, options.signal);
       if (why !== undefined) {
         const details = { operation: "send", capability: cap.token, endpoint: slot.endpoint };
@@ -886,10 +886,10 @@ export class IpcClient implements CapabilityOwner {
       return undefined;
     }
     const payload = consumer.peek(); // a view into the slot, checked by the ring against our own geometry
-    const length = payload === undefined ? -1 : payload.length - 4;
-    if (payload !== undefined && (length < 0 || length > INLINE_BYTES)) {
-      // Well formed for the ring, not for a queue (no room for the label, or a split message): only a sender
-      // writing against the protocol makes one. Refused as the ring refuses a malformed slot: for good.
+    const length = payload === undefined ? -1 : payload.length;
+    if (payload !== undefined && length > INLINE_BYTES) {
+      // Well formed for the ring, not for a queue (a message split across entries): only a sender writing
+      // against the protocol makes one. Refused as the ring refuses a malformed slot: for good.
       consumer.refuseRing(`an entry of ${payload.length} bytes in a queue of ${QUEUE_ENTRY_BYTES}-byte entries`);
     }
     if (payload === undefined || consumer.refused !== undefined) {
@@ -904,8 +904,8 @@ export class IpcClient implements CapabilityOwner {
       slot.throttledUntil = performance.now() + 1;
       return undefined;
     }
-    const label = (payload[0]! | (payload[1]! << 8) | (payload[2]! << 16) | (payload[3]! << 24)) >>> 0;
-    const data = copyBytes(payload, 4, payload.length); // private copy: the sender may keep writing
+    const label = consumer.tag; // the entry's tag word
+    const data = copyBytes(payload, 0, length); // private copy: the sender may keep writing
     // The take commits here: the kernel's revoke exchanges STATUS, so this fails if it came first.
     if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
       slot.retired = true;

@@ -25,7 +25,7 @@ import { CapabilityRegistry, type CapabilityInfo, type RegistryStats, type Remov
 import { isSubset, Rights } from "../caps/token.ts";
 import { CONTROL_I32, KERNEL_BELL_I32 } from "../protocol/layout.ts";
 import { ringDoorbell } from "../shm/doorbell.ts";
-import { createRing, wakeRing } from "../shm/ring.ts";
+import { createRing, RING_LAYOUT, wakeRing } from "../shm/ring.ts";
 import {
   GUARD_BYTES,
   GUARD_I32,
@@ -538,7 +538,7 @@ export class IpcKernel {
       const generation = (endpoint.generations[index]! + 1) & SLOT_GENERATION_MASK;
       endpoint.generations[index] = generation;
       // A queue slot is the one SPSC ring (shm/ring.ts) with the queue's words in its header's free bytes.
-      const buffer = endpoint.capacity === 0 ? new SharedArrayBuffer(SLOT_BYTES) : createRing({ capacity: endpoint.capacity, slotPayload: QUEUE_ENTRY_BYTES - 4 });
+      const buffer = endpoint.capacity === 0 ? new SharedArrayBuffer(SLOT_BYTES) : createRing({ capacity: endpoint.capacity, slotPayload: QUEUE_ENTRY_BYTES - RING_LAYOUT.SLOT_PAYLOAD });
       const i32 = new Int32Array(buffer);
       if (endpoint.capacity === 0) {
         i32[SLOT_I32.MAGIC] = SLOT_MAGIC;

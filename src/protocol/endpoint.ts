@@ -175,7 +175,7 @@ export type Refusal = (typeof Refusal)[keyof typeof Refusal];
 //   48  | SLOT_INDEX       | kernel                                      | diagnostics
 //  128  | HEAD             | sender: entries published (mod 2^32)        | receiver
 //  256  | TAIL             | receiver: entries taken (mod 2^32)          | sender (room)
-//  384  | ENTRIES          | entry i at 384 + (i mod CAPACITY) * 72: [u32 length = 4 + n][u32 label][n bytes]
+//  384  | ENTRIES          | entry i at 384 + (i mod CAPACITY) * 72: [u32 length = n][u32 label][n bytes]
 //
 // A receiver that finds a malformed entry (a length word out of range, HEAD more than CAPACITY ahead) refuses
 // the queue as any ring consumer refuses a ring: nothing more is taken from it, and the sender's next send fails

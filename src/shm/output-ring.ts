@@ -22,8 +22,8 @@
 
 import { createRing, RingConsumer, RingProducer, ringGeometry, type RingGeometry } from "./ring.ts";
 
-/** Payload bytes per slot: a slot is 128 bytes with its length word. */
-const SLOT_PAYLOAD = 124;
+/** Payload bytes per slot: a slot is 128 bytes with its length and tag words. */
+const SLOT_PAYLOAD = 120;
 const HEADER = 12;
 
 /** Makes the memory of an output ring with room for at least `lines` short lines (4 ≤ slots ≤ 65,536). */

@@ -157,14 +157,14 @@ describe("async channel, one thread", () => {
   });
 
   test("sizes: larger than the ring is refused before anything is written; receiveInto keeps a message that does not fit", async () => {
-    const channel = AsyncChannel.create(4, { slotBytes: 4 });
+    const channel = AsyncChannel.create(4, { slotBytes: 8 });
     const producer = channel.producer();
     const consumer = channel.consumer();
-    assert.equal(producer.maxMessageBytes, 16, "4 slots of 4 bytes");
-    assert.throws(() => producer.trySend(new Uint8Array(17)), code("MessageTooLarge"));
-    await assert.rejects(producer.sendAsync(new Uint8Array(17)), code("MessageTooLarge"));
-    assert.throws(() => producer.trySendBatch([bytes(1), new Uint8Array(17)]), /message 1 has 17 bytes/);
-    await assert.rejects(producer.sendBatch([bytes(1), new Uint8Array(17)]), code("MessageTooLarge"));
+    assert.equal(producer.maxMessageBytes, 32, "4 slots of 8 bytes");
+    assert.throws(() => producer.trySend(new Uint8Array(33)), code("MessageTooLarge"));
+    await assert.rejects(producer.sendAsync(new Uint8Array(33)), code("MessageTooLarge"));
+    assert.throws(() => producer.trySendBatch([bytes(1), new Uint8Array(33)]), /message 1 has 33 bytes/);
+    await assert.rejects(producer.sendBatch([bytes(1), new Uint8Array(33)]), code("MessageTooLarge"));
     assert.equal(consumer.size, 0, "no message of a refused batch went out");
     producer.trySend(bytes(1, 2, 3));
     const small = new Uint8Array(2);
@@ -176,25 +176,25 @@ describe("async channel, one thread", () => {
   });
 
   test("messages larger than a slot travel in consecutive slots, whole and in order, through every receive path", async () => {
-    const channel = AsyncChannel.create(8, { slotBytes: 12 }); // 8 slots of 12 bytes
+    const channel = AsyncChannel.create(8, { slotBytes: 16 }); // 8 slots of 16 bytes
     const producer = channel.producer();
     const consumer = channel.consumer();
     const message = (n: number, fill: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (fill + i) & 0xff);
-    assert.equal(producer.maxMessageBytes, 96);
-    assert.equal(producer.trySend(message(30, 1)), true, "3 slots");
-    assert.equal(producer.trySend(message(12, 2)), true, "exactly one slot");
-    assert.equal(producer.trySend(message(60, 3)), false, "5 slots do not fit the 4 left: nothing written");
-    assert.deepEqual(consumer.tryReceive(), message(30, 1));
-    assert.deepEqual(consumer.tryReceive(), message(12, 2));
+    assert.equal(producer.maxMessageBytes, 128);
+    assert.equal(producer.trySend(message(40, 1)), true, "3 slots");
+    assert.equal(producer.trySend(message(16, 2)), true, "exactly one slot");
+    assert.equal(producer.trySend(message(80, 3)), false, "5 slots do not fit the 4 left: nothing written");
+    assert.deepEqual(consumer.tryReceive(), message(40, 1));
+    assert.deepEqual(consumer.tryReceive(), message(16, 2));
     assert.equal(consumer.tryReceive(), undefined, "the refused message left nothing behind");
-    assert.equal(producer.trySendBatch([message(3, 4), message(96, 5), message(13, 6)]), 1, "the 8-slot message waits for an empty ring");
+    assert.equal(producer.trySendBatch([message(3, 4), message(128, 5), message(13, 6)]), 1, "the 8-slot message waits for an empty ring");
     const seen: Uint8Array[] = [];
     consumer.drain(10, (payload) => seen.push(payload.slice()));
     assert.deepEqual(seen, [message(3, 4)]);
-    assert.equal(producer.trySendBatch([message(96, 5), message(13, 6)]), 1);
-    const into = new Uint8Array(96);
-    assert.equal(consumer.receiveInto(into), 96);
-    assert.deepEqual(into, message(96, 5));
+    assert.equal(producer.trySendBatch([message(128, 5), message(13, 6)]), 1);
+    const into = new Uint8Array(128);
+    assert.equal(consumer.receiveInto(into), 128);
+    assert.deepEqual(into, message(128, 5));
     await producer.sendAsync(message(13, 6));
     assert.deepEqual(await consumer.receiveAsync({ timeout: 1000 }), message(13, 6));
   });

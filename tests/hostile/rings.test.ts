@@ -257,7 +257,7 @@ describe("hostile ring peers, one thread", () => {
   });
 
   test("geometry a peer rewrites (MAGIC, CAPACITY, SLOT_BYTES), before or after attach, is never used: each side keeps its own", () => {
-    const channel = AsyncChannel.create(4, { slotBytes: 8 });
+    const channel = AsyncChannel.create(4, { slotBytes: 12 }); // slots of 16 payload bytes
     const i32 = new Int32Array(channel.producerDescriptor().ring);
     i32[W.MAGIC] = 0;
     i32[W.CAPACITY] = 1 << 30;

@@ -34,7 +34,7 @@ function attack(): void {
       Atomics.store(u32, HEAD, 1);
       break;
     case "evil-chain":
-      for (let i = 0; i < capacity; i++) u32[(DATA + i * slotBytes) / 4] = (MORE | (slotBytes - 4)) >>> 0;
+      for (let i = 0; i < capacity; i++) u32[(DATA + i * slotBytes) / 4] = (MORE | (slotBytes - 8)) >>> 0;
       Atomics.store(u32, HEAD, capacity);
       break;
     case "evil-head":
