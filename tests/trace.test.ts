@@ -212,13 +212,19 @@ describe("the kernel joins a ppcall's two records", () => {
     assert.equal(stats.channels[0]!.callLatency.summary().count, 4, "calls 1, 17, 33 and 49");
   });
 
-  it("a record on the wrong side of the channel is skipped: no PPCALL from the server, no serving from the client", () => {
+  it("a record on the wrong side of the channel is skipped: no PPCALL from the server, no serving from the client; nor a retired kind", () => {
     const { trace, stats, client, server, base } = pair();
     server.recordAt(base + 0.01, TraceKind.PPCALL, 1, 0, 1, 0);
     client.recordAt(base + 0.02, TraceKind.PROTECTED_REPLIED, 0, 0, 1, 0, 0);
     client.recordCall(TraceKind.PROTECTED, 0, base + 0.02, 1, 0, 0);
+    // Kinds 1-4 (a call's and a serving's begin and end) are no longer written: a PD that writes them is skipped.
+    client.recordAt(base + 0.03, TraceKind.PPCALL_BEGIN, 0, 0, 2, 0);
+    client.recordAt(base + 0.04, TraceKind.PPCALL_END, 0, 0, 2, 0);
+    server.recordAt(base + 0.03, TraceKind.PROTECTED_BEGIN, 1, 0, 2, 0);
+    server.recordAt(base + 0.04, TraceKind.PROTECTED_END, 1, 0, 2, 0);
     trace.drain();
-    assert.equal(trace.totals().skipped, 3);
+    assert.equal(trace.totals().skipped, 7);
+    assert.equal(trace.file().traceEvents.filter((e) => e.ph === "X").length, 0, "nothing decoded from them");
     assert.equal(stats.channels[0]!.ppcalls, 0);
     assert.equal(stats.channels[0]!.callLatency.summary().count, 0);
   });

@@ -289,11 +289,7 @@ interface PdTrace {
   readonly since: number;
   /** Hands the reader's spans to the flight recorder and the scan (made once: the drain allocates nothing). */
   readonly sink: (records: Int32Array, first: number, count: number) => void;
-  // The scan's state: begins waiting for their end (NaN: none), by local channel id.
-  readonly ppcallAt: Float64Array;
-  readonly ppcallCall: Float64Array;
-  readonly protectedAt: Float64Array;
-  readonly protectedCall: Float64Array;
+  /** The scan's state: when the `notified()` waiting for its end began (NaN: none). */
   notifiedAt: number;
   /** The channel set of the `notified()` waiting for its end (ids 0..30, 31..61). */
   notifiedLow: number;
@@ -358,7 +354,6 @@ export class KernelTrace {
       if (end.serves === true) servesOn[end.id] = end.channel;
       this.joins[end.channel] = undefined; // a PD started again numbers its records from 0: what waited is void
     }
-    const nan = (n: number): Float64Array => new Float64Array(n).fill(Number.NaN);
     const flight = new FlightRecorder(this.eventsPerPd);
     const sink = (records: Int32Array, first: number, count: number): void => {
       // In pieces the recorder holds whole, each scanned before the next can evict it: every record is counted.
@@ -383,10 +378,6 @@ export class KernelTrace {
       servesOn,
       since: performance.now(),
       sink,
-      ppcallAt: nan(CHANNEL_IDS),
-      ppcallCall: nan(CHANNEL_IDS),
-      protectedAt: nan(CHANNEL_IDS),
-      protectedCall: nan(CHANNEL_IDS),
       notifiedAt: Number.NaN,
       notifiedLow: 0,
       notifiedHigh: 0,
@@ -548,24 +539,6 @@ export class KernelTrace {
       const local = object < CHANNEL_IDS ? object : CHANNEL_IDS - 1;
       let used = true;
       switch (kind) {
-        case TraceKind.PPCALL_BEGIN:
-          if (pd.channelOf[local]! < 0) used = false;
-          else {
-            pd.ppcallAt[local] = at;
-            pd.ppcallCall[local] = b;
-          }
-          break;
-        case TraceKind.PPCALL_END: {
-          const channel = pd.channelCounters[local];
-          if (channel === undefined || pd.ppcallCall[local] !== b) used = false;
-          else {
-            ops[Operation.ppcall]! += weight;
-            channel.ppcalls += weight;
-            channel.callLatency.record((at - pd.ppcallAt[local]!) * 1e6);
-            pd.ppcallCall[local] = Number.NaN;
-          }
-          break;
-        }
         case TraceKind.PPCALL: {
           const index = pd.callsOn[local]!;
           if (index < 0) used = false;
@@ -605,26 +578,6 @@ export class KernelTrace {
               runJoin = join;
             }
             if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) this.joinServing(join, pd, index, b, n, replied);
-          }
-          break;
-        }
-        case TraceKind.PROTECTED_BEGIN:
-          if (pd.channelOf[local]! < 0) used = false;
-          else {
-            pd.protectedAt[local] = at;
-            pd.protectedCall[local] = b;
-            c.entry = "protected";
-            c.entrySince = at;
-          }
-          break;
-        case TraceKind.PROTECTED_END: {
-          const channel = pd.channelCounters[local];
-          if (channel === undefined || pd.protectedCall[local] !== b) used = false;
-          else {
-            ops[Operation.protected]! += weight;
-            channel.serveLatency.record((at - pd.protectedAt[local]!) * 1e6);
-            pd.protectedCall[local] = Number.NaN;
-            c.entry = undefined;
           }
           break;
         }
@@ -950,14 +903,10 @@ class Decoder {
     state.lastAt = at;
     const tid = pd.info.pid;
     switch (r.kind) {
-      case TraceKind.PPCALL_BEGIN:
-      case TraceKind.PROTECTED_BEGIN:
       case TraceKind.NOTIFIED_BEGIN:
         state.open.set(`${r.kind}:${r.object}`, { ...r, at });
         if (state.open.size > MAX_OPEN_FLOWS) state.open.delete(state.open.keys().next().value!);
         return;
-      case TraceKind.PPCALL_END:
-      case TraceKind.PROTECTED_END:
       case TraceKind.NOTIFIED_END: {
         const key = `${r.kind - 1}:${r.object}`;
         const begin = state.open.get(key);

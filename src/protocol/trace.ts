@@ -55,15 +55,17 @@ export const DEFAULT_TRACE_RECORDS = 65_536;
 export const MAX_TRACE_RECORDS = 1 << 20;
 
 /**
- * What a record says happened. `_BEGIN` / `_END` pairs are slices on the PD's track; the others are instants.
- * `PPCALL_BEGIN` joins `PROTECTED_BEGIN` on the other end (a flow), and `PROTECTED_END` joins `PPCALL_END`.
+ * What a record says happened. `NOTIFIED_BEGIN` / `NOTIFIED_END` make a slice on the PD's track; PPCALL,
+ * PROTECTED, PROTECTED_REPLIED and ENDPOINT_CALL are whole slices in one record; the others are instants.
  */
 export const TraceKind = {
-  /** The PD published a ppcall on channel `object` (`b`: its number on that channel). */
+  /**
+   * Kinds 1-4, once a ppcall's and a serving's begin and end in records of their own, are no longer written (a
+   * PPCALL and a PROTECTED / PROTECTED_REPLIED record each): the kernel skips a record of them. The decoder
+   * still names a slice's two ends by them.
+   */
   PPCALL_BEGIN: 1,
-  /** The reply came back (or the call failed). */
   PPCALL_END: 2,
-  /** The PD started `protected()` for the call numbered `b` on channel `object`. */
   PROTECTED_BEGIN: 3,
   PROTECTED_END: 4,
   /** The PD notified channel `object`. */
@@ -100,7 +102,7 @@ export const TraceKind = {
    * A whole `protected()` in one record, written after the reply was published, for a call the PD took after
    * sleeping or other work: `at` is when it began, `a` how long it ran until the reply was published, in ns
    * (saturating at 2^32 - 1), `b` the call's number on channel `object`, `label` the call's label, `extra` the
-   * reply's. What a PD writes instead of PROTECTED_BEGIN + PROTECTED_END.
+   * reply's.
    */
   PROTECTED: 16,
   /**
