@@ -90,6 +90,11 @@ export abstract class PdRuntime implements PdContext {
   }
 
   checkNotify(channel: number, operation: string): void {
+    this.endForNotify(channel, operation);
+  }
+
+  /** The rights of `channel` if it may notify, or the typed error. */
+  protected endForNotify(channel: number, operation: string): EndRights {
     const end = this.endFor(channel, operation);
     if (!end.notify) {
       throw new IpcError(
@@ -98,6 +103,7 @@ export abstract class PdRuntime implements PdContext {
         { operation, channel, pd: this.name },
       );
     }
+    return end;
   }
 
   deferNotify(channel: number): void {

@@ -176,8 +176,7 @@ export class WorkerPd extends PdRuntime {
   // ---- PdContext ------------------------------------------------------------------------------------------
 
   notify(channel: number, operation: string): void {
-    this.checkNotify(channel, operation);
-    const end = this.ends.get(channel)!;
+    const end = this.endForNotify(channel, operation) as WorkerEnd; // an array lookup: notify is a hot path
     const i32 = end.memory.i32;
     if (Atomics.load(i32, end.memory.peerDead) !== 0) throw this.peerDied(end, operation);
     // Publishes the notification: our count moves (coalescing with any the peer has not taken yet). The line is
