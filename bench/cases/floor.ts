@@ -1,16 +1,18 @@
 // The floors: raw SharedArrayBuffer ping-pong between two workers (never the main thread), with no library in
 // the way. floor.spin is the best a protected call between two awake domains can do; floor.futex the best
-// when each side sleeps in Atomics.wait and is woken with Atomics.notify every time.
+// when each side sleeps in Atomics.wait and is woken with Atomics.notify every time; floor.ppcall the protected-call
+// protocol itself (its words, CAS and checks) written inline, the floor under the runtime.
 import type { Worker } from "node:worker_threads";
 import type { BenchCase, RunContext } from "../harness.ts";
 import { nextMessage, ready, valueOf } from "../threads.ts";
+import { CHANNEL_BYTES, DOORBELL_BYTES } from "../../src/protocol/layout.ts";
 
 /** Main's word in the pingpong.mjs layout: non-zero tells both workers to leave their wait loops. */
 const STOP = 32;
 /** How long a worker waits for its peer within one round before it gives up (the harness has its own). */
 const WORKER_TIMEOUT_MS = 20_000;
 
-function pingPongCase(id: string, mode: "spin" | "futex", operations: number, note: string): BenchCase {
+function pingPongCase(id: string, mode: "spin" | "futex" | "protocol", operations: number, note: string): BenchCase {
   let workers: { ping: Worker; pong: Worker; stop: Int32Array } | undefined;
   return {
     id,
@@ -19,8 +21,10 @@ function pingPongCase(id: string, mode: "spin" | "futex", operations: number, no
     note,
     async setup(context: RunContext) {
       const sab = new SharedArrayBuffer(256);
-      const pong = context.spawn("pingpong.mjs", { workerData: { sab, role: "pong", mode } });
-      const ping = context.spawn("pingpong.mjs", { workerData: { sab, role: "ping", mode } });
+      // The protocol floor's channel buffer and the callee's doorbell (protocol/layout.ts sizes).
+      const wires = mode === "protocol" ? { channel: new SharedArrayBuffer(CHANNEL_BYTES), doorbell: new SharedArrayBuffer(DOORBELL_BYTES) } : {};
+      const pong = context.spawn("pingpong.mjs", { workerData: { sab, role: "pong", mode, ...wires } });
+      const ping = context.spawn("pingpong.mjs", { workerData: { sab, role: "ping", mode, ...wires } });
       workers = { ping, pong, stop: new Int32Array(sab) };
       await Promise.all([ready(pong, `${id} pong`), ready(ping, `${id} ping`)]);
     },
@@ -50,6 +54,8 @@ const cases: readonly BenchCase[] = [
   pingPongCase("floor.spin", "spin", 2_000_000, "raw SAB ping-pong, 2 workers spinning on Atomics.load"),
   // ~10-20 µs: 10,000 make a 0.1-0.2 s round.
   pingPongCase("floor.futex", "futex", 10_000, "raw SAB ping-pong, Atomics.wait/notify every time"),
+  // The ppcall protocol itself, no runtime: what ppcall.hot costs above it is the runtime's.
+  pingPongCase("floor.ppcall", "protocol", 2_000_000, "the ppcall protocol written inline: the same words, CAS and checks per call, no runtime"),
 ];
 
 export default cases;

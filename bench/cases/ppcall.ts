@@ -68,7 +68,7 @@ const cases: BenchCase[] = [
     id: "ppcall.hot",
     unit: "µs/op",
     lowerIsBetter: true,
-    baseline: ["floor.spin", "postmessage.rtt", "comlink.rtt"],
+    baseline: ["floor.spin", "floor.ppcall", "postmessage.rtt", "comlink.rtt"],
     run: () => oneRound("hot", 200_000),
   },
   {

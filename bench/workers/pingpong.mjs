@@ -80,6 +80,68 @@ function pongFutex(n) {
   }
 }
 
+// `protocol`: the protected-call protocol of src/protocol/layout.ts ("Channel buffer") written inline, on its own
+// buffer (`channel`, CHANNEL_BYTES): per call the caller checks the callee's DEAD word and CALL_STATE, writes the
+// registers and the tag words, CASes CALL_STATE to CALLED, re-checks DEAD, loads the callee's doorbell SLEEPING
+// word, spins until REPLIED and copies the reply out; the callee, spinning on CALL_STATE, copies the request in,
+// answers MR0 + 1 with the same tag words, CASes CALLED -> REPLIED and loads CALLER_SLEEPING. What the runtime
+// adds above it (its function layers, MessageInfo objects, entry-point bookkeeping) is ppcall.hot minus this.
+const LINE = 128;
+const C = { PEER_DEAD: 3, CALL_STATE: LINE / 4, CALLER_SLEEPING: LINE / 4 + 1, COUNT: LINE / 4 + 2, LABEL_LO: LINE / 4 + 3, LABEL_HI: LINE / 4 + 4, MRS: (LINE + 24) / 4 };
+const CALLED = 1;
+const REPLIED = 2;
+const channel = workerData.channel === undefined ? undefined : new Uint32Array(workerData.channel);
+const doorbell = workerData.doorbell === undefined ? undefined : new Int32Array(workerData.doorbell);
+const ipc = new Uint32Array(128); // the private IPC buffer: 64 registers of two words
+
+function spinForState(state) {
+  let spins = 0;
+  while (Atomics.load(channel, C.CALL_STATE) !== state) {
+    if (++spins === CHECK_EVERY) {
+      spins = 0;
+      giveUpIfStopped();
+    }
+  }
+}
+function pingProtocol(n) {
+  for (let i = 0; i < n; i++) {
+    ipc[0] = i;
+    if (Atomics.load(channel, C.PEER_DEAD) !== 0) throw new Error("callee dead");
+    const free = Atomics.load(channel, C.CALL_STATE);
+    if (free !== 0 && free !== REPLIED) throw new Error(`not free: ${free}`);
+    const count = 1;
+    for (let k = 0; k < count * 2; k++) channel[C.MRS + k] = ipc[k];
+    channel[C.COUNT] = count;
+    channel[C.LABEL_LO] = 1;
+    channel[C.LABEL_HI] = 0;
+    if (Atomics.compareExchange(channel, C.CALL_STATE, free, CALLED) !== free) throw new Error("lost the call line");
+    if (Atomics.load(channel, C.PEER_DEAD) !== 0) throw new Error("callee dead");
+    if (Atomics.load(doorbell, 1) !== 0) Atomics.notify(doorbell, 0); // the ring: only if the callee sleeps
+    spinForState(REPLIED);
+    const replied = channel[C.COUNT];
+    if (replied > 64 || channel[C.LABEL_HI] * 2 ** 32 + channel[C.LABEL_LO] > 2 ** 52) throw new Error("bad reply");
+    for (let k = 0; k < replied * 2; k++) ipc[k] = channel[C.MRS + k];
+    if (ipc[0] !== i + 1) throw new Error(`reply ${ipc[0]} to call ${i}`);
+  }
+}
+function pongProtocol(n) {
+  for (let i = 0; i < n; i++) {
+    spinForState(CALLED);
+    const count = channel[C.COUNT];
+    const label = channel[C.LABEL_HI] * 2 ** 32 + channel[C.LABEL_LO];
+    if (count > 64 || label > 2 ** 52) throw new Error("bad call");
+    for (let k = 0; k < count * 2; k++) ipc[k] = channel[C.MRS + k];
+    ipc[0] = ipc[0] + 1; // protected(): MR0 + 1, one register back
+    for (let k = 0; k < 2; k++) channel[C.MRS + k] = ipc[k];
+    channel[C.COUNT] = 1;
+    channel[C.LABEL_LO] = label >>> 0;
+    channel[C.LABEL_HI] = 0;
+    Atomics.compareExchange(channel, C.CALL_STATE, CALLED, REPLIED);
+    if (Atomics.load(channel, C.CALLER_SLEEPING) !== 0) Atomics.notify(channel, C.CALL_STATE);
+  }
+}
+
+const loops = { spin: [pingSpin, pongSpin], futex: [pingFutex, pongFutex], protocol: [pingProtocol, pongProtocol] };
 let round = 0;
 parentPort.on("message", ({ n, timeoutMs }) => {
   deadline = performance.now() + timeoutMs; // each thread's performance.now() has its own origin
@@ -87,12 +149,12 @@ parentPort.on("message", ({ n, timeoutMs }) => {
   try {
     if (role === "pong") {
       Atomics.store(i32, READY, round); // publishes: the ponger is in its loop for this round
-      (mode === "spin" ? pongSpin : pongFutex)(n);
+      loops[mode][1](n);
       parentPort.postMessage({ done: true });
     } else {
       spinFor(READY, round); // the ponger may still be reading its message
       const start = performance.now();
-      (mode === "spin" ? pingSpin : pingFutex)(n);
+      loops[mode][0](n);
       parentPort.postMessage({ value: ((performance.now() - start) * 1000) / n });
     }
   } catch (e) {
