@@ -5,14 +5,24 @@
  *
  * Plain `node:http` serves the page and its assets (the page's own static/ files and the uPlot and cytoscape
  * builds from node_modules); `ws` carries the live feed on `/live`. Watching never slows the system: the
- * kernel's observer (kernel/stats.ts) is sampled on this thread's timer, `TICKS_PER_SEC` times a second, and
+ * kernel's observer (kernel/stats.ts) is sampled on this thread's timer, `ticksPerSec` times a second, and
  * each tick sends the statistics snapshot plus only what is new since the last tick (trace events, capability
- * events). Trace records are decoded into events only while a page is connected, and at most
- * `MAX_EVENTS_PER_TICK` per tick (the rest are skipped and counted, as the trace file keeps them): the kernel's
- * drain copies records and counts them, the feed decodes what a page will show.
+ * events). Trace records are decoded only while a page is connected, and about `TRACE_PER_TICK` a tick at most
+ * (the rest are skipped and counted, as the trace file keeps them): the kernel's drain copies records and
+ * counts them, the feed decodes what a page will show, and sends it as numbers (`TraceDelta`), not as Trace
+ * Event objects.
  *
  * Bound to 127.0.0.1 unless `host` says otherwise: the page shows everything the system does, to anyone who
  * can reach it.
+ *
+ * The feed, server to page only (JSON text frames; the server ignores what a page sends):
+ *
+ *   hello  { type, mode, topology, capabilities (the whole log), stats, categories, trace: TraceDelta }
+ *   tick   { type, stats, capabilities (new to this page), trace: TraceDelta (new since the last tick),
+ *            droppedEvents (skipped by the feed so far), topology? (when its endpoints changed) }
+ *
+ * A PD names nothing in a TraceDelta: its slices and flows are numbers the kernel decoded from the PDs' records
+ * (times it checked), so the trace view has no PD text to show.
  */
 
 import { createReadStream, existsSync } from "node:fs";
@@ -22,7 +32,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { RunningSystem } from "../kernel/system.ts";
-import type { LiveTrace } from "../kernel/trace.ts";
+import type { LiveTrace, TraceEvent } from "../kernel/trace.ts";
 
 export { DASHBOARD_TRACE } from "../kernel/trace.ts";
 
@@ -41,8 +51,46 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** Trace events sent per tick at most; more between two ticks are counted, not sent. */
-export const MAX_EVENTS_PER_TICK = 2000;
+/**
+ * Trace records decoded per tick at most, shared among the PDs (more between two ticks are skipped, counted,
+ * and kept for the trace file). 500 at 4 ticks a second is ~2,000 slices a second for a trace view of ~1,300
+ * pixels showing 5 s (~4 ms a pixel), and costs the kernel's thread ~0.6 ms a tick to decode and encode while
+ * it watches a busy system; 2,000 a tick cost it ~12 ms (decoding 4.9 ms, JSON of the events 8 ms, 520 KiB).
+ */
+export const TRACE_PER_TICK = 500;
+/** The trace events' categories, in the order a `TraceDelta` numbers them (unknown ones are `other`). */
+export const TRACE_CATEGORIES = ["ppcall", "protected", "notified", "notify", "endpoint", "ring", "capability", "fault", "state", "other"] as const;
+const categoryIndex: ReadonlyMap<string, number> = new Map(TRACE_CATEGORIES.map((c, i) => [c, i]));
+
+/**
+ * The trace events of one tick as what the trace view draws, in µs from `base` (rounded: the view shows ms):
+ * `slices` is [tid, category, start, duration] per complete slice, `flows` is [tid, at, tid, at] per flow
+ * (start, then finish). Instants and metadata are not sent (the view draws neither).
+ */
+export interface TraceDelta {
+  readonly base: number;
+  readonly slices: number[];
+  readonly flows: number[];
+}
+
+/** `events` (one `LiveTrace.next`) as a TraceDelta: a flow's two halves come from the decoder together. */
+export function traceDelta(events: readonly TraceEvent[]): TraceDelta {
+  const base = events.length === 0 ? 0 : Math.floor(events[0]!.ts);
+  const slices: number[] = [];
+  const flows: number[] = [];
+  const starts = new Map<number, TraceEvent>();
+  for (const e of events) {
+    if (e.ph === "X") slices.push(e.tid, categoryIndex.get(e.cat) ?? TRACE_CATEGORIES.length - 1, Math.round(e.ts - base), Math.round(e.dur ?? 0));
+    else if (e.ph === "s" && e.id !== undefined) starts.set(e.id, e);
+    else if (e.ph === "f" && e.id !== undefined) {
+      const s = starts.get(e.id);
+      if (s === undefined) continue;
+      starts.delete(e.id);
+      flows.push(s.tid, Math.round(s.ts - base), e.tid, Math.round(e.ts - base));
+    }
+  }
+  return { base, slices, flows };
+}
 /** The trace view's window, and the download's: the last this many ms. */
 const TRACE_WINDOW_MS = 10_000;
 
@@ -67,7 +115,7 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
     serve(system, request, response);
   });
   const wss = new WebSocketServer({ server: http, path: "/live", maxPayload: 1024 });
-  /** The live trace feed while a page is connected (decoded a tick at a time, at most MAX_EVENTS_PER_TICK). */
+  /** The live trace feed while a page is connected (decoded a tick at a time, at most TRACE_PER_TICK). */
   let feed: LiveTrace | undefined;
   /** The last capability event each page has: a page that connects between two ticks gets the log up to now in `hello`. */
   const capabilitySeq = new WeakMap<WebSocket, number>();
@@ -85,8 +133,9 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       topology: observer.topology(),
       capabilities,
       stats: system.stats(),
+      categories: TRACE_CATEGORIES,
       // The recent past, decoded once for this page: the last records of each PD, not the whole window.
-      trace: observer.liveTrace(MAX_EVENTS_PER_TICK)?.next(MAX_EVENTS_PER_TICK) ?? [],
+      trace: traceDelta(observer.liveTrace(TRACE_PER_TICK)?.next(TRACE_PER_TICK) ?? []),
     });
   });
 
@@ -100,18 +149,20 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
     const common = {
       type: "tick",
       stats,
-      trace: feed?.next(MAX_EVENTS_PER_TICK) ?? [],
+      trace: traceDelta(feed?.next(TRACE_PER_TICK) ?? []),
       droppedEvents: feed?.skipped ?? 0,
       ...(topology.endpoints.length !== endpoints ? { topology } : {}),
     };
     endpoints = topology.endpoints.length;
+    // One JSON text for what every page gets; each page's own capability events are spliced in.
+    const head = stringify(common).slice(0, -1);
     for (const socket of wss.clients) {
       // Only pages that had `hello` (a capability delta makes sense after the full log).
       const since = capabilitySeq.get(socket);
-      if (since === undefined) continue;
+      if (since === undefined || socket.readyState !== socket.OPEN) continue;
       const capabilities = observer.capabilityEvents(since);
       capabilitySeq.set(socket, capabilities.at(-1)?.seq ?? since);
-      send(socket, { ...common, capabilities });
+      socket.send(`${head},"capabilities":${stringify(capabilities)}}`);
     }
   };
   const timer = setInterval(tick, 1000 / Math.max(1, Math.min(20, options.ticksPerSec ?? 4)));
@@ -145,7 +196,12 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
 
 function send(socket: WebSocket, message: unknown): void {
   if (socket.readyState !== socket.OPEN) return;
-  socket.send(JSON.stringify(message, (_key, value: unknown) => (typeof value === "bigint" ? `0x${value.toString(16)}` : value)));
+  socket.send(stringify(message));
+}
+
+/** JSON, with a bigint (none is expected) as hex rather than a throw on the kernel's timer. */
+function stringify(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v));
 }
 
 function serve(system: RunningSystem, request: IncomingMessage, response: ServerResponse): void {

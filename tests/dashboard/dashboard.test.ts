@@ -1,7 +1,9 @@
 // The dashboard in a real browser: Debian's chromium (installed by scripts/ensure-tools.sh, the `pretest`
 // step), driven by playwright-core. Each system is booted traced in this thread, served by the real dashboard
 // server, and the page is checked for what a user would look for: the PDs and channels in the topology graph,
-// counters that move, a revoke in the capability graph, and a screenshot that is not blank.
+// counters that move, a revoke in the capability graph, and a screenshot that is not blank; and for what it
+// costs the system it watches: nothing redrawn between ticks that changed nothing, nothing drawn while hidden,
+// a trace view drawn a tick at a time that matches one drawn whole.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
@@ -9,12 +11,17 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { boot, type RunningSystem } from "../../src/index.ts";
 import { resolveImages } from "../../src/cli/images.ts";
 import { parseSystem } from "../../src/sdf/index.ts";
-import { startDashboard, type Dashboard } from "../../src/dashboard/server.ts";
+import { startDashboard, traceDelta, TRACE_CATEGORIES, type Dashboard } from "../../src/dashboard/server.ts";
 import { clientServer, testsDir } from "../helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** Hang guard only: every wait below ends as soon as its condition holds. */
 const GUARD_MS = 30_000;
+/**
+ * Waits poll on a timer: Playwright's default polls on animation frames, and the page gives its graphs' loops
+ * none while it is idle (index.html), which is what a test below checks.
+ */
+const POLL = { timeout: GUARD_MS, polling: 50 };
 
 let browser: Browser;
 
@@ -36,14 +43,19 @@ interface Cy {
 }
 interface PageState {
   ticks: number;
+  draws: Record<"topology" | "pds" | "links" | "histogram" | "throughput" | "warnings" | "trace" | "summary", number>;
   graphs: { topology: Cy; capabilities: Cy };
   stats: { channels: { ppcalls: number }[]; pds: { name: string; operations: Record<string, number> }[] };
 }
 /** The page's globals, inside `page.evaluate` (the tests compile without the DOM library). */
 interface PageGlobals {
   isokit: PageState;
+  /** index.html's frame gate: callbacks given a frame, graph loops parked, graph loops known. */
+  isokitFrames: { given: number; parked: number; loops: number };
+  /** app.js's trace view (a classic script's top-level bindings, read through an indirect eval). */
+  eval(code: string): unknown;
   Image: new () => { src: string; width: number; height: number; decode(): Promise<void> };
-  document: { createElement(tag: "canvas"): { width: number; height: number; getContext(kind: "2d"): { drawImage(i: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } } };
+  document: { dispatchEvent(e: unknown): void; getElementById(id: string): { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }; createElement(tag: "canvas"): { width: number; height: number; getContext(kind: "2d"): { drawImage(i: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } } };
 }
 
 before(async () => {
@@ -73,7 +85,7 @@ async function watch(system: RunningSystem): Promise<Watched> {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await page.goto(dashboard.url);
-  await page.waitForFunction(() => (globalThis as unknown as PageGlobals).isokit.ticks >= 2, undefined, { timeout: GUARD_MS });
+  await page.waitForFunction(() => (globalThis as unknown as PageGlobals).isokit.ticks >= 2, undefined, POLL);
   assert.deepEqual(errors, [], "the page threw");
   return {
     system,
@@ -130,7 +142,7 @@ describe("dashboard in chromium", () => {
     const system = await boot({ ...description, protectionDomains: description.protectionDomains.map((pd) => (pd.name === "ticker" ? { ...pd, program: "dashboard/programs/ticker.ts" } : pd)) }, { trace: true, baseDir: testsDir, onOutput: () => undefined });
     await using w = await watch(system);
     const first = await w.page.evaluate(() => (globalThis as unknown as PageGlobals).isokit.stats.channels[0]!.ppcalls);
-    await w.page.waitForFunction((n) => (globalThis as unknown as PageGlobals).isokit.stats.channels[0]!.ppcalls >= n + 5, first, { timeout: GUARD_MS });
+    await w.page.waitForFunction((n) => (globalThis as unknown as PageGlobals).isokit.stats.channels[0]!.ppcalls >= n + 5, first, POLL);
     // The table shows the same number the feed carried.
     const shown = Number(await w.page.locator('#links tr[data-link="ch:0"] td:nth-child(2)').textContent());
     assert.ok(shown >= first + 5, `the links table shows ${shown} operations, the first tick ${first}`);
@@ -168,6 +180,78 @@ describe("dashboard in chromium", () => {
     assert.ok((await distinctColours(w.page, png)) > 20, "the screenshot is not blank");
     if (process.env["ISOKIT_SCREENSHOT"] !== undefined) (await import("node:fs")).writeFileSync(process.env["ISOKIT_SCREENSHOT"], png);
   });
+
+  it("redraws nothing between ticks that changed nothing, and gives the graphs' render loops no frames then", async () => {
+    const system = await boot(example("ipc"), { trace: true, onOutput: () => undefined });
+    await system.whenIdle();
+    await using w = await watch(system);
+    // Both graphs' loops are parked once the second after their last change is over.
+    await w.page.waitForFunction(() => {
+      const f = (globalThis as unknown as PageGlobals).isokitFrames;
+      return f.loops === 2 && f.parked === 2;
+    }, undefined, POLL);
+    const read = (): Promise<{ ticks: number; draws: PageState["draws"]; given: number }> => w.page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      return { ticks: g.isokit.ticks, draws: { ...g.isokit.draws }, given: g.isokitFrames.given };
+    });
+    const before = await read();
+    await w.page.waitForFunction((n) => (globalThis as unknown as PageGlobals).isokit.ticks >= n + 4, before.ticks, POLL);
+    const after = await read();
+    // The idle system's snapshots are alike: no table cell, graph element, histogram or warning is touched. (The
+    // throughput chart gains a point a tick, and the trace view moves with the clock.)
+    for (const panel of ["topology", "pds", "links", "histogram", "warnings", "summary"] as const) assert.equal(after.draws[panel], before.draws[panel], `${panel} was redrawn`);
+    assert.equal(after.given, before.given, "a frame was given while nothing changed");
+    assert.ok(after.draws.throughput > before.draws.throughput);
+  });
+
+  it("draws nothing while the tab is hidden, and everything once it is shown again", async () => {
+    const description = clientServer("ticker");
+    const system = await boot({ ...description, protectionDomains: description.protectionDomains.map((pd) => (pd.name === "ticker" ? { ...pd, program: "dashboard/programs/ticker.ts" } : pd)) }, { trace: true, baseDir: testsDir, onOutput: () => undefined });
+    await using w = await watch(system);
+    const setVisibility = (visibility: "hidden" | "visible"): Promise<void> => w.page.evaluate((v) => {
+      const g = globalThis as unknown as PageGlobals & { Event: new (type: string) => unknown; Object: typeof Object };
+      g.Object.defineProperty(g.document, "visibilityState", { value: v, configurable: true });
+      g.document.dispatchEvent(new g.Event("visibilitychange"));
+    }, visibility);
+    const state = (): Promise<{ ticks: number; draws: PageState["draws"]; ppcalls: number }> => w.page.evaluate(() => {
+      const g = (globalThis as unknown as PageGlobals).isokit;
+      return { ticks: g.ticks, draws: { ...g.draws }, ppcalls: g.stats.channels[0]!.ppcalls };
+    });
+    await setVisibility("hidden");
+    const hidden = await state();
+    await w.page.waitForFunction((n) => (globalThis as unknown as PageGlobals).isokit.stats.channels[0]!.ppcalls >= n + 5, hidden.ppcalls, POLL);
+    const later = await state();
+    assert.ok(later.ticks > hidden.ticks, "the feed went on");
+    assert.deepEqual(later.draws, hidden.draws, "something was drawn while hidden");
+    await setVisibility("visible");
+    const shown = await state();
+    for (const panel of ["pds", "links", "trace", "throughput"] as const) assert.ok(shown.draws[panel] > hidden.draws[panel], `${panel} was not drawn when shown`);
+    const cell = Number(await w.page.locator('#links tr[data-link="ch:0"] td:nth-child(2)').textContent());
+    assert.equal(cell, shown.ppcalls, "the table shows the last tick's count");
+  });
+
+  it("draws the trace view a tick at a time as it would draw it whole", async () => {
+    const description = clientServer("ticker");
+    const system = await boot({ ...description, protectionDomains: description.protectionDomains.map((pd) => (pd.name === "ticker" ? { ...pd, program: "dashboard/programs/ticker.ts" } : pd)) }, { trace: true, baseDir: testsDir, onOutput: () => undefined });
+    await using w = await watch(system);
+    const first = await w.page.evaluate(() => (globalThis as unknown as PageGlobals).isokit.ticks);
+    await w.page.waitForFunction((n) => (globalThis as unknown as PageGlobals).isokit.ticks >= n + 8, first, POLL);
+    const compared = await w.page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      const canvas = g.document.getElementById("trace");
+      const drawn = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      g.eval("traceView.key = ''; drawTrace();"); // the same state, drawn whole
+      const whole = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      let differing = 0;
+      for (let i = 0; i < drawn.length; i++) if (drawn[i] !== whole[i]) differing++;
+      let lit = 0;
+      for (let i = 0; i < whole.length; i += 4) if (whole[i]! > 120) lit++;
+      return { differing, lit, size: drawn.length };
+    });
+    assert.ok(compared.lit > 0, "the trace view shows slices");
+    // Coalesced runs can split differently across ticks than in one pass: their anti-aliased edges may differ.
+    assert.ok(compared.differing <= compared.size / 200, `${compared.differing} of ${compared.size} bytes differ`);
+  });
 });
 
 /** Distinct colours in a PNG, decoded by the browser itself (a blank page has one or two). */
@@ -188,3 +272,25 @@ function distinctColours(page: Page, png: Buffer): Promise<number> {
     return colours.size;
   }, png.toString("base64"));
 }
+
+describe("dashboard feed", () => {
+  it("sends a tick's trace as numbers: complete slices and joined flows, in µs from a base, nothing a PD named", () => {
+    const at = 1_000_000.25;
+    const delta = traceDelta([
+      { name: "ppcall → server", cat: "ppcall", ph: "X", ts: at, dur: 3.6, pid: 1, tid: 1, args: { channel: 0 } },
+      { name: "call", cat: "flow", ph: "s", ts: at + 1, pid: 1, tid: 1, id: 7 },
+      { name: "call", cat: "flow", ph: "f", ts: at + 2.4, pid: 1, tid: 2, id: 7, bp: "e" },
+      { name: "protected ← client", cat: "protected", ph: "X", ts: at + 2, dur: 1, pid: 1, tid: 2 },
+      { name: "made up by a PD", cat: "<script>", ph: "X", ts: at + 10, dur: 0, pid: 1, tid: 2 },
+      { name: "half a flow", cat: "flow", ph: "f", ts: at + 11, pid: 1, tid: 2, id: 8, bp: "e" },
+      { name: "instant", cat: "notify", ph: "i", ts: at + 12, pid: 1, tid: 1, s: "t" },
+    ]);
+    const other = TRACE_CATEGORIES.indexOf("other");
+    assert.deepEqual(delta, {
+      base: 1_000_000,
+      slices: [1, TRACE_CATEGORIES.indexOf("ppcall"), 0, 4, 2, TRACE_CATEGORIES.indexOf("protected"), 2, 1, 2, other, 10, 0],
+      flows: [1, 1, 2, 3],
+    });
+    assert.deepEqual(traceDelta([]), { base: 0, slices: [], flows: [] });
+  });
+});
