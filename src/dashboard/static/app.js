@@ -37,7 +37,7 @@ const state = {
   /** The cytoscape instances (tests read their nodes and edges). */
   graphs: {},
   /** How many times each panel was redrawn (or patched), for tests and for anyone profiling the page. */
-  draws: { topology: 0, pds: 0, links: 0, histogram: 0, throughput: 0, warnings: 0, trace: 0, summary: 0 },
+  draws: { topology: 0, pds: 0, links: 0, histogram: 0, throughput: 0, warnings: 0, trace: 0, traceWhole: 0, summary: 0 },
 };
 window.isokit = state;
 
@@ -505,6 +505,7 @@ function drawTrace() {
   // The strip [from, width) gets its background drawn afresh; left of it, what was drawn moves left by `shift`.
   let from = TRACE_LEFT;
   if (full) {
+    state.draws.traceWhole++;
     ctx.clearRect(0, 0, width, height);
     ctx.font = "11px system-ui";
     tracks.forEach((t, i) => {
