@@ -538,6 +538,9 @@ export class KernelTrace {
       runKind = 0;
       const local = object < CHANNEL_IDS ? object : CHANNEL_IDS - 1;
       let used = true;
+      // Set by a record that starts a run: its call's channel (the plan's) and join.
+      let startIndex = -1;
+      let startJoin: CallJoin | undefined;
       switch (kind) {
         case TraceKind.PPCALL: {
           const index = pd.callsOn[local]!;
@@ -546,11 +549,7 @@ export class KernelTrace {
             const join = this.joinOf(index, pd.info.name, pd.peerOf[local]!);
             ops[Operation.ppcall]! += weight;
             pd.channelCounters[local]!.ppcalls += weight;
-            runKind = kind;
-            runObject = object;
-            runLocal = local;
-            runIndex = index;
-            runJoin = join;
+            [startIndex, startJoin] = [index, join];
             if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) this.joinCall(join, pd, index, b, n, at);
           }
           break;
@@ -570,13 +569,7 @@ export class KernelTrace {
               replied = at + ns / 1e6;
             }
             // A PROTECTED carries its own latency: only a PROTECTED_REPLIED starts a run.
-            if (kind === TraceKind.PROTECTED_REPLIED) {
-              runKind = kind;
-              runObject = object;
-              runLocal = local;
-              runIndex = index;
-              runJoin = join;
-            }
+            if (kind === TraceKind.PROTECTED_REPLIED) [startIndex, startJoin] = [index, join];
             if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) this.joinServing(join, pd, index, b, n, replied);
           }
           break;
@@ -665,6 +658,13 @@ export class KernelTrace {
           break;
         default:
           used = false;
+      }
+      if (startIndex >= 0) {
+        runKind = kind;
+        runObject = object;
+        runLocal = local;
+        runIndex = startIndex;
+        runJoin = startJoin;
       }
       if (used) pd.records++;
       else {
