@@ -25,6 +25,10 @@ export {
   receiveAsync,
   reply,
   replyRecv,
+  callInto,
+  receiveInto,
+  replyInto,
+  replyRecvInto,
   grantCap,
   lookupCapability,
   capabilityFromToken,
@@ -36,6 +40,7 @@ export type { ServeHandler, ServeReply } from "./pd/serve.ts";
 export { Capability } from "./ipc/capability.ts";
 export type { DeriveOptions } from "./ipc/capability.ts";
 export { ReplyCapability } from "./ipc/client.ts";
+export { MessageBuffer } from "./ipc/message-buffer.ts";
 export type { Received, Reply, SendOptions, WaitFor } from "./ipc/client.ts";
 export type { PerformanceStats } from "./ipc/stats.ts";
 export type { RateLimits } from "./protocol/syscall.ts";

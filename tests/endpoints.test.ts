@@ -46,6 +46,42 @@ describe("endpoints (workers)", () => {
     ]);
   });
 
+  it("the IPC buffer: callInto / receiveInto / replyRecvInto from one MessageBuffer, mixed with call and send, and its typed errors", async () => {
+    await using booted = await run(system("into", ["server", "client"]), "workers");
+    assert.deepEqual(booted.system.faults, []);
+    assert.deepEqual(booted.of("client"), [
+      "reply HELLO label=6 length=5",
+      "64 bytes: true",
+      "empty: length=0 label=1",
+      "copying call: MIXED",
+      "carried: CARRY",
+      "length 65: MessageTooLarge",
+      "length 1.5: InvalidArgument",
+      "length -1: InvalidArgument",
+      "label -1: InvalidArgument",
+      "label 2^32: InvalidArgument",
+      "not a buffer: InvalidArgument",
+      "a forged buffer: InvalidArgument",
+      "callInto through a channel: InvalidArgument",
+      "replyInto with a fresh buffer: InvalidCapability",
+    ]);
+    assert.deepEqual(booted.of("server"), [
+      "got hello label=5 badge=9 from=client call=true",
+      "receiveInto while holding a call: InvalidArgument",
+      "call carry carried 1 capability",
+      "send note",
+      "send bye",
+      "replyInto holding no call: InvalidCapability",
+      "queue q1/3/false q2/4/false",
+    ]);
+  });
+
+  it("a reply to a caller that died with its call taken returns false (replyInto and reply)", async () => {
+    await using booted = await run(system("reply-dead", ["server", "v1", "v2"]), "workers");
+    assert.deepEqual(booted.of("server"), ["holds both calls: true", "both gone: true", "replyInto a dead caller: false", "reply to a dead caller: false"]);
+    assert.deepEqual(booted.system.faults.map((f) => f.pd).sort(), ["v1", "v2"]);
+  });
+
   it("timeouts and aborts leave the PD usable; a late reply is dropped, never given to the next call", async () => {
     await using booted = await run(system("timeouts", ["server", "client"]), "workers");
     assert.deepEqual(booted.system.faults, []);

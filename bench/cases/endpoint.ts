@@ -14,11 +14,16 @@ export function description(flooded: boolean): SystemDescription {
   return { protectionDomains: names.map((name, i) => ({ name, priority: 200 - i, program })), channels };
 }
 
-function oneRound(flooded: boolean, iterations: number): Promise<number> {
+async function oneRound(flooded: boolean, iterations: number, into = false): Promise<number> {
   process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
   process.env["ISOKIT_BENCH_FLOODED"] = flooded ? "1" : "0";
-  // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
-  return bootRound(description(flooded), "client", { trusted: description(flooded).protectionDomains.map((pd) => pd.name) });
+  if (into) process.env["ISOKIT_BENCH_INTO"] = "1";
+  try {
+    // Trusted: the figures confined PDs are compared with (bench/cases/confined.ts).
+    return await bootRound(description(flooded), "client", { trusted: description(flooded).protectionDomains.map((pd) => pd.name) });
+  } finally {
+    delete process.env["ISOKIT_BENCH_INTO"]; // the other cases that run this program (trace, confined) copy
+  }
 }
 
 const cases: BenchCase[] = [
@@ -29,6 +34,14 @@ const cases: BenchCase[] = [
     baseline: ["ppcall.hot", "postmessage.rtt"],
     note: "64 B call + replyRecv",
     run: () => oneRound(false, 200_000),
+  },
+  {
+    id: "endpoint.callInto",
+    unit: "µs/op",
+    lowerIsBetter: true,
+    baseline: ["ppcall.hot", "endpoint.call"],
+    note: "64 B callInto + replyRecvInto (one MessageBuffer each side)",
+    run: () => oneRound(false, 200_000, true),
   },
   {
     id: "endpoint.call.flooded",

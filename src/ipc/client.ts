@@ -46,6 +46,7 @@ import { OperationStats, type PerformanceStats } from "./stats.ts";
 import type { TraceRingWriter } from "../shm/trace-ring.ts";
 import { copyBytes } from "../shm/copy-bytes.ts";
 import { TraceKind } from "../protocol/trace.ts";
+import { messageBuffers, NO_CAPS, type MessageBuffer } from "./message-buffer.ts";
 
 /** Handles' private state (slot, endpoint, closed): kept where a confined program holding the handle cannot reach. */
 const capState = capabilityInternals();
@@ -140,6 +141,8 @@ export class ReplyCapability {
 interface SenderSlot {
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
+  /** The slot's message bytes (INLINE_BYTES at SLOT.DATA): a MessageBuffer is copied to and from this view whole. */
+  readonly data: Uint8Array;
   readonly endpoint: number;
   readonly index: number;
   readonly receiverDoorbell: Int32Array;
@@ -158,8 +161,12 @@ export interface ReceiverSlot {
   readonly generation: number;
   readonly live: number;
   readonly taking: number;
+  /** The endpoint's guard (its STATUS words; the kernel's, shared by no sender). */
+  readonly guard: Int32Array;
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
+  /** The slot's message bytes (INLINE_BYTES at SLOT.DATA), as the sender's `data`. */
+  readonly data: Uint8Array;
   readonly badge: number;
   readonly sender: string;
   /** The buckets of the capability's limits and its ancestors' (shared with every slot under them). */
@@ -202,8 +209,12 @@ function newEndpoint(id: number, guard: SharedArrayBuffer): ReceiverEndpoint {
 }
 
 const NEVER = Number.POSITIVE_INFINITY;
-/** The capabilities of a message that carried none (shared: no allocation per message). */
-const NO_CAPS: readonly Capability[] = Object.freeze([]);
+/** A queue slot's `data` (its entries are read through its ring). */
+const NO_BYTES = new Uint8Array(0);
+/** What a take into a MessageBuffer returns in place of a `Received` (the message is in the buffer). */
+const INTO_BUFFER: Received = Object.freeze({ data: NO_BYTES, label: 0, badge: 0, sender: "", caps: NO_CAPS, reply: undefined });
+/** Options of an operation called without any (shared: no allocation per call). */
+const NO_OPTIONS: SendOptions = Object.freeze({});
 
 export class IpcClient implements CapabilityOwner {
   private readonly link: KernelLink;
@@ -386,7 +397,8 @@ export class IpcClient implements CapabilityOwner {
     const trace = this.trace;
     // Before publishing, so the record precedes the receiver's (the message's number is the slot's next SEQ).
     if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_SEND, slot.endpoint, slot.index, slot.capacity === 0 ? (slot.seq + 1) >>> 0 : slot.producer!.published, (options.label ?? 0) >>> 0);
-    const slept = slot.capacity === 0 ? this.publish(cap, slot, SlotState.SENT, data, options, "send") : this.enqueue(cap, slot, data, options);
+    checkMessage(cap, data, options, "send");
+    const slept = slot.capacity === 0 ? this.publish(cap, slot, SlotState.SENT, data, data.length, options.label ?? 0, options, "send") : this.enqueue(cap, slot, data, options);
     this.stats.record(started, slept);
   }
 
@@ -404,7 +416,6 @@ export class IpcClient implements CapabilityOwner {
    * The receiver takes it later; what it refuses (a revoked capability) is never taken.
    */
   private enqueue(cap: Capability, slot: SenderSlot, data: Uint8Array, options: SendOptions): boolean {
-    checkMessage(cap, data, options, "send");
     if (options.grant !== undefined && options.grant.length > 0) {
       throw new IpcError("InvalidArgument", "send: capabilities travel through endpoints, not through a channel's queue", { operation: "send", capability: cap.token });
     }
@@ -451,25 +462,53 @@ export class IpcClient implements CapabilityOwner {
   }
 
   /** seL4 Call: sends and waits for the reply. */
-  call(cap: Capability, data: Uint8Array, options: SendOptions = {}): Reply {
+  call(cap: Capability, data: Uint8Array, options: SendOptions = NO_OPTIONS): Reply {
     const started = this.stats.shouldSample() ? performance.now() : -1;
-    const slot = this.sendSlot(cap, "call");
-    if (slot.capacity !== 0) {
-      throw new IpcError("InvalidArgument", `call: ${cap.toString()} is a channel (one-way messages); calls go through an endpoint`, {
-        operation: "call",
-        capability: cap.token,
-      });
-    }
-    const slept = this.publish(cap, slot, SlotState.CALLED, data, options, "call");
+    const slot = this.callSlot(cap, "call");
+    checkMessage(cap, data, options, "call");
+    const slept = this.publish(cap, slot, SlotState.CALLED, data, data.length, options.label ?? 0, options, "call");
     const reply = this.readReply(cap, slot, "call");
     this.stats.record(started, slept);
     return reply;
   }
 
-  /** The reply of a call that ended REPLIED (it stays REPLIED until the next call: one write per call). */
+  /**
+   * seL4 Call through this PD's own buffer: sends its first `length` bytes with its `label`, waits, and leaves
+   * the reply in it (`length`, `label`, `bytes`). Nothing is allocated: the cost of `call` without its copies.
+   */
+  callInto(cap: Capability, buffer: MessageBuffer, options: Omit<SendOptions, "label"> = NO_OPTIONS): void {
+    const started = this.stats.shouldSample() ? performance.now() : -1;
+    const slot = this.callSlot(cap, "callInto");
+    const bytes = messageBuffers.checked(buffer, "callInto");
+    const slept = this.publish(cap, slot, SlotState.CALLED, bytes, buffer.length, buffer.label, options, "callInto");
+    const length = this.replyLength(cap, slot, "callInto");
+    bytes.set(slot.data); // all 64 bytes, one aligned copy; the reply is the first `length`
+    buffer.length = length;
+    buffer.label = slot.i32[SLOT_I32.LABEL]! >>> 0;
+    this.stats.record(started, slept);
+  }
+
+  /** The slot a call goes through: an endpoint's (a channel's queue slot takes one-way messages only). */
+  private callSlot(cap: Capability, operation: string): SenderSlot {
+    const slot = this.sendSlot(cap, operation);
+    if (slot.capacity !== 0) {
+      throw new IpcError("InvalidArgument", `${operation}: ${cap.toString()} is a channel (one-way messages); calls go through an endpoint`, {
+        operation,
+        capability: cap.token,
+      });
+    }
+    return slot;
+  }
+
+  /** A private copy of the reply of a call that ended REPLIED. */
   private readReply(cap: Capability, slot: SenderSlot, operation: string): Reply {
-    const i32 = slot.i32;
-    const length = i32[SLOT_I32.LENGTH]! >>> 0;
+    const length = this.replyLength(cap, slot, operation);
+    return { data: copyBytes(slot.u8, SLOT.DATA, SLOT.DATA + length), label: slot.i32[SLOT_I32.LABEL]! >>> 0 };
+  }
+
+  /** The length of the reply of a call that ended REPLIED (it stays REPLIED until the next call: one write per call). */
+  private replyLength(cap: Capability, slot: SenderSlot, operation: string): number {
+    const length = slot.i32[SLOT_I32.LENGTH]! >>> 0;
     if (length > INLINE_BYTES) {
       throw new IpcError("InvalidMessage", `${operation}: PD '${slot.receiver}' replied with ${length} bytes (at most ${INLINE_BYTES})`, {
         operation,
@@ -477,21 +516,22 @@ export class IpcClient implements CapabilityOwner {
         endpoint: slot.endpoint,
       });
     }
-    return { data: copyBytes(slot.u8, SLOT.DATA, SLOT.DATA + length), label: i32[SLOT_I32.LABEL]! >>> 0 };
+    return length;
   }
 
   /**
-   * Writes the message into the slot, publishes it as `kind` (SENT or CALLED), rings the receiver and waits
-   * until it is taken (send) or answered (call). Returns true if the thread slept.
+   * Writes the message (the first `length` bytes of `bytes`, checked by the caller) into the slot, publishes it as
+   * `kind` (SENT or CALLED), rings the receiver and waits until it is taken (send) or answered (call). Returns
+   * true if the thread slept.
    */
-  private publish(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): boolean {
-    const deadline = this.checkPublish(cap, slot, data, options, operation);
+  private publish(cap: Capability, slot: SenderSlot, kind: SlotState, bytes: Uint8Array, length: number, label: number, options: SendOptions, operation: string): boolean {
+    const deadline = this.checkPublish(cap, slot, options, operation);
     let slept = false;
     for (let free = this.freeState(cap, slot, deadline, options, operation); free < 0; free = this.freeState(cap, slot, deadline, options, operation)) {
       slept = this.waitSlot(slot, -free - 1, deadline) || slept;
     }
-    this.writeMessage(cap, slot, kind, data, options, operation);
-    if (kind === SlotState.CALLED) this.traceCall(slot, options);
+    this.writeMessage(cap, slot, kind, bytes, length, label, options, operation);
+    if (kind === SlotState.CALLED) this.traceCall(slot, label);
     for (let state = this.settle(cap, slot, kind, deadline, options.signal, operation); state >= 0; state = this.settle(cap, slot, kind, deadline, options.signal, operation)) {
       slept = this.waitSlot(slot, state, deadline) || slept;
     }
@@ -500,12 +540,14 @@ export class IpcClient implements CapabilityOwner {
 
   /** As `publish`, waiting with `Atomics.waitAsync`: the event loop runs, and an `AbortSignal` acts at once. */
   private async publishAsync(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): Promise<void> {
-    const deadline = this.checkPublish(cap, slot, data, options, operation);
+    checkMessage(cap, data, options, operation);
+    const label = options.label ?? 0;
+    const deadline = this.checkPublish(cap, slot, options, operation);
     for (let free = this.freeState(cap, slot, deadline, options, operation); free < 0; free = this.freeState(cap, slot, deadline, options, operation)) {
       await this.waitSlotAsync(slot, -free - 1, deadline, options.signal);
     }
-    this.writeMessage(cap, slot, kind, data, options, operation);
-    if (kind === SlotState.CALLED) this.traceCall(slot, options);
+    this.writeMessage(cap, slot, kind, data, data.length, label, options, operation);
+    if (kind === SlotState.CALLED) this.traceCall(slot, label);
     for (let state = this.settle(cap, slot, kind, deadline, options.signal, operation); state >= 0; state = this.settle(cap, slot, kind, deadline, options.signal, operation)) {
       await this.waitSlotAsync(slot, state, deadline, options.signal);
     }
@@ -516,14 +558,13 @@ export class IpcClient implements CapabilityOwner {
    * and nothing is recorded on the way back; the kernel completes the record from the receiver's reply
    * (protocol/trace.ts, ENDPOINT_CALL).
    */
-  private traceCall(slot: SenderSlot, options: SendOptions): void {
+  private traceCall(slot: SenderSlot, label: number): void {
     const trace = this.trace;
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_CALL, slot.endpoint, slot.index, slot.seq >>> 0, (options.label ?? 0) >>> 0);
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_CALL, slot.endpoint, slot.index, slot.seq >>> 0, label >>> 0);
   }
 
-  /** The checks before a message is written; returns the deadline. */
-  private checkPublish(cap: Capability, slot: SenderSlot, data: Uint8Array, options: SendOptions, operation: string): number {
-    checkMessage(cap, data, options, operation);
+  /** The checks before a (checked) message is written; returns the deadline. */
+  private checkPublish(cap: Capability, slot: SenderSlot, options: SendOptions, operation: string): number {
     const deadline = deadlineOf(options.timeout);
     if (options.signal?.aborted === true) throw this.waitError("aborted", operation, cap, slot, options.signal);
     return deadline;
@@ -544,14 +585,14 @@ export class IpcClient implements CapabilityOwner {
   }
 
   /** Writes the message into the (free) slot and publishes it as `kind`, then rings the receiver. */
-  private writeMessage(cap: Capability, slot: SenderSlot, kind: SlotState, data: Uint8Array, options: SendOptions, operation: string): void {
+  private writeMessage(cap: Capability, slot: SenderSlot, kind: SlotState, bytes: Uint8Array, length: number, label: number, options: SendOptions, operation: string): void {
     const i32 = slot.i32;
     const free = Atomics.load(i32, SLOT_I32.STATE);
     if (Atomics.load(i32, SLOT_I32.GONE) !== SlotGone.NO) throw this.gone(cap, slot, operation);
     const transfer = options.grant === undefined || options.grant.length === 0 ? 0 : this.transfer(cap, options.grant, options.move === true);
-    slot.u8.set(data, SLOT.DATA); // plain stores, published by the CAS below
-    i32[SLOT_I32.LENGTH] = data.length;
-    i32[SLOT_I32.LABEL] = (options.label ?? 0) | 0;
+    slot.u8.set(bytes, SLOT.DATA); // plain stores, published by the CAS below (a buffer's all 64 bytes)
+    i32[SLOT_I32.LENGTH] = length;
+    i32[SLOT_I32.LABEL] = label | 0;
     i32[SLOT_I32.TRANSFER] = transfer;
     i32[SLOT_I32.SEQ] = slot.seq = (slot.seq + 1) | 0;
     if (Atomics.compareExchange(i32, SLOT_I32.STATE, free, kind) !== free) {
@@ -621,13 +662,7 @@ export class IpcClient implements CapabilityOwner {
 
   /** seL4 Call, waiting without blocking the event loop. */
   async callAsync(cap: Capability, data: Uint8Array, options: SendOptions = {}): Promise<Reply> {
-    const slot = this.sendSlot(cap, "callAsync");
-    if (slot.capacity !== 0) {
-      throw new IpcError("InvalidArgument", `callAsync: ${cap.toString()} is a channel (one-way messages); calls go through an endpoint`, {
-        operation: "callAsync",
-        capability: cap.token,
-      });
-    }
+    const slot = this.callSlot(cap, "callAsync");
     await this.publishAsync(cap, slot, SlotState.CALLED, data, options, "callAsync");
     return this.readReply(cap, slot, "callAsync");
   }
@@ -654,6 +689,7 @@ export class IpcClient implements CapabilityOwner {
     const slot: SenderSlot = {
       i32: new Int32Array(grant.slot),
       u8: new Uint8Array(grant.slot),
+      data: grant.capacity === 0 ? new Uint8Array(grant.slot, SLOT.DATA, INLINE_BYTES) : NO_BYTES,
       endpoint: grant.endpoint,
       index: grant.index,
       receiverDoorbell: new Int32Array(grant.receiverDoorbell),
@@ -676,20 +712,46 @@ export class IpcClient implements CapabilityOwner {
   // ---- receiving ----------------------------------------------------------------------------------------
 
   /** Waits for one message on the endpoint `cap` receives (needs RECEIVE). */
-  receive(cap: Capability, options: WaitFor = {}): Received {
-    const endpoint = this.receiveEndpoint(cap, "receive");
+  receive(cap: Capability, options: WaitFor = NO_OPTIONS): Received {
+    return this.receiveWith(this.receiveEndpoint(cap, "receive"), cap, undefined, options, "receive");
+  }
+
+  /**
+   * As `receive`, into this PD's own buffer (seL4 Recv into the IPC buffer): its `bytes`, `length`, `label`,
+   * `badge`, `sender` and `caps` are the message's, and for a call it holds the right to answer it
+   * (`holdsCall`; answer with `replyInto` or `replyRecvInto`). Nothing is allocated for a message without
+   * capabilities. A buffer that still holds an unanswered call is refused (`InvalidArgument`): answer it first.
+   */
+  receiveInto(cap: Capability, buffer: MessageBuffer, options: WaitFor = NO_OPTIONS): void {
+    const endpoint = this.receiveEndpoint(cap, "receiveInto");
+    this.checkReceiveBuffer(buffer, "receiveInto");
+    this.receiveWith(endpoint, cap, buffer, options, "receiveInto");
+  }
+
+  private checkReceiveBuffer(buffer: MessageBuffer, operation: string): void {
+    if (!messageBuffers.is(buffer)) throw new IpcError("InvalidArgument", `${operation}: expected a MessageBuffer`, { operation });
+    if (buffer.holdsCall) {
+      throw new IpcError("InvalidArgument", `${operation}: the buffer holds the unanswered call of PD '${buffer.sender}': answer it first (replyInto)`, {
+        operation,
+        endpoint: messageBuffers.heldEndpoint(buffer),
+      });
+    }
+  }
+
+  /** The receive loop: one message into `into` (returning INTO_BUFFER), or as a new `Received`. */
+  private receiveWith(endpoint: ReceiverEndpoint, cap: Capability, into: MessageBuffer | undefined, options: WaitFor, operation: string): Received {
     const deadline = deadlineOf(options.timeout);
     let slept = false;
     for (;;) {
       if (this.link.hasMail()) this.drainMail();
-      const message = this.poll(endpoint);
+      const message = this.poll(endpoint, into);
       if (message !== undefined) {
         // Counted, not timed: a receive's wait is the senders' idle time, not the cost of IPC.
         this.stats.record(-1, slept);
         return message;
       }
-      if (endpoint.closed) throw closedError(cap, "receive");
-      this.checkWait("receive", deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
+      if (endpoint.closed) throw closedError(cap, operation);
+      this.checkWait(operation, deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
       if (this.spinFor(endpoint)) continue;
       slept = true;
       // A queue deferred for its rate limit is looked at again within a millisecond, not a whole slice.
@@ -708,7 +770,7 @@ export class IpcClient implements CapabilityOwner {
     const doorbell = this.link.doorbell;
     for (;;) {
       if (this.link.hasMail()) this.drainMail();
-      const message = this.poll(endpoint);
+      const message = this.poll(endpoint, undefined);
       if (message !== undefined) return message;
       if (endpoint.closed) throw closedError(cap, "receiveAsync");
       this.checkWait("receiveAsync", deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
@@ -726,7 +788,7 @@ export class IpcClient implements CapabilityOwner {
     const batch = [this.receive(cap, options)];
     const endpoint = this.endpoints.get(cap.object)!;
     while (batch.length < max) {
-      const message = this.poll(endpoint);
+      const message = this.poll(endpoint, undefined);
       if (message === undefined) break;
       batch.push(message);
     }
@@ -753,27 +815,7 @@ export class IpcClient implements CapabilityOwner {
       throw new IpcError("InvalidArgument", `reply: label must be a u32 (got ${String(label)})`, { operation: "reply" });
     }
     replyState.use(to);
-    const slot = replyState.slot(to);
-    const seq = replyState.seq(to);
-    const i32 = slot.i32;
-    const state = Atomics.load(i32, SLOT_I32.STATE);
-    let delivered = false;
-    slot.outstanding = false;
-    if (state === SlotState.CALLED && i32[SLOT_I32.SEQ] === seq) {
-      slot.u8.set(data, SLOT.DATA);
-      i32[SLOT_I32.LENGTH] = data.length;
-      i32[SLOT_I32.LABEL] = label | 0;
-      // publishes the reply; a CAS, so an ABANDONED (or the kernel's CLOSED) is never overwritten
-      delivered = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.CALLED, SlotState.REPLIED) === SlotState.CALLED;
-    }
-    // The caller gave up: drop the reply and let go of its slot, for its next call.
-    if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
-    wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
-    // Recorded after the reply is published: the clock read overlaps the caller taking it.
-    const trace = this.trace;
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_REPLY, to.endpoint, slot.index, seq >>> 0, label >>> 0);
-    this.stats.record(-1, false); // counted; its cost is inside the caller's timed call
-    return delivered;
+    return this.answer(replyState.slot(to), replyState.seq(to), to.endpoint, data, data.length, label);
   }
 
   /** seL4 ReplyRecv: answers one call and waits for the next message, in one operation. */
@@ -783,11 +825,63 @@ export class IpcClient implements CapabilityOwner {
   }
 
   /**
+   * Answers the call `buffer` holds (from `receiveInto`) with its first `length` bytes and its `label`; the
+   * buffer no longer holds it. Returns false (and sends nothing) if the caller gave up or died.
+   */
+  replyInto(buffer: MessageBuffer): boolean {
+    const bytes = messageBuffers.checked(buffer, "replyInto");
+    const slot = messageBuffers.heldSlot(buffer) as ReceiverSlot | undefined;
+    if (slot === undefined) {
+      throw new IpcError("InvalidCapability", "replyInto: the buffer holds no call to answer (receive one with receiveInto)", { operation: "replyInto" });
+    }
+    const seq = messageBuffers.heldSeq(buffer);
+    const endpoint = messageBuffers.heldEndpoint(buffer);
+    messageBuffers.hold(buffer, undefined, 0, 0);
+    return this.answer(slot, seq, endpoint, bytes, buffer.length, buffer.label);
+  }
+
+  /** seL4 ReplyRecv through this PD's buffer: `replyInto`, then `receiveInto` the same buffer. */
+  replyRecvInto(cap: Capability, buffer: MessageBuffer, options: WaitFor = NO_OPTIONS): void {
+    const endpoint = this.receiveEndpoint(cap, "replyRecvInto");
+    this.replyInto(buffer);
+    this.receiveWith(endpoint, cap, buffer, options, "replyRecvInto");
+  }
+
+  /**
+   * Publishes the reply to the call `seq` in `slot` (the first `length` of `bytes`, checked by the caller), if
+   * the caller still waits for it; else drops it and lets go of the slot. Returns true if it was delivered.
+   */
+  private answer(slot: ReceiverSlot, seq: number, endpoint: number, bytes: Uint8Array, length: number, label: number): boolean {
+    const i32 = slot.i32;
+    const state = Atomics.load(i32, SLOT_I32.STATE);
+    let delivered = false;
+    slot.outstanding = false;
+    if (state === SlotState.CALLED && i32[SLOT_I32.SEQ] === seq) {
+      slot.u8.set(bytes, SLOT.DATA);
+      i32[SLOT_I32.LENGTH] = length;
+      i32[SLOT_I32.LABEL] = label | 0;
+      // publishes the reply; a CAS, so an ABANDONED (or the kernel's CLOSED) is never overwritten
+      delivered = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.CALLED, SlotState.REPLIED) === SlotState.CALLED;
+      // A caller that died leaves its taken call CALLED (the kernel marks the slot SENDER_DEAD in the guard, which
+      // no sender can write): the reply went nowhere.
+      if (delivered && Atomics.load(slot.guard, GUARD_I32.STATUS + slot.index) === slotStatus(slot.generation, SlotStatus.SENDER_DEAD)) delivered = false;
+    }
+    // The caller gave up: drop the reply and let go of its slot, for its next call.
+    if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
+    wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
+    // Recorded after the reply is published: the clock read overlaps the caller taking it.
+    const trace = this.trace;
+    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_REPLY, endpoint, slot.index, seq >>> 0, label >>> 0);
+    this.stats.record(-1, false); // counted; its cost is inside the caller's timed call
+    return delivered;
+  }
+
+  /**
    * One round-robin pass over the endpoint's sending PDs, starting after the last one served, and within each
    * PD over its slots: a PD with a thousand capabilities to this endpoint gets one turn, as a PD with one
    * does. Returns the first message taken, or undefined.
    */
-  private poll(endpoint: ReceiverEndpoint): Received | undefined {
+  private poll(endpoint: ReceiverEndpoint, into: MessageBuffer | undefined): Received | undefined {
     const groups = endpoint.senders;
     const n = groups.length;
     for (let k = 0; k < n; k++) {
@@ -797,7 +891,7 @@ export class IpcClient implements CapabilityOwner {
       const m = slots.length;
       for (let j = 0; j < m; j++) {
         const i = (group.next + j) % m;
-        const message = this.tryTake(endpoint, slots[i]!);
+        const message = this.tryTake(endpoint, slots[i]!, into);
         if (message !== undefined) {
           group.next = i + 1;
           endpoint.next = g + 1;
@@ -808,11 +902,11 @@ export class IpcClient implements CapabilityOwner {
     return undefined;
   }
 
-  /** A message from `slot`, if one is waiting and may be taken. */
-  private tryTake(endpoint: ReceiverEndpoint, slot: ReceiverSlot): Received | undefined {
-    if (slot.capacity !== 0) return queuePending(slot) ? this.takeQueued(endpoint, slot) : undefined;
+  /** A message from `slot`, if one is waiting and may be taken: in `into` (returning INTO_BUFFER), or a new `Received`. */
+  private tryTake(endpoint: ReceiverEndpoint, slot: ReceiverSlot, into: MessageBuffer | undefined): Received | undefined {
+    if (slot.capacity !== 0) return queuePending(slot) ? this.takeQueued(endpoint, slot, into) : undefined;
     const state = Atomics.load(slot.i32, SLOT_I32.STATE);
-    if (state === SlotState.SENT || (state === SlotState.CALLED && !slot.outstanding)) return this.take(endpoint, slot, state);
+    if (state === SlotState.SENT || (state === SlotState.CALLED && !slot.outstanding)) return this.take(endpoint, slot, state, into);
     if (state === SlotState.ABANDONED && !slot.outstanding) letGo(slot); // a call given up before it was taken
     return undefined;
   }
@@ -822,7 +916,7 @@ export class IpcClient implements CapabilityOwner {
    * (STATUS LIVE -> TAKING; a send commits at its slot's CAS, a call at STATUS TAKING -> LIVE). Nothing here
    * waits, and nothing the sender writes can make it throw.
    */
-  private take(endpoint: ReceiverEndpoint, slot: ReceiverSlot, state: number): Received | undefined {
+  private take(endpoint: ReceiverEndpoint, slot: ReceiverSlot, state: number, into: MessageBuffer | undefined): Received | undefined {
     const guard = endpoint.guard;
     const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
@@ -840,7 +934,9 @@ export class IpcClient implements CapabilityOwner {
       refuse(slot, state, why); // a refused message's capabilities stay in transit until the kernel drops them
       return undefined;
     }
-    const data = copyBytes(slot.u8, SLOT.DATA, SLOT.DATA + length); // private copy: the sender may keep writing
+    // A private copy, the sender may keep writing: into the buffer, all 64 bytes in one aligned copy.
+    const data = into === undefined ? copyBytes(slot.u8, SLOT.DATA, SLOT.DATA + length) : NO_BYTES;
+    if (into !== undefined) messageBuffers.bytes(into).set(slot.data);
     const label = i32[SLOT_I32.LABEL]! >>> 0;
     const seq = i32[SLOT_I32.SEQ]!;
     const transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
@@ -862,6 +958,11 @@ export class IpcClient implements CapabilityOwner {
     const caps = transfer === 0 ? NO_CAPS : this.claimTransfer(endpoint.id, slot.index, transfer);
     const trace = this.trace;
     if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_RECEIVE, endpoint.id, slot.index, seq >>> 0, label);
+    if (into !== undefined) {
+      fill(into, length, label, slot, caps);
+      if (state === SlotState.CALLED) messageBuffers.hold(into, slot, seq, endpoint.id);
+      return INTO_BUFFER;
+    }
     return {
       data,
       label,
@@ -876,7 +977,7 @@ export class IpcClient implements CapabilityOwner {
    * Takes the oldest entry of a queue slot if its capability is still live and its rate limit allows it. The
    * entry is looked at in place (`peek`) and taken (`skip`) only once the guard's take commits.
    */
-  private takeQueued(endpoint: ReceiverEndpoint, slot: ReceiverSlot): Received | undefined {
+  private takeQueued(endpoint: ReceiverEndpoint, slot: ReceiverSlot, into: MessageBuffer | undefined): Received | undefined {
     const guard = endpoint.guard;
     const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
@@ -905,7 +1006,8 @@ export class IpcClient implements CapabilityOwner {
       return undefined;
     }
     const label = consumer.tag; // the entry's tag word
-    const data = copyBytes(payload, 0, length); // private copy: the sender may keep writing
+    const data = into === undefined ? copyBytes(payload, 0, length) : NO_BYTES; // private copy: the sender may keep writing
+    if (into !== undefined) messageBuffers.bytes(into).set(payload);
     // The take commits here: the kernel's revoke exchanges STATUS, so this fails if it came first.
     if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
       slot.retired = true;
@@ -913,6 +1015,10 @@ export class IpcClient implements CapabilityOwner {
     }
     consumer.skip(); // frees the entry (and rings the sender if it waits for room)
     if (i32[QUEUE_I32.THROTTLED] !== 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 0);
+    if (into !== undefined) {
+      fill(into, length, label, slot, NO_CAPS);
+      return INTO_BUFFER;
+    }
     return { data, label, badge: slot.badge, sender: slot.sender, caps: NO_CAPS, reply: undefined };
   }
 
@@ -1041,8 +1147,10 @@ export class IpcClient implements CapabilityOwner {
         generation: mail.generation,
         live: slotStatus(mail.generation, SlotStatus.LIVE),
         taking: slotStatus(mail.generation, SlotStatus.TAKING),
+        guard: endpoint.guard,
         i32: new Int32Array(mail.slot),
         u8: new Uint8Array(mail.slot),
+        data: mail.capacity === 0 ? new Uint8Array(mail.slot, SLOT.DATA, INLINE_BYTES) : NO_BYTES,
         badge: mail.badge,
         sender: mail.sender,
         capacity: mail.capacity,
@@ -1175,6 +1283,15 @@ function checkMessage(cap: Capability, data: Uint8Array, options: SendOptions, o
   if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
     throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
   }
+}
+
+/** Writes what a receive tells about a message into the buffer it was taken into. */
+function fill(into: MessageBuffer, length: number, label: number, slot: ReceiverSlot, caps: readonly Capability[]): void {
+  into.length = length;
+  into.label = label;
+  into.badge = slot.badge;
+  into.sender = slot.sender;
+  into.caps = caps;
 }
 
 function refuse(slot: ReceiverSlot, state: number, why: Refusal): void {

@@ -15,6 +15,7 @@
 
 import type { Capability } from "../ipc/capability.ts";
 import type { Received, Reply, ReplyCapability, SendOptions, WaitFor } from "../ipc/client.ts";
+import type { MessageBuffer } from "../ipc/message-buffer.ts";
 import type { PerformanceStats } from "../ipc/stats.ts";
 import { currentPd } from "./context.ts";
 
@@ -82,6 +83,32 @@ export function reply(to: ReplyCapability, data: Uint8Array, options?: { label?:
 /** Answers a call and waits for the next message (seL4 ReplyRecv). */
 export function replyRecv(to: ReplyCapability, data: Uint8Array, cap: Capability, options?: WaitFor & { label?: number }): Received {
   return currentPd("replyRecv").ipcClient("replyRecv").replyRecv(to, data, cap, options);
+}
+
+/**
+ * `call` through this PD's own buffer (seL4's IPC buffer): sends `buffer`'s first `length` bytes with its
+ * `label` and leaves the reply in it. Allocates nothing: for a hot loop of calls.
+ */
+export function callInto(cap: Capability, buffer: MessageBuffer, options?: Omit<SendOptions, "label">): void {
+  currentPd("callInto").ipcClient("callInto").callInto(cap, buffer, options);
+}
+
+/**
+ * `receive` into this PD's own buffer: the message's bytes, length, label, badge, sender and capabilities; a call
+ * leaves the buffer holding the right to answer it (`buffer.holdsCall`), used by `replyInto` / `replyRecvInto`.
+ */
+export function receiveInto(cap: Capability, buffer: MessageBuffer, options?: WaitFor): void {
+  currentPd("receiveInto").ipcClient("receiveInto").receiveInto(cap, buffer, options);
+}
+
+/** Answers the call `buffer` holds with its first `length` bytes and its label; false if the caller gave up or died. */
+export function replyInto(buffer: MessageBuffer): boolean {
+  return currentPd("replyInto").ipcClient("replyInto").replyInto(buffer);
+}
+
+/** `replyInto` then `receiveInto` the same buffer (seL4 ReplyRecv through the IPC buffer). */
+export function replyRecvInto(cap: Capability, buffer: MessageBuffer, options?: WaitFor): void {
+  currentPd("replyRecvInto").ipcClient("replyRecvInto").replyRecvInto(cap, buffer, options);
 }
 
 /**
