@@ -8,6 +8,7 @@ import { testsDir } from "../helpers.ts";
 import { ROUNDS as GENERATION_ROUNDS } from "./programs/ep-exhaust-generations.ts";
 import { WANTED as SLOT_ROUNDS } from "./programs/ep-exhaust-slots.ts";
 import { CALLS as FAIR_CALLS } from "./programs/ep-fair.ts";
+import { CALLS as INTO_CALLS } from "./programs/ep-into.ts";
 import { HONEST_SYSCALLS, ROUNDS } from "./programs/ep-guard.ts";
 import { WANTED as HOG_WANTED } from "./programs/ep-quota.ts";
 import { HONEST_SYSCALLS as RAW_HONEST } from "./programs/ep-raw.ts";
@@ -290,6 +291,31 @@ describe("hostile: endpoints and capabilities (real workers)", () => {
     const derived = /^derived (\d+) then OutOfMemory$/.exec(line ?? "");
     assert.ok(derived, `stopped by Limits.capabilitiesPerPd: ${line}`);
     assert.ok(Number(derived[1]) > 4000 && Number(derived[1]) <= 4096, `Limits.capabilitiesPerPd (4096), of ${HOG_WANTED} tried: ${line}`);
+  });
+
+  it("the IPC buffer: a sender lying in its slot's length or rewriting its message is refused or answered; the server serves on", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const pds = [
+      { name: "server", program: "ep-into" },
+      { name: "liar", program: "ep-into" },
+      { name: "honest", program: "ep-into" },
+    ];
+    await using s = await start(description(pds, [["server", "liar"], ["server", "honest"]]));
+    assert.ok(await s.lines("server", 1), `hang guard: ${JSON.stringify([s.of("liar"), s.of("honest")])}`);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.deepEqual(s.of("honest"), [`honest calls answered right: ${INTO_CALLS}`]);
+    assert.deepEqual(s.of("liar"), [
+      "length 65: refused InvalidMessage; length 2147483647: refused InvalidMessage; length 4294967295: refused InvalidMessage; torn calls answered with 64 bytes: 200/200",
+    ]);
+    assert.deepEqual(s.of("server"), [`served ${INTO_CALLS + 200} calls, none longer than 64 bytes: true`]);
+  });
+
+  it("the IPC buffer: a receiver that answers with a 1,000-byte length gets the caller a typed InvalidMessage, and the next call works", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await using s = await start(description([{ name: "evil", program: "ep-into" }, { name: "victim", program: "ep-into" }], [["evil", "victim"]]));
+    assert.ok(await s.lines("victim", 1), `hang guard: ${JSON.stringify(s.of("evil"))}`);
+    assert.deepEqual(faultsOf(s.system), []);
+    assert.deepEqual(s.of("victim"), ["a reply 1000 bytes long: InvalidMessage; next call: length 1 byte 42"]);
+    assert.ok(await s.lines("evil", 1));
+    assert.deepEqual(s.of("evil"), ["second replyInto of an answered call: false; honest reply delivered: true"]);
   });
 
   it("19. fair by sender PD: a flood through every slot an attacker can get leaves an honest client its share", { timeout: TEST_TIMEOUT_MS }, async (t: TestContext) => {
