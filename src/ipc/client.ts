@@ -28,8 +28,6 @@ import {
   Refusal,
   SLOT,
   SLOT_I32,
-  SLOT_STATUS_BITS,
-  SLOT_STATUS_MASK,
   SlotGone,
   SlotState,
   SlotStatus,
@@ -160,7 +158,6 @@ export interface ReceiverSlot {
   /** The slot's generation, and its guard STATUS word while live and while this receiver takes from it. */
   readonly generation: number;
   readonly live: number;
-  readonly taking: number;
   /** The endpoint's guard (its STATUS words; the kernel's, shared by no sender). */
   readonly guard: Int32Array;
   readonly i32: Int32Array;
@@ -864,7 +861,7 @@ export class IpcClient implements CapabilityOwner {
       delivered = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.CALLED, SlotState.REPLIED) === SlotState.CALLED;
       // A caller that died leaves its taken call CALLED (the kernel marks the slot SENDER_DEAD in the guard, which
       // no sender can write): the reply went nowhere.
-      if (delivered && Atomics.load(slot.guard, GUARD_I32.STATUS + slot.index) === slotStatus(slot.generation, SlotStatus.SENDER_DEAD)) delivered = false;
+      if (delivered && revokedWhy(slot.guard, GUARD_I32.STATUS + slot.index, slot) === Refusal.SENDER_DEAD) delivered = false;
     }
     // The caller gave up: drop the reply and let go of its slot, for its next call.
     if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
@@ -913,24 +910,20 @@ export class IpcClient implements CapabilityOwner {
 
   /**
    * Takes the message in `slot` if its capability is still live: the revocation protocol of protocol/endpoint.ts
-   * (STATUS LIVE -> TAKING; a send commits at its slot's CAS, a call at STATUS TAKING -> LIVE). Nothing here
-   * waits, and nothing the sender writes can make it throw.
+   * (STATUS read LIVE before the message is looked at; a send commits at its slot's CAS, a call at a second read
+   * of STATUS, LIVE). Nothing here waits or writes the guard, and nothing the sender writes can make it throw.
    */
   private take(endpoint: ReceiverEndpoint, slot: ReceiverSlot, state: number, into: MessageBuffer | undefined): Received | undefined {
     const guard = endpoint.guard;
     const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
-    if (Atomics.compareExchange(guard, at, slot.live, slot.taking) !== slot.live) {
-      // Revoked, its sender dead, or this record is of an older slot at this index: never taken.
-      const status = Atomics.load(guard, at);
-      const senderDead = status >>> SLOT_STATUS_BITS === slot.generation && (status & SLOT_STATUS_MASK) === SlotStatus.SENDER_DEAD;
-      refuse(slot, state, senderDead ? Refusal.SENDER_DEAD : Refusal.REVOKED);
+    if (Atomics.load(guard, at) !== slot.live) {
+      refuse(slot, state, revokedWhy(guard, at, slot)); // revoked, its sender dead, or a record of an older slot
       return undefined;
     }
     const length = i32[SLOT_I32.LENGTH]! >>> 0;
     const why = length > INLINE_BYTES ? Refusal.INVALID_MESSAGE : !this.allowed(slot, length) ? Refusal.RATE_LIMITED : Refusal.NONE;
     if (why !== Refusal.NONE) {
-      Atomics.compareExchange(guard, at, slot.taking, slot.live);
       refuse(slot, state, why); // a refused message's capabilities stay in transit until the kernel drops them
       return undefined;
     }
@@ -942,15 +935,16 @@ export class IpcClient implements CapabilityOwner {
     const transfer = i32[SLOT_I32.TRANSFER]! >>> 0;
     if (state === SlotState.SENT) {
       // A send commits here: the kernel's revoke refuses a SENT slot with a CAS on the same word.
+      // (STATUS was LIVE before it, and the kernel exchanges STATUS before its CAS.)
       const taken = Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.SENT, SlotState.DELIVERED) === SlotState.SENT;
-      Atomics.compareExchange(guard, at, slot.taking, slot.live); // fails only if the kernel revoked meanwhile
       if (!taken) return undefined; // withdrawn by its sender, or refused or closed by the kernel
       wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
     } else {
-      // A call commits here, without a write to the slot (the caller spins on that line): the receiver remembers
-      // it, and the slot stays CALLED until the reply (or ABANDONED until the receiver lets go).
-      if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
-        refuse(slot, state, Refusal.REVOKED); // revoked while we looked
+      // A call commits here, at a read of STATUS after the copy (sequentially consistent, so ordered against the
+      // kernel's exchange), without a write to the slot (the caller spins on that line) or to the guard: the
+      // receiver remembers it, and the slot stays CALLED until the reply (or ABANDONED until the receiver lets go).
+      if (Atomics.load(guard, at) !== slot.live) {
+        refuse(slot, state, revokedWhy(guard, at, slot)); // revoked (or its sender died) while we looked
         return undefined;
       }
       slot.outstanding = true;
@@ -975,14 +969,15 @@ export class IpcClient implements CapabilityOwner {
 
   /**
    * Takes the oldest entry of a queue slot if its capability is still live and its rate limit allows it. The
-   * entry is looked at in place (`peek`) and taken (`skip`) only once the guard's take commits.
+   * entry is looked at in place (`peek`) and taken (`skip`) only once the take commits, at a read of STATUS after
+   * the copy (as a call's, in `take`).
    */
   private takeQueued(endpoint: ReceiverEndpoint, slot: ReceiverSlot, into: MessageBuffer | undefined): Received | undefined {
     const guard = endpoint.guard;
     const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
     const consumer = slot.consumer!;
-    if (Atomics.compareExchange(guard, at, slot.live, slot.taking) !== slot.live) {
+    if (Atomics.load(guard, at) !== slot.live) {
       slot.retired = true; // what is queued there is never taken
       return undefined;
     }
@@ -994,13 +989,11 @@ export class IpcClient implements CapabilityOwner {
       consumer.refuseRing(`an entry of ${payload.length} bytes in a queue of ${QUEUE_ENTRY_BYTES}-byte entries`);
     }
     if (payload === undefined || consumer.refused !== undefined) {
-      Atomics.compareExchange(guard, at, slot.taking, slot.live);
       if (consumer.refused !== undefined) slot.retired = true;
       return undefined;
     }
     if (!this.allowed(slot, length)) {
       // Deferred, not refused: the entry stays queued until the bucket refills; the sender sees a full queue.
-      Atomics.compareExchange(guard, at, slot.taking, slot.live);
       if (i32[QUEUE_I32.THROTTLED] === 0) Atomics.store(i32, QUEUE_I32.THROTTLED, 1);
       slot.throttledUntil = performance.now() + 1;
       return undefined;
@@ -1008,8 +1001,8 @@ export class IpcClient implements CapabilityOwner {
     const label = consumer.tag; // the entry's tag word
     const data = into === undefined ? copyBytes(payload, 0, length) : NO_BYTES; // private copy: the sender may keep writing
     if (into !== undefined) messageBuffers.bytes(into).set(payload);
-    // The take commits here: the kernel's revoke exchanges STATUS, so this fails if it came first.
-    if (Atomics.compareExchange(guard, at, slot.taking, slot.live) !== slot.taking) {
+    // The take commits here: the kernel's revoke exchanges STATUS, so this reads it if it came first.
+    if (Atomics.load(guard, at) !== slot.live) {
       slot.retired = true;
       return undefined;
     }
@@ -1146,7 +1139,6 @@ export class IpcClient implements CapabilityOwner {
         index: mail.index,
         generation: mail.generation,
         live: slotStatus(mail.generation, SlotStatus.LIVE),
-        taking: slotStatus(mail.generation, SlotStatus.TAKING),
         guard: endpoint.guard,
         i32: new Int32Array(mail.slot),
         u8: new Uint8Array(mail.slot),
@@ -1283,6 +1275,11 @@ function checkMessage(cap: Capability, data: Uint8Array, options: SendOptions, o
   if (!Number.isInteger(label) || label < 0 || label > 0xffff_ffff) {
     throw new IpcError("InvalidArgument", `${operation}: label must be a u32 (got ${String(label)})`, { operation, capability: cap.token });
   }
+}
+
+/** Why a take from `slot` is refused when its STATUS word is not its LIVE: its sender died, or it was revoked. */
+function revokedWhy(guard: Int32Array, at: number, slot: ReceiverSlot): Refusal {
+  return Atomics.load(guard, at) === slotStatus(slot.generation, SlotStatus.SENDER_DEAD) ? Refusal.SENDER_DEAD : Refusal.REVOKED;
 }
 
 /** Writes what a receive tells about a message into the buffer it was taken into. */

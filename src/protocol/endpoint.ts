@@ -38,7 +38,7 @@
  *  128  | STATUS[i]     | kernel: (generation << 3) | LIVE when slot i   | receiver, at every take from
  *       | (one i32 per  | is made, REVOKED / SENDER_DEAD (Atomics.       | slot i
  *       | slot)         | exchange) when its capability goes;            |
- *       |               | receiver: LIVE <-> TAKING (CAS) around a take  |
+ *       |               | receiver: reads it, never writes it            |
  *
  * A slot index is reused once its capability is gone; its generation (bits 3-31) moves on, so a receiver's
  * record of an older slot at the same index never matches the word again.
@@ -46,18 +46,20 @@
  * Revocation (no side ever waits for the other):
  *
  *   receiver                                  kernel (revoke)
- *   CAS STATUS[i] LIVE -> TAKING (else refuse)   exchange STATUS[i] -> REVOKED
- *   read and check the message                   CAS slot SENT -> REFUSED (a send not yet taken)
- *   send: CAS slot SENT -> DELIVERED (commits)   (revoke returns)
- *   call: CAS STATUS[i] TAKING -> LIVE (commits;
- *         if it fails, the kernel revoked
- *         meanwhile: refuse the call)
+ *   read STATUS[i]: LIVE (else refuse)          exchange STATUS[i] -> REVOKED
+ *   read and check the message                  CAS slot SENT -> REFUSED (a send not yet taken)
+ *   send: CAS slot SENT -> DELIVERED (commits)  (revoke returns)
+ *   call: read STATUS[i] again: LIVE (commits;
+ *         else the kernel revoked meanwhile:
+ *         refuse the call)
  *
  * A send is taken at its slot's CAS, which the kernel's own CAS on the same word either precedes (REFUSED) or
- * follows (taken before revoke returned). A call is taken at the receiver's second CAS on STATUS, which the
- * kernel's exchange either precedes (the CAS fails, the call is refused) or follows. So no message is taken
- * through a revoked capability after revoke returns, including one already waiting — and the kernel never
- * waits on a word the receiver could hold (a receiver that stays in TAKING only stops its own takes).
+ * follows (taken before revoke returned). A call is taken at the receiver's second read of STATUS, which the
+ * kernel's exchange either precedes (the read sees it, the call is refused) or follows: Atomics are sequentially
+ * consistent, so the two are ordered. So no message is taken through a revoked capability after revoke returns,
+ * including one already waiting — and the receiver writes nothing in the guard (two loads per take, no CAS),
+ * and the kernel never waits on a word the receiver could hold (a receiver that writes its STATUS words, say
+ * TAKING, which the runtime no longer writes, only stops its own takes).
  */
 
 import { LINE } from "./layout.ts";
