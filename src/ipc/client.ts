@@ -748,7 +748,9 @@ export class IpcClient implements CapabilityOwner {
         return message;
       }
       if (endpoint.closed) throw closedError(cap, operation);
-      this.checkWait(operation, deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
+      // (Only a bounded wait needs the check and its message: a wait forever allocates nothing per look.)
+      if (deadline !== NEVER || options.signal !== undefined) this.checkWait(operation, deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
+      else this.link.checkStop();
       if (this.spinFor(endpoint)) continue;
       slept = true;
       // A queue deferred for its rate limit is looked at again within a millisecond, not a whole slice.
