@@ -21,8 +21,6 @@ import type { RingGeometry } from "../shm/ring.ts";
 
 /** How long lines wait so lines from different PDs can be put in the order they were written. */
 export const OUTPUT_WINDOW_MS = 25;
-/** How often the rings and streams are drained. */
-export const OUTPUT_DRAIN_MS = 10;
 /** Most ring lines and stream bytes taken per PD per turn: the bound on the kernel's work for one PD. */
 const LINES_PER_TURN = 4096;
 const STREAM_BYTES_PER_TURN = 64 * 1024;
@@ -67,7 +65,6 @@ export class KernelOutput {
   private readonly quotaHit: (limit: "outputLinesPerSec" | "outputBytesPerSec" | "outputLineLength") => void;
   private readonly onBroken: (pd: string, why: string) => void;
   private readonly decoder = new TextDecoder("utf-8", { fatal: false });
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     limits: Limits,
@@ -97,10 +94,6 @@ export class KernelOutput {
       dropped: 0,
       noticedAt: 0,
     });
-    // unref: draining output is no reason to keep a process alive (the workers keep it alive while they run)
-    this.timer ??= setInterval(() => {
-      this.turn(false);
-    }, OUTPUT_DRAIN_MS).unref();
   }
 
   /**
@@ -120,17 +113,18 @@ export class KernelOutput {
     return state;
   }
 
-  /** One turn: drain every PD (bounded), then emit the lines old enough to be in order (or all of them). */
+  /**
+   * One turn (the kernel's tick calls it every KERNEL_TICK_MS, kernel/worker-system.ts): drain every PD
+   * (bounded), then emit the lines old enough to be in order (or all of them).
+   */
   turn(all: boolean): void {
     const now = Date.now();
     for (const pd of this.pds.values()) this.drain(pd, now, all);
     this.flush(all, now);
   }
 
-  /** Drains everything (bounded by what the rings and stream buffers hold), emits every line, stops the timer. */
+  /** Drains everything (bounded by what the rings and stream buffers hold) and emits every line. */
   close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
     this.turn(true);
     for (const pd of this.pds.values()) {
       for (const s of pd.streams) {

@@ -429,7 +429,7 @@ export function observedFromPlan(
 /**
  * The kernel's observation of one running system: counters, the trace (when on), the capability log and the
  * topology. It only reads what the kernel holds and what PDs write into their own trace rings, on the kernel's
- * timer, so watching never puts work on a PD's path.
+ * tick, so watching never puts work on a PD's path.
  */
 export class Observation implements SystemObserver {
   readonly counters = new StatsCollector();
@@ -439,7 +439,6 @@ export class Observation implements SystemObserver {
   private capabilitySeq = 0;
   private readonly endpointList: { id: number; owner: string; kind: string }[] = [];
   private readonly nameOf = new Map<number, string>();
-  private timer: NodeJS.Timeout | undefined;
 
   /** `trace` undefined: not traced (states, faults, output and kernel counters only). */
   constructor(system: ObservedSystem, trace: TraceOptions | undefined, onBroken: (pd: string, why: string) => void) {
@@ -477,14 +476,12 @@ export class Observation implements SystemObserver {
   }
 
   /**
-   * Starts draining the trace rings every `everyMs`: 10 ms keeps up with a PD making ppcalls back to back
-   * (~5 million records a second at most) in the default ring of 65,536 records.
+   * The kernel's tick (kernel/worker-system.ts, every KERNEL_TICK_MS) calls this: it drains the trace rings. 10 ms
+   * keeps up with a PD making ppcalls back to back (~5 million records a second at most) in the default ring of
+   * 65,536 records.
    */
-  start(everyMs = 10): void {
-    if (this.trace === undefined || this.timer !== undefined) return;
-    const trace = this.trace;
-    this.timer = setInterval(() => { trace.drain(); }, everyMs);
-    this.timer.unref();
+  tick(): void {
+    this.trace?.drain();
   }
 
   liveTrace(backlog = 0): LiveTrace | undefined {
@@ -622,9 +619,8 @@ export class Observation implements SystemObserver {
     return this.trace?.file(sinceMs);
   }
 
-  /** Stops the timer after one last drain. */
+  /** One last drain, when the system stops (its tick has stopped). */
   close(): void {
-    clearInterval(this.timer);
     this.trace?.drain();
   }
 

@@ -117,6 +117,13 @@ interface KernelChannel {
   calls: boolean;
 }
 
+/**
+ * The kernel's one timer for the drains: every KERNEL_TICK_MS it turns the output (kernel/output.ts: lines in
+ * order within OUTPUT_WINDOW_MS) and then drains the trace (kernel/stats.ts `Observation.tick`). One timer, not
+ * one per drain: on 2 cores each wakeup of the kernel's thread takes a core from PDs that may be spinning on both.
+ */
+const KERNEL_TICK_MS = 10;
+
 export class WorkerSystem implements RunningSystem {
   readonly mode = "workers" as const;
   private readonly events = new Events();
@@ -125,6 +132,8 @@ export class WorkerSystem implements RunningSystem {
   private readonly faultList: PdFault[] = [];
   private stopping = false;
   private readonly output: KernelOutput;
+  /** The kernel tick (KERNEL_TICK_MS), from launch to shutdown. */
+  private tick: NodeJS.Timeout | undefined;
   private readonly parentQueues = new Map<string, Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
   private readonly ipc: IpcKernel;
@@ -279,7 +288,12 @@ export class WorkerSystem implements RunningSystem {
       };
       this.spawn(pd, boot, port1);
     }
-    this.observation.start();
+    // unref: draining is no reason to keep a process alive (the workers keep it alive while they run)
+    const observation = this.observation;
+    this.tick = setInterval(() => {
+      this.output.turn(false);
+      observation.tick();
+    }, KERNEL_TICK_MS).unref();
     for (const [pd, limits] of Object.entries(rateLimits)) this.ipc.setRateLimits(pd, limits);
     // init() of every PD runs concurrently, as on Microkit; a notify or ppcall made in init() to a PD that has
     // not started yet waits in the channel buffer until that PD's loop runs.
@@ -898,6 +912,8 @@ export class WorkerSystem implements RunningSystem {
     }
     this.ipc.stop();
     for (const pd of pds) pd.port.close();
+    clearInterval(this.tick);
+    this.tick = undefined;
     this.output.close();
     this.observation?.close();
   }
