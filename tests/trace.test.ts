@@ -259,6 +259,65 @@ describe("the kernel joins an endpoint call's two records", () => {
   });
 });
 
+describe("the kernel tick drains a trace ring only when it is a quarter full or the last drain is old", () => {
+  /** Two PDs with rings of 64 records (a quarter: 16), and the time of the drain that emptied them. */
+  function two(broken: string[] = []): { trace: KernelTrace; a: TraceRingWriter; b: TraceRingWriter; aRing: SharedArrayBuffer; drainedAt: number } {
+    const stats = new StatsCollector();
+    const trace = new KernelTrace({ recordsPerPd: 64 }, stats, (pd) => broken.push(pd));
+    const a = trace.add({ name: "a", pid: 1, ends: [] }, stats.addPd("a", 1));
+    const b = trace.add({ name: "b", pid: 2, ends: [] }, stats.addPd("b", 2));
+    const drainedAt = performance.now();
+    assert.equal(trace.tick(drainedAt), true, "the first tick drains: no drain yet");
+    return { trace, a: new TraceRingWriter(a.buffer, a.timeOrigin), b: new TraceRingWriter(b.buffer, b.timeOrigin), aRing: a.buffer, drainedAt };
+  }
+  const notifies = (w: TraceRingWriter, n: number): void => {
+    for (let k = 0; k < n; k++) w.record(TraceKind.NOTIFY, 0, 0, 0, 0);
+  };
+
+  it("under a quarter in every ring: the tick reads HEADs and takes nothing, until the longest gap has passed", () => {
+    const { trace, a, b, drainedAt } = two();
+    notifies(a, 15);
+    notifies(b, 15);
+    assert.equal(trace.tick(drainedAt + 50), false);
+    assert.equal(trace.tick(drainedAt + 99), false);
+    assert.equal(trace.totals().skipped, 0, "nothing read yet");
+    assert.equal(trace.tick(drainedAt + 100), true, "100 ms after the last drain");
+    assert.equal(trace.totals().skipped, 30, "both rings' records taken (a NOTIFY on a channel not held is skipped)");
+    notifies(a, 1);
+    assert.equal(trace.tick(drainedAt + 150), false, "the gap is timed from the last drain");
+    assert.equal(trace.tick(drainedAt + 200), true);
+  });
+
+  it("one ring a quarter full: the tick drains every ring, so a call's two records are still read together", () => {
+    const { trace, a, b, drainedAt } = two();
+    notifies(a, 16);
+    notifies(b, 1);
+    assert.equal(trace.tick(drainedAt + 1), true);
+    assert.equal(trace.totals().skipped, 17);
+    assert.equal(trace.tick(drainedAt + 2), false, "empty again");
+  });
+
+  it("a drain a reader asks for (statistics, a live view, the file) restarts the gap", () => {
+    const { trace, a, drainedAt } = two();
+    notifies(a, 3);
+    trace.drain(); // begun at performance.now(): later than drainedAt
+    notifies(a, 3);
+    assert.equal(trace.tick(drainedAt + 100), false, "under 100 ms since the reader's drain");
+    assert.equal(trace.totals().skipped, 3);
+  });
+
+  it("a HEAD past the ring's capacity makes the tick drain, which refuses that ring alone and takes the other's records", () => {
+    const broken: string[] = [];
+    const { trace, b, aRing, drainedAt } = two(broken);
+    notifies(b, 2);
+    Atomics.store(new Int32Array(aRing), TRACE_I32.HEAD, 1_000_000);
+    assert.equal(trace.tick(drainedAt + 1), true);
+    assert.deepEqual(broken, ["a"]);
+    assert.equal(trace.totals().skipped, 2, "b's records");
+    assert.equal(trace.tick(drainedAt + 2), false, "a refused ring reads as empty: it makes no tick drain again");
+  });
+});
+
 describe("a traced run of examples/ipc", () => {
   it("is Trace Event JSON, one track per PD, with flows joining the ppcall to protected() and back", async () => {
     const file = new URL("../examples/ipc/ipc.system", import.meta.url).pathname;

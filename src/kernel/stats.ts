@@ -476,12 +476,12 @@ export class Observation implements SystemObserver {
   }
 
   /**
-   * The kernel's tick (kernel/worker-system.ts, every KERNEL_TICK_MS) calls this: it drains the trace rings. 10 ms
-   * keeps up with a PD making ppcalls back to back (~5 million records a second at most) in the default ring of
-   * 65,536 records.
+   * The kernel's tick (kernel/worker-system.ts, every KERNEL_TICK_MS) calls this: it drains the trace rings when
+   * one is a quarter full or the last drain is DRAIN_GAP_MS old (`KernelTrace.tick`), and reads one word per
+   * ring otherwise. Returns whether it drained (false untraced).
    */
-  tick(): void {
-    this.trace?.drain();
+  tick(): boolean {
+    return this.trace?.tick() ?? false;
   }
 
   liveTrace(backlog = 0): LiveTrace | undefined {

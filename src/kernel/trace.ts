@@ -117,6 +117,14 @@ export interface TracedPd {
 /** The pid of the one process in the trace; PDs are its threads (tid = the PD's pid; the kernel is 0). */
 const TRACE_PID = 1;
 const RECORDS_PER_TURN = 65_536;
+/**
+ * The kernel's tick (every KERNEL_TICK_MS, kernel/worker-system.ts) drains the rings only when one of them holds
+ * at least 1 / 2^DUE_SHIFT of its capacity (a quarter), or the last drain began DRAIN_GAP_MS ago or more (`tick`).
+ * Each drain is CPU taken from PDs that may spin on both cores; a PD traced one call in 64 (the dashboard's
+ * sampling) fills a quarter of the default ring in about a second, one traced in full in about a tick.
+ */
+const DUE_SHIFT = 2;
+const DRAIN_GAP_MS = 100;
 const MAX_OPEN_FLOWS = 65_536;
 const DEFAULT_EVENTS_PER_PD = 200_000;
 /** Local channel ids are 0..61 (protocol/layout.ts); one more slot for anything out of range. */
@@ -320,7 +328,7 @@ export class KernelTrace {
   private readonly joins: (CallJoin | undefined)[] = [];
   /** Per PD, records its ring held when the running drain began: what the drain takes (it does not chase a writer). */
   private readonly due = new Map<PdTrace, number>();
-  /** The time the running drain started: no record may be stamped later than this (and a millisecond). */
+  /** When the last (or running) drain started: no record may be stamped later (and a millisecond); `tick` times its gap from it. */
   private drainedAt = 0;
 
   constructor(options: TraceOptions, stats: StatsCollector, onBroken: (pd: string, why: string) => void) {
@@ -393,11 +401,44 @@ export class KernelTrace {
   }
 
   /**
+   * The kernel tick's part (`Observation.tick`): drains every ring if one holds at least a quarter of its
+   * capacity, or if the last drain (a tick's, or one a reader asked for: statistics, a live view, the trace
+   * file) began DRAIN_GAP_MS ago or more; otherwise it has read one word per ring (HEAD) and returns false.
+   *
+   * Each ring's word is the PD's: a HEAD that claims a quarter or more (or more than the ring holds) only makes
+   * this tick drain, which takes at most RECORDS_PER_TURN of that ring's records and refuses a ring whose HEAD
+   * breaks the rules, as every tick did before; a HEAD that claims less only leaves the PD's own records for the
+   * next drain, DRAIN_GAP_MS away at most. Nothing a PD writes keeps another PD's ring from being drained.
+   *
+   * A ring filling at a steady rate peaks below a quarter plus one tick's records (before: one tick's); a PD that
+   * goes from quiet to writing more than three quarters of its ring within one tick drops what does not fit.
+   */
+  tick(now: number = performance.now()): boolean {
+    if (now - this.drainedAt < DRAIN_GAP_MS) {
+      let due = false;
+      for (const pd of this.pds.values()) {
+        if (pd.reader.available() >= pd.reader.capacity >>> DUE_SHIFT) {
+          due = true;
+          break;
+        }
+      }
+      if (!due) return false;
+    }
+    this.drainAt(now);
+    return true;
+  }
+
+  /**
    * Drains every ring, at most RECORDS_PER_TURN records each: copies them, then scans the copy. Round the PDs a
    * chunk at a time (DRAIN_CHUNK), so that the records of one call in two rings are scanned close together.
    */
   drain(): void {
-    this.drainedAt = performance.now();
+    this.drainAt(performance.now());
+  }
+
+  /** `drain`, begun at `now` (just read): no record may be stamped later than that (and a millisecond). */
+  private drainAt(now: number): void {
+    this.drainedAt = now;
     const due = this.due;
     // What each ring holds now, and no more: records written while the drain runs wait for the next one (reading
     // lines a PD is writing would only move them back and forth between the cores).

@@ -119,8 +119,11 @@ interface KernelChannel {
 
 /**
  * The kernel's one timer for the drains: every KERNEL_TICK_MS it turns the output (kernel/output.ts: lines in
- * order within OUTPUT_WINDOW_MS) and then drains the trace (kernel/stats.ts `Observation.tick`). One timer, not
- * one per drain: on 2 cores each wakeup of the kernel's thread takes a core from PDs that may be spinning on both.
+ * order within OUTPUT_WINDOW_MS) and then the trace (kernel/stats.ts `Observation.tick`: drained when a ring is a
+ * quarter full, or every DRAIN_GAP_MS). One timer, not one per drain: on 2 cores each wakeup of the kernel's
+ * thread takes a core from PDs that may be spinning on both, and a turn or tick with nothing to do costs a load
+ * per ring. 10 ms keeps output prompt, and a PD traced in full that makes ppcalls back to back writes about a
+ * quarter of the default trace ring in it.
  */
 const KERNEL_TICK_MS = 10;
 

@@ -178,7 +178,8 @@ export class TraceRingReader {
   private readonly i32: Int32Array;
   /** The record area alone: record k is words k*RECORD_I32 .. +RECORD_I32. */
   private readonly records: Int32Array;
-  private readonly capacity: number;
+  /** Records the ring holds: the kernel's own copy, read once before the PD held the buffer. */
+  readonly capacity: number;
   private tail = 0;
   private refused: string | undefined;
 
@@ -199,7 +200,11 @@ export class TraceRingReader {
     return Atomics.load(this.i32, TRACE_I32.DROPPED) >>> 0;
   }
 
-  /** Records published and not yet taken (0 once the ring is refused; a HEAD past the rules refuses it at `take`). */
+  /**
+   * Records published and not yet taken (0 once the ring is refused; a HEAD past the rules refuses it at `take`).
+   * One `Atomics.load` of HEAD (acquire), whatever the PD wrote there: a lying HEAD reads as anything from 0 to
+   * `capacity + 1` (too far ahead), never more.
+   */
   available(): number {
     if (this.refused !== undefined) return 0;
     return Math.min(this.capacity + 1, (Atomics.load(this.i32, TRACE_I32.HEAD) - this.tail) >>> 0);

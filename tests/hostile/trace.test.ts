@@ -1,7 +1,9 @@
 // A PD's trace ring is untrusted input (issue #14): whatever a PD writes there costs only its own track. On
 // real worker threads: garbage records are skipped and counted while an honest pair's call is traced and
-// joined as usual; a ring whose HEAD runs away is refused and faults its PD alone; a PD that records faster
-// than the kernel drains drops and counts, and the kernel keeps no more than its quota of events.
+// joined as usual; a ring whose HEAD runs away is refused and faults its PD alone; a HEAD kept just under the
+// quarter that makes the kernel's tick drain is still drained (within the tick's longest gap), and one that
+// claims a quarter again and again only makes the tick drain, bounded; a PD that records faster than the kernel
+// drains drops and counts, and the kernel keeps no more than its quota of events.
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { describe, test } from "node:test";
@@ -86,6 +88,42 @@ describe("hostile trace rings", () => {
     assert.deepEqual(system.faults.map((f) => f.pd), ["breaker"]);
     assert.equal(state(system, "client"), "running");
     assert.equal(system.stats().channels[0]!.ppcalls, 1);
+  });
+
+  test("a ring kept just under a quarter full is still drained, within the tick's longest gap each time, with nobody asking", async () => {
+    const lines: string[] = [];
+    await using system = await start(
+      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "creeper", priority: 1, program: program("trace-creeper") }] },
+      // Trusted: it moves its trace ring's HEAD itself (from workerData).
+      { trace: true, trusted: ["creeper"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+    // Its init() waited for the kernel's tick to take each round (nothing here drained before whenIdle returned).
+    assert.ok(lines.includes("creeper: drained 5 of 5 rounds of 16383 records"), lines.join("\n"));
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    const stats = system.stats();
+    assert.equal(stats.pds.find((p) => p.name === "creeper")!.traceSkipped, 5 * 16383);
+    assert.equal(stats.channels[0]!.ppcalls, 1);
+  });
+
+  test("a HEAD that claims a quarter of its ring every time it is emptied makes the kernel drain each tick: what it claimed is taken once and skipped, and the honest pair is traced and joined", async () => {
+    const lines: string[] = [];
+    await using system = await start(
+      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "nagger", priority: 1, program: program("trace-nagger") }] },
+      // Trusted: it moves its trace ring's HEAD itself (from workerData).
+      { trace: true, trusted: ["nagger"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+    assert.ok(lines.includes("nagger: claimed 20 quarters of 16384 records"), lines.join("\n"));
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    const stats = system.stats();
+    const nagger = stats.pds.find((p) => p.name === "nagger")!;
+    assert.equal(nagger.traceSkipped, 20 * 16384, "each record it claimed, read once");
+    assert.deepEqual(nagger.operations, {});
+    assert.equal(stats.channels[0]!.ppcalls, 1);
+    const file = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    assert.equal(file.traceEvents.filter((e) => e.ph === "X" && (e.cat === "ppcall" || e.cat === "protected")).length, 2, "the honest call and its serving, joined");
   });
 
   test("a PD recording faster than the kernel drains drops and counts; the kernel keeps at most its quota of events", async () => {
