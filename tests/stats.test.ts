@@ -1,15 +1,20 @@
 // Statistics (issue #14): `system.stats()` in both modes, and `isokit run --stats [--json]` / `--trace FILE`
-// end to end through the command.
+// end to end through the command; and the output half of the kernel's tick, which skips PDs with nothing to print.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { checkTraceFile } from "../src/kernel/trace.ts";
 import { formatStats, type SystemStats } from "../src/kernel/stats.ts";
 import { boot } from "../src/index.ts";
+import { KernelOutput } from "../src/kernel/output.ts";
+import { DEFAULT_LIMITS } from "../src/protocol/limits.ts";
+import { createOutputRing, OutputRingWriter } from "../src/shm/output-ring.ts";
+import { ringGeometry } from "../src/shm/ring.ts";
 import { clientServer, run, testsDir } from "./helpers.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -126,5 +131,63 @@ describe("isokit run --stats / --trace", () => {
     assert.match(r.stderr, /^trace: \d+ events written to .*ipc\.json \(open it in https:\/\/ui\.perfetto\.dev\)$/m);
     const trace: unknown = JSON.parse(readFileSync(file, "utf8"));
     assert.deepEqual(checkTraceFile(trace), []);
+  });
+});
+
+describe("the kernel tick's output turn", () => {
+  /** A KernelOutput with PDs `a` (a ring and a stream) and `b` (a ring), and what it emitted and refused. */
+  function output(): { out: KernelOutput; lines: string[]; broken: string[]; a: OutputRingWriter; b: OutputRingWriter; bRing: SharedArrayBuffer; stream: PassThrough } {
+    const lines: string[] = [];
+    const broken: string[] = [];
+    const out = new KernelOutput(DEFAULT_LIMITS, (pd, text) => lines.push(`${pd}: ${text}`), () => undefined, (pd, why) => broken.push(`${pd}: ${why}`));
+    const aRing = createOutputRing(16);
+    const bRing = createOutputRing(16);
+    const stream = new PassThrough();
+    out.add("a", aRing, ringGeometry(aRing), [stream]);
+    out.add("b", bRing, ringGeometry(bRing), []);
+    return { out, lines, broken, a: new OutputRingWriter(aRing), b: new OutputRingWriter(bRing), bRing, stream };
+  }
+  const later = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  it("takes the lines of the rings that have some, in the order they were written across PDs", () => {
+    const { out, lines, a, b } = output();
+    out.turn(false);
+    assert.deepEqual(lines, [], "nothing anywhere");
+    const at = Date.now() - 1000; // older than the ordering window: emitted by the turn that takes them
+    b.write("b first", at);
+    a.write("a second", at + 1);
+    out.turn(false);
+    assert.deepEqual(lines, ["b: b first", "a: a second"]);
+    out.turn(false);
+    assert.equal(lines.length, 2, "nothing twice");
+  });
+
+  it("a line still in the ordering window is emitted by a later turn, though every ring is empty by then", async () => {
+    const { out, lines, a } = output();
+    a.write("waits", Date.now());
+    out.turn(false);
+    await later(60); // past the 25 ms window (a lower bound: the assertion does not depend on how long it took)
+    out.turn(false);
+    assert.deepEqual(lines, ["a: waits"]);
+  });
+
+  it("takes what a PD's stream delivered, with no line in any ring", async () => {
+    const { out, lines, stream } = output();
+    stream.write("from console.log\n");
+    await later(60);
+    out.turn(false);
+    out.turn(true);
+    assert.deepEqual(lines, ["a: from console.log"]);
+  });
+
+  it("a ring whose HEAD claims more than it holds is refused once, and the other PD's lines still come", () => {
+    const { out, lines, broken, a, bRing } = output();
+    Atomics.store(new Int32Array(bRing), 128 / 4, 1_000_000); // HEAD (shm/ring.ts: byte 128)
+    a.write("still here", Date.now() - 1000);
+    out.turn(false);
+    out.turn(false);
+    assert.equal(broken.length, 1, broken.join("\n"));
+    assert.match(broken[0]!, /^b: HEAD is \d+ slots ahead of TAIL in a ring of \d+$/);
+    assert.deepEqual(lines, ["a: still here"]);
   });
 });

@@ -114,13 +114,31 @@ export class KernelOutput {
   }
 
   /**
-   * One turn (the kernel's tick calls it every KERNEL_TICK_MS, kernel/worker-system.ts): drain every PD
-   * (bounded), then emit the lines old enough to be in order (or all of them).
+   * One turn (the kernel's tick calls it every KERNEL_TICK_MS, kernel/worker-system.ts): drain every PD that has
+   * something (bounded), then emit the lines old enough to be in order (or, with `all`, drain every PD and emit
+   * every line). A PD with nothing costs one load of its ring's HEAD and a look at its streams' queues; a turn
+   * with nothing anywhere reads no clock and returns.
    */
   turn(all: boolean): void {
-    const now = Date.now();
-    for (const pd of this.pds.values()) this.drain(pd, now, all);
-    this.flush(all, now);
+    let now = 0;
+    for (const pd of this.pds.values()) {
+      if (!all && !this.hasOutput(pd)) continue;
+      if (now === 0) now = Date.now();
+      this.drain(pd, now, all);
+    }
+    if (all || this.pending.length > 0) this.flush(all, now === 0 ? Date.now() : now);
+  }
+
+  /**
+   * Whether a turn has work for `pd`: lines in its ring (one `Atomics.load` of HEAD, the PD's word: a HEAD that
+   * claims lines only makes the turn drain the ring, which takes at most LINES_PER_TURN and refuses a ring that
+   * breaks the rules), text its streams delivered, or dropped lines still to be told. Its token buckets refill by
+   * the time elapsed when it is next drained, as if refilled every turn.
+   */
+  private hasOutput(pd: PdOutput): boolean {
+    if (pd.dropped !== 0 || (!pd.broken && pd.ring.hasLines())) return true;
+    for (const s of pd.streams) if (s.queue.length > 0) return true;
+    return false;
   }
 
   /** Drains everything (bounded by what the rings and stream buffers hold) and emits every line. */

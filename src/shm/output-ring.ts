@@ -99,6 +99,15 @@ export class OutputRingReader {
     return this.ring.refused;
   }
 
+  /**
+   * Whether `drain` would find anything: published slots, or a ring whose words break the rules (so that `drain`
+   * says why). One `Atomics.load` of HEAD, the PD's word: lying, it can only make the kernel look (bounded) or
+   * leave its own lines unread.
+   */
+  hasLines(): boolean {
+    return this.ring.available() !== 0 || this.ring.refused !== undefined;
+  }
+
   /** Lines the PD says it dropped because the ring was full, since the last call (a hint: the PD writes it). */
   takeLost(): number {
     const lost = this.lost;
