@@ -1,8 +1,8 @@
 /**
  * The kernel's half of tracing (issue #14): it gives each PD a trace ring (shm/trace-ring.ts), drains the rings
- * on a timer, and turns what it drained into statistics (kernel/stats.ts) and, when asked, into the Chrome
- * Trace Event format that ui.perfetto.dev and chrome://tracing open: one track (thread) per PD plus one for
- * the kernel.
+ * on the kernel's tick (when one is a quarter full, or every 100 ms: `tick`), and turns what it drained into
+ * statistics (kernel/stats.ts) and, when asked, into the Chrome Trace Event format that ui.perfetto.dev and
+ * chrome://tracing open: one track (thread) per PD plus one for the kernel.
  *
  * The drain is what the kernel pays for every record, on a machine whose cores the PDs may be spinning on, so
  * it does the least it can (an object per record made the traced ppcall 7x slower):

@@ -1,8 +1,8 @@
 /**
  * A PD's output ring: the lines its `debugPrintln` writes, in a SharedArrayBuffer that only the PD and the
- * kernel hold. The kernel drains it on a timer, a bounded number of lines per PD per turn, so a PD that prints
- * as fast as it can costs the kernel bounded work per turn (a flood over `postMessage` was delivered to the
- * kernel as one task holding the whole backlog). Both halves live here: the PD's writer and the kernel's reader.
+ * kernel hold. The kernel drains it on its tick when it has lines (`hasLines`), a bounded number of lines per
+ * PD per turn, so a PD that prints as fast as it can costs the kernel bounded work per turn (a flood over
+ * `postMessage` was delivered to the kernel as one task holding the whole backlog). Both halves live here: the PD's writer and the kernel's reader.
  *
  * It is the one SPSC ring of shm/ring.ts (its layout, ordering and refusal of a hostile producer), with the PD
  * as producer and the kernel as consumer. A line is one message, split over consecutive slots when longer than
