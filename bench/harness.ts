@@ -120,7 +120,8 @@ export function registry(modules: readonly (readonly AnyCase[])[]): readonly Any
 /** The cases whose id contains `filter`, plus the baselines they name (so their ratios can be shown). */
 export function select(cases: readonly AnyCase[], filter: string | undefined): readonly AnyCase[] {
   if (filter === undefined) return cases;
-  const wanted = new Set(cases.filter((c) => c.id.includes(filter)).map((c) => c.id));
+  const parts = filter.split(",").filter((part) => part !== ""); // "a,b": cases matching either
+  const wanted = new Set(cases.filter((c) => parts.some((part) => c.id.includes(part))).map((c) => c.id));
   for (const c of cases) if (wanted.has(c.id) && !isSkipped(c)) for (const b of c.baseline ?? []) wanted.add(b);
   return cases.filter((c) => wanted.has(c.id));
 }

@@ -2,7 +2,7 @@
  * `npm run bench`: isokit against raw shared memory, postMessage and Comlink, on this machine, in one run.
  *
  *   --rounds N     measured rounds per case after one warm-up (default 7, at least 5)
- *   --filter S     only cases whose id contains S, plus the baselines they compare against
+ *   --filter S     only cases whose id contains S (or one of S's comma-separated parts), plus their baselines
  *   --json FILE    also write { machine, regime, timerOverheadNs, results } as JSON, one record per case with
  *                  every round's value
  *   --quick        5 rounds of a quarter of the operations each (a fast look, not figures to quote)
