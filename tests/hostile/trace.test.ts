@@ -93,7 +93,7 @@ describe("hostile trace rings", () => {
   test("a ring kept just under a quarter full is still drained, within the tick's longest gap each time, with nobody asking", async () => {
     const lines: string[] = [];
     await using system = await start(
-      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "creeper", priority: 1, program: program("trace-creeper") }] },
+      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "creeper", priority: 1, program: program("trace-claimer") }] },
       // Trusted: it moves its trace ring's HEAD itself (from workerData).
       { trace: true, trusted: ["creeper"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
     );
@@ -109,7 +109,7 @@ describe("hostile trace rings", () => {
   test("a HEAD that claims a quarter of its ring every time it is emptied makes the kernel drain each tick: what it claimed is taken once and skipped, and the honest pair is traced and joined", async () => {
     const lines: string[] = [];
     await using system = await start(
-      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "nagger", priority: 1, program: program("trace-nagger") }] },
+      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "nagger", priority: 1, program: program("trace-claimer") }] },
       // Trusted: it moves its trace ring's HEAD itself (from workerData).
       { trace: true, trusted: ["nagger"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
     );
