@@ -12,7 +12,10 @@
  *
  * The buffer is plain memory of this PD (never shared): the runtime copies between it and the endpoint's slot,
  * a fixed 64 bytes each way, and nothing the peer writes reaches it except through those copies. The bytes past
- * `length` are whatever the last copy left there, from this PD or its peer: read only `length` of them.
+ * `length` are whatever the last copy left there, from this PD or its peer: read only `length` of them. A receive
+ * copies a message in before its take commits, so after a receive that throws (a timeout, a message refused or
+ * withdrawn while it was taken and nothing else arrived) `length`, `label` and the rest are unchanged but the bytes
+ * are not: the buffer holds a message only once a receive returned.
  */
 
 import { IpcError } from "../errors.ts";
