@@ -7,7 +7,8 @@
  * builds from node_modules); `ws` carries the live feed on `/live`. Watching never slows the system: the
  * kernel's observer (kernel/stats.ts) is sampled on this thread's timer, `ticksPerSec` times a second, and
  * each tick sends the statistics snapshot plus only what is new since the last tick (trace events, capability
- * events). Trace records are decoded only while a page is connected, and about `TRACE_PER_TICK` a tick at most
+ * events); while the machine has no core to spare it sends fewer (`busyTicksPerSec`, cadence.ts). Trace
+ * records are decoded only while a page is connected, and about `TRACE_PER_TICK` a tick at most
  * (the rest are skipped and counted, as the trace file keeps them): the kernel's drain copies records and
  * counts them, the feed decodes what a page will show, and sends it as numbers (`TraceDelta`), not as Trace
  * Event objects.
@@ -17,9 +18,10 @@
  *
  * The feed, server to page only (JSON text frames; the server ignores what a page sends):
  *
- *   hello  { type, mode, topology, capabilities (the whole log), stats, categories, trace: TraceDelta }
+ *   hello  { type, mode, topology, capabilities (the whole log), stats, cadence, categories, trace: TraceDelta }
  *   tick   { type, stats, capabilities (new to this page), trace: TraceDelta (new since the last tick),
- *            droppedEvents (skipped by the feed so far), topology? (when its endpoints changed) }
+ *            droppedEvents (skipped by the feed so far), cadence (CadenceState: busy, ticks a second, idle cores),
+ *            topology? (when its endpoints changed) }
  *
  * A PD names nothing in a TraceDelta: its slices and flows are numbers the kernel decoded from the PDs' records
  * (times it checked), so the trace view has no PD text to show.
@@ -33,6 +35,7 @@ import { fileURLToPath } from "node:url";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { RunningSystem } from "../kernel/system.ts";
 import type { LiveTrace, TraceEvent } from "../kernel/trace.ts";
+import { Cadence } from "./cadence.ts";
 
 export { DASHBOARD_TRACE } from "../kernel/trace.ts";
 
@@ -41,8 +44,14 @@ export interface DashboardOptions {
   readonly port?: number;
   /** Default `127.0.0.1`. */
   readonly host?: string;
-  /** Updates a second sent to each page. Default 4. */
+  /** Updates a second sent to each page (1 to 20). Default 4. */
   readonly ticksPerSec?: number;
+  /**
+   * Updates a second while the machine has no core to spare (fewer than half a core idle over the last second:
+   * `src/dashboard/cadence.ts`), so that watching takes no core from the PDs watched. Default 1; at least 0.2,
+   * at most `ticksPerSec` (which never steps back).
+   */
+  readonly busyTicksPerSec?: number;
 }
 
 export interface Dashboard {
@@ -111,6 +120,8 @@ const ASSETS: ReadonlyMap<string, { readonly file: () => string; readonly type: 
 /** Serves the dashboard of `system` until `close()`. */
 export async function startDashboard(system: RunningSystem, options: DashboardOptions = {}): Promise<Dashboard> {
   const observer = system.observer;
+  const ticksPerSec = within(options.ticksPerSec, 1, 20, 4);
+  const cadence = new Cadence(ticksPerSec, within(options.busyTicksPerSec, 0.2, ticksPerSec, 1));
   const http = createServer((request, response) => {
     serve(system, request, response);
   });
@@ -133,6 +144,7 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       topology: observer.topology(),
       capabilities,
       stats: system.stats(),
+      cadence: cadence.state,
       categories: TRACE_CATEGORIES,
       // The recent past, decoded once for this page: the last records of each PD, not the whole window.
       trace: traceDelta(observer.liveTrace(TRACE_PER_TICK)?.next(TRACE_PER_TICK) ?? []),
@@ -140,10 +152,13 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
   });
 
   const tick = (): void => {
+    // Observed on every tick, watched or not: a page that connects to a busy machine is slowed from its first tick.
+    const due = cadence.tick(performance.now());
     if (wss.clients.size === 0) {
       feed = undefined; // nothing is decoded while nobody looks
       return;
     }
+    if (!due) return;
     const stats = system.stats(); // drains the trace rings first: the events below include what it read
     const topology = observer.topology();
     const common = {
@@ -151,6 +166,7 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       stats,
       trace: traceDelta(feed?.next(TRACE_PER_TICK) ?? []),
       droppedEvents: feed?.skipped ?? 0,
+      cadence: cadence.state,
       ...(topology.endpoints.length !== endpoints ? { topology } : {}),
     };
     endpoints = topology.endpoints.length;
@@ -165,7 +181,7 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       socket.send(`${head},"capabilities":${stringify(capabilities)}}`);
     }
   };
-  const timer = setInterval(tick, 1000 / Math.max(1, Math.min(20, options.ticksPerSec ?? 4)));
+  const timer = setInterval(tick, 1000 / ticksPerSec);
   timer.unref();
 
   await new Promise<void>((resolve, reject) => {
@@ -192,6 +208,11 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       });
     },
   };
+}
+
+/** `value` clamped to [lo, hi]; `fallback` when it is not given or not a number. */
+function within(value: number | undefined, lo: number, hi: number, fallback: number): number {
+  return value === undefined || Number.isNaN(value) ? fallback : Math.max(lo, Math.min(hi, value));
 }
 
 function send(socket: WebSocket, message: unknown): void {

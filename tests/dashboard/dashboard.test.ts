@@ -204,6 +204,33 @@ describe("dashboard in chromium", () => {
     assert.ok(after.draws.throughput > before.draws.throughput);
   });
 
+  it("shows the server's cadence, and says on the page when the dashboard steps back on a busy machine", async () => {
+    const system = await boot(example("ipc"), { trace: true, onOutput: () => undefined });
+    await system.whenIdle();
+    await using w = await watch(system);
+    interface StatusGlobals {
+      isokit: { cadence: { busy: unknown; ticksPerSec: unknown } };
+      eval(code: string): unknown;
+      document: { getElementById(id: string): { textContent: string; dataset: Record<string, string> } };
+    }
+    const cadence = await w.page.evaluate(() => (globalThis as unknown as StatusGlobals).isokit.cadence);
+    assert.equal(typeof cadence.busy, "boolean");
+    assert.ok(cadence.ticksPerSec === 4 || cadence.ticksPerSec === 1, String(cadence.ticksPerSec));
+    // app.js's showCadence, as a tick calls it (a classic script's top-level function, through an indirect eval).
+    const shown = await w.page.evaluate(() => {
+      const g = globalThis as unknown as StatusGlobals;
+      const show = g.eval("showCadence") as (status: unknown, cadence: unknown) => void;
+      const status = g.document.getElementById("status");
+      show(status, { busy: true, ticksPerSec: 1, idleCores: 0.1 });
+      const busy = [status.textContent, status.dataset["state"]];
+      show(status, { busy: false, ticksPerSec: 4, idleCores: 1.5 });
+      return { busy, calm: [status.textContent, status.dataset["state"]] };
+    });
+    assert.match(String(shown.busy[0]), /once a second: no idle core/);
+    assert.equal(shown.busy[1], "busy");
+    assert.deepEqual(shown.calm, ["live", "live"]);
+  });
+
   it("draws nothing while the tab is hidden, and everything once it is shown again", async () => {
     const description = clientServer("ticker");
     const system = await boot({ ...description, protectionDomains: description.protectionDomains.map((pd) => (pd.name === "ticker" ? { ...pd, program: "dashboard/programs/ticker.ts" } : pd)) }, { trace: true, baseDir: testsDir, onOutput: () => undefined });

@@ -30,6 +30,8 @@ const state = {
   /** Category names of the deltas' category numbers (from `hello`). */
   categories: [],
   droppedEvents: 0,
+  /** The server's cadence (server.ts, cadence.ts): busy, ticks a second, idle cores. */
+  cadence: undefined,
   sort: { key: "name", asc: true },
   rates: new Map(),
   throughput: { t: [], series: new Map() },
@@ -150,7 +152,7 @@ function drawTopology(topology) {
   if (key === topologyKey) return;
   topologyKey = key;
   state.draws.topology++;
-  window.isokitWake();
+  window.isokitChanged();
   if (topologyGraph === undefined) {
     topologyGraph = window.isokitGraph(() => cytoscape({ container: document.getElementById("topology"), elements, style: graphStyle, layout: { name: "cose", animate: false, padding: 30 } }));
     state.graphs.topology = topologyGraph;
@@ -181,7 +183,7 @@ function colourTopology(stats, previous) {
   }
   if (changes.length === 0) return;
   state.draws.topology++;
-  window.isokitWake();
+  window.isokitChanged();
   topologyGraph.batch(() => {
     for (const change of changes) change();
   });
@@ -213,7 +215,7 @@ function applyCapabilities(events) {
     state.graphs.capabilities = capGraph;
   }
   if (events.length === 0) return; // nothing new: the graph is not touched, so cytoscape does not redraw it
-  window.isokitWake();
+  window.isokitChanged();
   const added = [];
   const addNode = (token, info) => {
     if (capNodes.has(token)) return capNodes.get(token);
@@ -629,6 +631,14 @@ function draw() {
   if (setText(document.getElementById("summary"), `${stats.pds.length} PDs · ${k.liveCapabilities} capabilities · ${k.syscalls} syscalls · ${stats.traced ? `${stats.trace.records} trace records${stats.sampleEvery > 1 ? ` (1 operation in ${stats.sampleEvery} traced, counts estimated)` : ""}, ${stats.trace.dropped} dropped` : "not traced"}`)) state.draws.summary++;
 }
 
+/** "live", or, while the server sends fewer ticks because the machine has no core to spare, how often it does. */
+function showCadence(status, cadence) {
+  if (!state.connected || cadence === undefined) return;
+  const busy = cadence.busy === true;
+  const text = busy ? `live · ${cadence.ticksPerSec === 1 ? "once a second" : `${cadence.ticksPerSec} updates a second`}: no idle core, the dashboard steps back` : "live";
+  if (setText(status, text)) status.dataset.state = busy ? "busy" : "live";
+}
+
 function connect() {
   const status = document.getElementById("status");
   const socket = new WebSocket(`ws://${location.host}/live`);
@@ -644,6 +654,8 @@ function connect() {
   };
   socket.onmessage = (message) => {
     const msg = JSON.parse(message.data);
+    state.cadence = msg.cadence;
+    showCadence(status, msg.cadence);
     if (msg.type === "hello") {
       state.topology = msg.topology;
       state.categories = msg.categories;
