@@ -48,23 +48,35 @@ const gatedPair: SystemDescription = {
   memoryRegions: [{ name: "bench-go", size: 4096 }],
 };
 
+/** The dashboard case's clock: a warm-up long enough for the dashboard's cadence to see the machine busy, then rounds of 2 s. */
+const WATCH_WARM_MS = 1500;
+const WATCH_ROUND_MS = 2000;
+
+type Watch = "unwatched" | "dashboard" | "full";
+
 /**
  * ppcall.hot.dashboard: boots the pair as `isokit run --dashboard` does (sampled tracing), serves the dashboard,
  * opens it in Chromium and waits until the page watches (two ticks drawn, and its graphs' render loops parked:
- * the page has finished loading, laying out and first drawing its graphs), then lets the client run its round.
- * The round is 500,000 calls (~0.15-0.6 s), so that it spans a few of the page's ticks: 200,000 (ppcall.hot's)
- * lasted less than one, and measured what Chromium was still doing to load the page more than watching.
+ * the page has finished loading, laying out and first drawing its graphs), then lets the client run: a warm-up
+ * of 1.5 s (the dashboard sees a busy machine after a second, src/dashboard/cadence.ts, as it would while anyone
+ * watched one), then a round of at least 2 s, so that it spans the page's updates at one a second or four.
+ * `full` keeps the dashboard at four updates a second on a busy machine (`busyTicksPerSec: 4`): what watching
+ * costs when it does not step back. `unwatched` is their baseline: the same pair on the same clock, untraced,
+ * with no dashboard and no browser (ppcall.hot's rounds are shorter and start cold, so they are not).
  */
-function dashboardCase(): AnyCase {
-  if (!existsSync(CHROMIUM)) return { id: "ppcall.hot.dashboard", skipped: `${CHROMIUM} is not installed (apt-get install chromium): the dashboard case needs a real browser` };
-  const round = async (iterations: number): Promise<number> => {
+function watchedCase(watch: Watch): AnyCase {
+  const id = { unwatched: "ppcall.hot.unwatched", dashboard: "ppcall.hot.dashboard", full: "ppcall.hot.dashboard.full" }[watch];
+  if (watch !== "unwatched" && !existsSync(CHROMIUM)) return { id, skipped: `${CHROMIUM} is not installed (apt-get install chromium): the dashboard case needs a real browser` };
+  const round = async (): Promise<number> => {
     process.env["ISOKIT_BENCH_ROUNDS"] = "1";
-    process.env["ISOKIT_BENCH_ITERATIONS"] = String(iterations);
+    process.env["ISOKIT_BENCH_ITERATIONS"] = "100000";
+    process.env["ISOKIT_BENCH_WARM_MS"] = String(WATCH_WARM_MS);
+    process.env["ISOKIT_BENCH_ROUND_MS"] = String(WATCH_ROUND_MS);
     const go = new SharedArrayBuffer(4096);
     let line = "";
     const system = await boot(gatedPair, {
       trusted: ["hot", "server"],
-      trace: DASHBOARD_TRACE,
+      trace: watch === "unwatched" ? false : DASHBOARD_TRACE,
       limits: BENCH_LIMITS,
       regions: { "bench-go": go },
       initTimeoutMs: 1, // boot returns while the client's init() waits for the go
@@ -72,17 +84,22 @@ function dashboardCase(): AnyCase {
         if (e.pd === "hot") line = e.text;
       },
     });
-    const dashboard = await startDashboard(system, { port: 0 });
-    // A browser per round: one left open across the run idles at several percent of a core, in every other case's rounds.
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const closers: Array<() => Promise<void>> = [() => system.shutdown()];
     try {
-      await page.goto(dashboard.url);
-      await page.waitForFunction(() => {
-        const g = globalThis as unknown as { isokit: { ticks: number }; isokitFrames: { loops: number; parked: number } };
-        return g.isokit.ticks >= 2 && g.isokitFrames.loops > 0 && g.isokitFrames.parked === g.isokitFrames.loops;
-      }, undefined, { timeout: 30_000, polling: 50 });
+      if (watch !== "unwatched") {
+        const dashboard = await startDashboard(system, { port: 0, ...(watch === "full" ? { busyTicksPerSec: 4 } : {}) });
+        closers.unshift(() => dashboard.close());
+        // A browser per round: one left open across the run idles at several percent of a core, in every other case's rounds.
+        const { chromium } = await import("playwright-core");
+        const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+        closers.unshift(() => browser.close());
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        await page.goto(dashboard.url);
+        await page.waitForFunction(() => {
+          const g = globalThis as unknown as { isokit: { ticks: number }; isokitFrames: { loops: number; parked: number } };
+          return g.isokit.ticks >= 2 && g.isokitFrames.loops > 0 && g.isokitFrames.parked === g.isokitFrames.loops;
+        }, undefined, { timeout: 30_000, polling: 50 });
+      }
       new Uint8Array(go)[0] = 1;
       await system.whenIdle();
       if (system.faults.length > 0) throw new Error(`hot: ${system.faults[0]!.error.message}`);
@@ -90,20 +107,18 @@ function dashboardCase(): AnyCase {
       if (rounds.length === 0) throw new Error("hot: no result");
       return rounds[0]!;
     } finally {
-      await page.close();
-      await browser.close();
-      await dashboard.close();
-      await system.shutdown();
+      for (const close of closers) await close();
+      delete process.env["ISOKIT_BENCH_WARM_MS"];
+      delete process.env["ISOKIT_BENCH_ROUND_MS"];
     }
   };
-  return {
-    id: "ppcall.hot.dashboard",
-    unit: "µs/op",
-    lowerIsBetter: true,
-    baseline: ["ppcall.hot", "floor.spin"],
-    note: "the dashboard serving a page open in Chromium (sampled tracing, as --dashboard)",
-    run: () => round(500_000),
-  };
+  const baseline = { unwatched: ["ppcall.hot"], dashboard: ["ppcall.hot.unwatched", "ppcall.hot"], full: ["ppcall.hot.unwatched", "ppcall.hot.dashboard"] }[watch];
+  const note = {
+    unwatched: "the dashboard cases' pair and clock (1.5 s warm-up, 2 s rounds), untraced, nothing watching",
+    dashboard: "the dashboard serving a page open in Chromium (sampled tracing, as --dashboard; one update a second while no core is idle)",
+    full: "as ppcall.hot.dashboard, the page kept at four updates a second on the busy machine",
+  }[watch];
+  return { id, unit: "µs/op", lowerIsBetter: true, baseline, note, run: () => round() };
 }
 
 const cases: AnyCase[] = [
@@ -123,7 +138,9 @@ const cases: AnyCase[] = [
     note: "trace on: call, receive, reply records",
     run: () => tracedRound(endpointPair, "client", 200_000),
   },
-  dashboardCase(),
+  watchedCase("unwatched"),
+  watchedCase("dashboard"),
+  watchedCase("full"),
 ];
 
 export default cases;
