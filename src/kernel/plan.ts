@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { formatDiagnostic, IpcError } from "../errors.ts";
 import { allProtectionDomains, defaults, type SystemDescription } from "../sdf/description.ts";
 import { checkSystem } from "../sdf/rules.ts";
+import { descriptionShapeProblems } from "../sdf/shape.ts";
 
 export interface PlannedEnd {
   /** Index of the channel in the description. */
@@ -67,6 +68,11 @@ export function planSystem(
   baseDir: string,
   hostRegions: Readonly<Record<string, SharedArrayBuffer>> = {},
 ): Plan {
+  // A description written in JavaScript may be any object: its shape is checked before any rule reads it.
+  const shape = descriptionShapeProblems(system);
+  if (shape.length > 0) {
+    throw new IpcError("InvalidSystem", `boot: invalid system description:\n${shape.map((m) => `error: ${m}`).join("\n")}`, { operation: "boot" });
+  }
   const errors = checkSystem(system).filter((d) => d.severity === "error");
   if (errors.length > 0) {
     throw new IpcError("InvalidSystem", `boot: invalid system description:\n${errors.map(formatDiagnostic).join("\n")}`, {
