@@ -90,13 +90,17 @@ describe("hostile trace rings", () => {
     assert.equal(system.stats().channels[0]!.ppcalls, 1);
   });
 
+  /** The honest pair beside trace-claimer.ts as PD `name` (its name chooses its claim), its output in `lines`. */
+  const claimer = (name: string, lines: string[]) =>
+    start(
+      { ...honest, protectionDomains: [...honest.protectionDomains, { name, priority: 1, program: program("trace-claimer") }] },
+      // Trusted: it moves its trace ring's HEAD itself (from workerData).
+      { trace: true, trusted: [name], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+
   test("a ring kept just under a quarter full is still drained, within the tick's longest gap each time, with nobody asking", async () => {
     const lines: string[] = [];
-    await using system = await start(
-      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "creeper", priority: 1, program: program("trace-claimer") }] },
-      // Trusted: it moves its trace ring's HEAD itself (from workerData).
-      { trace: true, trusted: ["creeper"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
-    );
+    await using system = await claimer("creeper", lines);
     // Its init() waited for the kernel's tick to take each round (nothing here drained before whenIdle returned).
     assert.ok(lines.includes("creeper: drained 5 of 5 rounds of 16383 records"), lines.join("\n"));
     await system.shutdown();
@@ -108,11 +112,7 @@ describe("hostile trace rings", () => {
 
   test("a HEAD that claims a quarter of its ring every time it is emptied makes the kernel drain each tick: what it claimed is taken once and skipped, and the honest pair is traced and joined", async () => {
     const lines: string[] = [];
-    await using system = await start(
-      { ...honest, protectionDomains: [...honest.protectionDomains, { name: "nagger", priority: 1, program: program("trace-claimer") }] },
-      // Trusted: it moves its trace ring's HEAD itself (from workerData).
-      { trace: true, trusted: ["nagger"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
-    );
+    await using system = await claimer("nagger", lines);
     assert.ok(lines.includes("nagger: claimed 20 quarters of 16384 records"), lines.join("\n"));
     await system.shutdown();
     assert.deepEqual(system.faults, []);
