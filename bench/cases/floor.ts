@@ -5,14 +5,17 @@
 import type { Worker } from "node:worker_threads";
 import type { BenchCase, RunContext } from "../harness.ts";
 import { nextMessage, ready, valueOf } from "../threads.ts";
-import { CHANNEL_BYTES, DOORBELL_BYTES } from "../../src/protocol/layout.ts";
+import { CHANNEL, CHANNEL_BYTES, CHANNEL_I32, DOORBELL_BYTES, DOORBELL_I32 } from "../../src/protocol/layout.ts";
+
+/** The channel buffer's word indices, for the inline protocols of workers/pingpong.mjs (one source: protocol/layout.ts). */
+const WORDS = { ...CHANNEL_I32, MRS: CHANNEL.MRS / 4, BELL_RING: DOORBELL_I32.RING, BELL_SLEEPING: DOORBELL_I32.SLEEPING };
 
 /** Main's word in the pingpong.mjs layout: non-zero tells both workers to leave their wait loops. */
 const STOP = 32;
 /** How long a worker waits for its peer within one round before it gives up (the harness has its own). */
 const WORKER_TIMEOUT_MS = 20_000;
 
-function pingPongCase(id: string, mode: "spin" | "futex" | "protocol", operations: number, note: string): BenchCase {
+function pingPongCase(id: string, mode: "spin" | "futex" | "protocol" | "notify", operations: number, note: string): BenchCase {
   let workers: { ping: Worker; pong: Worker; stop: Int32Array } | undefined;
   return {
     id,
@@ -22,7 +25,7 @@ function pingPongCase(id: string, mode: "spin" | "futex" | "protocol", operation
     async setup(context: RunContext) {
       const sab = new SharedArrayBuffer(256);
       // The protocol floor's channel buffer and the callee's doorbell (protocol/layout.ts sizes).
-      const wires = mode === "protocol" ? { channel: new SharedArrayBuffer(CHANNEL_BYTES), doorbell: new SharedArrayBuffer(DOORBELL_BYTES) } : {};
+      const wires = mode === "protocol" || mode === "notify" ? { channel: new SharedArrayBuffer(CHANNEL_BYTES), doorbell: new SharedArrayBuffer(DOORBELL_BYTES), words: WORDS } : {};
       const pong = context.spawn("pingpong.mjs", { workerData: { sab, role: "pong", mode, ...wires } });
       const ping = context.spawn("pingpong.mjs", { workerData: { sab, role: "ping", mode, ...wires } });
       workers = { ping, pong, stop: new Int32Array(sab) };
@@ -56,6 +59,8 @@ const cases: readonly BenchCase[] = [
   pingPongCase("floor.futex", "futex", 10_000, "raw SAB ping-pong, Atomics.wait/notify every time"),
   // The ppcall protocol itself, no runtime: what ppcall.hot costs above it is the runtime's.
   pingPongCase("floor.ppcall", "protocol", 2_000_000, "the ppcall protocol written inline: the same words, CAS and checks per call, no runtime"),
+  // The notification protocol itself: what notify.hot costs above it is the runtime's (its loop, notified()).
+  pingPongCase("floor.notify", "notify", 2_000_000, "the notification protocol written inline: a count each way on its own line, the DEAD and SLEEPING loads, no runtime"),
 ];
 
 export default cases;

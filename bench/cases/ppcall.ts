@@ -84,7 +84,7 @@ const cases: BenchCase[] = [
     id: "notify.hot",
     unit: "µs/op",
     lowerIsBetter: true,
-    baseline: ["floor.spin"],
+    baseline: ["floor.spin", "floor.notify"],
     run: () => oneRound("notify", 200_000),
   },
   {

@@ -1,6 +1,7 @@
 // Raw shared-memory ping-pong between two workers: the floor isokit's protected call is measured against.
 // `spin`: both sides spin on Atomics.load. `futex`: both sides sleep in Atomics.wait and are woken with
-// Atomics.notify every time. Each round: main posts { n, timeoutMs } to both; the pinger waits for the
+// Atomics.notify every time. `protocol` and `notify` are isokit's protected call and notification written inline
+// on a channel buffer (below). Each round: main posts { n, timeoutMs } to both; the pinger waits for the
 // ponger's READY, times n round trips and replies { value: µs per round trip }; the ponger replies
 // { done: true }. Between rounds both sit idle in their event loop: nothing spins unless a round is on.
 //
@@ -86,8 +87,9 @@ function pongFutex(n) {
 // word, spins until REPLIED and copies the reply out; the callee, spinning on CALL_STATE, copies the request in,
 // answers MR0 + 1 with the same tag words, CASes CALLED -> REPLIED and loads CALLER_SLEEPING. What the runtime
 // adds above it (its function layers, MessageInfo objects, entry-point bookkeeping) is ppcall.hot minus this.
-const LINE = 128;
-const C = { PEER_DEAD: 3, CALL_STATE: LINE / 4, CALLER_SLEEPING: LINE / 4 + 1, COUNT: LINE / 4 + 2, LABEL_LO: LINE / 4 + 3, LABEL_HI: LINE / 4 + 4, MRS: (LINE + 24) / 4 };
+// Word indices from protocol/layout.ts (CHANNEL_I32 and the MRS offset), passed in by bench/cases/floor.ts.
+const W = workerData.words ?? {};
+const C = { PEER_DEAD: W.END1_DEAD, CALL_STATE: W.CALL_STATE, CALLER_SLEEPING: W.CALLER_SLEEPING, COUNT: W.MSG_COUNT, LABEL_LO: W.MSG_LABEL_LO, LABEL_HI: W.MSG_LABEL_HI, MRS: W.MRS };
 const CALLED = 1;
 const REPLIED = 2;
 const channel = workerData.channel === undefined ? undefined : new Uint32Array(workerData.channel);
@@ -116,7 +118,7 @@ function pingProtocol(n) {
     channel[C.LABEL_HI] = 0;
     if (Atomics.compareExchange(channel, C.CALL_STATE, free, CALLED) !== free) throw new Error("lost the call line");
     if (Atomics.load(channel, C.PEER_DEAD) !== 0) throw new Error("callee dead");
-    if (Atomics.load(doorbell, 1) !== 0) Atomics.notify(doorbell, 0); // the ring: only if the callee sleeps
+    if (Atomics.load(doorbell, W.BELL_SLEEPING) !== 0) Atomics.notify(doorbell, W.BELL_RING); // the ring: only if the callee sleeps
     spinForState(REPLIED);
     const replied = channel[C.COUNT];
     if (replied > 64 || channel[C.LABEL_HI] * 2 ** 32 + channel[C.LABEL_LO] > 2 ** 52) throw new Error("bad reply");
@@ -141,7 +143,43 @@ function pongProtocol(n) {
   }
 }
 
-const loops = { spin: [pingSpin, pongSpin], futex: [pingFutex, pongFutex], protocol: [pingProtocol, pongProtocol] };
+// `notify`: the notification protocol of src/protocol/layout.ts written inline on the same channel buffer: a PD
+// sends by loading the peer's DEAD word, storing its own count (NOTIFY_TO_END0 / NOTIFY_TO_END1, one line each,
+// one writer) and loading the peer's doorbell SLEEPING word; it takes one by spinning on the peer's count until it
+// moves. A round trip is a notification each way, as notify.hot's ping-pong through notified().
+const N = { TO_END0: W.NOTIFY_TO_END0, TO_END1: W.NOTIFY_TO_END1, END0_DEAD: W.END0_DEAD, END1_DEAD: W.END1_DEAD };
+let notifySent = 0;
+function spinForCount(index, seen) {
+  let spins = 0;
+  while (Atomics.load(channel, index) === seen) {
+    if (++spins === CHECK_EVERY) {
+      spins = 0;
+      giveUpIfStopped();
+    }
+  }
+  return Atomics.load(channel, index);
+}
+function notifyPeer(deadIndex, countIndex) {
+  if (Atomics.load(channel, deadIndex) !== 0) throw new Error("peer dead");
+  Atomics.store(channel, countIndex, (notifySent = (notifySent + 1) >>> 0));
+  if (Atomics.load(doorbell, W.BELL_SLEEPING) !== 0) Atomics.notify(doorbell, W.BELL_RING); // the ring: only if the peer sleeps
+}
+let notifySeen = 0;
+function pingNotify(n) {
+  // end 0 (the pinger) sends on NOTIFY_TO_END1 and takes from NOTIFY_TO_END0
+  for (let i = 0; i < n; i++) {
+    notifyPeer(N.END1_DEAD, N.TO_END1);
+    notifySeen = spinForCount(N.TO_END0, notifySeen);
+  }
+}
+function pongNotify(n) {
+  for (let i = 0; i < n; i++) {
+    notifySeen = spinForCount(N.TO_END1, notifySeen);
+    notifyPeer(N.END0_DEAD, N.TO_END0);
+  }
+}
+
+const loops = { spin: [pingSpin, pongSpin], futex: [pingFutex, pongFutex], protocol: [pingProtocol, pongProtocol], notify: [pingNotify, pongNotify] };
 let round = 0;
 parentPort.on("message", ({ n, timeoutMs }) => {
   deadline = performance.now() + timeoutMs; // each thread's performance.now() has its own origin
