@@ -149,15 +149,17 @@ function pongProtocol(n) {
 // moves. A round trip is a notification each way, as notify.hot's ping-pong through notified().
 const N = { TO_END0: W.NOTIFY_TO_END0, TO_END1: W.NOTIFY_TO_END1, END0_DEAD: W.END0_DEAD, END1_DEAD: W.END1_DEAD };
 let notifySent = 0;
+// Returns the count at `index` once it differs from `seen`.
 function spinForCount(index, seen) {
   let spins = 0;
-  while (Atomics.load(channel, index) === seen) {
+  let count;
+  while ((count = Atomics.load(channel, index)) === seen) {
     if (++spins === CHECK_EVERY) {
       spins = 0;
       giveUpIfStopped();
     }
   }
-  return Atomics.load(channel, index);
+  return count;
 }
 function notifyPeer(deadIndex, countIndex) {
   if (Atomics.load(channel, deadIndex) !== 0) throw new Error("peer dead");
