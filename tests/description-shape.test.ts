@@ -43,6 +43,15 @@ describe("description shape", () => {
     for (const [description, message] of cases) assert.match(await refused(description), message);
   });
 
+  it("refuses a PD that is one of its own children, and accepts one object used in two places", async () => {
+    const looped: Record<string, unknown> = { ...pd };
+    looped["children"] = [looped];
+    assert.match(await refused({ protectionDomains: [looped], channels: [] }), /protectionDomains\[0\]\.children\[0\]: contains itself/);
+    const map = { mr: "m", vaddr: 0x400_0000 };
+    const shared = { protectionDomains: [{ ...pd, maps: [map] }, { ...pd, name: "b", maps: [map] }], channels: [] };
+    assert.deepEqual(descriptionShapeProblems(shared), []);
+  });
+
   it("reports at most 20 problems", () => {
     const problems = descriptionShapeProblems({ protectionDomains: Array.from({ length: 50 }, () => ({})), channels: [] });
     assert.equal(problems.length, 20);

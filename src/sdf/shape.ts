@@ -104,51 +104,74 @@ const MAX_PROBLEMS = 20;
 
 /** What is wrong with the shape of `value` as a SystemDescription; empty if nothing is. */
 export function descriptionShapeProblems(value: unknown): string[] {
-  const problems: string[] = [];
-  checkObject(value, system, "the description", problems);
-  return problems.slice(0, MAX_PROBLEMS);
+  const check: Check = { problems: [], within: new Set() };
+  checkObject(value, system, "the description", check);
+  return check.problems;
+}
+
+/**
+ * The problems found so far (at most MAX_PROBLEMS: past that nothing more is looked at), and the objects the
+ * check is inside of: an object that contains itself (a PD among its own children) is reported, not followed.
+ * The same object in two places that do not contain each other (one map shared by two PDs) is fine.
+ */
+interface Check {
+  readonly problems: string[];
+  readonly within: Set<object>;
+}
+
+function report(check: Check, problem: string): void {
+  if (check.problems.length < MAX_PROBLEMS) check.problems.push(problem);
 }
 
 function kindOf(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }
 
-function checkObject(value: unknown, shape: Shape, path: string, problems: string[]): void {
+function checkObject(value: unknown, shape: Shape, path: string, check: Check): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    problems.push(`${path}: expected an object, got ${kindOf(value)}`);
+    report(check, `${path}: expected an object, got ${kindOf(value)}`);
     return;
   }
+  if (check.within.has(value)) {
+    report(check, `${path}: contains itself (the object is one of its own ancestors)`);
+    return;
+  }
+  check.within.add(value);
   const record = value as Record<string, unknown>;
   const prefix = path === "the description" ? "" : `${path}.`;
   for (const key of Object.keys(record)) {
-    if (!Object.hasOwn(shape, key)) problems.push(`${prefix}${key}: not a property of ${path === "the description" ? "a system description" : path}`);
+    if (check.problems.length >= MAX_PROBLEMS) break;
+    if (!Object.hasOwn(shape, key)) report(check, `${prefix}${key}: not a property of ${path === "the description" ? "a system description" : path}`);
   }
   for (const [key, [field, isRequired]] of Object.entries(shape)) {
+    if (check.problems.length >= MAX_PROBLEMS) break;
     const v = record[key];
     if (v === undefined) {
-      if (isRequired) problems.push(`${prefix}${key}: required, missing`);
+      if (isRequired) report(check, `${prefix}${key}: required, missing`);
       continue;
     }
-    checkField(v, field, `${prefix}${key}`, problems);
+    checkField(v, field, `${prefix}${key}`, check);
   }
+  check.within.delete(value);
 }
 
-function checkField(value: unknown, field: Field, path: string, problems: string[]): void {
+function checkField(value: unknown, field: Field, path: string, check: Check): void {
   if (field === "string" || field === "number" || field === "boolean") {
-    if (typeof value !== field) problems.push(`${path}: expected a ${field}, got ${kindOf(value)}`);
+    if (typeof value !== field) report(check, `${path}: expected a ${field}, got ${kindOf(value)}`);
   } else if (field === "location") {
-    if (typeof value !== "object" || value === null) problems.push(`${path}: expected a location object, got ${kindOf(value)}`);
+    if (typeof value !== "object" || value === null) report(check, `${path}: expected a location object, got ${kindOf(value)}`);
   } else if ("oneOf" in field) {
-    if (typeof value !== "string" || !field.oneOf.includes(value)) problems.push(`${path}: expected one of ${field.oneOf.map((s) => `'${s}'`).join(", ")}, got ${typeof value === "string" ? `'${value}'` : kindOf(value)}`);
+    if (typeof value !== "string" || !field.oneOf.includes(value)) report(check, `${path}: expected one of ${field.oneOf.map((s) => `'${s}'`).join(", ")}, got ${typeof value === "string" ? `'${value}'` : kindOf(value)}`);
   } else if ("array" in field) {
     if (!Array.isArray(value)) {
-      problems.push(`${path}: expected an array, got ${kindOf(value)}`);
+      report(check, `${path}: expected an array, got ${kindOf(value)}`);
       return;
     }
     const element = field.array;
-    value.forEach((item: unknown, i) => {
-      if (element === "location") checkField(item, "location", `${path}[${i}]`, problems);
-      else checkObject(item, element, `${path}[${i}]`, problems);
-    });
-  } else checkObject(value, field.object, path, problems);
+    for (let i = 0; i < value.length && check.problems.length < MAX_PROBLEMS; i++) {
+      const item: unknown = value[i];
+      if (element === "location") checkField(item, "location", `${path}[${i}]`, check);
+      else checkObject(item, element, `${path}[${i}]`, check);
+    }
+  } else checkObject(value, field.object, path, check);
 }
