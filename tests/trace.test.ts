@@ -266,7 +266,10 @@ describe("the kernel tick drains a trace ring only when it is a quarter full or 
     const trace = new KernelTrace({ recordsPerPd: 64 }, stats, (pd) => broken.push(pd));
     const a = trace.add({ name: "a", pid: 1, ends: [] }, stats.addPd("a", 1));
     const b = trace.add({ name: "b", pid: 2, ends: [] }, stats.addPd("b", 2));
-    const drainedAt = performance.now();
+    // A whole number of ms: `drainedAt + 100 - drainedAt` is then exactly 100 (for a fraction, it can come out a
+    // rounding error short of it, and the tick at +100 was not due in about 1 run in 500). A millisecond before
+    // now, so a drain a reader asks for later is always after it.
+    const drainedAt = Math.floor(performance.now()) - 1;
     assert.equal(trace.tick(drainedAt), true, "the first tick drains: no drain yet");
     return { trace, a: new TraceRingWriter(a.buffer, a.timeOrigin), b: new TraceRingWriter(b.buffer, b.timeOrigin), aRing: a.buffer, drainedAt };
   }
