@@ -8,8 +8,8 @@ import { boot } from "../src/index.ts";
 import { resolveImages } from "../src/cli/images.ts";
 import { parseSystem } from "../src/sdf/index.ts";
 import { createTraceRing, readRecord, TraceRingReader, TraceRingWriter, type TraceRecord } from "../src/shm/trace-ring.ts";
-import { RECORD_I32, TRACE_I32, TraceKind } from "../src/protocol/trace.ts";
-import { checkTraceFile, KernelTrace, type TraceEvent } from "../src/kernel/trace.ts";
+import { RECEIVED_BY_SPIN, RECORD_I32, TRACE_I32, TraceKind } from "../src/protocol/trace.ts";
+import { checkTraceFile, KernelTrace, Operation, type TraceEvent } from "../src/kernel/trace.ts";
 import { StatsCollector } from "../src/kernel/stats.ts";
 
 /** Takes at most `max` records and decodes them as a reader of the raw spans would; counts what it could not decode. */
@@ -257,6 +257,39 @@ describe("the kernel joins an endpoint call's two records", () => {
     assert.equal(stats.endpoints.get(5)!.callLatency.summary().count, 1);
     assert.equal(trace.totals().skipped, 1);
   });
+
+  it("a call the receiver's spin took has its receive in the reply's record (ENDPOINT_REPLIED), or in a RECEIVED_BY_SPIN receive: dated from the call, never before the receiver's previous record, at the record when the call is unknown", () => {
+    const stats = new StatsCollector();
+    const trace = new KernelTrace({}, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
+    const a = trace.add({ name: "client", pid: 1, ends: [] }, stats.addPd("client", 1));
+    const b = trace.add({ name: "server", pid: 2, ends: [] }, stats.addPd("server", 2));
+    const client = new TraceRingWriter(a.buffer, a.timeOrigin);
+    const server = new TraceRingWriter(b.buffer, b.timeOrigin);
+    const base = performance.now();
+    client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
+    client.recordAt(base + 0.04, TraceKind.ENDPOINT_CALL, 5, 0, 2, 3);
+    client.recordAt(base + 0.065, TraceKind.ENDPOINT_CALL, 5, 0, 3, 3);
+    server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLIED, 5, 0, 1, 4, 3);
+    server.recordAt(base + 0.05, TraceKind.ENDPOINT_REPLY, 5, 1, 9, 0); // another sender's call
+    server.recordAt(base + 0.06, TraceKind.ENDPOINT_REPLIED, 5, 0, 2, 4, 3); // its call was published before 0.05
+    server.recordAt(base + 0.07, TraceKind.ENDPOINT_RECEIVE, 5, 0, 3, 3, RECEIVED_BY_SPIN); // taken at 0.065, written when the server took another
+    server.recordAt(base + 0.08, TraceKind.ENDPOINT_REPLIED, 5, 0, 7, 4, 3); // no record of its call
+    server.recordAt(base + 0.09, TraceKind.ENDPOINT_REPLY, 5, 0, 3, 4);
+    trace.drain();
+    const file = trace.file();
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    const µs = (ms: number): number => Math.round((ms - base) * 1e6) / 1000; // from base, to the ns
+    // seq 1: 2 ns after its call's stamp (room for the call's flow); seq 2: not before the server's previous record.
+    const on = (tid: number, name: string): TraceEvent[] => file.traceEvents.filter((e) => e.ph === "X" && e.tid === tid && e.name === name);
+    assert.deepEqual(on(2, "receive ep 5").map((e) => [e.args?.["seq"], µs(e.ts / 1000), e.args?.["label"]]), [[1, 10.002, 3], [2, 50, 3], [3, 65.002, 3], [7, 80, 3]]);
+    assert.deepEqual(on(2, "reply ep 5").map((e) => [e.args?.["seq"], µs(e.ts / 1000), e.args?.["label"]]), [[1, 30, 4], [9, 50, 0], [2, 60, 4], [7, 80, 4], [3, 90, 4]]);
+    // Each call to its receive and its reply to the call's end, for the three calls on record: 6 flows.
+    assert.equal(file.traceEvents.filter((e) => e.ph === "s").length, 6);
+    const ops = stats.pds.get("server")!.ops;
+    assert.deepEqual([ops[Operation.receive], ops[Operation.reply]], [4, 5], "a reply with its receive counts as both");
+    assert.equal(stats.endpoints.get(5)!.receives, 4);
+    assert.equal(trace.totals().skipped, 0);
+  });
 });
 
 describe("the kernel tick drains a trace ring only when it is a quarter full or the last drain is old", () => {
@@ -385,6 +418,47 @@ describe("a traced run of examples/ipc", () => {
     assert.equal(ops("server")["reply"], 2);
     assert.equal(ops("server")["ring messages received"], 3);
     assert.equal(stats.endpoints[0]!.callLatency.count, 1, "one call in 16 is timed: SEQ 1");
+  });
+
+  it("records every synchronous endpoint call's receive once, inside the call, with its label, whether the receive loop's spin took it or not", async () => {
+    const program = new URL("programs/trace-endpoint.ts", import.meta.url).pathname;
+    const { CALLS } = await import("./programs/trace-endpoint.ts");
+    const lines: string[] = [];
+    const system = await boot(
+      { protectionDomains: ["server", "a", "b"].map((name, i) => ({ name, priority: 10 - i, program })), channels: [{ ends: [{ pd: "server", id: 0 }, { pd: "a", id: 0 }] }, { ends: [{ pd: "server", id: 1 }, { pd: "b", id: 0 }] }] },
+      { trace: true, onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+    await system.whenIdle();
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    assert.deepEqual(lines.sort(), [`a: a made ${CALLS} calls, 0 wrong`, `b: b made ${CALLS} calls, 0 wrong`, `server: server answered ${2 * CALLS}`]);
+    const trace = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(trace))), []);
+    const server = 1;
+    const byMessage = (name: string, tid?: number): Map<string, TraceEvent[]> => {
+      const m = new Map<string, TraceEvent[]>();
+      for (const e of trace.traceEvents) {
+        if (e.ph !== "X" || !e.name.startsWith(`${name} ep `) || (tid !== undefined && e.tid !== tid)) continue;
+        const key = `${String(e.args?.["slot"])}:${String(e.args?.["seq"])}`;
+        m.set(key, [...(m.get(key) ?? []), e]);
+      }
+      return m;
+    };
+    const calls = byMessage("call");
+    const receives = byMessage("receive", server);
+    assert.equal(calls.size, 2 * CALLS);
+    assert.deepEqual([...receives.keys()].sort(), [...calls.keys()].sort(), "one receive for each call");
+    for (const [key, [c]] of calls) {
+      const r = receives.get(key)!;
+      assert.equal(r.length, 1, `message ${key}: ${r.length} receives`);
+      assert.equal(r[0]!.args?.["label"], c!.args?.["label"], `message ${key}: the receive has the call's label`);
+      // Times are µs with ns resolution: 1 ns of slack for rounding.
+      assert.ok(r[0]!.ts >= c!.ts - 1e-3 && r[0]!.ts <= c!.ts + c!.dur! + 1e-3, `message ${key}: received at ${r[0]!.ts}, outside its call [${c!.ts}, +${c!.dur}]`);
+    }
+    // Each call to its receive and its reply to the call's end.
+    assert.equal(trace.traceEvents.filter((e) => e.ph === "s").length, 4 * CALLS);
+    const ops = system.stats().pds.find((p) => p.name === "server")!.operations;
+    assert.deepEqual([ops["receive"], ops["reply"]], [2 * CALLS, 2 * CALLS]);
   });
 
   it("sampled (as the dashboard traces), records calls 1, 65, 129 on both ends, joined, and counts 64 for each", async () => {

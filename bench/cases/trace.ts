@@ -135,7 +135,7 @@ const cases: AnyCase[] = [
     unit: "µs/op",
     lowerIsBetter: true,
     baseline: ["endpoint.call", "floor.spin"],
-    note: "trace on: call, receive, reply records",
+    note: "trace on: the caller's record, the receiver's reply with its receive in it (a receive and a reply if its spin did not catch the call)",
     run: () => tracedRound(endpointPair, "client", 200_000),
   },
   watchedCase("unwatched"),

@@ -43,7 +43,7 @@ import { RateLimiter, validateRateLimits } from "./rate-limit.ts";
 import { OperationStats, type PerformanceStats } from "./stats.ts";
 import type { TraceRingWriter } from "../shm/trace-ring.ts";
 import { copyBytes } from "../shm/copy-bytes.ts";
-import { TraceKind } from "../protocol/trace.ts";
+import { RECEIVED_BY_SPIN, TraceKind } from "../protocol/trace.ts";
 import { messageBuffers, NO_CAPS, type MessageBuffer } from "./message-buffer.ts";
 
 /** Handles' private state (slot, endpoint, closed): kept where a confined program holding the handle cannot reach. */
@@ -226,6 +226,15 @@ export class IpcClient implements CapabilityOwner {
   private readonly stats = new OperationStats();
   /** The PD's trace ring when the system is traced (protocol/trace.ts); undefined costs one branch per operation. */
   private readonly trace: TraceRingWriter | undefined;
+  /**
+   * A traced call the receive loop's spin took and whose receive is not recorded yet: it is recorded with the
+   * reply (ENDPOINT_REPLIED) or, if this PD takes another message first, then, as an ENDPOINT_RECEIVE marked
+   * RECEIVED_BY_SPIN. `unrecordedSlot` undefined: none.
+   */
+  private unrecordedSlot: ReceiverSlot | undefined = undefined;
+  private unrecordedEndpoint = 0;
+  private unrecordedSeq = 0;
+  private unrecordedLabel = 0;
 
   constructor(link: KernelLink, trace?: TraceRingWriter) {
     this.link = link;
@@ -739,9 +748,10 @@ export class IpcClient implements CapabilityOwner {
   private receiveWith(endpoint: ReceiverEndpoint, cap: Capability, into: MessageBuffer | undefined, options: WaitFor, operation: string): Received {
     const deadline = deadlineOf(options.timeout);
     let slept = false;
+    let spun = false;
     for (;;) {
       if (this.link.hasMail()) this.drainMail();
-      const message = this.poll(endpoint, into);
+      const message = this.poll(endpoint, into, spun);
       if (message !== undefined) {
         // Counted, not timed: a receive's wait is the senders' idle time, not the cost of IPC.
         this.stats.record(-1, slept);
@@ -751,7 +761,7 @@ export class IpcClient implements CapabilityOwner {
       // (Only a bounded wait needs the check and its message: a wait forever allocates nothing per look.)
       if (deadline !== NEVER || options.signal !== undefined) this.checkWait(operation, deadline, options.signal, () => `nothing to receive on ${cap.toString()}`, "WouldBlock");
       else this.link.checkStop();
-      if (this.spinFor(endpoint)) continue;
+      if ((spun = this.spinFor(endpoint))) continue;
       slept = true;
       // A queue deferred for its rate limit is looked at again within a millisecond, not a whole slice.
       const wake = endpoint.slots.some((s) => s.throttledUntil !== 0) ? Math.min(deadline, performance.now() + 1) : deadline;
@@ -868,9 +878,15 @@ export class IpcClient implements CapabilityOwner {
     // The caller gave up: drop the reply and let go of its slot, for its next call.
     if (!delivered) Atomics.compareExchange(i32, SLOT_I32.STATE, SlotState.ABANDONED, SlotState.IDLE);
     wakeIfSleeping(i32, SLOT_I32.STATE, SLOT_I32.SENDER_SLEEPING);
-    // Recorded after the reply is published: the clock read overlaps the caller taking it.
+    // Recorded after the reply is published: the clock read overlaps the caller taking it. A call the spin took
+    // has its receive in the same record (ENDPOINT_REPLIED, the call's label in `extra`).
     const trace = this.trace;
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_REPLY, endpoint, slot.index, seq >>> 0, label >>> 0);
+    if (trace !== undefined) {
+      if (slot === this.unrecordedSlot && seq === this.unrecordedSeq) {
+        this.unrecordedSlot = undefined;
+        trace.recordAt(trace.now(), TraceKind.ENDPOINT_REPLIED, endpoint, slot.index, seq >>> 0, label >>> 0, this.unrecordedLabel);
+      } else trace.recordNumbered(TraceKind.ENDPOINT_REPLY, endpoint, slot.index, seq >>> 0, label >>> 0);
+    }
     this.stats.record(-1, false); // counted; its cost is inside the caller's timed call
     return delivered;
   }
@@ -880,7 +896,7 @@ export class IpcClient implements CapabilityOwner {
    * PD over its slots: a PD with a thousand capabilities to this endpoint gets one turn, as a PD with one
    * does. Returns the first message taken, or undefined.
    */
-  private poll(endpoint: ReceiverEndpoint, into: MessageBuffer | undefined): Received | undefined {
+  private poll(endpoint: ReceiverEndpoint, into: MessageBuffer | undefined, spun = false): Received | undefined {
     const groups = endpoint.senders;
     const n = groups.length;
     for (let k = 0; k < n; k++) {
@@ -890,7 +906,7 @@ export class IpcClient implements CapabilityOwner {
       const m = slots.length;
       for (let j = 0; j < m; j++) {
         const i = (group.next + j) % m;
-        const message = this.tryTake(endpoint, slots[i]!, into);
+        const message = this.tryTake(endpoint, slots[i]!, into, spun);
         if (message !== undefined) {
           group.next = i + 1;
           endpoint.next = g + 1;
@@ -901,11 +917,14 @@ export class IpcClient implements CapabilityOwner {
     return undefined;
   }
 
-  /** A message from `slot`, if one is waiting and may be taken: in `into` (returning INTO_BUFFER), or a new `Received`. */
-  private tryTake(endpoint: ReceiverEndpoint, slot: ReceiverSlot, into: MessageBuffer | undefined): Received | undefined {
+  /**
+   * A message from `slot`, if one is waiting and may be taken: in `into` (returning INTO_BUFFER), or a new
+   * `Received`. `spun`: the receive loop's spin saw it arrive (poll).
+   */
+  private tryTake(endpoint: ReceiverEndpoint, slot: ReceiverSlot, into: MessageBuffer | undefined, spun: boolean): Received | undefined {
     if (slot.capacity !== 0) return queuePending(slot) ? this.takeQueued(endpoint, slot, into) : undefined;
     const state = Atomics.load(slot.i32, SLOT_I32.STATE);
-    if (state === SlotState.SENT || (state === SlotState.CALLED && !slot.outstanding)) return this.take(endpoint, slot, state, into);
+    if (state === SlotState.SENT || (state === SlotState.CALLED && !slot.outstanding)) return this.take(endpoint, slot, state, into, spun);
     if (state === SlotState.ABANDONED && !slot.outstanding) letGo(slot); // a call given up before it was taken
     return undefined;
   }
@@ -914,8 +933,9 @@ export class IpcClient implements CapabilityOwner {
    * Takes the message in `slot` if its capability is still live: the revocation protocol of protocol/endpoint.ts
    * (STATUS read LIVE before the message is looked at; a send commits at its slot's CAS, a call at a second read
    * of STATUS, LIVE). Nothing here waits or writes the guard, and nothing the sender writes can make it throw.
+   * `spun`: the receive loop's spin saw the message arrive, so it was published within a poll of being taken.
    */
-  private take(endpoint: ReceiverEndpoint, slot: ReceiverSlot, state: number, into: MessageBuffer | undefined): Received | undefined {
+  private take(endpoint: ReceiverEndpoint, slot: ReceiverSlot, state: number, into: MessageBuffer | undefined, spun: boolean): Received | undefined {
     const guard = endpoint.guard;
     const at = GUARD_I32.STATUS + slot.index;
     const i32 = slot.i32;
@@ -952,8 +972,7 @@ export class IpcClient implements CapabilityOwner {
       slot.outstanding = true;
     }
     const caps = transfer === 0 ? NO_CAPS : this.claimTransfer(endpoint.id, slot.index, transfer);
-    const trace = this.trace;
-    if (trace !== undefined) trace.recordNumbered(TraceKind.ENDPOINT_RECEIVE, endpoint.id, slot.index, seq >>> 0, label);
+    if (this.trace !== undefined) this.traceReceive(endpoint.id, slot, state, seq, label, spun);
     if (into !== undefined) {
       fill(into, length, label, slot, caps);
       if (state === SlotState.CALLED) messageBuffers.hold(into, slot, seq, endpoint.id);
@@ -1044,6 +1063,28 @@ export class IpcClient implements CapabilityOwner {
       throw error;
     }
     return grants.length === 0 ? NO_CAPS : grants.map((g) => this.adopt(g));
+  }
+
+  /**
+   * Records a receive. A call the spin took (so published within a poll of now) is not stamped now, on the way
+   * to its handler: its receive goes into the record of its reply, and the trace file dates it from the
+   * caller's record of the call (protocol/trace.ts, ENDPOINT_REPLIED). One such call is kept; taking any other message
+   * before answering it records its receive now, marked to be dated from the call too (RECEIVED_BY_SPIN).
+   */
+  private traceReceive(endpoint: number, slot: ReceiverSlot, state: number, seq: number, label: number, spun: boolean): void {
+    const trace = this.trace!;
+    const pending = this.unrecordedSlot;
+    if (pending !== undefined) {
+      this.unrecordedSlot = undefined;
+      trace.recordAt(trace.now(), TraceKind.ENDPOINT_RECEIVE, this.unrecordedEndpoint, pending.index, this.unrecordedSeq >>> 0, this.unrecordedLabel, RECEIVED_BY_SPIN);
+    }
+    if (!trace.sampledNumber(seq >>> 0)) return;
+    if (spun && state === SlotState.CALLED) {
+      this.unrecordedSlot = slot;
+      this.unrecordedEndpoint = endpoint;
+      this.unrecordedSeq = seq;
+      this.unrecordedLabel = label;
+    } else trace.record(TraceKind.ENDPOINT_RECEIVE, endpoint, slot.index, seq >>> 0, label);
   }
 
   /** Spins on the endpoint's slots for the spin budget. True if something arrived. */

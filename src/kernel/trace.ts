@@ -28,7 +28,7 @@
  * endpoint calls in all.
  */
 
-import { MAX_TRACE_KIND, RECORD_FIELD, RECORD_I32, TraceKind, type TraceBootData } from "../protocol/trace.ts";
+import { MAX_TRACE_KIND, RECEIVED_BY_SPIN, RECORD_FIELD, RECORD_I32, TraceKind, type TraceBootData } from "../protocol/trace.ts";
 import { createTraceRing, readRecord, TraceRingReader, type TraceRecord } from "../shm/trace-ring.ts";
 import type { ChannelCounters, EndpointCounters, PdCounters, StatsCollector } from "./stats.ts";
 
@@ -489,7 +489,7 @@ export class KernelTrace {
   /** The trace so far as a Trace Event file (events of the last `sinceMs` only, if given), decoded now. */
   file(sinceMs?: number): TraceFile {
     this.drain();
-    this.joinAll();
+    const calledAt = this.joinAll();
     const from = sinceMs === undefined ? -Infinity : (performance.now() - sinceMs) * 1000;
     const events: TraceEvent[] = [
       { name: "process_name", cat: "__metadata", ph: "M", ts: 0, pid: TRACE_PID, tid: 0, args: { name: "isokit system" } },
@@ -501,7 +501,7 @@ export class KernelTrace {
     }
     const body: TraceEvent[] = [];
     for (const e of this.kernelEvents) if (e.ts >= from) body.push(e);
-    const decoder = new Decoder(Number.POSITIVE_INFINITY);
+    const decoder = new Decoder(Number.POSITIVE_INFINITY, calledAt);
     // The flows a window cuts in half simply never join; every other flow joins whatever the PDs' order.
     for (const pd of this.pds.values()) {
       const fromRecord = sinceMs === undefined ? pd.flight.oldest : firstAtOrAfter(pd.flight, from / 1000);
@@ -658,7 +658,8 @@ export class KernelTrace {
         }
         case TraceKind.ENDPOINT_SEND:
         case TraceKind.ENDPOINT_RECEIVE:
-        case TraceKind.ENDPOINT_REPLY: {
+        case TraceKind.ENDPOINT_REPLY:
+        case TraceKind.ENDPOINT_REPLIED: {
           const endpoint = this.endpointOf(pd, object);
           if (kind === TraceKind.ENDPOINT_SEND) {
             ops[Operation.send]! += weight;
@@ -667,6 +668,10 @@ export class KernelTrace {
             ops[Operation.receive]! += weight;
             if (endpoint !== undefined) endpoint.receives += weight;
           } else {
+            if (kind === TraceKind.ENDPOINT_REPLIED) {
+              ops[Operation.receive]! += weight; // the receive is in the reply's record
+              if (endpoint !== undefined) endpoint.receives += weight;
+            }
             ops[Operation.reply]! += weight;
             if (endpoint !== undefined) endpoint.replies += weight;
             // The call this answers waits for its end (ENDPOINT_CALL), or this waits for it (one in JOIN_EVERY).
@@ -801,24 +806,30 @@ export class KernelTrace {
    * Joins the calls the drain left unjoined (all but one in JOIN_EVERY), over everything the flight recorders
    * keep, for a trace file: a caller's PPCALL or ENDPOINT_CALL still without its round trip meets the other
    * side's record of the same call (same channel and number; same endpoint, slot and SEQ). Counts nothing (the
-   * statistics took their sample as they drained).
+   * statistics took their sample as they drained). Returns when each endpoint call kept was published, by
+   * endpoint, slot and SEQ (`endpointMessageKey`), for the receives in ENDPOINT_REPLIED records.
    */
-  private joinAll(): void {
+  private joinAll(): Map<string, number> {
     // Endpoint calls: every reply kept, by (endpoint, slot, SEQ); then every call still without its round trip.
     const replies = new Map<string, number>();
     for (const pd of this.pds.values()) {
       const f = pd.flight;
       for (let n = f.oldest; n < f.written; n++) {
         const w = f.slot(n) * RECORD_I32;
-        if (f.i32[w + RECORD_FIELD.KIND] === TraceKind.ENDPOINT_REPLY) replies.set(`${f.i32[w + RECORD_FIELD.OBJECT]! >>> 0}:${f.i32[w + RECORD_FIELD.A]! >>> 0}:${f.i32[w + RECORD_FIELD.B]! >>> 0}`, f.f64[w >> 1]!);
+        const kind = f.i32[w + RECORD_FIELD.KIND];
+        if (kind === TraceKind.ENDPOINT_REPLY || kind === TraceKind.ENDPOINT_REPLIED) replies.set(endpointMessageKey(f.i32, w), f.f64[w >> 1]!);
       }
     }
+    const calls = new Map<string, number>();
     for (const pd of this.pds.values()) {
       const f = pd.flight;
       for (let n = f.oldest; n < f.written; n++) {
         const w = f.slot(n) * RECORD_I32;
-        if (f.i32[w + RECORD_FIELD.KIND] !== TraceKind.ENDPOINT_CALL || f.i32[w + RECORD_FIELD.EXTRA] !== 0) continue;
-        const repliedAt = replies.get(`${f.i32[w + RECORD_FIELD.OBJECT]! >>> 0}:${f.i32[w + RECORD_FIELD.A]! >>> 0}:${f.i32[w + RECORD_FIELD.B]! >>> 0}`);
+        if (f.i32[w + RECORD_FIELD.KIND] !== TraceKind.ENDPOINT_CALL) continue;
+        const key = endpointMessageKey(f.i32, w);
+        calls.set(key, f.f64[w >> 1]!);
+        if (f.i32[w + RECORD_FIELD.EXTRA] !== 0) continue;
+        const repliedAt = replies.get(key);
         if (repliedAt !== undefined) this.completeEndpointCall(pd, n, f.f64[w >> 1]!, repliedAt, undefined, false);
       }
     }
@@ -847,6 +858,7 @@ export class KernelTrace {
         this.complete(join, n, caller.flight.f64[w >> 1]!, reply, repliedAt, false);
       }
     });
+    return calls;
   }
 
   private endpointOf(pd: PdTrace, id: number): EndpointCounters | undefined {
@@ -855,6 +867,11 @@ export class KernelTrace {
     pd.lastEndpointCounters = this.stats.endpoint(id);
     return pd.lastEndpointCounters;
   }
+}
+
+/** "endpoint:slot:SEQ" of the endpoint record at word `w` of `i32` (a flight recorder's). */
+function endpointMessageKey(i32: Int32Array, w: number): string {
+  return `${i32[w + RECORD_FIELD.OBJECT]! >>> 0}:${i32[w + RECORD_FIELD.A]! >>> 0}:${i32[w + RECORD_FIELD.B]! >>> 0}`;
 }
 
 /**
@@ -918,9 +935,12 @@ class Decoder {
   private readonly state = new Map<PdTrace, PdDecoding>();
   private nextFlow = 1;
   private readonly maxOpenFlows: number;
+  /** When each endpoint call was published, by `endpointMessageKey` (a trace file's; a live view has none). */
+  private readonly calledAt: ReadonlyMap<string, number> | undefined;
 
-  constructor(maxOpenFlows: number) {
+  constructor(maxOpenFlows: number, calledAt?: ReadonlyMap<string, number>) {
     this.maxOpenFlows = maxOpenFlows;
+    this.calledAt = calledAt;
   }
 
   decode(pd: PdTrace, from: number, to: number, emit: (event: TraceEvent) => void): void {
@@ -940,7 +960,8 @@ class Decoder {
 
   /** Decodes record `r`; `nextAt`: the time of the PD's next record (+Infinity if none yet). */
   private take(pd: PdTrace, state: PdDecoding, r: TraceRecord, nextAt: number, emit: (event: TraceEvent) => void): void {
-    const at = Math.max(r.at, state.lastAt);
+    const previous = state.lastAt;
+    const at = Math.max(r.at, previous);
     state.lastAt = at;
     const tid = pd.info.pid;
     switch (r.kind) {
@@ -982,17 +1003,16 @@ class Decoder {
         return;
       }
       case TraceKind.ENDPOINT_SEND:
-      case TraceKind.ENDPOINT_RECEIVE:
-      case TraceKind.ENDPOINT_REPLY: {
-        const what = r.kind === TraceKind.ENDPOINT_SEND ? "send" : r.kind === TraceKind.ENDPOINT_RECEIVE ? "receive" : "reply";
-        const ts = at * 1000;
-        const event = { name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X" as const, ts, dur: 0, pid: TRACE_PID, tid, args: { endpoint: r.object, slot: r.a, seq: r.b, label: r.label } };
-        emit(event);
-        // send / call -> receive; reply -> the call's end
-        if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply", emit, { event, mode: "move" });
-        else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message", emit);
+      case TraceKind.ENDPOINT_REPLY:
+        this.endpointInstant(pd, r.kind === TraceKind.ENDPOINT_SEND ? "send" : "reply", at, r, r.label, emit);
         return;
-      }
+      case TraceKind.ENDPOINT_RECEIVE:
+        this.endpointInstant(pd, "receive", r.extra === RECEIVED_BY_SPIN ? this.spunReceiveAt(pd, r, at, previous) : at, r, r.label, emit);
+        return;
+      case TraceKind.ENDPOINT_REPLIED:
+        this.endpointInstant(pd, "receive", this.spunReceiveAt(pd, r, at, previous), r, r.extra, emit);
+        this.endpointInstant(pd, "reply", at, r, r.label, emit);
+        return;
       case TraceKind.RING_PUBLISH:
       case TraceKind.RING_RECEIVE: {
         const what = r.kind === TraceKind.RING_PUBLISH ? "publish" : "receive";
@@ -1002,6 +1022,28 @@ class Decoder {
       default:
         return;
     }
+  }
+
+  /**
+   * When the receive loop's spin took call `r`, recorded at `at` (ms), the PD's previous record at `previous`:
+   * from the caller's record of the call (published just before the spin took it), never before the PD's
+   * previous record or its start, nor after `at`, so a caller that lies about when it called moves nothing of
+   * the receiver's past; `at` if the call is not on record. Two flow epsilons after the call's stamp, so the
+   * call's flow fits between the two.
+   */
+  private spunReceiveAt(pd: PdTrace, r: TraceRecord, at: number, previous: number): number {
+    const calledAt = this.calledAt?.get(`${r.object}:${r.a}:${r.b}`);
+    return calledAt === undefined ? at : Math.min(at, Math.max(calledAt + (2 * EPSILON_US) / 1000, previous, pd.since));
+  }
+
+  /** A send, receive or reply of endpoint message `r` at `at` (ms), and its half of the message's or reply's flow. */
+  private endpointInstant(pd: PdTrace, what: "send" | "receive" | "reply", at: number, r: TraceRecord, label: number, emit: (event: TraceEvent) => void): void {
+    const ts = at * 1000;
+    const event = { name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X" as const, ts, dur: 0, pid: TRACE_PID, tid: pd.info.pid, args: { endpoint: r.object, slot: r.a, seq: r.b, label } };
+    emit(event);
+    // send / call -> receive; reply -> the call's end
+    if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply", emit, { event, mode: "move" });
+    else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message", emit);
   }
 
   private slice(pd: PdTrace, begin: TraceRecord, endAt: number, end: TraceRecord, emit: (event: TraceEvent) => void): void {

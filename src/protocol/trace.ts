@@ -83,7 +83,12 @@ export const TraceKind = {
    * (Kind 10, once the end of a call in a record of its own, is no longer written: a record of it is skipped.)
    */
   ENDPOINT_CALL: 9,
-  /** The PD took message `b` of slot `a` of its endpoint `object`. */
+  /**
+   * The PD took message `b` of slot `a` of its endpoint `object`, label `label`. A call its receive loop's spin
+   * took is in the record of its reply instead (ENDPOINT_REPLIED); one it took so and did not answer before
+   * taking another message is recorded here when it took the other, with `extra` RECEIVED_BY_SPIN: the trace
+   * file dates it as an ENDPOINT_REPLIED's receive (`extra` 0: at `at`).
+   */
   ENDPOINT_RECEIVE: 11,
   /** The PD replied to message `b` of slot `a` of its endpoint `object`. */
   ENDPOINT_REPLY: 12,
@@ -113,11 +118,22 @@ export const TraceKind = {
    * the reply, instead of one before `protected()` runs and one after.
    */
   PROTECTED_REPLIED: 17,
+  /**
+   * An ENDPOINT_REPLY (`label` the reply's label) for a call the PD's receive loop took while spinning for it, so
+   * within a poll of its publication: the receive is in this record, `extra` the call's label, not in one of its
+   * own stamped on the way to the handler. The trace file dates the receive from the caller's ENDPOINT_CALL of
+   * the same message (not before the PD's previous record, not after this one). One clock read per served
+   * call, after the reply, as PROTECTED_REPLIED for a ppcall.
+   */
+  ENDPOINT_REPLIED: 18,
 } as const;
 export type TraceKind = (typeof TraceKind)[keyof typeof TraceKind];
 
+/** An ENDPOINT_RECEIVE's `extra`: taken by the receive loop's spin, recorded later; dated from the caller's record. */
+export const RECEIVED_BY_SPIN = 1;
+
 /** Highest kind a record may carry; a record with another kind is skipped. */
-export const MAX_TRACE_KIND = 17;
+export const MAX_TRACE_KIND = 18;
 
 /** What the kernel hands a PD when tracing is on (`PdBootData.trace`). */
 export interface TraceBootData {

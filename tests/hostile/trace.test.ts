@@ -75,6 +75,31 @@ describe("hostile trace rings", () => {
     assert.ok(latency.count > 0 && latency.count <= 200 && latency.maxNs <= lived, `serve latency ${JSON.stringify(latency)}, system up ${lived} ns`);
   });
 
+  test("a caller that lies about when it called an endpoint moves none of the server's receives back over the server's past", async () => {
+    const lines: string[] = [];
+    const before = performance.now() * 1000; // µs on the kernel's clock, as the trace's timestamps are
+    const liar = program("trace-endpoint-liar");
+    await using system = await start(
+      { protectionDomains: [{ name: "server", priority: 200, program: liar }, { name: "liar", priority: 100, program: liar }], channels: [{ ends: [{ pd: "liar", id: 0 }, { pd: "server", id: 0 }] }] },
+      // Trusted: the liar writes its trace ring's raw memory (from workerData); the server runs the same program.
+      { trace: true, trusted: ["liar", "server"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    const { CALLS } = await import("./programs/trace-endpoint-liar.ts");
+    assert.ok(lines.includes(`liar: lied about ${CALLS} calls`), lines.join("\n"));
+    const file = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    const server = 1; // the first PD's track
+    const events = file.traceEvents.filter((e) => e.ph === "X" && e.tid === server && e.cat === "endpoint");
+    assert.equal(events.filter((e) => e.name.startsWith("receive ")).length, CALLS);
+    assert.equal(events.filter((e) => e.name.startsWith("reply ")).length, CALLS);
+    // In order, each receive after the server's previous event (1 ns of slack for rounding) and after it booted.
+    for (const e of events) assert.ok(e.ts >= before, `${e.name} ${String(e.args?.["seq"])} at ${e.ts} µs, before the system booted at ${before}`);
+    for (let k = 1; k < events.length; k++) assert.ok(events[k]!.ts >= events[k - 1]!.ts - 1e-3, `${events[k]!.name} at ${events[k]!.ts} before ${events[k - 1]!.name} at ${events[k - 1]!.ts}`);
+    assert.deepEqual(events.map((e) => e.name.split(" ")[0]), Array.from({ length: 2 * CALLS }, (_, k) => (k % 2 === 0 ? "receive" : "reply")));
+  });
+
   test("a trace ring whose HEAD runs a million records ahead is refused and faults its PD alone", async () => {
     await using system = await start(
       { ...honest, protectionDomains: [...honest.protectionDomains, { name: "breaker", priority: 1, program: program("trace-breaker") }] },

@@ -16,7 +16,7 @@ export default protectionDomain({
     for (let k = 0; k < 1000; k++) {
       const at = TRACE_RECORDS / 4 + ((head + k) & (capacity - 1)) * RECORD_I32;
       f64[at >> 1] = times[k % times.length]!;
-      i32[at + 2] = k % 20; // kinds 0..19: 1..14 exist
+      i32[at + 2] = k % 20; // kinds 0..19: the format has 1..18
       i32[at + 3] = (k * 7919) | 0; // channel / endpoint ids it does not hold
       i32[at + 4] = k;
       i32[at + 5] = -k;
