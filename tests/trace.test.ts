@@ -420,7 +420,7 @@ describe("a traced run of examples/ipc", () => {
     assert.equal(stats.endpoints[0]!.callLatency.count, 1, "one call in 16 is timed: SEQ 1");
   });
 
-  it("records every synchronous endpoint call's receive once, inside the call, with its label, whether the receive loop's spin took it or not", async () => {
+  it("records every synchronous endpoint call's receive once, inside the call, with its label, whether the receive loop's spin, its first poll after a reply, or neither took it", async () => {
     const program = new URL("programs/trace-endpoint.ts", import.meta.url).pathname;
     const { CALLS } = await import("./programs/trace-endpoint.ts");
     const lines: string[] = [];

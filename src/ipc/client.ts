@@ -235,6 +235,8 @@ export class IpcClient implements CapabilityOwner {
   private unrecordedEndpoint = 0;
   private unrecordedSeq = 0;
   private unrecordedLabel = 0;
+  /** The last answer (`answer`) wrote a trace record. */
+  private replyRecorded = false;
 
   constructor(link: KernelLink, trace?: TraceRingWriter) {
     this.link = link;
@@ -744,11 +746,18 @@ export class IpcClient implements CapabilityOwner {
     }
   }
 
-  /** The receive loop: one message into `into` (returning INTO_BUFFER), or as a new `Received`. */
-  private receiveWith(endpoint: ReceiverEndpoint, cap: Capability, into: MessageBuffer | undefined, options: WaitFor, operation: string): Received {
+  /**
+   * The receive loop: one message into `into` (returning INTO_BUFFER), or as a new `Received`. `afterRecord`:
+   * called right after this PD wrote a trace record (the reply of a replyRecv), so a message its first poll
+   * takes is taken within a poll of that record, as one the spin caught is within a poll of its publication:
+   * either way the trace file can date the receive from the call and the PD's previous record (traceReceive).
+   * Without it, a server that is always a little behind its caller would read the clock on every call's path,
+   * and stay behind.
+   */
+  private receiveWith(endpoint: ReceiverEndpoint, cap: Capability, into: MessageBuffer | undefined, options: WaitFor, operation: string, afterRecord = false): Received {
     const deadline = deadlineOf(options.timeout);
     let slept = false;
-    let spun = false;
+    let spun = afterRecord;
     for (;;) {
       if (this.link.hasMail()) this.drainMail();
       const message = this.poll(endpoint, into, spun);
@@ -830,7 +839,7 @@ export class IpcClient implements CapabilityOwner {
   /** seL4 ReplyRecv: answers one call and waits for the next message, in one operation. */
   replyRecv(to: ReplyCapability, data: Uint8Array, cap: Capability, options: WaitFor & { label?: number } = {}): Received {
     this.reply(to, data, options.label === undefined ? {} : { label: options.label });
-    return this.receive(cap, options);
+    return this.receiveWith(this.receiveEndpoint(cap, "receive"), cap, undefined, options, "receive", this.replyRecorded);
   }
 
   /**
@@ -853,7 +862,7 @@ export class IpcClient implements CapabilityOwner {
   replyRecvInto(cap: Capability, buffer: MessageBuffer, options: WaitFor = NO_OPTIONS): void {
     const endpoint = this.receiveEndpoint(cap, "replyRecvInto");
     this.replyInto(buffer);
-    this.receiveWith(endpoint, cap, buffer, options, "replyRecvInto");
+    this.receiveWith(endpoint, cap, buffer, options, "replyRecvInto", this.replyRecorded);
   }
 
   /**
@@ -885,7 +894,8 @@ export class IpcClient implements CapabilityOwner {
       if (slot === this.unrecordedSlot && seq === this.unrecordedSeq) {
         this.unrecordedSlot = undefined;
         trace.recordAt(trace.now(), TraceKind.ENDPOINT_REPLIED, endpoint, slot.index, seq >>> 0, label >>> 0, this.unrecordedLabel);
-      } else trace.recordNumbered(TraceKind.ENDPOINT_REPLY, endpoint, slot.index, seq >>> 0, label >>> 0);
+        this.replyRecorded = true;
+      } else if ((this.replyRecorded = trace.sampledNumber(seq >>> 0))) trace.record(TraceKind.ENDPOINT_REPLY, endpoint, slot.index, seq >>> 0, label >>> 0);
     }
     this.stats.record(-1, false); // counted; its cost is inside the caller's timed call
     return delivered;
@@ -1066,9 +1076,10 @@ export class IpcClient implements CapabilityOwner {
   }
 
   /**
-   * Records a receive. A call the spin took (so published within a poll of now) is not stamped now, on the way
-   * to its handler: its receive goes into the record of its reply, and the trace file dates it from the
-   * caller's record of the call (protocol/trace.ts, ENDPOINT_REPLIED). One such call is kept; taking any other message
+   * Records a receive. A call the spin took (so published within a poll of now), or that the first poll took
+   * right after this PD's previous record (`spun` either way, receiveWith), is not stamped now, on the way to
+   * its handler: its receive goes into the record of its reply, and the trace file dates it from the caller's
+   * record of the call and this PD's previous record (protocol/trace.ts, ENDPOINT_REPLIED). One such call is kept; taking any other message
    * before answering it records its receive now, marked to be dated from the call too (RECEIVED_BY_SPIN).
    */
   private traceReceive(endpoint: number, slot: ReceiverSlot, state: number, seq: number, label: number, spun: boolean): void {

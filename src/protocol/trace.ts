@@ -85,7 +85,8 @@ export const TraceKind = {
   ENDPOINT_CALL: 9,
   /**
    * The PD took message `b` of slot `a` of its endpoint `object`, label `label`. A call its receive loop's spin
-   * took is in the record of its reply instead (ENDPOINT_REPLIED); one it took so and did not answer before
+   * took (or its first poll after a record) is in the record of its reply instead (ENDPOINT_REPLIED); one it
+   * took so and did not answer before
    * taking another message is recorded here when it took the other, with `extra` RECEIVED_BY_SPIN: the trace
    * file dates it as an ENDPOINT_REPLIED's receive (`extra` 0: at `at`).
    */
@@ -120,9 +121,10 @@ export const TraceKind = {
   PROTECTED_REPLIED: 17,
   /**
    * An ENDPOINT_REPLY (`label` the reply's label) for a call the PD's receive loop took while spinning for it, so
-   * within a poll of its publication: the receive is in this record, `extra` the call's label, not in one of its
-   * own stamped on the way to the handler. The trace file dates the receive from the caller's ENDPOINT_CALL of
-   * the same message (not before the PD's previous record, not after this one). One clock read per served
+   * within a poll of its publication, or in its first poll right after the PD's previous record (the reply of a
+   * replyRecv), so within a poll of that: the receive is in this record, `extra` the call's label, not in one of
+   * its own stamped on the way to the handler. The trace file dates the receive from the caller's ENDPOINT_CALL
+   * of the same message, not before the PD's previous record, not after this one. One clock read per served
    * call, after the reply, as PROTECTED_REPLIED for a ppcall.
    */
   ENDPOINT_REPLIED: 18,
