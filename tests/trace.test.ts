@@ -290,6 +290,35 @@ describe("the kernel joins an endpoint call's two records", () => {
     assert.equal(stats.endpoints.get(5)!.receives, 4);
     assert.equal(trace.totals().skipped, 0);
   });
+
+  it("the other side's word moves no reply back over the receiver's receive, and no call back over the caller's previous record: the flow is dropped instead", () => {
+    const stats = new StatsCollector();
+    const trace = new KernelTrace({}, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
+    const a = trace.add({ name: "client", pid: 1, ends: [] }, stats.addPd("client", 1));
+    const b = trace.add({ name: "server", pid: 2, ends: [] }, stats.addPd("server", 2));
+    const client = new TraceRingWriter(a.buffer, a.timeOrigin);
+    const server = new TraceRingWriter(b.buffer, b.timeOrigin);
+    const base = performance.now();
+    // Call 1: its caller says it went on at 0.011, before the reply it waited for (0.030).
+    client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
+    client.recordAt(base + 0.011, TraceKind.ENDPOINT_SEND, 5, 1, 7, 0);
+    // Call 2: its receiver says it took it at 0.040, before the caller's previous record (0.045) and its call (0.050).
+    client.recordAt(base + 0.045, TraceKind.ENDPOINT_SEND, 5, 1, 8, 0);
+    client.recordAt(base + 0.05, TraceKind.ENDPOINT_CALL, 5, 0, 2, 3);
+    server.recordAt(base + 0.02, TraceKind.ENDPOINT_RECEIVE, 5, 0, 1, 3);
+    server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLY, 5, 0, 1, 4);
+    server.recordAt(base + 0.04, TraceKind.ENDPOINT_RECEIVE, 5, 0, 2, 3);
+    server.recordAt(base + 0.06, TraceKind.ENDPOINT_REPLY, 5, 0, 2, 4);
+    trace.drain();
+    const file = trace.file();
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    const µs = (ts: number): number => Math.round((ts / 1000 - base) * 1e6) / 1000;
+    const track = (tid: number): [string, number][] => file.traceEvents.filter((e) => e.ph === "X" && e.tid === tid).map((e) => [`${e.name} ${String(e.args?.["seq"])}`, µs(e.ts)]);
+    assert.deepEqual(track(2), [["receive ep 5 1", 20], ["reply ep 5 1", 30], ["receive ep 5 2", 40], ["reply ep 5 2", 60]], "the server's track as it stamped it");
+    assert.deepEqual(track(1), [["call ep 5 1", 10], ["send ep 5 7", 11], ["send ep 5 8", 45], ["call ep 5 2", 50]], "the client's track as it stamped it");
+    // Call 1's message flow and call 2's reply flow fit; call 1's reply and call 2's message do not.
+    assert.equal(file.traceEvents.filter((e) => e.ph === "s").length, 2);
+  });
 });
 
 describe("the kernel tick drains a trace ring only when it is a quarter full or the last drain is old", () => {

@@ -915,9 +915,11 @@ interface FlowHalf {
    * read overlaps the other side's work: a ppcall (stamped after the call was published) and an endpoint reply
    * (after the reply was). A PD preempted there stamps late, after the other side already went on; the other
    * side's stamp proves what was published by when, so the ppcall's slice is stretched back to the serving's
-   * start (`extend`) and the reply moved back to just before the caller saw it (`move`).
+   * start (`extend`) and the reply moved back to just before the caller saw it (`move`), but never before
+   * `notBefore` (µs), the PD's previous event: what the other side says moves nothing of this PD's past (where
+   * that leaves the flow no room, nothing moves and the flow is dropped).
    */
-  readonly stretch?: { readonly event: { ts: number; dur: number }; readonly mode: "extend" | "move" };
+  readonly stretch?: { readonly event: { ts: number; dur: number }; readonly mode: "extend" | "move"; readonly notBefore: number };
 }
 
 /** Per-PD decoding state: begins waiting for their end, and the PD's last time (its events are kept monotonic). */
@@ -937,6 +939,8 @@ class Decoder {
   private readonly maxOpenFlows: number;
   /** When each endpoint call was published, by `endpointMessageKey` (a trace file's; a live view has none). */
   private readonly calledAt: ReadonlyMap<string, number> | undefined;
+  /** The previous event's time (ms) on the track of the record being decoded: a stretched slice stays after it. */
+  private previousAt = 0;
 
   constructor(maxOpenFlows: number, calledAt?: ReadonlyMap<string, number>) {
     this.maxOpenFlows = maxOpenFlows;
@@ -963,6 +967,7 @@ class Decoder {
     const previous = state.lastAt;
     const at = Math.max(r.at, previous);
     state.lastAt = at;
+    this.previousAt = previous;
     const tid = pd.info.pid;
     switch (r.kind) {
       case TraceKind.NOTIFIED_BEGIN:
@@ -1004,15 +1009,17 @@ class Decoder {
       }
       case TraceKind.ENDPOINT_SEND:
       case TraceKind.ENDPOINT_REPLY:
-        this.endpointInstant(pd, r.kind === TraceKind.ENDPOINT_SEND ? "send" : "reply", at, r, r.label, emit);
+        this.endpointInstant(pd, r.kind === TraceKind.ENDPOINT_SEND ? "send" : "reply", at, r, r.label, previous, emit);
         return;
       case TraceKind.ENDPOINT_RECEIVE:
-        this.endpointInstant(pd, "receive", r.extra === RECEIVED_BY_SPIN ? this.spunReceiveAt(pd, r, at, previous) : at, r, r.label, emit);
+        this.endpointInstant(pd, "receive", r.extra === RECEIVED_BY_SPIN ? this.spunReceiveAt(pd, r, at, previous) : at, r, r.label, previous, emit);
         return;
-      case TraceKind.ENDPOINT_REPLIED:
-        this.endpointInstant(pd, "receive", this.spunReceiveAt(pd, r, at, previous), r, r.extra, emit);
-        this.endpointInstant(pd, "reply", at, r, r.label, emit);
+      case TraceKind.ENDPOINT_REPLIED: {
+        const received = this.spunReceiveAt(pd, r, at, previous);
+        this.endpointInstant(pd, "receive", received, r, r.extra, previous, emit);
+        this.endpointInstant(pd, "reply", at, r, r.label, received, emit);
         return;
+      }
       case TraceKind.RING_PUBLISH:
       case TraceKind.RING_RECEIVE: {
         const what = r.kind === TraceKind.RING_PUBLISH ? "publish" : "receive";
@@ -1036,13 +1043,16 @@ class Decoder {
     return calledAt === undefined ? at : Math.min(at, Math.max(calledAt + (2 * EPSILON_US) / 1000, previous, pd.since));
   }
 
-  /** A send, receive or reply of endpoint message `r` at `at` (ms), and its half of the message's or reply's flow. */
-  private endpointInstant(pd: PdTrace, what: "send" | "receive" | "reply", at: number, r: TraceRecord, label: number, emit: (event: TraceEvent) => void): void {
+  /**
+   * A send, receive or reply of endpoint message `r` at `at` (ms), and its half of the message's or reply's flow;
+   * `previous` (ms): the PD's previous event, which a reply is never moved back over.
+   */
+  private endpointInstant(pd: PdTrace, what: "send" | "receive" | "reply", at: number, r: TraceRecord, label: number, previous: number, emit: (event: TraceEvent) => void): void {
     const ts = at * 1000;
     const event = { name: `${what} ep ${r.object}`, cat: "endpoint", ph: "X" as const, ts, dur: 0, pid: TRACE_PID, tid: pd.info.pid, args: { endpoint: r.object, slot: r.a, seq: r.b, label } };
     emit(event);
     // send / call -> receive; reply -> the call's end
-    if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply", emit, { event, mode: "move" });
+    if (what === "reply") this.flow(pd, `r:${r.object}:${r.a}:${r.b}`, "s", ts, ts, ts, "reply", emit, { event, mode: "move", notBefore: previous * 1000 });
     else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message", emit);
   }
 
@@ -1056,7 +1066,7 @@ class Decoder {
         const channel = pd.channelOf[begin.object]!;
         const event = { name: `ppcall → ${pd.peerOf[begin.object] ?? "?"}`, cat: "ppcall", ph: "X" as const, ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label, replyLabel: end.label } };
         emit(event);
-        this.flow(pd, `c:${channel}:${begin.b}`, "s", ts, ts, last, "ppcall", emit, { event, mode: "extend" });
+        this.flow(pd, `c:${channel}:${begin.b}`, "s", ts, ts, last, "ppcall", emit, { event, mode: "extend", notBefore: this.previousAt * 1000 });
         this.flow(pd, `p:${channel}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
       }
@@ -1074,7 +1084,7 @@ class Decoder {
         const event = { name: `call ep ${begin.object}`, cat: "endpoint", ph: "X" as const, ts, dur, pid: TRACE_PID, tid, args: { endpoint: begin.object, slot: begin.a, seq: begin.b, label: begin.label } };
         emit(event);
         // Stamped after publishing, as a ppcall is: stretched back to the receive if that was stamped first.
-        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message", emit, { event, mode: "extend" });
+        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message", emit, { event, mode: "extend", notBefore: this.previousAt * 1000 });
         this.flow(pd, `r:${begin.object}:${begin.a}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
       }
@@ -1103,15 +1113,19 @@ class Decoder {
     const late = start.stretch;
     if (late?.mode === "extend" && start.from > finish.from) {
       // The call's slice begins where its serving began at the latest (see FlowHalf.stretch).
-      const at = Math.max(0, finish.from - 2 * EPSILON_US);
-      late.event.dur += late.event.ts - at;
-      late.event.ts = at;
-      start = { ...start, ts: at, from: at };
+      const at = Math.max(0, late.notBefore, finish.from - 2 * EPSILON_US);
+      if (at < start.from && at <= finish.to) {
+        late.event.dur += late.event.ts - at;
+        late.event.ts = at;
+        start = { ...start, ts: at, from: at };
+      }
     } else if (late?.mode === "move" && start.from > finish.to) {
       // The reply was published before the caller saw it (see FlowHalf.stretch).
-      const at = Math.max(0, finish.from, finish.to - 2 * EPSILON_US);
-      late.event.ts = at;
-      start = { ...start, ts: at, from: at, to: at };
+      const at = Math.max(0, late.notBefore, finish.from, finish.to - 2 * EPSILON_US);
+      if (at < start.from && at <= finish.to) {
+        late.event.ts = at;
+        start = { ...start, ts: at, from: at, to: at };
+      }
     }
     // Inside each slice by EPSILON_US where the slice is long enough, so rounding cannot push a point out.
     const inside = (h: FlowHalf, t: number): number => Math.min(Math.max(t, h.from + Math.min(EPSILON_US, (h.to - h.from) / 2)), h.to - Math.min(EPSILON_US, (h.to - h.from) / 2));
