@@ -231,7 +231,8 @@ describe("the kernel joins a ppcall's two records", () => {
 });
 
 describe("the kernel joins an endpoint call's two records", () => {
-  it("the caller's ENDPOINT_CALL gets its round trip from the receiver's reply, whichever is read first (the file joins what the drain does not); kind 10 is skipped", () => {
+  /** A kernel trace of two PDs, "client" (track 1) and "server" (track 2), and each one's ring writer. */
+  const clientAndServer = () => {
     const stats = new StatsCollector();
     const trace = new KernelTrace({}, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
     const a = trace.add({ name: "client", pid: 1, ends: [] }, stats.addPd("client", 1));
@@ -239,6 +240,11 @@ describe("the kernel joins an endpoint call's two records", () => {
     const client = new TraceRingWriter(a.buffer, a.timeOrigin);
     const server = new TraceRingWriter(b.buffer, b.timeOrigin);
     const base = performance.now();
+    return { stats, trace, client, server, base };
+  };
+
+  it("the caller's ENDPOINT_CALL gets its round trip from the receiver's reply, whichever is read first (the file joins what the drain does not); kind 10 is skipped", () => {
+    const { stats, trace, client, server, base } = clientAndServer();
     client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
     server.recordAt(base + 0.02, TraceKind.ENDPOINT_RECEIVE, 5, 0, 1, 3);
     server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLY, 5, 0, 1, 4);
@@ -259,13 +265,7 @@ describe("the kernel joins an endpoint call's two records", () => {
   });
 
   it("a call the receiver's spin took has its receive in the reply's record (ENDPOINT_REPLIED), or in a RECEIVED_BY_SPIN receive: dated from the call, never before the receiver's previous record, at the record when the call is unknown", () => {
-    const stats = new StatsCollector();
-    const trace = new KernelTrace({}, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
-    const a = trace.add({ name: "client", pid: 1, ends: [] }, stats.addPd("client", 1));
-    const b = trace.add({ name: "server", pid: 2, ends: [] }, stats.addPd("server", 2));
-    const client = new TraceRingWriter(a.buffer, a.timeOrigin);
-    const server = new TraceRingWriter(b.buffer, b.timeOrigin);
-    const base = performance.now();
+    const { stats, trace, client, server, base } = clientAndServer();
     client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
     client.recordAt(base + 0.04, TraceKind.ENDPOINT_CALL, 5, 0, 2, 3);
     client.recordAt(base + 0.065, TraceKind.ENDPOINT_CALL, 5, 0, 3, 3);
@@ -292,13 +292,7 @@ describe("the kernel joins an endpoint call's two records", () => {
   });
 
   it("the other side's word moves no reply back over the receiver's receive, and no call back over the caller's previous record: the flow is dropped instead", () => {
-    const stats = new StatsCollector();
-    const trace = new KernelTrace({}, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
-    const a = trace.add({ name: "client", pid: 1, ends: [] }, stats.addPd("client", 1));
-    const b = trace.add({ name: "server", pid: 2, ends: [] }, stats.addPd("server", 2));
-    const client = new TraceRingWriter(a.buffer, a.timeOrigin);
-    const server = new TraceRingWriter(b.buffer, b.timeOrigin);
-    const base = performance.now();
+    const { trace, client, server, base } = clientAndServer();
     // Call 1: its caller says it went on at 0.011, before the reply it waited for (0.030).
     client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
     client.recordAt(base + 0.011, TraceKind.ENDPOINT_SEND, 5, 1, 7, 0);
