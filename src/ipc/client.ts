@@ -1079,8 +1079,9 @@ export class IpcClient implements CapabilityOwner {
    * Records a receive. A call the spin took (so published within a poll of now), or that the first poll took
    * right after this PD's previous record (`spun` either way, receiveWith), is not stamped now, on the way to
    * its handler: its receive goes into the record of its reply, and the trace file dates it from the caller's
-   * record of the call and this PD's previous record (protocol/trace.ts, ENDPOINT_REPLIED). One such call is kept; taking any other message
-   * before answering it records its receive now, marked to be dated from the call too (RECEIVED_BY_SPIN).
+   * record of the call and this PD's previous record (protocol/trace.ts, ENDPOINT_REPLIED). One such call is
+   * kept; taking any other message before answering it records its receive now, marked to be dated from the
+   * call too (RECEIVED_BY_SPIN).
    */
   private traceReceive(endpoint: number, slot: ReceiverSlot, state: number, seq: number, label: number, spun: boolean): void {
     const trace = this.trace!;

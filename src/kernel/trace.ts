@@ -939,8 +939,6 @@ class Decoder {
   private readonly maxOpenFlows: number;
   /** When each endpoint call was published, by `endpointMessageKey` (a trace file's; a live view has none). */
   private readonly calledAt: ReadonlyMap<string, number> | undefined;
-  /** The previous event's time (ms) on the track of the record being decoded: a stretched slice stays after it. */
-  private previousAt = 0;
 
   constructor(maxOpenFlows: number, calledAt?: ReadonlyMap<string, number>) {
     this.maxOpenFlows = maxOpenFlows;
@@ -967,7 +965,6 @@ class Decoder {
     const previous = state.lastAt;
     const at = Math.max(r.at, previous);
     state.lastAt = at;
-    this.previousAt = previous;
     const tid = pd.info.pid;
     switch (r.kind) {
       case TraceKind.NOTIFIED_BEGIN:
@@ -979,7 +976,7 @@ class Decoder {
         const begin = state.open.get(key);
         if (begin === undefined || begin.b !== r.b) return;
         state.open.delete(key);
-        this.slice(pd, begin, at, r, emit);
+        this.slice(pd, begin, at, r, previous, emit);
         return;
       }
       case TraceKind.PPCALL:
@@ -992,14 +989,14 @@ class Decoder {
         const [beginKind, endKind] = r.kind === TraceKind.PPCALL ? [TraceKind.PPCALL_BEGIN, TraceKind.PPCALL_END] : [TraceKind.PROTECTED_BEGIN, TraceKind.PROTECTED_END];
         const end = { ...r, kind: endKind, at: r.kind === TraceKind.PPCALL ? Math.min(r.at + r.a / 1e6, Math.max(r.at, nextAt)) : r.at + r.a / 1e6, label: r.extra };
         state.lastAt = Math.max(state.lastAt, end.at);
-        this.slice(pd, { ...r, at, kind: beginKind }, Math.max(at, end.at), end, emit);
+        this.slice(pd, { ...r, at, kind: beginKind }, Math.max(at, end.at), end, previous, emit);
         return;
       }
       case TraceKind.ENDPOINT_CALL: {
         // A whole call in one record; its end is the receiver's word, so it is kept before the caller's next record.
         const endAt = Math.max(at, Math.min(r.at + r.extra / 1e6, Math.max(r.at, nextAt)));
         state.lastAt = Math.max(state.lastAt, endAt);
-        this.slice(pd, { ...r, at }, endAt, { ...r, at: endAt }, emit);
+        this.slice(pd, { ...r, at }, endAt, { ...r, at: endAt }, previous, emit);
         return;
       }
       case TraceKind.NOTIFY: {
@@ -1056,7 +1053,8 @@ class Decoder {
     else this.flow(pd, `e:${r.object}:${r.a}:${r.b}`, what === "send" ? "s" : "f", ts, ts, ts, "message", emit);
   }
 
-  private slice(pd: PdTrace, begin: TraceRecord, endAt: number, end: TraceRecord, emit: (event: TraceEvent) => void): void {
+  /** A slice from `begin` to `endAt` (ms) and its flows; `previous` (ms): the PD's previous event, which a call's slice is never stretched back over. */
+  private slice(pd: PdTrace, begin: TraceRecord, endAt: number, end: TraceRecord, previous: number, emit: (event: TraceEvent) => void): void {
     const ts = begin.at * 1000;
     const dur = Math.max(0, (endAt - begin.at) * 1000);
     const tid = pd.info.pid;
@@ -1066,7 +1064,7 @@ class Decoder {
         const channel = pd.channelOf[begin.object]!;
         const event = { name: `ppcall → ${pd.peerOf[begin.object] ?? "?"}`, cat: "ppcall", ph: "X" as const, ts, dur, pid: TRACE_PID, tid, args: { channel: begin.object, call: begin.b, label: begin.label, replyLabel: end.label } };
         emit(event);
-        this.flow(pd, `c:${channel}:${begin.b}`, "s", ts, ts, last, "ppcall", emit, { event, mode: "extend", notBefore: this.previousAt * 1000 });
+        this.flow(pd, `c:${channel}:${begin.b}`, "s", ts, ts, last, "ppcall", emit, { event, mode: "extend", notBefore: previous * 1000 });
         this.flow(pd, `p:${channel}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
       }
@@ -1084,7 +1082,7 @@ class Decoder {
         const event = { name: `call ep ${begin.object}`, cat: "endpoint", ph: "X" as const, ts, dur, pid: TRACE_PID, tid, args: { endpoint: begin.object, slot: begin.a, seq: begin.b, label: begin.label } };
         emit(event);
         // Stamped after publishing, as a ppcall is: stretched back to the receive if that was stamped first.
-        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message", emit, { event, mode: "extend", notBefore: this.previousAt * 1000 });
+        this.flow(pd, `e:${begin.object}:${begin.a}:${begin.b}`, "s", ts, ts, last, "message", emit, { event, mode: "extend", notBefore: previous * 1000 });
         this.flow(pd, `r:${begin.object}:${begin.a}:${begin.b}`, "f", last, ts, last, "reply", emit);
         return;
       }

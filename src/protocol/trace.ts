@@ -86,9 +86,8 @@ export const TraceKind = {
   /**
    * The PD took message `b` of slot `a` of its endpoint `object`, label `label`. A call its receive loop's spin
    * took (or its first poll after a record) is in the record of its reply instead (ENDPOINT_REPLIED); one it
-   * took so and did not answer before
-   * taking another message is recorded here when it took the other, with `extra` RECEIVED_BY_SPIN: the trace
-   * file dates it as an ENDPOINT_REPLIED's receive (`extra` 0: at `at`).
+   * took so and did not answer before taking another message is recorded here when it took the other, with
+   * `extra` RECEIVED_BY_SPIN: the trace file dates it as an ENDPOINT_REPLIED's receive (`extra` 0: at `at`).
    */
   ENDPOINT_RECEIVE: 11,
   /** The PD replied to message `b` of slot `a` of its endpoint `object`. */
