@@ -200,9 +200,11 @@ class CallJoin {
 }
 
 /**
- * The last `limit` raw records of one PD, in kernel memory. Grows by doubling up to `limit` records, so a PD
- * that records little costs little. `written` counts every record ever put in; record n (0-based, over the
- * whole run) is kept while n >= written - limit.
+ * The last `limit` raw records of one PD, in kernel memory. Starts at 1,024 records and grows once, to its full
+ * size, when it needs more: a PD that records little costs little, and one that records much costs one copy of
+ * 1,024 records (growing by doubling copied a PD's records again and again as a traced system warmed up, and
+ * each new buffer was garbage for the main thread's GC, on a machine whose cores the PDs spin on). `written`
+ * counts every record ever put in; record n (0-based, over the whole run) is kept while n >= written - limit.
  */
 class FlightRecorder {
   i32: Int32Array;
@@ -251,8 +253,7 @@ class FlightRecorder {
 
   private grow(more: number): void {
     if (this.capacity >= this.limit || this.written + more <= this.capacity) return;
-    let capacity = this.capacity;
-    while (capacity < this.written + more && capacity < this.limit) capacity *= 2;
+    const capacity = 2 ** Math.ceil(Math.log2(this.limit));
     // Not wrapped yet (capacity only grows while written <= capacity): the records are in order at the start.
     const i32 = new Int32Array(capacity * RECORD_I32);
     i32.set(this.i32.subarray(0, this.written * RECORD_I32));
@@ -567,11 +568,11 @@ export class KernelTrace {
       const object = i32[w + RECORD_FIELD.OBJECT]! >>> 0;
       const b = i32[w + RECORD_FIELD.B]! >>> 0;
       if (kind === runKind && object === runObject) {
-        run++;
-        if (runJoin !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) {
-          if (kind === TraceKind.PPCALL) this.joinCall(runJoin, pd, runIndex, b, n, at);
-          else this.joinServing(runJoin, pd, runIndex, b, n, at);
-        }
+        // This record and the ones after it that continue the run, in a loop of their own (which takes this one
+        // at least: it passed the same checks above).
+        const end = Math.max(n + 1, this.runEnd(pd, n, to, now, runJoin, runIndex));
+        run += end - n;
+        n = end - 1;
         continue;
       }
       if (run > 0) this.countRun(pd, runKind, runLocal, run);
@@ -719,6 +720,34 @@ export class KernelTrace {
       }
     }
     if (run > 0) this.countRun(pd, runKind, runLocal, run);
+  }
+
+  /**
+   * The run's loop (`scan`): from record `from` of `pd`, which continues the run (same kind and object as its
+   * first record, a PPCALL or PROTECTED_REPLIED, and valid), to the first record that does not, or `to`. Joins
+   * the sampled calls on the way (`join`, channel `index`). Returns where the run stopped.
+   */
+  private runEnd(pd: PdTrace, from: number, to: number, now: number, join: CallJoin | undefined, index: number): number {
+    const flight = pd.flight;
+    const i32 = flight.i32;
+    const f64 = flight.f64;
+    const w0 = flight.slot(from) * RECORD_I32;
+    const kind = i32[w0 + RECORD_FIELD.KIND]!;
+    const object = i32[w0 + RECORD_FIELD.OBJECT]!;
+    const calls = kind === TraceKind.PPCALL;
+    const latest = now + 1;
+    let n = from;
+    for (; n < to; n++) {
+      const w = flight.slot(n) * RECORD_I32;
+      const at = f64[w >> 1]!;
+      if (i32[w + RECORD_FIELD.KIND] !== kind || i32[w + RECORD_FIELD.OBJECT] !== object || !(at >= 0 && at <= latest)) break;
+      const b = i32[w + RECORD_FIELD.B]! >>> 0;
+      if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) {
+        if (calls) this.joinCall(join, pd, index, b, n, at);
+        else this.joinServing(join, pd, index, b, n, at);
+      }
+    }
+    return n;
   }
 
   /** Counts the `run` records after the first of a run (`scan`): PPCALLs or PROTECTED_REPLIEDs on channel id `local`. */
