@@ -33,6 +33,12 @@ export class ChannelMemory {
   readonly peerDead: number;
   /** Int32 index of this end's own "dead" flag. */
   readonly selfDead: number;
+  /**
+   * The tag `readMessage` returned last: a message with the same label and count gets the same (immutable)
+   * object, so that back-to-back calls allocate nothing here. Each allocation on a hot path is a scavenge
+   * sooner, and a scavenge stops the PD (and wakes V8's helper threads) for a few hundred microseconds.
+   */
+  private lastRead: MessageInfo | undefined;
 
   constructor(buffer: SharedArrayBuffer, end: 0 | 1) {
     if (buffer.byteLength < CHANNEL_BYTES) throw new RangeError(`channel buffer too small: ${buffer.byteLength} bytes`);
@@ -84,6 +90,8 @@ export class ChannelMemory {
     const dst = ipc.u32;
     const n = count * 2;
     for (let i = 0; i < n; i++) dst[i] = u32[MRS_U32 + i]!;
-    return new MessageInfo(label, count);
+    const last = this.lastRead;
+    if (last !== undefined && last.label === label && last.count === count) return last;
+    return (this.lastRead = new MessageInfo(label, count));
   }
 }
