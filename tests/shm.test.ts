@@ -106,6 +106,30 @@ describe("ChannelMemory", () => {
     assert.equal(callee.tag, 9);
   });
 
+  test("a message with the tag read last gets the same MessageInfo; another tag a new one; the registers are copied every time", () => {
+    const buffer = ChannelMemory.create(0);
+    const caller = new ChannelMemory(buffer, 0);
+    const callee = new ChannelMemory(buffer, 1);
+    const out = new IpcBuffer();
+    const into = new IpcBuffer();
+    const read = (label: number, count: number, mr0: number): MessageInfo => {
+      out.set(0, mr0);
+      caller.writeMessage(new MessageInfo(label, count), out);
+      const info = callee.readMessage(into);
+      assert.ok(info !== undefined);
+      assert.equal(into.get(0), mr0);
+      return info;
+    };
+    const first = read(7, 1, 100);
+    assert.equal(read(7, 1, 101), first, "same label and count: the same object");
+    const other = read(7, 2, 102);
+    assert.notEqual(other, first);
+    assert.deepEqual([other.label, other.count], [7, 2]);
+    const third = read(8, 2, 103);
+    assert.deepEqual([third.label, third.count], [8, 2]);
+    assert.deepEqual([first.label, first.count], [7, 1], "an object handed out is never changed");
+  });
+
   test("refuses a count or label out of range, copying nothing", () => {
     const buffer = ChannelMemory.create(0);
     const u32 = new Uint32Array(buffer);

@@ -212,6 +212,24 @@ describe("the kernel joins a ppcall's two records", () => {
     assert.equal(stats.channels[0]!.callLatency.summary().count, 4, "calls 1, 17, 33 and 49");
   });
 
+  it("keeps the last eventsPerPd records of a PD once it has recorded more than the recorder's first 1,024", () => {
+    const stats = new StatsCollector();
+    const trace = new KernelTrace({ eventsPerPd: 3000, recordsPerPd: 4096 }, stats, (pd, why) => assert.fail(`${pd}: ${why}`));
+    const boot = trace.add({ name: "client", pid: 1, ends: [{ id: 0, channel: 0, peer: "server" }] }, stats.addPd("client", 1));
+    const client = new TraceRingWriter(boot.buffer, boot.timeOrigin);
+    const base = performance.now();
+    for (let n = 0; n < 5000; n++) {
+      client.recordAt(base + n * 1e-4, TraceKind.NOTIFY, 0, n, 0, 0); // `a` numbers them
+      if (n % 1500 === 1499) trace.drain(); // drains of 1,500, 1,500, 1,500 and 500 records: the recorder grows at the second
+    }
+    trace.drain();
+    assert.deepEqual(trace.totals(), { records: 5000, dropped: 0, skipped: 0, evicted: 2000 });
+    const notifies = trace.file().traceEvents.filter((e) => e.cat === "notify");
+    assert.equal(notifies.length, 3000);
+    assert.ok(Math.abs(notifies[0]!.ts - (base + 2000 * 1e-4) * 1000) < 1e-3, "the oldest kept is record 2,000");
+    assert.equal(stats.channels[0]!.notifies, 5000);
+  });
+
   it("a record on the wrong side of the channel is skipped: no PPCALL from the server, no serving from the client; nor a retired kind", () => {
     const { trace, stats, client, server, base } = pair();
     server.recordAt(base + 0.01, TraceKind.PPCALL, 1, 0, 1, 0);
