@@ -570,7 +570,7 @@ export class KernelTrace {
       if (kind === runKind && object === runObject) {
         // This record and the ones after it that continue the run, in a loop of their own (which takes this one
         // at least: it passed the same checks above).
-        const end = Math.max(n + 1, this.runEnd(pd, n, to, now, runJoin, runIndex));
+        const end = Math.max(n + 1, this.runEnd(pd, n, to, now, kind, object, runJoin, runIndex));
         run += end - n;
         n = end - 1;
         continue;
@@ -723,24 +723,21 @@ export class KernelTrace {
   }
 
   /**
-   * The run's loop (`scan`): from record `from` of `pd`, which continues the run (same kind and object as its
-   * first record, a PPCALL or PROTECTED_REPLIED, and valid), to the first record that does not, or `to`. Joins
-   * the sampled calls on the way (`join`, channel `index`). Returns where the run stopped.
+   * The run's loop (`scan`): from record `from` of `pd`, which continues the run (its `kind`, a PPCALL or
+   * PROTECTED_REPLIED, and its `object`, and valid), to the first record that does not, or `to`. Joins the
+   * sampled calls on the way (`join`, channel `index`). Returns where the run stopped.
    */
-  private runEnd(pd: PdTrace, from: number, to: number, now: number, join: CallJoin | undefined, index: number): number {
+  private runEnd(pd: PdTrace, from: number, to: number, now: number, kind: number, object: number, join: CallJoin | undefined, index: number): number {
     const flight = pd.flight;
     const i32 = flight.i32;
     const f64 = flight.f64;
-    const w0 = flight.slot(from) * RECORD_I32;
-    const kind = i32[w0 + RECORD_FIELD.KIND]!;
-    const object = i32[w0 + RECORD_FIELD.OBJECT]!;
     const calls = kind === TraceKind.PPCALL;
     const latest = now + 1;
     let n = from;
     for (; n < to; n++) {
       const w = flight.slot(n) * RECORD_I32;
       const at = f64[w >> 1]!;
-      if (i32[w + RECORD_FIELD.KIND] !== kind || i32[w + RECORD_FIELD.OBJECT] !== object || !(at >= 0 && at <= latest)) break;
+      if (i32[w + RECORD_FIELD.KIND] !== kind || i32[w + RECORD_FIELD.OBJECT]! >>> 0 !== object || !(at >= 0 && at <= latest)) break;
       const b = i32[w + RECORD_FIELD.B]! >>> 0;
       if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) {
         if (calls) this.joinCall(join, pd, index, b, n, at);
