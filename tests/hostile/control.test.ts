@@ -293,6 +293,23 @@ describe("fairness", () => {
   });
 });
 
+describe("call tags", () => {
+  test("a caller writing tags below the API: the server is handed exactly each well-formed tag, a malformed one is refused, none is stale", async () => {
+    await using s = await start({
+      protectionDomains: [
+        { name: "tag-caller", priority: 10, program: program("tag-caller") },
+        { name: "tag-server", priority: 20, program: program("tag-server") },
+      ],
+      channels: [{ ends: [{ pd: "tag-caller", id: 0, pp: true }, { pd: "tag-server", id: 0 }] }],
+    });
+    assert.deepEqual(s.of("tag-caller"), ["ok", "ok", "ok", "ok", "refused", "ok", "refused", "ok", "ok"]);
+    // The receiving end hands out the tag it read last again for the same label and count (it is immutable),
+    // and a new one for any other, even right after a refused call.
+    assert.deepEqual(s.of("tag-server"), ["5/1", "5/1 (same object)", "5/2", "6/2", "6/2 (same object)", "5/1", `${2 ** 32 + 5}/0`]);
+    assert.equal(s.system.faults.length, 0, "the server serves on");
+  });
+});
+
 describe("shutdown", () => {
   test("a PD stuck in a native call does not hold shutdown: it resolves after the grace and a bounded wait", async () => {
     const lines: string[] = [];
