@@ -333,7 +333,7 @@ describe("the kernel joins an endpoint call's two records", () => {
   });
 });
 
-describe("the kernel tick drains a trace ring only when it is at its due mark (a quarter of a small ring) or the last drain is old", () => {
+describe("the kernel tick drains a trace ring only when it is a quarter full or the last drain is old", () => {
   /** Two PDs with rings of 64 records (a quarter: 16), and the time of the drain that emptied them. */
   function two(broken: string[] = []): { trace: KernelTrace; a: TraceRingWriter; b: TraceRingWriter; aRing: SharedArrayBuffer; drainedAt: number } {
     const stats = new StatsCollector();

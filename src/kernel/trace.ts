@@ -5,33 +5,30 @@
  * chrome://tracing open: one track (thread) per PD plus one for the kernel.
  *
  * The drain is what the kernel pays for every record, on a machine whose cores the PDs may be spinning on, so
- * it does the least it can (an object per record made the traced ppcall 7x slower; a copy of every record into
- * kernel memory was about half of what was left):
+ * it does the least it can (an object per record made the traced ppcall 7x slower):
  *
- *   - one pass over the new records, in place in the PD's ring, that checks each record and feeds counters and
- *     latency histograms (`scan`: integer and float stores into typed arrays and counter objects made at boot,
- *     no allocation, no string, no map keyed by a record's words), and leaves its verdict on each record in
- *     kernel memory;
- *   - the records then stay where they are: the PD's ring is its **flight recorder** (`FlightRecorder`: the last
- *     `eventsPerPd` records scanned, as long as the PD has not written over their slots).
+ *   - one typed-array copy per span of raw records into the PD's **flight recorder** (`FlightRecorder`: the
+ *     last `eventsPerPd` records, in the kernel's own memory; older ones are evicted and counted);
+ *   - one pass over the copied words that checks each record and feeds counters and latency histograms
+ *     (`scan`: integer and float stores into typed arrays and counter objects made at boot, no allocation,
+ *     no string, no map keyed by a record's words).
  *
  * Records become objects only when someone asks for events: the trace file (`file`, at the end of a run or the
  * dashboard's download) decodes the flight recorders from scratch, and a live view (`LiveTrace`) decodes the
- * records new since its last look, at most a bounded number per look. Both decode a copy, in which every record
- * is checked again against the scan's verdict (the ring is the PD's memory: it can rewrite a record after it).
+ * records new since its last look, at most a bounded number per look.
  *
  * A trace ring is untrusted input. Reading is bounded (at most `RECORDS_PER_TURN` per PD per turn); a record
  * with an unknown kind, a time that is not finite or out of [0, now], or a channel the PD does not hold is
- * skipped and counted (the scan's verdict marks it, so the decoders skip it too); a ring whose HEAD
+ * skipped and counted (the scan marks it in the flight recorder, so the decoders skip it too); a ring whose HEAD
  * breaks the ring's rules is refused and not read again (its PD is faulted by the system, as for a broken
  * output ring). Flows are joined by numbers the kernel maps itself: a ppcall by (the plan's channel, the call's
  * number on it), an endpoint message by (endpoint, slot, SEQ), so a PD that lies about its numbers garbles
- * arrows to and from its own track only. Memory is bounded too: the rings, a verdict of 2 bytes per ring slot,
- * at most `MAX_OPEN_FLOWS` half-joined flows per decoder, and at most JOIN_SLOTS calls waiting for their other half
- * per channel, and as many endpoint calls in all.
+ * arrows to and from its own track only. Memory is bounded too: the flight recorders, at most `MAX_OPEN_FLOWS`
+ * half-joined flows per decoder, and at most JOIN_SLOTS calls waiting for their other half per channel, and as many
+ * endpoint calls in all.
  */
 
-import { DEFAULT_TRACE_RECORDS, MAX_TRACE_KIND, MAX_TRACE_RECORDS, RECEIVED_BY_SPIN, RECORD_FIELD, RECORD_I32, TRACE_RECORDS, TraceKind, type TraceBootData } from "../protocol/trace.ts";
+import { MAX_TRACE_KIND, RECEIVED_BY_SPIN, RECORD_FIELD, RECORD_I32, TraceKind, type TraceBootData } from "../protocol/trace.ts";
 import { createTraceRing, readRecord, TraceRingReader, type TraceRecord } from "../shm/trace-ring.ts";
 import type { ChannelCounters, EndpointCounters, PdCounters, StatsCollector } from "./stats.ts";
 
@@ -78,16 +75,9 @@ export interface TraceFile {
 }
 
 export interface TraceOptions {
-  /**
-   * Records per PD ring (rounded up to a power of two, 64 to 2^20). The ring is also where the kernel keeps the
-   * PD's records (`FlightRecorder`): default, the power of two that holds `eventsPerPd` and 32,768 more (262,144
-   * records, 8 MiB of shared memory, for the default `eventsPerPd`; a page of it costs memory once written).
-   */
+  /** Records per PD ring (a power of two; default 16,384). */
   readonly recordsPerPd?: number;
-  /**
-   * Records the kernel keeps per PD for the trace file and live views (the last ones; default 200,000): at most
-   * what its ring holds, less the records written since the last drain.
-   */
+  /** Records the kernel keeps per PD for the trace file and live views (the last ones; default 200,000). */
   readonly eventsPerPd?: number;
   /**
    * Trace one operation in this many (a power of two, default 1: every one). Above 1, each PD records only the
@@ -129,12 +119,10 @@ const TRACE_PID = 1;
 const RECORDS_PER_TURN = 65_536;
 /**
  * The kernel's tick (every KERNEL_TICK_MS, kernel/worker-system.ts) drains the rings only when one of them holds
- * at least DUE_RECORDS unscanned records (or a quarter of its capacity, if that is less), or the last drain began
- * DRAIN_GAP_MS ago or more (`tick`). Each drain is CPU taken from PDs that may spin on both cores; a PD traced one
- * call in 64 (the dashboard's sampling) writes DUE_RECORDS in about a second, one traced in full in about a tick.
- * Draining more at a time, rarer, was slower: the records had left the caches by the time they were read.
+ * at least 1 / 2^DUE_SHIFT of its capacity (a quarter), or the last drain began DRAIN_GAP_MS ago or more (`tick`).
+ * Each drain is CPU taken from PDs that may spin on both cores; a PD traced one call in 64 (the dashboard's
+ * sampling) fills a quarter of the default ring in about a second, one traced in full in about a tick.
  */
-const DUE_RECORDS = 16_384;
 const DUE_SHIFT = 2;
 const DRAIN_GAP_MS = 100;
 const MAX_OPEN_FLOWS = 65_536;
@@ -143,18 +131,8 @@ const DEFAULT_EVENTS_PER_PD = 200_000;
 const CHANNEL_IDS = 64;
 /** A flow's end is put this far (µs) inside the slice it binds to, so it is enclosed whatever the rounding. */
 const EPSILON_US = 0.001;
-/** The scan's verdict on a record it skipped, and the kind a snapshot writes over it, so decoders skip it. */
+/** The kind the scan writes over a record it skipped, so decoders skip it without checking it again. */
 const SKIPPED = 0;
-/** log2(RECORD_I32): a record's word offset to its slot. */
-const RECORD_SHIFT = Math.log2(RECORD_I32);
-
-/**
- * The ring a PD gets when its size is not given: room for the `eventsPerPd` records the kernel keeps (its ring is
- * its flight recorder, `FlightRecorder`) and for what waits between two drains, a power of two.
- */
-function ringFor(eventsPerPd: number): number {
-  return Math.min(MAX_TRACE_RECORDS, Math.max(DEFAULT_TRACE_RECORDS, 2 ** Math.ceil(Math.log2(eventsPerPd + 2 * DUE_RECORDS))));
-}
 /**
  * The drain takes this many records of one ring before it moves to the next, round the PDs until all are empty:
  * a call's two records (one in each PD's ring) are then scanned within about a chunk of each other, and join.
@@ -221,65 +199,38 @@ class CallJoin {
   }
 }
 
-/** Records of one PD as the scan and the decoders read them: record n (0-based, over the whole run) in slot(n). */
-interface Flight {
-  readonly i32: Int32Array;
-  readonly f64: Float64Array;
-  /** Records scanned so far: the ones a decoder may read are [oldest, written). */
-  readonly written: number;
-  readonly oldest: number;
-  slot(n: number): number;
-  /** A join turned the record at word `w` from kind `from` into `to` (`complete`): its verdict follows, if it was `from`. */
-  retag(w: number, from: number, to: number): void;
-}
-
 /**
- * A PD's flight recorder: its trace ring itself. The drain scans records in place (no copy: copying every record
- * into kernel memory was about half of the drain, CPU taken from PDs that may be spinning on both cores), and a
- * scanned record stays in its slot until the PD writes record n + capacity over it. So the records kept are the
- * last `limit` scanned, and of those only the ones the PD cannot be overwriting yet: record n while the PD's
- * HEAD is at most n + capacity - 1 (`oldest`, which reads HEAD).
- *
- * The slots are the PD's memory, and it can rewrite a record after the scan. So the scan leaves its verdict on
- * each record in kernel memory (`verdict`: the kind and object it accepted, 0 for one it skipped), and a decoder
- * never reads the ring: it reads a copy (`snapshot`) in which every record that no longer matches its verdict,
- * or whose time is out of range, is marked SKIPPED, and none the PD may have been writing during the copy is kept.
- * A PD that rewrites its records garbles its own track, as one that wrote them so in the first place does.
- *
- * A join writes what a PD could not stamp itself into its records in the ring (`complete`: a call's round trip
- * and reply label, a serving's start): all of it about calls on the PD's own channel, which it saw made.
+ * The last `limit` raw records of one PD, in kernel memory. Starts at 1,024 records and grows once, to its full
+ * size, when it needs more: a PD that records little costs little, and one that records much costs one copy of
+ * 1,024 records (growing by doubling copied a PD's records again and again as a traced system warmed up, and
+ * each new buffer was garbage for the main thread's GC, on a machine whose cores the PDs spin on). `written`
+ * counts every record ever put in; record n (0-based, over the whole run) is kept while n >= written - limit.
  */
-class FlightRecorder implements Flight {
-  readonly i32: Int32Array;
-  readonly f64: Float64Array;
-  /** Per slot, what the scan accepted: `kind | min(object, 255) << 8`, or 0 (skipped). Kernel memory. */
-  readonly verdict: Uint16Array;
-  readonly capacity: number;
-  private readonly mask: number;
-  private readonly reader: TraceRingReader;
+class FlightRecorder {
+  i32: Int32Array;
+  f64: Float64Array;
+  /** Records the arrays hold: a power of two (slots by mask), at least `limit` once grown. */
+  private capacity: number;
+  private mask: number;
   written = 0;
   readonly limit: number;
 
-  /** `buffer`: the PD's ring, and `reader` its kernel half (whose capacity is the kernel's own copy). */
-  constructor(buffer: SharedArrayBuffer, reader: TraceRingReader, limit: number) {
-    this.capacity = reader.capacity;
+  constructor(limit: number) {
+    this.limit = limit;
+    this.capacity = Math.min(2 ** Math.ceil(Math.log2(limit)), 1024);
     this.mask = this.capacity - 1;
-    this.reader = reader;
-    this.limit = Math.min(limit, this.capacity);
-    this.i32 = new Int32Array(buffer, TRACE_RECORDS, this.capacity * RECORD_I32);
-    this.f64 = new Float64Array(buffer, TRACE_RECORDS, (this.capacity * RECORD_I32) >> 1);
-    this.verdict = new Uint16Array(this.capacity);
+    this.i32 = new Int32Array(this.capacity * RECORD_I32);
+    this.f64 = new Float64Array(this.i32.buffer);
   }
 
-  /** Records scanned and since gone (evicted by `limit`, or their slots handed back to the PD and reused). */
+  /** Records put in and since gone. */
   get evicted(): number {
-    return this.oldest;
+    return Math.max(0, this.written - this.limit);
   }
 
-  /** Index of the oldest record still kept: the PD is not writing its slot. One `Atomics.load` of HEAD. */
+  /** Index of the oldest record still kept. */
   get oldest(): number {
-    const head = this.written + this.reader.available(); // at most capacity + 1 ahead, whatever the PD wrote
-    return Math.max(0, this.written - this.limit, Math.min(this.written, head - this.capacity + 1));
+    return this.written - Math.min(this.written, this.limit);
   }
 
   /** Where record `n` (oldest <= n < written) is, in records. `n & mask` is n mod capacity up to 2^53. */
@@ -287,47 +238,29 @@ class FlightRecorder implements Flight {
     return n & this.mask;
   }
 
-  /** The scan's verdict on record `n` (the record at word `w`): accepted as `kind` on `object`. */
-  accept(w: number, kind: number, object: number): void {
-    this.verdict[w >>> RECORD_SHIFT] = kind | ((object < 255 ? object : 255) << 8);
-  }
-
-  retag(w: number, from: number, to: number): void {
-    const verdict = this.verdict[w >>> RECORD_SHIFT]!;
-    if ((verdict & 0xff) === from) this.verdict[w >>> RECORD_SHIFT] = (verdict & 0xff00) | to;
-  }
-
-  /** The scan's verdict on the record at word `w`: skipped. */
-  reject(w: number): void {
-    this.verdict[w >>> RECORD_SHIFT] = SKIPPED;
-  }
-
-  /**
-   * A copy of records [from, to) (kept ones only) for a decoder, each checked again against the scan's verdict
-   * and stamped no later than `latest` (ms): one that fails is SKIPPED in the copy. HEAD is read after the copy,
-   * so a record the PD may have been overwriting meanwhile is not kept.
-   */
-  snapshot(from: number, to: number, latest: number): Flight {
-    const first = Math.max(from, this.oldest);
-    const count = Math.max(0, to - first);
-    const i32 = new Int32Array(count * RECORD_I32);
-    for (let n = first; n < to; ) {
-      const at = this.slot(n);
-      const run = Math.min(to - n, this.capacity - at);
-      i32.set(this.i32.subarray(at * RECORD_I32, (at + run) * RECORD_I32), (n - first) * RECORD_I32);
-      n += run;
+  /** Copies `count` records (at most `limit`) from record `first` of `source`, evicting the oldest if full. */
+  append(source: Int32Array, first: number, count: number): void {
+    this.grow(count);
+    while (count > 0) {
+      const at = this.written & this.mask;
+      const run = Math.min(count, this.capacity - at);
+      this.i32.set(source.subarray(first * RECORD_I32, (first + run) * RECORD_I32), at * RECORD_I32);
+      this.written += run;
+      first += run;
+      count -= run;
     }
-    const kept = Math.max(first, this.oldest); // what the PD may have overwritten while we copied is not kept
-    const f64 = new Float64Array(i32.buffer);
-    for (let n = kept; n < to; n++) {
-      const w = (n - first) * RECORD_I32;
-      const object = i32[w + RECORD_FIELD.OBJECT]! >>> 0;
-      const kind = i32[w + RECORD_FIELD.KIND]!;
-      const at = f64[w >> 1]!;
-      const verdict = this.verdict[this.slot(n)]!;
-      if (kind !== (verdict & 0xff) || (object < 255 ? object : 255) !== verdict >> 8 || !(at >= 0 && at <= latest)) i32[w + RECORD_FIELD.KIND] = SKIPPED;
-    }
-    return { i32, f64, written: to, oldest: kept, slot: (n) => n - first, retag: () => undefined };
+  }
+
+  private grow(more: number): void {
+    if (this.capacity >= this.limit || this.written + more <= this.capacity) return;
+    const capacity = 2 ** Math.ceil(Math.log2(this.limit));
+    // Not wrapped yet (capacity only grows while written <= capacity): the records are in order at the start.
+    const i32 = new Int32Array(capacity * RECORD_I32);
+    i32.set(this.i32.subarray(0, this.written * RECORD_I32));
+    this.i32 = i32;
+    this.f64 = new Float64Array(i32.buffer);
+    this.capacity = capacity;
+    this.mask = capacity - 1;
   }
 }
 
@@ -398,8 +331,6 @@ export class KernelTrace {
   private readonly due = new Map<PdTrace, number>();
   /** When the last (or running) drain started: no record may be stamped later (and a millisecond); `tick` times its gap from it. */
   private drainedAt = 0;
-  /** While a trace file is made: the copies of the PDs' records it decodes (`view`). */
-  private snapshots: Map<PdTrace, Flight> | undefined;
 
   constructor(options: TraceOptions, stats: StatsCollector, onBroken: (pd: string, why: string) => void) {
     this.recordsPerPd = options.recordsPerPd;
@@ -412,7 +343,7 @@ export class KernelTrace {
 
   /** Makes PD `info`'s ring; hand the result to the PD in its boot data. */
   add(info: TracedPd, counters: PdCounters): TraceBootData {
-    const buffer = createTraceRing(this.recordsPerPd ?? ringFor(this.eventsPerPd));
+    const buffer = createTraceRing(this.recordsPerPd);
     const reader = new TraceRingReader(buffer); // before the PD holds the buffer: its capacity is ours
     const channelOf = new Int32Array(CHANNEL_IDS).fill(-1);
     const callsOn = new Int32Array(CHANNEL_IDS).fill(-1);
@@ -432,12 +363,17 @@ export class KernelTrace {
       if (end.serves === true) servesOn[end.id] = end.channel;
       this.joins[end.channel] = undefined; // a PD started again numbers its records from 0: what waited is void
     }
-    const flight = new FlightRecorder(buffer, reader, this.eventsPerPd);
-    const sink = (_records: Int32Array, _first: number, count: number): void => {
-      // The reader hands its spans in ring order from its TAIL, which `written` counts: they are scanned in place.
-      const from = flight.written;
-      flight.written += count;
-      this.scan(pd, from, flight.written, this.drainedAt);
+    const flight = new FlightRecorder(this.eventsPerPd);
+    const sink = (records: Int32Array, first: number, count: number): void => {
+      // In pieces the recorder holds whole, each scanned before the next can evict it: every record is counted.
+      while (count > 0) {
+        const run = Math.min(count, flight.limit);
+        const from = flight.written;
+        flight.append(records, first, run);
+        this.scan(pd, from, flight.written, this.drainedAt);
+        first += run;
+        count -= run;
+      }
     };
     const pd: PdTrace = {
       info,
@@ -482,7 +418,7 @@ export class KernelTrace {
     if (now - this.drainedAt < DRAIN_GAP_MS) {
       let due = false;
       for (const pd of this.pds.values()) {
-        if (pd.reader.available() >= Math.min(DUE_RECORDS, pd.reader.capacity >>> DUE_SHIFT)) {
+        if (pd.reader.available() >= pd.reader.capacity >>> DUE_SHIFT) {
           due = true;
           break;
         }
@@ -554,16 +490,7 @@ export class KernelTrace {
   /** The trace so far as a Trace Event file (events of the last `sinceMs` only, if given), decoded now. */
   file(sinceMs?: number): TraceFile {
     this.drain();
-    // Decoded from copies, checked again: the rings are the PDs' memory (FlightRecorder).
-    const snapshots = new Map<PdTrace, Flight>();
-    for (const pd of this.pds.values()) snapshots.set(pd, this.snapshot(pd, 0));
-    this.snapshots = snapshots;
-    let calledAt: Map<string, number>;
-    try {
-      calledAt = this.joinAll();
-    } finally {
-      this.snapshots = undefined;
-    }
+    const calledAt = this.joinAll();
     const from = sinceMs === undefined ? -Infinity : (performance.now() - sinceMs) * 1000;
     const events: TraceEvent[] = [
       { name: "process_name", cat: "__metadata", ph: "M", ts: 0, pid: TRACE_PID, tid: 0, args: { name: "isokit system" } },
@@ -577,9 +504,9 @@ export class KernelTrace {
     for (const e of this.kernelEvents) if (e.ts >= from) body.push(e);
     const decoder = new Decoder(Number.POSITIVE_INFINITY, calledAt);
     // The flows a window cuts in half simply never join; every other flow joins whatever the PDs' order.
-    for (const [pd, flight] of snapshots) {
-      const fromRecord = sinceMs === undefined ? flight.oldest : firstAtOrAfter(flight, from / 1000);
-      decoder.decode(pd, flight, fromRecord, flight.written, (e) => body.push(e));
+    for (const pd of this.pds.values()) {
+      const fromRecord = sinceMs === undefined ? pd.flight.oldest : firstAtOrAfter(pd.flight, from / 1000);
+      decoder.decode(pd, fromRecord, pd.flight.written, (e) => body.push(e));
     }
     body.sort((a, b) => a.ts - b.ts);
     const totals = this.totals();
@@ -634,7 +561,7 @@ export class KernelTrace {
       const at = f64[w >> 1]!;
       const kind = i32[w + RECORD_FIELD.KIND]!;
       if (!(at >= 0 && at <= now + 1) || kind < 1 || kind > MAX_TRACE_KIND) {
-        flight.reject(w); // not finite, from the future, before the origin, or an unknown kind
+        i32[w + RECORD_FIELD.KIND] = SKIPPED; // not finite, from the future, before the origin, or an unknown kind
         pd.skipped++;
         continue;
       }
@@ -652,8 +579,6 @@ export class KernelTrace {
       run = 0;
       runKind = 0;
       const local = object < CHANNEL_IDS ? object : CHANNEL_IDS - 1;
-      // Accepted unless the switch says otherwise (before it: a join there may retag this record).
-      flight.accept(w, kind, object);
       let used = true;
       // Set by a record that starts a run: its call's channel (the plan's) and join.
       let startIndex = -1;
@@ -790,7 +715,7 @@ export class KernelTrace {
       }
       if (used) pd.records++;
       else {
-        flight.reject(w); // a channel the PD does not hold, an end without its begin
+        i32[w + RECORD_FIELD.KIND] = SKIPPED; // a channel the PD does not hold, an end without its begin
         pd.skipped++;
       }
     }
@@ -813,7 +738,6 @@ export class KernelTrace {
       const w = flight.slot(n) * RECORD_I32;
       const at = f64[w >> 1]!;
       if (i32[w + RECORD_FIELD.KIND] !== kind || i32[w + RECORD_FIELD.OBJECT]! >>> 0 !== object || !(at >= 0 && at <= latest)) break;
-      flight.accept(w, kind, object);
       const b = i32[w + RECORD_FIELD.B]! >>> 0;
       if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) {
         if (calls) this.joinCall(join, pd, index, b, n, at);
@@ -870,8 +794,8 @@ export class KernelTrace {
    * caller's time cannot stretch the callee's track back over what it did before); counts the latencies.
    */
   private complete(join: CallJoin, call: number, calledAt: number, reply: number, repliedAt: number, count = true): void {
-    const caller = this.view(join.caller);
-    const callee = this.view(join.callee);
+    const caller = join.caller.flight;
+    const callee = join.callee.flight;
     const ns = roundTrip(calledAt, repliedAt);
     if (count) join.channel.callLatency.record(ns);
     const r = callee.slot(reply) * RECORD_I32;
@@ -890,7 +814,6 @@ export class KernelTrace {
     callee.f64[r >> 1] = began;
     callee.i32[r + RECORD_FIELD.KIND] = TraceKind.PROTECTED;
     callee.i32[r + RECORD_FIELD.A] = Math.min(0xffff_ffff, served);
-    callee.retag(r, TraceKind.PROTECTED_REPLIED, TraceKind.PROTECTED);
   }
 
   /**
@@ -901,7 +824,7 @@ export class KernelTrace {
   private completeEndpointCall(caller: PdTrace, call: number, calledAt: number, repliedAt: number, endpoint: EndpointCounters | undefined, count = true): void {
     const ns = roundTrip(calledAt, repliedAt);
     if (count) endpoint?.callLatency.record(ns);
-    const flight = this.view(caller);
+    const flight = caller.flight;
     if (call >= flight.oldest) flight.i32[flight.slot(call) * RECORD_I32 + RECORD_FIELD.EXTRA] = ns;
   }
 
@@ -916,7 +839,7 @@ export class KernelTrace {
     // Endpoint calls: every reply kept, by (endpoint, slot, SEQ); then every call still without its round trip.
     const replies = new Map<string, number>();
     for (const pd of this.pds.values()) {
-      const f = this.view(pd);
+      const f = pd.flight;
       for (let n = f.oldest; n < f.written; n++) {
         const w = f.slot(n) * RECORD_I32;
         const kind = f.i32[w + RECORD_FIELD.KIND];
@@ -925,7 +848,7 @@ export class KernelTrace {
     }
     const calls = new Map<string, number>();
     for (const pd of this.pds.values()) {
-      const f = this.view(pd);
+      const f = pd.flight;
       for (let n = f.oldest; n < f.written; n++) {
         const w = f.slot(n) * RECORD_I32;
         if (f.i32[w + RECORD_FIELD.KIND] !== TraceKind.ENDPOINT_CALL) continue;
@@ -940,43 +863,28 @@ export class KernelTrace {
     this.joins.forEach((join, index) => {
       if (join === undefined) return;
       const callee = join.callee;
-      const served = this.view(callee);
       const replies = new Map<number, number>(); // the call's number -> the callee's record of it
-      for (let n = served.oldest; n < served.written; n++) {
-        const w = served.slot(n) * RECORD_I32;
-        const kind = served.i32[w + RECORD_FIELD.KIND];
-        if ((kind === TraceKind.PROTECTED || kind === TraceKind.PROTECTED_REPLIED) && callee.servesOn[served.i32[w + RECORD_FIELD.OBJECT]! & (CHANNEL_IDS - 1)] === index) {
-          replies.set(served.i32[w + RECORD_FIELD.B]! >>> 0, n);
+      for (let n = callee.flight.oldest; n < callee.flight.written; n++) {
+        const w = callee.flight.slot(n) * RECORD_I32;
+        const kind = callee.flight.i32[w + RECORD_FIELD.KIND];
+        if ((kind === TraceKind.PROTECTED || kind === TraceKind.PROTECTED_REPLIED) && callee.servesOn[callee.flight.i32[w + RECORD_FIELD.OBJECT]! & (CHANNEL_IDS - 1)] === index) {
+          replies.set(callee.flight.i32[w + RECORD_FIELD.B]! >>> 0, n);
         }
       }
       const caller = join.caller;
-      const calls = this.view(caller);
-      for (let n = calls.oldest; n < calls.written; n++) {
-        const w = calls.slot(n) * RECORD_I32;
-        const i32 = calls.i32;
+      for (let n = caller.flight.oldest; n < caller.flight.written; n++) {
+        const w = caller.flight.slot(n) * RECORD_I32;
+        const i32 = caller.flight.i32;
         if (i32[w + RECORD_FIELD.KIND] !== TraceKind.PPCALL || i32[w + RECORD_FIELD.A] !== 0 || caller.callsOn[i32[w + RECORD_FIELD.OBJECT]! & (CHANNEL_IDS - 1)] !== index) continue;
         const reply = replies.get(i32[w + RECORD_FIELD.B]! >>> 0);
         if (reply === undefined) continue;
-        const r = served.slot(reply) * RECORD_I32;
-        const at = served.f64[r >> 1]!;
-        const repliedAt = served.i32[r + RECORD_FIELD.KIND] === TraceKind.PROTECTED ? at + (served.i32[r + RECORD_FIELD.A]! >>> 0) / 1e6 : at;
-        this.complete(join, n, calls.f64[w >> 1]!, reply, repliedAt, false);
+        const r = callee.flight.slot(reply) * RECORD_I32;
+        const at = callee.flight.f64[r >> 1]!;
+        const repliedAt = callee.flight.i32[r + RECORD_FIELD.KIND] === TraceKind.PROTECTED ? at + (callee.flight.i32[r + RECORD_FIELD.A]! >>> 0) / 1e6 : at;
+        this.complete(join, n, caller.flight.f64[w >> 1]!, reply, repliedAt, false);
       }
     });
     return calls;
-  }
-
-  /**
-   * Where `pd`'s records are read: while a trace file is made, the snapshot it decodes (`file`), else the ring
-   * (the scan's joins).
-   */
-  private view(pd: PdTrace): Flight {
-    return this.snapshots?.get(pd) ?? pd.flight;
-  }
-
-  /** A copy of `pd`'s kept records from `from` on, checked again (`FlightRecorder.snapshot`): what a decoder reads. */
-  snapshot(pd: PdTrace, from: number): Flight {
-    return pd.flight.snapshot(from, pd.flight.written, this.drainedAt + 1);
   }
 
   private endpointOf(pd: PdTrace, id: number): EndpointCounters | undefined {
@@ -1002,7 +910,7 @@ function roundTrip(calledAt: number, repliedAt: number): number {
 }
 
 /** When record `n` of `flight` ended (ms): a PROTECTED's start plus its run, any other record's time; 0 if not a time. */
-function endOf(flight: Flight, n: number): number {
+function endOf(flight: FlightRecorder, n: number): number {
   const w = flight.slot(n) * RECORD_I32;
   const at = flight.f64[w >> 1]!;
   const end = flight.i32[w + RECORD_FIELD.KIND] === TraceKind.PROTECTED ? at + (flight.i32[w + RECORD_FIELD.A]! >>> 0) / 1e6 : at;
@@ -1010,7 +918,7 @@ function endOf(flight: Flight, n: number): number {
 }
 
 /** The first record of `flight` stamped at or after `atMs` (records are in the PD's order; times nearly so). */
-function firstAtOrAfter(flight: Flight, atMs: number): number {
+function firstAtOrAfter(flight: FlightRecorder, atMs: number): number {
   let lo = flight.oldest;
   let hi = flight.written;
   while (lo < hi) {
@@ -1063,8 +971,8 @@ class Decoder {
     this.calledAt = calledAt;
   }
 
-  /** Decodes records [from, to) of `flight`, `pd`'s records (a snapshot: `KernelTrace.snapshot`). */
-  decode(pd: PdTrace, flight: Flight, from: number, to: number, emit: (event: TraceEvent) => void): void {
+  decode(pd: PdTrace, from: number, to: number, emit: (event: TraceEvent) => void): void {
+    const flight = pd.flight;
     let state = this.state.get(pd);
     if (state === undefined) {
       state = { open: new Map(), lastAt: 0 };
@@ -1294,9 +1202,9 @@ export class LiveTrace {
     const share = Math.max(1, Math.floor(max / Math.max(1, this.pds.size)));
     for (const pd of this.pds.values()) {
       const since = this.cursor.get(pd) ?? pd.flight.written;
-      const flight = this.trace.snapshot(pd, Math.max(since, pd.flight.written - share));
-      this.skipped += flight.oldest - since; // passed over, or no longer kept
-      this.decoder.decode(pd, flight, flight.oldest, flight.written, (e) => out.push(e));
+      const from = Math.max(since, pd.flight.oldest, pd.flight.written - share);
+      this.skipped += from - since;
+      this.decoder.decode(pd, from, pd.flight.written, (e) => out.push(e));
       this.cursor.set(pd, pd.flight.written);
     }
     return out;

@@ -12,12 +12,8 @@
  *    4   | CAPACITY     | kernel, at creation (records, a power of 2)  | runtime; the kernel keeps its own copy
  *  128   | HEAD (u32)   | PD: records published (Atomics.store)        | kernel (Atomics.load)
  *  132   | DROPPED (u32)| PD: records it dropped, the ring being full  | kernel (a hint: the PD writes it)
- *  256   | TAIL (u32)   | kernel: records scanned (Atomics.store)      | PD, only when its cached TAIL says full
- *  384   | records      | PD: record HEAD % CAPACITY, before HEAD moves| kernel: scans TAIL..HEAD; keeps them after
- *
- * The ring is also the kernel's flight recorder: a record below TAIL stays in its slot, where the kernel reads it
- * for a trace file or a live view (and writes what the PD could not stamp, kernel/trace.ts `complete`), until the
- * PD writes record n + CAPACITY over it. The PD never waits for that: below TAIL, every slot is its to reuse.
+ *  256   | TAIL (u32)   | kernel: records consumed (Atomics.store)     | PD, only when its cached TAIL says full
+ *  384   | records      | PD: record HEAD % CAPACITY, before HEAD moves| kernel, between TAIL and HEAD
  *
  * Record (RECORD_BYTES = 32, little-endian):
  *
@@ -54,10 +50,7 @@ export const RECORD_BYTES = 32;
 export const RECORD_I32 = 8;
 export const RECORD_FIELD = { KIND: 2, OBJECT: 3, A: 4, B: 5, LABEL: 6, EXTRA: 7 } as const;
 
-/**
- * The smallest default ring: 65,536 records (2 MiB) per PD, 13 ms of back-to-back ppcalls, more than the kernel
- * lets pass between drains. The kernel sizes a PD's ring to the records it keeps (kernel/trace.ts `ringFor`).
- */
+/** Default ring size: 65,536 records (2 MiB) per PD: 13 ms of back-to-back ppcalls, more than the kernel lets pass between drains. */
 export const DEFAULT_TRACE_RECORDS = 65_536;
 export const MAX_TRACE_RECORDS = 1 << 20;
 

@@ -213,7 +213,7 @@ export class TraceRingReader {
   /**
    * Takes at most `max` records, oldest first, handing them to `sink` as one or two spans of the ring (no
    * record is decoded or validated here: the sink copies raw words, and whoever decodes them checks them).
-   * Returns how many it took. The slots go back to the PD when this returns: it may write over them from then on.
+   * Returns how many it took. The slots go back to the PD when this returns.
    */
   take(max: number, sink: TraceSpanSink): number {
     if (this.refused !== undefined) return 0;

@@ -1,10 +1,9 @@
 // A PD that writes its trace ring's HEAD itself, claiming records it never wrote (kind 0, skipped), and waits each
 // time until the kernel has taken them (TAIL reaches HEAD). Its name chooses the claim:
-// - `creeper`: the due mark less one record, five times. The due mark is what makes the kernel's tick drain at
-//   once: 16,384 unscanned records, or a quarter of a smaller ring (DUE_RECORDS in src/kernel/trace.ts). No ring of
-//   the system ever reaches it: its records must still be taken, each time within the tick's longest gap,
+// - `creeper`: a quarter less one record, five times. No ring of the system ever reaches the quarter that makes
+//   the kernel's tick drain at once: its records must still be taken, each time within the tick's longest gap,
 //   without anyone asking for statistics.
-// - `nagger`: the due mark each time the kernel has emptied it, twenty times. Each claim makes the kernel's next tick
+// - `nagger`: a quarter each time the kernel has emptied it, twenty times. Each claim makes the kernel's next tick
 //   drain every ring; the kernel must take exactly what was claimed, skip it, and go on draining and joining the
 //   honest PDs' records.
 import { workerData } from "node:worker_threads";
@@ -19,8 +18,8 @@ export default protectionDomain({
     const creeper = pdName() === "creeper";
     const rounds = creeper ? 5 : 20;
     const i32 = new Int32Array((workerData as { trace: { buffer: SharedArrayBuffer } }).trace.buffer);
-    const due = Math.min(16_384, i32[TRACE_I32.CAPACITY]! / 4);
-    const claim = creeper ? due - 1 : due;
+    const quarter = i32[TRACE_I32.CAPACITY]! / 4;
+    const claim = creeper ? quarter - 1 : quarter;
     const nap = new Int32Array(new SharedArrayBuffer(4));
     const deadline = Date.now() + GIVE_UP_MS;
     let head = Atomics.load(i32, TRACE_I32.HEAD) >>> 0;
@@ -31,6 +30,6 @@ export default protectionDomain({
       while (Atomics.load(i32, TRACE_I32.TAIL) >>> 0 !== head && Date.now() < deadline) Atomics.wait(nap, 0, 0, 1);
       if (Atomics.load(i32, TRACE_I32.TAIL) >>> 0 === head) taken++;
     }
-    debugPrintln(creeper ? `drained ${taken} of ${rounds} rounds of ${claim} records` : `claimed ${taken} due marks of ${claim} records`);
+    debugPrintln(creeper ? `drained ${taken} of ${rounds} rounds of ${claim} records` : `claimed ${taken} quarters of ${claim} records`);
   },
 });
