@@ -2,8 +2,9 @@
 // real worker threads: garbage records are skipped and counted while an honest pair's call is traced and
 // joined as usual; a ring whose HEAD runs away is refused and faults its PD alone; a HEAD kept just under the
 // quarter that makes the kernel's tick drain is still drained (within the tick's longest gap), and one that
-// claims a quarter again and again only makes the tick drain, bounded; a PD that records faster than the kernel
-// drains drops and counts, and the kernel keeps no more than its quota of events.
+// claims a quarter again and again only makes the tick drain, bounded; records rewritten after the kernel took
+// them change nothing it shows; a PD that records faster than the kernel drains drops and counts, and the
+// kernel keeps no more than its quota of events.
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { describe, test } from "node:test";
@@ -148,6 +149,33 @@ describe("hostile trace rings", () => {
     assert.equal(stats.channels[0]!.ppcalls, 1);
     const file = system.observer.traceFile()!;
     assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    assert.equal(file.traceEvents.filter((e) => e.ph === "X" && (e.cat === "ppcall" || e.cat === "protected")).length, 2, "the honest call and its serving, joined");
+  });
+
+  test("records a PD rewrites after the kernel took them change nothing it shows: the trace file and a live view show them as scanned", async () => {
+    const lines: string[] = [];
+    await using system = await start(
+      {
+        protectionDomains: [...honest.protectionDomains, { name: "rewriter", priority: 1, program: program("trace-rewriter") }, { name: "quiet", priority: 2, program: program("trace-quiet") }],
+        channels: [...honest.channels, { ends: [{ pd: "rewriter", id: 0 }, { pd: "quiet", id: 0 }] }],
+      },
+      // Trusted: it writes its trace ring's raw memory (from workerData).
+      { trace: true, trusted: ["rewriter"], onOutput: (e) => lines.push(`${e.pd}: ${e.text}`) },
+    );
+    assert.ok(lines.includes("rewriter: rewrote 12 scanned records"), lines.join("\n"));
+    const live = system.observer.liveTrace(1000)!.next(1000);
+    await system.shutdown();
+    assert.deepEqual(system.faults, []);
+    const stats = system.stats();
+    const rewriter = stats.pds.find((p) => p.name === "rewriter")!;
+    assert.equal(rewriter.operations["notify"], 10, "what the scan counted");
+    assert.equal(rewriter.traceSkipped, 2, "the two on a channel it does not hold");
+    const file = system.observer.traceFile()!;
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    for (const events of [file.traceEvents, live]) {
+      const shown = events.filter((e) => e.tid === rewriter.pid && e.ph !== "M");
+      assert.deepEqual(shown.map((e) => [e.cat, e.args?.["channel"]]), Array.from({ length: 10 }, () => ["notify", 0]), "records 0-9, as they were when taken");
+    }
     assert.equal(file.traceEvents.filter((e) => e.ph === "X" && (e.cat === "ppcall" || e.cat === "protected")).length, 2, "the honest call and its serving, joined");
   });
 
