@@ -309,6 +309,20 @@ describe("the kernel joins an endpoint call's two records", () => {
     assert.equal(trace.totals().skipped, 0);
   });
 
+  it("a reply stamped at the moment its caller stamps its next call still joins the call's end (the caller saw it first)", () => {
+    const { trace, client, server, base } = clientAndServer();
+    // The receiver was slow to stamp reply 1 after publishing it: the caller saw it, published call 2 and stamped
+    // that at the same instant. Call 1 ends there, and its reply is placed just inside it, before the caller saw it.
+    client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
+    client.recordAt(base + 0.03, TraceKind.ENDPOINT_CALL, 5, 0, 2, 3);
+    server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLIED, 5, 0, 1, 4, 3);
+    server.recordAt(base + 0.05, TraceKind.ENDPOINT_REPLIED, 5, 0, 2, 4, 3);
+    trace.drain();
+    const file = trace.file();
+    assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
+    assert.deepEqual(file.traceEvents.filter((e) => e.ph === "s").map((e) => [e.name, e.tid]), [["message", 1], ["reply", 2], ["message", 1], ["reply", 2]], "each call to its receive, each reply to its call's end");
+  });
+
   it("the other side's word moves no reply back over the receiver's receive, and no call back over the caller's previous record: the flow is dropped instead", () => {
     const { trace, client, server, base } = clientAndServer();
     // Call 1: its caller says it went on at 0.011, before the reply it waited for (0.030).

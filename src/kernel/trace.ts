@@ -1135,7 +1135,10 @@ class Decoder {
     const finish = ph === "s" ? other : half;
     let start = ph === "s" ? half : other;
     const late = start.stretch;
-    if (late?.mode === "extend" && start.from > finish.from) {
+    // Stretched where the other side's stamp says so, and where the flow would not fit otherwise: a reply stamped
+    // at the very instant its caller stamped its next call (so the call's end) fit in no placement, and was dropped.
+    const fits = place(start, finish) !== undefined;
+    if (late?.mode === "extend" && (start.from > finish.from || !fits)) {
       // The call's slice begins where its serving began at the latest (see FlowHalf.stretch).
       const at = Math.max(0, late.notBefore, finish.from - 2 * EPSILON_US);
       if (at < start.from && at <= finish.to) {
@@ -1143,7 +1146,7 @@ class Decoder {
         late.event.ts = at;
         start = { ...start, ts: at, from: at };
       }
-    } else if (late?.mode === "move" && start.from > finish.to) {
+    } else if (late?.mode === "move" && (start.from > finish.to || !fits)) {
       // The reply was published before the caller saw it (see FlowHalf.stretch).
       const at = Math.max(0, late.notBefore, finish.from, finish.to - 2 * EPSILON_US);
       if (at < start.from && at <= finish.to) {
@@ -1151,16 +1154,25 @@ class Decoder {
         start = { ...start, ts: at, from: at, to: at };
       }
     }
-    // Inside each slice by EPSILON_US where the slice is long enough, so rounding cannot push a point out.
-    const inside = (h: FlowHalf, t: number): number => Math.min(Math.max(t, h.from + Math.min(EPSILON_US, (h.to - h.from) / 2)), h.to - Math.min(EPSILON_US, (h.to - h.from) / 2));
-    let s = inside(start, start.ts);
-    const f = inside(finish, Math.max(finish.ts, s));
-    if (f < s) s = inside(start, f);
-    if (f < s) return;
+    const placed = place(start, finish);
+    if (placed === undefined) return;
+    const [s, f] = placed;
     const id = this.nextFlow++;
     emit({ name, cat: "flow", ph: "s", ts: s, pid: TRACE_PID, tid: start.pd.info.pid, id });
     emit({ name, cat: "flow", ph: "f", ts: f, pid: TRACE_PID, tid: finish.pd.info.pid, id, bp: "e" });
   }
+}
+
+/**
+ * Where a flow leaves `start` and reaches `finish` (µs), each EPSILON_US inside its slice where the slice is long
+ * enough (so rounding cannot push a point out), the start not after the finish; undefined if no placement fits.
+ */
+function place(start: FlowHalf, finish: FlowHalf): [number, number] | undefined {
+  const inside = (h: FlowHalf, t: number): number => Math.min(Math.max(t, h.from + Math.min(EPSILON_US, (h.to - h.from) / 2)), h.to - Math.min(EPSILON_US, (h.to - h.from) / 2));
+  let s = inside(start, start.ts);
+  const f = inside(finish, Math.max(finish.ts, s));
+  if (f < s) s = inside(start, f);
+  return f < s ? undefined : [s, f];
 }
 
 /**
