@@ -1137,7 +1137,7 @@ class Decoder {
     const late = start.stretch;
     // Stretched where the other side's stamp says so, and where the flow would not fit otherwise: a reply stamped
     // at the very instant its caller stamped its next call (so the call's end) fit in no placement, and was dropped.
-    const fits = place(start, finish) !== undefined;
+    const fits = late === undefined || place(start, finish) !== undefined;
     if (late?.mode === "extend" && (start.from > finish.from || !fits)) {
       // The call's slice begins where its serving began at the latest (see FlowHalf.stretch).
       const at = Math.max(0, late.notBefore, finish.from - 2 * EPSILON_US);
