@@ -57,6 +57,8 @@ export interface DashboardOptions {
 export interface Dashboard {
   /** `http://host:port/` */
   readonly url: string;
+  /** Pages watching now: connected, and sent the system as it is (`hello`); a closed page is gone from it. */
+  readonly pages: number;
   close(): Promise<void>;
 }
 
@@ -195,6 +197,11 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}/`,
+    get pages() {
+      let pages = 0;
+      for (const socket of wss.clients) if (capabilitySeq.has(socket) && socket.readyState === socket.OPEN) pages++;
+      return pages;
+    },
     close: async () => {
       clearInterval(timer);
       feed = undefined;

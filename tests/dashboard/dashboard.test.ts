@@ -150,6 +150,21 @@ describe("dashboard in chromium", () => {
     assert.ok((await distinctColours(w.page, await w.page.locator("#trace").screenshot())) > 3);
   });
 
+  it("counts the pages watching it, and forgets a page once it closed", async () => {
+    const system = await boot(example("ipc"), { trace: true, onOutput: () => undefined });
+    await system.whenIdle();
+    await using w = await watch(system);
+    assert.equal(w.dashboard.pages, 1);
+    const second = await browser.newPage();
+    await second.goto(w.dashboard.url);
+    await second.waitForFunction(() => (globalThis as unknown as PageGlobals).isokit.ticks >= 1, undefined, POLL);
+    assert.equal(w.dashboard.pages, 2);
+    await second.close();
+    // The server sees the close when the socket's close frame comes in: poll for it (GUARD_MS only against a hang).
+    for (const started = performance.now(); w.dashboard.pages !== 1 && performance.now() - started < GUARD_MS; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(w.dashboard.pages, 1);
+  });
+
   it("shows the plugin-host example's grant and revoke in the capability graph, and takes a screenshot that is not blank", async () => {
     const system = await boot(example("plugin-host"), { trace: true, onOutput: () => undefined });
     await system.whenIdle();
