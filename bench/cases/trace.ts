@@ -123,10 +123,10 @@ const LOAD_GUARD_MS = 30_000;
 
 /**
  * Opens `dashboard` in Chromium as a user would: a browser of its own with the page in its window, and no DevTools
- * connection. Driven by playwright (as tests/dashboard is), every update the page got also went to the driver in
- * this process, on the kernel's thread, and Chromium encoded it for the driver: ~20% on ppcall.hot where the page
- * alone costs ~2% (docs/performance.md, stop 28). Returns once the server counts the page as watching and the page
- * has had SETTLE_MS to draw; the closer ends the browser and removes its profile.
+ * connection. Driven by playwright (as tests/dashboard is), the driver ran in this process, on the kernel's thread,
+ * and Chromium served it besides the page: 22-44 ms of the kernel thread's CPU a second against 22-36 without it,
+ * and Chromium's 36-83 against 39-59 (docs/performance.md, stop 28). Returns once the server counts the page as
+ * watching and the page has had SETTLE_MS to draw; the closer ends the browser and removes its profile.
  */
 async function openInChromium(dashboard: Dashboard): Promise<() => Promise<void>> {
   const profile = mkdtempSync(join(tmpdir(), "isokit-bench-chromium-"));
