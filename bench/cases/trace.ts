@@ -149,26 +149,27 @@ async function openInChromium(dashboard: Dashboard): Promise<() => Promise<void>
     "--hide-scrollbars",
     "--mute-audio",
     dashboard.url,
-  ], { stdio: "ignore", detached: true }); // a process group of its own: the closer ends the renderer and the rest with it
-  const ended = { yes: false };
+  ], { stdio: "ignore" }); // in this process's group: a Ctrl-C in the terminal ends it too
+  const ended: { why?: string } = {};
   const exited = new Promise<void>((resolve) => {
-    const end = (): void => {
-      ended.yes = true;
+    browser.once("exit", (code, signal) => {
+      ended.why ??= `exited (${signal ?? `code ${code}`})`;
       resolve();
-    };
-    browser.once("exit", end);
-    browser.once("error", end); // it could not be started: the wait below says so
+    });
+    browser.once("error", (error) => {
+      ended.why = `could not be started: ${error.message}`;
+      resolve();
+    });
   });
-  const gone = (): boolean => ended.yes;
   const close = async (): Promise<void> => {
-    if (!gone() && browser.pid !== undefined) process.kill(-browser.pid, "SIGKILL");
+    // Its renderer and other processes end within ~50 ms of it, and may hold files in the profile until then.
+    if (ended.why === undefined) browser.kill("SIGKILL");
     await exited;
-    // Its other processes may still be going down, with files open in the profile.
     rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
   };
   try {
     for (const started = performance.now(); dashboard.pages === 0; ) {
-      if (gone()) throw new Error(`${CHROMIUM} exited before the dashboard's page connected`);
+      if (ended.why !== undefined) throw new Error(`${CHROMIUM} ${ended.why} before the dashboard's page connected`);
       if (performance.now() - started > LOAD_GUARD_MS) throw new Error(`${CHROMIUM} did not open the dashboard's page in ${LOAD_GUARD_MS / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
