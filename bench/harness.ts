@@ -349,15 +349,22 @@ export function format(value: number): string {
   return value.toPrecision(3);
 }
 
-/** "3.1× the cost of b" / "2.0× faster than b", from this case's point of view. */
-function ratio(c: BenchCase, r: Result, b: Result): string {
-  // How many times the baseline's cost this case's figure is (for a throughput, the inverse of the rates):
-  // the median of the round-by-round ratios, so rounds measured side by side are compared with each other.
+/**
+ * "3.1× the cost of b (rounds 2.9–3.4)" / "2.0× faster than b (rounds 1.8–2.3)", from this case's point of view:
+ * the median of the round-by-round ratios, and their spread, in the median's direction.
+ */
+export function ratio(c: BenchCase, r: Result, b: Result): string {
+  // How many times the baseline's cost this case's figure is (for a throughput, the inverse of the rates),
+  // round by round, so rounds measured side by side are compared with each other.
   const n = Math.min(r.values.length, b.values.length);
   const costs: number[] = [];
   for (let i = 0; i < n; i++) costs.push(c.lowerIsBetter ? r.values[i]! / b.values[i]! : b.values[i]! / r.values[i]!);
-  const cost = costs.length > 0 ? median(costs) : c.lowerIsBetter ? r.median / b.median : b.median / r.median;
-  return cost >= 1 ? `${format(cost)}× the cost of ${b.case}` : `${format(1 / cost)}× faster than ${b.case}`;
+  if (costs.length === 0) costs.push(c.lowerIsBetter ? r.median / b.median : b.median / r.median);
+  const cost = median(costs);
+  const [lo, hi] = [Math.min(...costs), Math.max(...costs)];
+  // A reader can tell 1.04x from 1.27x only by how far the rounds spread: a ratio is quoted with it.
+  const spread = costs.length < 2 ? "" : cost >= 1 ? ` (rounds ${format(lo)}–${format(hi)})` : ` (rounds ${format(1 / hi)}–${format(1 / lo)})`;
+  return cost >= 1 ? `${format(cost)}× the cost of ${b.case}${spread}` : `${format(1 / cost)}× faster than ${b.case}${spread}`;
 }
 
 /** The table: one row per case in registry order; ratios against baselines that ran; skips and failures. */
