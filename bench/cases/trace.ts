@@ -120,6 +120,33 @@ function watchedCase(watch: Watch): AnyCase {
 const SETTLE_MS = 2500;
 /** Guards the wait for Chromium to load the page, against a hang only. */
 const LOAD_GUARD_MS = 30_000;
+/** How long Chromium is given to end itself before it is killed. */
+const CLOSE_GUARD_MS = 10_000;
+
+/** Profiles a browser's processes were still writing into when it had ended: removed when the bench exits. */
+const leftProfiles: string[] = [];
+
+/**
+ * Removes a Chromium profile, or leaves it for the bench's exit: the browser's network service may still write
+ * its state into it for a while after the browser process ended (ENOTEMPTY), which is no reason to fail a round.
+ */
+function removeProfile(profile: string): void {
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch {
+    if (leftProfiles.push(profile) === 1) {
+      process.once("exit", () => {
+        for (const left of leftProfiles) {
+          try {
+            rmSync(left, { recursive: true, force: true });
+          } catch {
+            process.stderr.write(`bench: could not remove ${left}\n`);
+          }
+        }
+      });
+    }
+  }
+}
 
 /**
  * Opens `dashboard` in Chromium as a user would: a browser of its own with the page in its window, and no DevTools
@@ -162,10 +189,12 @@ async function openInChromium(dashboard: Dashboard): Promise<() => Promise<void>
     });
   });
   const close = async (): Promise<void> => {
-    // Its renderer and other processes end within ~50 ms of it, and may hold files in the profile until then.
-    if (ended.why === undefined) browser.kill("SIGKILL");
+    // SIGTERM: Chromium ends its renderer and services and then itself.
+    if (ended.why === undefined) browser.kill("SIGTERM");
+    const killer = setTimeout(() => browser.kill("SIGKILL"), CLOSE_GUARD_MS);
     await exited;
-    rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    clearTimeout(killer);
+    removeProfile(profile);
   };
   try {
     for (const started = performance.now(); dashboard.pages === 0; ) {
