@@ -153,7 +153,8 @@ function removeProfile(profile: string): void {
  * connection. Driven by playwright (as tests/dashboard is), the driver ran in this process, on the kernel's thread,
  * and Chromium served it besides the page: 22-44 ms of the kernel thread's CPU a second against 22-36 without it,
  * and Chromium's 36-83 against 39-59 (docs/performance.md, stop 28). Returns once the server counts the page as
- * watching and the page has had SETTLE_MS to draw; the closer ends the browser and removes its profile.
+ * watching and the page has had SETTLE_MS to draw; the closer ends the browser and removes its profile (or leaves
+ * it for the bench's exit, `removeProfile`).
  */
 async function openInChromium(dashboard: Dashboard): Promise<() => Promise<void>> {
   const profile = mkdtempSync(join(tmpdir(), "isokit-bench-chromium-"));
