@@ -8,14 +8,20 @@ import { boot } from "../src/index.ts";
 import { resolveImages } from "../src/cli/images.ts";
 import { parseSystem } from "../src/sdf/index.ts";
 import { createTraceRing, readRecord, TraceRingReader, TraceRingWriter, type TraceRecord } from "../src/shm/trace-ring.ts";
-import { RECEIVED_BY_SPIN, RECORD_I32, TRACE_I32, TraceKind } from "../src/protocol/trace.ts";
+import { COUNT_LANES, RECEIVED_BY_SPIN, RECORD_I32, TRACE_COUNTS, TRACE_I32, TRACE_OBJECTS, TRACE_RECORDS, TRACE_SUMS, TraceKind } from "../src/protocol/trace.ts";
 import { checkTraceFile, KernelTrace, Operation, type TraceEvent } from "../src/kernel/trace.ts";
 import { StatsCollector } from "../src/kernel/stats.ts";
 
-/** Takes at most `max` records and decodes them as a reader of the raw spans would; counts what it could not decode. */
-function take(reader: TraceRingReader, max: number, skipped = { n: 0 }): TraceRecord[] {
+/**
+ * Copies what is new in `reader`'s ring since record `since.n` (at most the ring's last CAPACITY - 1) and decodes
+ * it as the kernel's copy would; counts what it could not decode in `skipped`, what was overwritten in `lost`.
+ */
+function take(reader: TraceRingReader, since = { n: 0 }, skipped = { n: 0 }, lost = { n: 0 }): TraceRecord[] {
   const out: TraceRecord[] = [];
-  reader.take(max, (records, first, count) => {
+  const written = reader.written();
+  const from = Math.max(since.n, reader.oldest(written));
+  lost.n += from - since.n;
+  reader.copy(from, written, (records, first, count) => {
     const copy = records.slice(first * RECORD_I32, (first + count) * RECORD_I32); // what the kernel keeps: a copy
     for (let k = 0; k < count; k++) {
       const r = readRecord(copy, new Float64Array(copy.buffer), k);
@@ -23,10 +29,9 @@ function take(reader: TraceRingReader, max: number, skipped = { n: 0 }): TraceRe
       else out.push(r);
     }
   });
+  since.n = written;
   return out;
 }
-
-const drainAll = (reader: TraceRingReader, skipped?: { n: number }): TraceRecord[] => take(reader, 1 << 20, skipped);
 
 describe("trace ring", () => {
   it("carries records in order with every field, stamped on the kernel's clock", () => {
@@ -36,23 +41,24 @@ describe("trace ring", () => {
     const before = performance.now();
     writer.record(TraceKind.PPCALL_BEGIN, 13, 0, 1, 7);
     writer.record(TraceKind.PPCALL_END, 13, 0, 1, 0xffff_ffff);
-    const records = drainAll(reader);
+    const records = take(reader);
     assert.deepEqual(records.map((r) => [r.kind, r.object, r.a, r.b, r.label]), [[TraceKind.PPCALL_BEGIN, 13, 0, 1, 7], [TraceKind.PPCALL_END, 13, 0, 1, 0xffff_ffff]]);
     assert.ok(records[0]!.at >= before && records[1]!.at >= records[0]!.at && records[1]!.at <= performance.now());
   });
 
-  it("drops and counts what does not fit, never overwriting an unread record; space comes back once drained", () => {
+  it("overwrites its oldest records once full: the reader gets the last CAPACITY - 1, never the slot the PD writes next", () => {
     const buffer = createTraceRing(64);
     const reader = new TraceRingReader(buffer);
     const writer = new TraceRingWriter(buffer, performance.timeOrigin);
     for (let i = 0; i < 100; i++) writer.record(TraceKind.NOTIFY, i, 0, 0, 0);
-    assert.equal(reader.dropped, 36);
-    assert.deepEqual(drainAll(reader).map((r) => r.object), Array.from({ length: 64 }, (_, i) => i));
-    writer.record(TraceKind.NOTIFY, 500, 0, 0, 0);
-    assert.deepEqual(drainAll(reader).map((r) => r.object), [500]);
+    assert.equal(reader.written(), 100);
+    assert.equal(reader.oldest(100), 37);
+    const lost = { n: 0 };
+    assert.deepEqual(take(reader, { n: 0 }, { n: 0 }, lost).map((r) => r.object), Array.from({ length: 63 }, (_, i) => 37 + i));
+    assert.equal(lost.n, 37);
   });
 
-  it("wraps round many times with seeded random batches and loses nothing it did not count", () => {
+  it("wraps round many times with seeded random batches: what a reader gets and what it lost add up, in order", () => {
     const buffer = createTraceRing(64);
     const reader = new TraceRingReader(buffer);
     const writer = new TraceRingWriter(buffer, performance.timeOrigin);
@@ -60,12 +66,15 @@ describe("trace ring", () => {
     const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
     let written = 0;
     const seen: number[] = [];
+    const since = { n: 0 };
+    const lost = { n: 0 };
     for (let round = 0; round < 500; round++) {
       for (let k = random(80); k > 0; k--) writer.record(TraceKind.NOTIFY, written++, 0, 0, 0);
-      seen.push(...take(reader, random(70)).map((r) => r.object));
+      if (random(2) === 0) seen.push(...take(reader, since, { n: 0 }, lost).map((r) => r.object));
     }
-    seen.push(...drainAll(reader).map((r) => r.object));
-    assert.equal(seen.length + reader.dropped, written);
+    seen.push(...take(reader, since, { n: 0 }, lost).map((r) => r.object));
+    assert.ok(lost.n > 0, "some batches came faster than the reader");
+    assert.equal(seen.length + lost.n, written);
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, "in order");
   });
 
@@ -73,36 +82,52 @@ describe("trace ring", () => {
     const buffer = createTraceRing(64);
     const reader = new TraceRingReader(buffer);
     const writer = new TraceRingWriter(buffer, performance.timeOrigin);
-    for (let i = 0; i < 50; i++) writer.record(TraceKind.NOTIFY, i, 0, 0, 0);
-    assert.equal(drainAll(reader).length, 50);
-    for (let i = 50; i < 100; i++) writer.record(TraceKind.NOTIFY, i, 0, 0, 0);
+    for (let i = 0; i < 100; i++) writer.record(TraceKind.NOTIFY, i, 0, 0, 0);
+    assert.equal(reader.written(), 100);
     const spans: [number, number][] = [];
     const objects: number[] = [];
-    assert.equal(
-      reader.take(1000, (records, first, count) => {
-        spans.push([first, count]);
-        for (let k = 0; k < count; k++) objects.push(records[(first + k) * RECORD_I32 + 3]!);
-      }),
-      50,
-    );
+    reader.copy(50, 100, (records, first, count) => {
+      spans.push([first, count]);
+      for (let k = 0; k < count; k++) objects.push(records[(first + k) * RECORD_I32 + 3]!);
+    });
     assert.deepEqual(spans, [[50, 14], [0, 36]]);
     assert.deepEqual(objects, Array.from({ length: 50 }, (_, i) => 50 + i));
   });
 
-  it("a record of an unknown kind or with a non-finite time does not decode; a HEAD past its capacity refuses the ring", () => {
+  it("counts every record it writes by kind and lane, the object each lane last counted, and a ring batch's messages", () => {
+    const buffer = createTraceRing(64);
+    const reader = new TraceRingReader(buffer);
+    const writer = new TraceRingWriter(buffer, performance.timeOrigin);
+    for (let i = 0; i < 100; i++) writer.record(TraceKind.PPCALL, 3, 0, i + 1, 0);
+    writer.record(TraceKind.ENDPOINT_CALL, 70, 0, 1, 0); // endpoint 70: lane 70 & 63 = 6
+    writer.record(TraceKind.RING_PUBLISH, 1, 5, 0, 0);
+    writer.sum(TraceKind.RING_PUBLISH, 1, 5);
+    const lane = (kind: number, l: number): number => kind * COUNT_LANES + l;
+    assert.equal(reader.count(TRACE_COUNTS, lane(TraceKind.PPCALL, 3)), 100, "every record, though the ring keeps 63");
+    assert.equal(reader.count(TRACE_COUNTS, lane(TraceKind.ENDPOINT_CALL, 6)), 1);
+    assert.equal(reader.count(TRACE_OBJECTS, lane(TraceKind.ENDPOINT_CALL, 6)), 70);
+    assert.equal(reader.count(TRACE_COUNTS, lane(TraceKind.RING_PUBLISH, 1)), 1);
+    assert.equal(reader.count(TRACE_SUMS, lane(TraceKind.RING_PUBLISH, 1)), 5);
+    assert.equal(reader.count(TRACE_COUNTS, lane(TraceKind.NOTIFY, 3)), 0);
+  });
+
+  it("a record of an unknown kind or with a non-finite time does not decode; a HEAD that moves back refuses the ring", () => {
     const buffer = createTraceRing(64);
     const reader = new TraceRingReader(buffer);
     const writer = new TraceRingWriter(buffer, performance.timeOrigin);
     writer.record(99 as TraceKind, 1, 0, 0, 0);
     writer.record(TraceKind.NOTIFY, 2, 0, 0, 0);
-    new Float64Array(buffer)[(384 + 32) / 8] = Number.NaN; // the second record's time
+    new Float64Array(buffer)[(TRACE_RECORDS + 32) / 8] = Number.NaN; // the second record's time
     writer.record(TraceKind.NOTIFY, 3, 0, 0, 0);
     const skipped = { n: 0 };
-    assert.deepEqual(drainAll(reader, skipped).map((r) => r.object), [3]);
+    assert.deepEqual(take(reader, { n: 0 }, skipped).map((r) => r.object), [3]);
     assert.equal(skipped.n, 2);
-    Atomics.store(new Int32Array(buffer), TRACE_I32.HEAD, 1_000_000);
-    assert.deepEqual(drainAll(reader), []);
-    assert.match(reader.refusal() ?? "", /^HEAD 1000000 is \d+ records past TAIL 3, more than the ring's 64$/);
+    Atomics.store(new Int32Array(buffer), TRACE_I32.HEAD, 1_000_000); // forward: a PD may write that many
+    assert.equal(reader.written(), 1_000_000);
+    assert.equal(reader.refusal(), undefined);
+    Atomics.store(new Int32Array(buffer), TRACE_I32.HEAD, 5);
+    assert.equal(reader.written(), 1_000_000, "a refused ring reads as it last was");
+    assert.equal(reader.refusal(), "HEAD moved back from 1000000 to 5");
   });
 });
 
@@ -122,6 +147,7 @@ describe("the kernel joins a ppcall's two records", () => {
     const { trace, stats, client, server, base } = pair();
     client.recordAt(base + 0.01, TraceKind.PPCALL, 0, 0, 1, 7);
     server.recordAt(base + 0.03, TraceKind.PROTECTED_REPLIED, 1, 0, 1, 7, 9);
+    trace.observe(); // the tick's sample: the statistics
     const [call] = slices(trace, "ppcall");
     const [serve] = slices(trace, "protected");
     // The call ends just after its reply was published (2 ns: the caller saw it later).
@@ -138,8 +164,10 @@ describe("the kernel joins a ppcall's two records", () => {
   it("joins whichever record the kernel reads first, and a serving timed by the callee keeps its own start", () => {
     const { trace, stats, client, server, base } = pair();
     server.recordCall(TraceKind.PROTECTED, 1, base + 0.02, 1, 7, 9); // began at base + 0.02, ran until now
-    trace.drain(); // the server's record is in, the client's not yet
+    trace.observe(); // the server's record is sampled, the client's not yet
+    trace.collect(); // and copied
     client.recordAt(base + 0.01, TraceKind.PPCALL, 0, 0, 1, 7);
+    trace.observe();
     const [call] = slices(trace, "ppcall");
     const [serve] = slices(trace, "protected");
     assert.ok(Math.abs(serve!.ts - us(base + 0.02)) < 1e-3);
@@ -151,10 +179,10 @@ describe("the kernel joins a ppcall's two records", () => {
     const { trace, stats, client, server, base } = pair();
     client.recordAt(base + 0.01, TraceKind.PPCALL, 0, 0, 1, 0);
     server.recordAt(base + 0.03, TraceKind.PROTECTED_REPLIED, 1, 0, 1, 0, 0);
-    // Calls 1, 17, 33: the ones the drain joins for the statistics (one in 16). Call 17 "published" before call 1 was answered: its serving still begins after serving 1 ended.
+    // Call 17 "published" before call 1 was answered: its serving still begins after serving 1 ended.
     client.recordAt(base + 0.001, TraceKind.PPCALL, 0, 0, 17, 0);
     server.recordAt(base + 0.05, TraceKind.PROTECTED_REPLIED, 1, 0, 17, 0, 0);
-    trace.drain();
+    trace.observe();
     assert.ok(stats.channels[0]!.serveLatency.summary().maxNs <= 20_001, `served for ${stats.channels[0]!.serveLatency.summary().maxNs} ns`);
     // Call 33 "answered" long after the caller went on to notify: the call ends at the caller's next record.
     client.recordAt(base + 0.06, TraceKind.PPCALL, 0, 0, 33, 0);
@@ -169,23 +197,25 @@ describe("the kernel joins a ppcall's two records", () => {
     assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(trace.file()))), []);
   });
 
-  it("the drain joins one call in 16 for the statistics; the trace file joins every call", () => {
+  it("the tick times the calls in the newest records it samples; the trace file joins every call", () => {
     const { trace, stats, client, server, base } = pair();
-    for (let b = 1; b <= 32; b++) {
+    for (let b = 1; b <= 100; b++) {
       client.recordAt(base + b * 0.01, TraceKind.PPCALL, 0, 0, b, 0);
       server.recordAt(base + b * 0.01 + 0.002, TraceKind.PROTECTED_REPLIED, 1, 0, b, 0, 0);
     }
-    trace.drain();
-    assert.equal(stats.channels[0]!.ppcalls, 32);
-    assert.equal(stats.channels[0]!.callLatency.summary().count, 2, "calls 1 and 17");
+    trace.observe();
+    assert.equal(stats.channels[0]!.ppcalls, 100, "counted by the PD, every one");
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 64, "calls 37-100: the newest 64 records of each end");
+    assert.ok(Math.abs(stats.channels[0]!.callLatency.summary().maxNs - 2002) <= 32, String(stats.channels[0]!.callLatency.summary().maxNs));
     const file = trace.file();
     const calls = file.traceEvents.filter((e) => e.ph === "X" && e.cat === "ppcall");
-    assert.ok(calls.length === 32 && calls.every((e) => Math.abs(e.dur! - 2.002) < 2e-3), calls.map((e) => e.dur).join(" "));
-    assert.equal(file.traceEvents.filter((e) => e.ph === "s").length, 64, "each call to its serving and back");
-    assert.equal(stats.channels[0]!.callLatency.summary().count, 2, "the file counted nothing again");
+    assert.ok(calls.length === 100 && calls.every((e) => Math.abs(e.dur! - 2.002) < 2e-3), calls.map((e) => e.dur).join(" "));
+    assert.equal(file.traceEvents.filter((e) => e.ph === "s").length, 200, "each call to its serving and back");
+    trace.observe();
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 64, "nothing is timed twice");
   });
 
-  it("a run of calls is counted exactly, whatever breaks it: a record from the future, a channel not held, another kind", () => {
+  it("counts what the PD counted on the channels it holds, on its side, and nothing it counted elsewhere; the copy skips the records", () => {
     const { trace, stats, client, server, base } = pair();
     let b = 0;
     const calls = (n: number): void => {
@@ -196,20 +226,23 @@ describe("the kernel joins a ppcall's two records", () => {
       }
     };
     calls(20);
-    client.recordAt(base + 1e6, TraceKind.PPCALL, 0, 0, 99, 0); // from the future: skipped, and the run goes on
+    client.recordAt(base + 1e6, TraceKind.PPCALL, 0, 0, 99, 0); // from the future: counted (the PD's word), skipped when copied
     client.recordAt(base + 0.03, TraceKind.PPCALL, 5, 0, 1, 0); // a channel the client does not hold
-    client.recordAt(base + 0.03, TraceKind.PPCALL, 1000, 0, 1, 0); // out of every channel's range
+    client.recordAt(base + 0.03, TraceKind.PPCALL, 1000, 0, 1, 0); // out of every channel's range (lane 40, not held)
+    server.recordAt(base + 0.03, TraceKind.PPCALL, 1, 0, 1, 0); // the server's end does not call
     calls(20);
     client.recordAt(base + 0.05, TraceKind.NOTIFY, 0, 0, 0, 0);
-    calls(9);
-    trace.drain();
-    calls(15); // the next drain's scan starts a new run
-    trace.drain();
-    assert.equal(stats.channels[0]!.ppcalls, 64);
+    trace.observe();
+    calls(24);
+    trace.observe();
+    assert.equal(stats.channels[0]!.ppcalls, 65);
+    assert.equal(stats.pds.get("server")!.ops[Operation.ppcall], 0);
+    assert.equal(stats.pds.get("server")!.ops[Operation.protected], 64);
     assert.equal(stats.channels[0]!.notifies, 1);
-    assert.equal(trace.totals().skipped, 3);
-    assert.equal(trace.totals().records, 64 * 2 + 1);
-    assert.equal(stats.channels[0]!.callLatency.summary().count, 4, "calls 1, 17, 33 and 49");
+    assert.equal(trace.totals().skipped, 0, "nothing copied yet");
+    trace.collect();
+    assert.equal(trace.totals().skipped, 4);
+    assert.equal(trace.totals().records, 64 * 2 + 5);
   });
 
   it("keeps the last eventsPerPd records of a PD once it has recorded more than the recorder's first 1,024", () => {
@@ -220,9 +253,10 @@ describe("the kernel joins a ppcall's two records", () => {
     const base = performance.now();
     for (let n = 0; n < 5000; n++) {
       client.recordAt(base + n * 1e-4, TraceKind.NOTIFY, 0, n, 0, 0); // `a` numbers them
-      if (n % 1500 === 1499) trace.drain(); // drains of 1,500, 1,500, 1,500 and 500 records: the recorder grows at the second
+      if (n % 1500 === 1499) trace.collect(); // copies of 1,500, 1,500, 1,500 and 500 records: the recorder grows at the second
     }
-    trace.drain();
+    trace.collect();
+    trace.observe();
     assert.deepEqual(trace.totals(), { records: 5000, dropped: 0, skipped: 0, evicted: 2000 });
     const notifies = trace.file().traceEvents.filter((e) => e.cat === "notify");
     assert.equal(notifies.length, 3000);
@@ -240,7 +274,8 @@ describe("the kernel joins a ppcall's two records", () => {
     client.recordAt(base + 0.04, TraceKind.PPCALL_END, 0, 0, 2, 0);
     server.recordAt(base + 0.03, TraceKind.PROTECTED_BEGIN, 1, 0, 2, 0);
     server.recordAt(base + 0.04, TraceKind.PROTECTED_END, 1, 0, 2, 0);
-    trace.drain();
+    trace.observe();
+    trace.collect();
     assert.equal(trace.totals().skipped, 7);
     assert.equal(trace.file().traceEvents.filter((e) => e.ph === "X").length, 0, "nothing decoded from them");
     assert.equal(stats.channels[0]!.ppcalls, 0);
@@ -261,24 +296,27 @@ describe("the kernel joins an endpoint call's two records", () => {
     return { stats, trace, client, server, base };
   };
 
-  it("the caller's ENDPOINT_CALL gets its round trip from the receiver's reply, whichever is read first (the file joins what the drain does not); kind 10 is skipped", () => {
+  it("the caller's ENDPOINT_CALL gets its round trip from the receiver's reply, whichever is read first, in the statistics and the file; kind 10 is skipped", () => {
     const { stats, trace, client, server, base } = clientAndServer();
     client.recordAt(base + 0.01, TraceKind.ENDPOINT_CALL, 5, 0, 1, 3);
     server.recordAt(base + 0.02, TraceKind.ENDPOINT_RECEIVE, 5, 0, 1, 3);
     server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLY, 5, 0, 1, 4);
-    trace.drain();
+    trace.observe();
+    trace.collect();
     server.recordAt(base + 0.05, TraceKind.ENDPOINT_REPLY, 5, 0, 2, 4); // read before its call
-    trace.drain();
+    trace.observe();
+    trace.collect();
     client.recordAt(base + 0.04, TraceKind.ENDPOINT_CALL, 5, 0, 2, 3);
     client.recordAt(base + 0.06, 10 as TraceKind, 5, 0, 2, 0);
-    trace.drain();
-    assert.equal(stats.endpoints.get(5)!.callLatency.summary().count, 1, "the drain times SEQ 1 (one in 16); the file joins SEQ 2");
+    trace.observe();
+    assert.equal(stats.endpoints.get(5)!.callLatency.summary().count, 2, "the tick's samples time SEQ 1 and SEQ 2");
+    assert.equal(stats.endpoints.get(5)!.calls, 2);
     const file = trace.file();
     const calls = file.traceEvents.filter((e) => e.ph === "X" && e.name === "call ep 5");
     assert.deepEqual(calls.map((e) => Math.round(e.dur! * 1000)), [20_002, 10_002], "µs to ns: each call until just after its reply");
     assert.equal(file.traceEvents.filter((e) => e.ph === "s").length, 3, "call 1 to its receive, both replies to their calls");
     assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
-    assert.equal(stats.endpoints.get(5)!.callLatency.summary().count, 1);
+    assert.equal(stats.endpoints.get(5)!.callLatency.summary().count, 2);
     assert.equal(trace.totals().skipped, 1);
   });
 
@@ -293,7 +331,7 @@ describe("the kernel joins an endpoint call's two records", () => {
     server.recordAt(base + 0.07, TraceKind.ENDPOINT_RECEIVE, 5, 0, 3, 3, RECEIVED_BY_SPIN); // taken at 0.065, written when the server took another
     server.recordAt(base + 0.08, TraceKind.ENDPOINT_REPLIED, 5, 0, 7, 4, 3); // no record of its call
     server.recordAt(base + 0.09, TraceKind.ENDPOINT_REPLY, 5, 0, 3, 4);
-    trace.drain();
+    trace.collect();
     const file = trace.file();
     assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
     const µs = (ms: number): number => Math.round((ms - base) * 1e6) / 1000; // from base, to the ns
@@ -303,6 +341,7 @@ describe("the kernel joins an endpoint call's two records", () => {
     assert.deepEqual(on(2, "reply ep 5").map((e) => [e.args?.["seq"], µs(e.ts / 1000), e.args?.["label"]]), [[1, 30, 4], [9, 50, 0], [2, 60, 4], [7, 80, 4], [3, 90, 4]]);
     // Each call to its receive and its reply to the call's end, for the three calls on record: 6 flows.
     assert.equal(file.traceEvents.filter((e) => e.ph === "s").length, 6);
+    trace.observe();
     const ops = stats.pds.get("server")!.ops;
     assert.deepEqual([ops[Operation.receive], ops[Operation.reply]], [4, 5], "a reply with its receive counts as both");
     assert.equal(stats.endpoints.get(5)!.receives, 4);
@@ -317,7 +356,7 @@ describe("the kernel joins an endpoint call's two records", () => {
     client.recordAt(base + 0.03, TraceKind.ENDPOINT_CALL, 5, 0, 2, 3);
     server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLIED, 5, 0, 1, 4, 3);
     server.recordAt(base + 0.05, TraceKind.ENDPOINT_REPLIED, 5, 0, 2, 4, 3);
-    trace.drain();
+    trace.collect();
     const file = trace.file();
     assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
     assert.deepEqual(file.traceEvents.filter((e) => e.ph === "s").map((e) => [e.name, e.tid]), [["message", 1], ["reply", 2], ["message", 1], ["reply", 2]], "each call to its receive, each reply to its call's end");
@@ -335,7 +374,7 @@ describe("the kernel joins an endpoint call's two records", () => {
     server.recordAt(base + 0.03, TraceKind.ENDPOINT_REPLY, 5, 0, 1, 4);
     server.recordAt(base + 0.04, TraceKind.ENDPOINT_RECEIVE, 5, 0, 2, 3);
     server.recordAt(base + 0.06, TraceKind.ENDPOINT_REPLY, 5, 0, 2, 4);
-    trace.drain();
+    trace.collect();
     const file = trace.file();
     assert.deepEqual(checkTraceFile(JSON.parse(JSON.stringify(file))), []);
     const µs = (ts: number): number => Math.round((ts / 1000 - base) * 1e6) / 1000;
@@ -347,65 +386,73 @@ describe("the kernel joins an endpoint call's two records", () => {
   });
 });
 
-describe("the kernel tick drains a trace ring only when it is a quarter full or the last drain is old", () => {
-  /** Two PDs with rings of 64 records (a quarter: 16), and the time of the drain that emptied them. */
-  function two(broken: string[] = []): { trace: KernelTrace; a: TraceRingWriter; b: TraceRingWriter; aRing: SharedArrayBuffer; drainedAt: number } {
+describe("the kernel tick reads the newest records of a ring and its counts, never the ring", () => {
+  /** A client (end 0, pp) and a server (end 1) on channel 0, and the faults the trace reported. */
+  function two(broken: string[] = []): { trace: KernelTrace; stats: StatsCollector; client: TraceRingWriter; server: TraceRingWriter; clientRing: SharedArrayBuffer; base: number } {
     const stats = new StatsCollector();
-    const trace = new KernelTrace({ recordsPerPd: 64 }, stats, (pd) => broken.push(pd));
-    const a = trace.add({ name: "a", pid: 1, ends: [] }, stats.addPd("a", 1));
-    const b = trace.add({ name: "b", pid: 2, ends: [] }, stats.addPd("b", 2));
-    // A whole number of ms: `drainedAt + 100 - drainedAt` is then exactly 100 (for a fraction, it can come out a
-    // rounding error short of it, and the tick at +100 was not due in about 1 run in 500). A millisecond before
-    // now, so a drain a reader asks for later is always after it.
-    const drainedAt = Math.floor(performance.now()) - 1;
-    assert.equal(trace.tick(drainedAt), true, "the first tick drains: no drain yet");
-    return { trace, a: new TraceRingWriter(a.buffer, a.timeOrigin), b: new TraceRingWriter(b.buffer, b.timeOrigin), aRing: a.buffer, drainedAt };
+    const trace = new KernelTrace({}, stats, (pd) => broken.push(pd));
+    const a = trace.add({ name: "client", pid: 1, ends: [{ id: 0, channel: 0, peer: "server", calls: true }] }, stats.addPd("client", 1));
+    const b = trace.add({ name: "server", pid: 2, ends: [{ id: 1, channel: 0, peer: "client", serves: true }] }, stats.addPd("server", 2));
+    return { trace, stats, client: new TraceRingWriter(a.buffer, a.timeOrigin), server: new TraceRingWriter(b.buffer, b.timeOrigin), clientRing: a.buffer, base: performance.now() };
   }
-  const notifies = (w: TraceRingWriter, n: number): void => {
-    for (let k = 0; k < n; k++) w.record(TraceKind.NOTIFY, 0, 0, 0, 0);
+  const calls = (client: TraceRingWriter, server: TraceRingWriter, base: number, from: number, to: number): void => {
+    for (let b = from; b <= to; b++) {
+      client.recordAt(base + b * 1e-4, TraceKind.PPCALL, 0, 0, b, 0);
+      server.recordAt(base + b * 1e-4 + 5e-5, TraceKind.PROTECTED_REPLIED, 1, 0, b, 0, 0);
+    }
   };
 
-  it("under a quarter in every ring: the tick reads HEADs and takes nothing, until the longest gap has passed", () => {
-    const { trace, a, b, drainedAt } = two();
-    notifies(a, 15);
-    notifies(b, 15);
-    assert.equal(trace.tick(drainedAt + 50), false);
-    assert.equal(trace.tick(drainedAt + 99), false);
-    assert.equal(trace.totals().skipped, 0, "nothing read yet");
-    assert.equal(trace.tick(drainedAt + 100), true, "100 ms after the last drain");
-    assert.equal(trace.totals().skipped, 30, "both rings' records taken (a NOTIFY on a channel not held is skipped)");
-    notifies(a, 1);
-    assert.equal(trace.tick(drainedAt + 150), false, "the gap is timed from the last drain");
-    assert.equal(trace.tick(drainedAt + 200), true);
+  it("each tick times the calls among the newest 64 records of each ring, and copies nothing out", () => {
+    const { trace, stats, client, server, clientRing, base } = two();
+    calls(client, server, base, 1, 1000);
+    trace.tick(performance.now() + 1);
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 64);
+    calls(client, server, base, 1001, 1010);
+    trace.tick(performance.now() + 1);
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 74, "only what is new since the last tick");
+    trace.tick(performance.now() + 1);
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 74, "a ring that did not move is not read");
+    assert.equal(Atomics.load(new Int32Array(clientRing), TRACE_I32.READ), 0, "no record copied");
+    trace.file();
+    assert.equal(Atomics.load(new Int32Array(clientRing), TRACE_I32.READ), 1010, "copied once asked");
   });
 
-  it("one ring a quarter full: the tick drains every ring, so a call's two records are still read together", () => {
-    const { trace, a, b, drainedAt } = two();
-    notifies(a, 16);
-    notifies(b, 1);
-    assert.equal(trace.tick(drainedAt + 1), true);
-    assert.equal(trace.totals().skipped, 17);
-    assert.equal(trace.tick(drainedAt + 2), false, "empty again");
+  it("reads the count tables at its first tick, then once COUNT_GAP_MS has passed; statistics count at once", () => {
+    const { trace, stats, client, server, base } = two();
+    calls(client, server, base, 1, 10);
+    const t0 = Math.floor(performance.now()); // whole ms: t0 + 1000 - t0 is then exactly 1000
+    trace.tick(t0);
+    assert.equal(stats.channels[0]!.ppcalls, 10);
+    calls(client, server, base, 11, 20);
+    trace.tick(t0 + 999);
+    assert.equal(stats.channels[0]!.ppcalls, 10, "under a second since the last count");
+    trace.tick(t0 + 1000);
+    assert.equal(stats.channels[0]!.ppcalls, 20);
+    calls(client, server, base, 21, 25);
+    trace.observe();
+    assert.equal(stats.channels[0]!.ppcalls, 25);
   });
 
-  it("a drain a reader asks for (statistics, a live view, the file) restarts the gap", () => {
-    const { trace, a, drainedAt } = two();
-    notifies(a, 3);
-    trace.drain(); // begun at performance.now(): later than drainedAt
-    notifies(a, 3);
-    assert.equal(trace.tick(drainedAt + 100), false, "under 100 ms since the reader's drain");
-    assert.equal(trace.totals().skipped, 3);
-  });
-
-  it("a HEAD past the ring's capacity makes the tick drain, which refuses that ring alone and takes the other's records", () => {
+  it("a HEAD a million records ahead costs the kernel one ring at most and faults nobody; one that moves back refuses that ring alone", () => {
     const broken: string[] = [];
-    const { trace, b, aRing, drainedAt } = two(broken);
-    notifies(b, 2);
-    Atomics.store(new Int32Array(aRing), TRACE_I32.HEAD, 1_000_000);
-    assert.equal(trace.tick(drainedAt + 1), true);
-    assert.deepEqual(broken, ["a"]);
-    assert.equal(trace.totals().skipped, 2, "b's records");
-    assert.equal(trace.tick(drainedAt + 2), false, "a refused ring reads as empty: it makes no tick drain again");
+    const { trace, stats, client, server, clientRing, base } = two(broken);
+    calls(client, server, base, 1, 3);
+    const head = new Int32Array(clientRing);
+    Atomics.store(head, TRACE_I32.HEAD, 1_000_000);
+    trace.tick(performance.now());
+    assert.deepEqual(broken, []);
+    trace.collect();
+    // The ring's last 262,143 slots: empty (kind 0) but for the three records it did write, still in slots 0-2.
+    assert.equal(trace.totals().skipped, 262_140);
+    assert.equal(trace.totals().dropped, 1_000_000 - 262_143, "what no ring could have held");
+    Atomics.store(head, TRACE_I32.HEAD, 10);
+    trace.tick(performance.now());
+    assert.deepEqual(broken, ["client"]);
+    calls(client, server, base, 4, 5); // the client's writer goes on from its own HEAD: its records are not read
+    trace.tick(performance.now());
+    assert.deepEqual(broken, ["client"], "faulted once");
+    assert.equal(trace.totals().records, 1_000_000 + 5, "the refused ring reads as it last was");
+    assert.equal(stats.channels[0]!.callLatency.summary().count, 0, "the client's records of calls 4 and 5 were never read");
   });
 });
 
@@ -472,7 +519,7 @@ describe("a traced run of examples/ipc", () => {
     assert.equal(ops("server")["receive"], 3);
     assert.equal(ops("server")["reply"], 2);
     assert.equal(ops("server")["ring messages received"], 3);
-    assert.equal(stats.endpoints[0]!.callLatency.count, 1, "one call in 16 is timed: SEQ 1");
+    assert.equal(stats.endpoints[0]!.callLatency.count, 2, "both calls are timed: each was among its tick's newest records");
   });
 
   it("records every synchronous endpoint call's receive once, inside the call, with its label, whether the receive loop's spin, its first poll after a reply, or neither took it", async () => {

@@ -476,12 +476,11 @@ export class Observation implements SystemObserver {
   }
 
   /**
-   * The kernel's tick (kernel/worker-system.ts, every KERNEL_TICK_MS) calls this: it drains the trace rings when
-   * one is a quarter full or the last drain is DRAIN_GAP_MS old (`KernelTrace.tick`), and reads one word per
-   * ring otherwise. Returns whether it drained (false untraced).
+   * The kernel's tick (kernel/worker-system.ts, every KERNEL_TICK_MS) calls this: it samples the newest records
+   * of the trace rings that moved, and reads the PDs' count tables now and then (`KernelTrace.tick`).
    */
-  tick(): boolean {
-    return this.trace?.tick() ?? false;
+  tick(): void {
+    this.trace?.tick();
   }
 
   liveTrace(backlog = 0): LiveTrace | undefined {
@@ -560,7 +559,7 @@ export class Observation implements SystemObserver {
   }
 
   stats(): SystemStats {
-    this.trace?.drain();
+    this.trace?.observe();
     const s = this.system;
     const now = performance.now();
     const warnings: string[] = [];
@@ -583,7 +582,7 @@ export class Observation implements SystemObserver {
       const entryMs = Math.max(tracedMs, enteredMs);
       const inEntry = state === "running" && entryMs > LONG_ENTRY_MS ? { entry: tracedMs >= enteredMs && c.entry !== undefined ? `${c.entry}()` : "an entry point", ms: entryMs } : undefined;
       if (inEntry !== undefined) warnings.push(`PD '${c.name}' has been in ${inEntry.entry} for ${inEntry.ms} ms (it may never return)`);
-      if (loss.dropped > 0) warnings.push(`PD '${c.name}' dropped ${loss.dropped} trace records (its trace ring was full)`);
+      if (loss.dropped > 0) warnings.push(`PD '${c.name}' dropped ${loss.dropped} trace records (it overwrote them before they were read)`);
       return {
         name: c.name,
         pid: c.pid,
@@ -619,9 +618,9 @@ export class Observation implements SystemObserver {
     return this.trace?.file(sinceMs);
   }
 
-  /** One last drain, when the system stops (its tick has stopped). */
+  /** One last count and sample, when the system stops (its tick has stopped; the rings stay readable). */
   close(): void {
-    this.trace?.drain();
+    this.trace?.observe();
   }
 
   private log(event: Omit<CapabilityEvent, "seq" | "at">): void {

@@ -1,34 +1,29 @@
 /**
- * The kernel's half of tracing (issue #14): it gives each PD a trace ring (shm/trace-ring.ts), drains the rings
- * on the kernel's tick (when one is a quarter full, or every 100 ms: `tick`), and turns what it drained into
- * statistics (kernel/stats.ts) and, when asked, into the Chrome Trace Event format that ui.perfetto.dev and
- * chrome://tracing open: one track (thread) per PD plus one for the kernel.
+ * The kernel's half of tracing (issue #14): it gives each PD a trace ring (shm/trace-ring.ts) and, as the system
+ * runs, reads almost none of it. A PD overwrites its ring oldest first and counts every record it writes; the
+ * kernel's cores are the PDs' cores, and reading every record cost the kernel 22-40 ns a record (a traced ppcall
+ * 1.3-2.2x an untraced one, about half of it the kernel's reading), so the kernel reads:
  *
- * The drain is what the kernel pays for every record, on a machine whose cores the PDs may be spinning on, so
- * it does the least it can (an object per record made the traced ppcall 7x slower):
+ *   - the PDs' count tables (`count`: every COUNT_GAP_MS, and whenever statistics are asked for): exact
+ *     operation counts per PD, channel, endpoint and ring, from a few hundred words per PD;
+ *   - the newest SAMPLE_RECORDS records of each PD that wrote some, each tick (`sample`): calls and servings
+ *     joined across PDs for the latency histograms, and the entry point a PD is in;
+ *   - the ring itself only when someone asks for events (`collect`): the trace file (`file`, at the end of a
+ *     run or the dashboard's download) and a live view (`LiveTrace`) copy what is new into the PD's **flight
+ *     recorder** (`FlightRecorder`: the last `eventsPerPd` records, in the kernel's own memory) and decode it.
  *
- *   - one typed-array copy per span of raw records into the PD's **flight recorder** (`FlightRecorder`: the
- *     last `eventsPerPd` records, in the kernel's own memory; older ones are evicted and counted);
- *   - one pass over the copied words that checks each record and feeds counters and latency histograms
- *     (`scan`: integer and float stores into typed arrays and counter objects made at boot, no allocation,
- *     no string, no map keyed by a record's words).
- *
- * Records become objects only when someone asks for events: the trace file (`file`, at the end of a run or the
- * dashboard's download) decodes the flight recorders from scratch, and a live view (`LiveTrace`) decodes the
- * records new since its last look, at most a bounded number per look.
- *
- * A trace ring is untrusted input. Reading is bounded (at most `RECORDS_PER_TURN` per PD per turn); a record
- * with an unknown kind, a time that is not finite or out of [0, now], or a channel the PD does not hold is
- * skipped and counted (the scan marks it in the flight recorder, so the decoders skip it too); a ring whose HEAD
- * breaks the ring's rules is refused and not read again (its PD is faulted by the system, as for a broken
- * output ring). Flows are joined by numbers the kernel maps itself: a ppcall by (the plan's channel, the call's
- * number on it), an endpoint message by (endpoint, slot, SEQ), so a PD that lies about its numbers garbles
- * arrows to and from its own track only. Memory is bounded too: the flight recorders, at most `MAX_OPEN_FLOWS`
- * half-joined flows per decoder, and at most JOIN_SLOTS calls waiting for their other half per channel, and as many
- * endpoint calls in all.
+ * A trace ring is untrusted input. Reading is bounded (at most a ring's capacity per look, SAMPLE_RECORDS per
+ * tick); a record with an unknown kind, a time that is not finite or out of [0, now], or a channel the PD does
+ * not hold is skipped and counted (`check` marks it in the flight recorder, so the decoders skip it too); a count
+ * lane for a channel or ring the PD does not hold is not counted; a ring whose HEAD moves back is refused and not
+ * read again (its PD is faulted by the system, as for a broken output ring). Flows are joined by numbers the
+ * kernel maps itself: a ppcall by (the plan's channel, the call's number on it), an endpoint message by
+ * (endpoint, slot, SEQ), so a PD that lies about its numbers garbles arrows to and from its own track only.
+ * Memory is bounded too: the flight recorders, at most `MAX_OPEN_FLOWS` half-joined flows per decoder, and at
+ * most JOIN_SLOTS calls waiting for their other half per channel, and as many endpoint calls in all.
  */
 
-import { MAX_TRACE_KIND, RECEIVED_BY_SPIN, RECORD_FIELD, RECORD_I32, TraceKind, type TraceBootData } from "../protocol/trace.ts";
+import { COUNT_KINDS, COUNT_LANES, MAX_TRACE_KIND, RECEIVED_BY_SPIN, RECORD_FIELD, RECORD_I32, TRACE_COUNTS, TRACE_OBJECTS, TRACE_SUMS, TraceKind, type TraceBootData } from "../protocol/trace.ts";
 import { createTraceRing, readRecord, TraceRingReader, type TraceRecord } from "../shm/trace-ring.ts";
 import type { ChannelCounters, EndpointCounters, PdCounters, StatsCollector } from "./stats.ts";
 
@@ -75,9 +70,9 @@ export interface TraceFile {
 }
 
 export interface TraceOptions {
-  /** Records per PD ring (a power of two; default 16,384). */
+  /** Records per PD ring: the last ones a PD wrote, what a trace file can show (a power of two; default 262,144). */
   readonly recordsPerPd?: number;
-  /** Records the kernel keeps per PD for the trace file and live views (the last ones; default 200,000). */
+  /** Records the kernel keeps per PD once it has copied them for the trace file and live views (the last ones; default 262,144). */
   readonly eventsPerPd?: number;
   /**
    * Trace one operation in this many (a power of two, default 1: every one). Above 1, each PD records only the
@@ -116,40 +111,43 @@ export interface TracedPd {
 
 /** The pid of the one process in the trace; PDs are its threads (tid = the PD's pid; the kernel is 0). */
 const TRACE_PID = 1;
-const RECORDS_PER_TURN = 65_536;
 /**
- * The kernel's tick (every KERNEL_TICK_MS, kernel/worker-system.ts) drains the rings only when one of them holds
- * at least 1 / 2^DUE_SHIFT of its capacity (a quarter), or the last drain began DRAIN_GAP_MS ago or more (`tick`).
- * Each drain is CPU taken from PDs that may spin on both cores; a PD traced one call in 64 (the dashboard's
- * sampling) fills a quarter of the default ring in about a second, one traced in full in about a tick.
+ * Records of each PD the kernel's tick reads for latency samples (the newest; fewer if the PD wrote fewer since
+ * the last tick): at a tick of 10 ms, a few thousand calls a second per channel are timed, whatever the rate.
  */
-const DUE_SHIFT = 2;
-const DRAIN_GAP_MS = 100;
+const SAMPLE_RECORDS = 64;
+/** The kernel reads the PDs' count tables at least this often (ms), so a u32 lane never wraps unseen. */
+const COUNT_GAP_MS = 1000;
 const MAX_OPEN_FLOWS = 65_536;
-const DEFAULT_EVENTS_PER_PD = 200_000;
+const DEFAULT_EVENTS_PER_PD = 262_144;
 /** Local channel ids are 0..61 (protocol/layout.ts); one more slot for anything out of range. */
 const CHANNEL_IDS = 64;
 /** A flow's end is put this far (µs) inside the slice it binds to, so it is enclosed whatever the rounding. */
 const EPSILON_US = 0.001;
 /** The kind the scan writes over a record it skipped, so decoders skip it without checking it again. */
 const SKIPPED = 0;
-/**
- * The drain takes this many records of one ring before it moves to the next, round the PDs until all are empty:
- * a call's two records (one in each PD's ring) are then scanned within about a chunk of each other, and join.
- */
-const DRAIN_CHUNK = 1024;
-/** Calls per channel whose first record waits for the other end's (a power of two, several drain chunks). */
+/** Calls per channel whose first record waits for the other end's (a power of two, many ticks' samples). */
 const JOIN_SLOTS = 4096;
-/**
- * The drain joins one call in this many (numbers or SEQs 1, 1 + JOIN_EVERY, ...: both ends pick the same) for the
- * latency statistics; the trace file joins the rest when it is made (`joinAll`). Joining every call as it is
- * drained cost the kernel ~30 ns a call, which on a machine whose cores the PDs spin on is time taken from them.
- */
-const JOIN_EVERY = 16;
+/** The count rows the kernel reads (`count`): the kinds that are operations. */
+const COUNTED: readonly number[] = [
+  TraceKind.PPCALL,
+  TraceKind.PROTECTED,
+  TraceKind.PROTECTED_REPLIED,
+  TraceKind.NOTIFY,
+  TraceKind.NOTIFIED_END,
+  TraceKind.ENDPOINT_SEND,
+  TraceKind.ENDPOINT_CALL,
+  TraceKind.ENDPOINT_RECEIVE,
+  TraceKind.ENDPOINT_REPLY,
+  TraceKind.ENDPOINT_REPLIED,
+  TraceKind.RING_PUBLISH,
+  TraceKind.RING_RECEIVE,
+];
 
 /**
- * One side's records of calls waiting for the other side's (CallJoin, EndpointCallJoin): by slot, the PD, the call's
- * key (three numbers: the plan's channel, 0 and the call's number; or endpoint, slot and SEQ), flight index, time.
+ * One side's sampled records of calls waiting for the other side's (CallJoin, EndpointCallJoin): by slot, the PD,
+ * the call's key (three numbers: the plan's channel, 0 and the call's number; or endpoint, slot and SEQ), its time
+ * and one more number (`record`: for a serving taken while spinning, the end of the callee's previous record).
  */
 class WaitingHalves {
   readonly pd: (PdTrace | undefined)[] = new Array<PdTrace | undefined>(JOIN_SLOTS).fill(undefined);
@@ -165,7 +163,7 @@ class WaitingHalves {
     return pd;
   }
 
-  /** Leaves record `n` (at `at`) of `pd` in slot `k`, over whatever waited there. */
+  /** Leaves a record of `pd` (at `at`, with `n`) in slot `k`, over whatever waited there. */
   hold(k: number, pd: PdTrace, a: number, b: number, c: number, n: number, at: number): void {
     this.pd[k] = pd;
     this.key[k * 3] = a;
@@ -177,11 +175,10 @@ class WaitingHalves {
 }
 
 /**
- * The calls of one channel whose caller's PPCALL and callee's PROTECTED / PROTECTED_REPLIED records have not
- * both been scanned, by the call's number mod JOIN_SLOTS (a slot is reused by the call JOIN_SLOTS later, so a
- * record whose other half never comes is forgotten, not kept). When both are in, `complete` writes into the
- * flight recorders what each PD could not stamp itself (protocol/trace.ts): the round trip and reply label into
- * the caller's record, and the start of a serving taken while spinning into the callee's.
+ * The calls of one channel: the PDs at its two ends, its counters, and the sampled calls whose caller's PPCALL
+ * and callee's PROTECTED / PROTECTED_REPLIED records have not both been sampled, by the call's number mod
+ * JOIN_SLOTS (a slot is reused by the call JOIN_SLOTS later, so a record whose other half never comes is
+ * forgotten, not kept). The trace file joins every call its flight recorders keep (`joinAll`).
  */
 class CallJoin {
   readonly caller: PdTrace;
@@ -200,11 +197,11 @@ class CallJoin {
 }
 
 /**
- * The last `limit` raw records of one PD, in kernel memory. Starts at 1,024 records and grows once, to its full
- * size, when it needs more: a PD that records little costs little, and one that records much costs one copy of
- * 1,024 records (growing by doubling copied a PD's records again and again as a traced system warmed up, and
- * each new buffer was garbage for the main thread's GC, on a machine whose cores the PDs spin on). `written`
- * counts every record ever put in; record n (0-based, over the whole run) is kept while n >= written - limit.
+ * The last `limit` raw records of one PD that the kernel copied out of its ring, in kernel memory (what the PD
+ * writes there later changes nothing here). Starts at 1,024 records and grows once, to its full size, when it
+ * needs more: a PD that records little costs little, and one that records much costs one copy of 1,024 records.
+ * Records keep the PD's numbers: record n is kept while n >= written - limit and n is past any stretch the
+ * kernel never got (`skipTo`: the PD overwrote it before anyone asked).
  */
 class FlightRecorder {
   i32: Int32Array;
@@ -212,7 +209,12 @@ class FlightRecorder {
   /** Records the arrays hold: a power of two (slots by mask), at least `limit` once grown. */
   private capacity: number;
   private mask: number;
+  /** The number of the next record put in (records are numbered as the PD wrote them, from 0). */
   written = 0;
+  /** No record below this is kept: where the recorder last skipped ahead over records it never got. */
+  private floor = 0;
+  /** Records skipped over so (never put in). */
+  private missed = 0;
   readonly limit: number;
 
   constructor(limit: number) {
@@ -225,12 +227,12 @@ class FlightRecorder {
 
   /** Records put in and since gone. */
   get evicted(): number {
-    return Math.max(0, this.written - this.limit);
+    return this.oldest - this.missed;
   }
 
   /** Index of the oldest record still kept. */
   get oldest(): number {
-    return this.written - Math.min(this.written, this.limit);
+    return Math.max(this.floor, this.written - this.limit);
   }
 
   /** Where record `n` (oldest <= n < written) is, in records. `n & mask` is n mod capacity up to 2^53. */
@@ -238,7 +240,14 @@ class FlightRecorder {
     return n & this.mask;
   }
 
-  /** Copies `count` records (at most `limit`) from record `first` of `source`, evicting the oldest if full. */
+  /** Goes on from record `n` (> written): the records before it were never put in, and those kept before them go. */
+  skipTo(n: number): void {
+    this.missed += n - this.written;
+    this.written = n;
+    this.floor = n;
+  }
+
+  /** Copies `count` records from record `first` of `source`, as the next ones, evicting the oldest if full. */
   append(source: Int32Array, first: number, count: number): void {
     this.grow(count);
     while (count > 0) {
@@ -252,15 +261,19 @@ class FlightRecorder {
   }
 
   private grow(more: number): void {
-    if (this.capacity >= this.limit || this.written + more <= this.capacity) return;
+    if (this.capacity >= this.limit || this.written - this.oldest + more <= this.capacity) return;
     const capacity = 2 ** Math.ceil(Math.log2(this.limit));
-    // Not wrapped yet (capacity only grows while written <= capacity): the records are in order at the start.
+    const mask = capacity - 1;
     const i32 = new Int32Array(capacity * RECORD_I32);
-    i32.set(this.i32.subarray(0, this.written * RECORD_I32));
+    for (let n = this.oldest; n < this.written; ) {
+      const run = Math.min(this.written - n, this.capacity - (n & this.mask), capacity - (n & mask));
+      i32.set(this.i32.subarray((n & this.mask) * RECORD_I32, ((n & this.mask) + run) * RECORD_I32), (n & mask) * RECORD_I32);
+      n += run;
+    }
     this.i32 = i32;
     this.f64 = new Float64Array(i32.buffer);
     this.capacity = capacity;
-    this.mask = capacity - 1;
+    this.mask = mask;
   }
 }
 
@@ -296,21 +309,25 @@ interface PdTrace {
   readonly servesOn: Int32Array;
   /** When the kernel made the PD's ring (kernel clock, ms): nothing the PD did can be earlier. */
   readonly since: number;
-  /** Hands the reader's spans to the flight recorder and the scan (made once: the drain allocates nothing). */
-  readonly sink: (records: Int32Array, first: number, count: number) => void;
-  /** The scan's state: when the `notified()` waiting for its end began (NaN: none). */
-  notifiedAt: number;
-  /** The channel set of the `notified()` waiting for its end (ids 0..30, 31..61). */
-  notifiedLow: number;
-  notifiedHigh: number;
+  /** The count tables as last read (`count`): counts and sums, by kind * COUNT_LANES + lane. */
+  readonly seen: Uint32Array;
+  readonly seenSums: Uint32Array;
+  /** The sampler's copy of the newest records (SAMPLE_RECORDS of them), and the record it reads from next. */
+  readonly scratch: Int32Array;
+  readonly scratchF64: Float64Array;
+  sampled: number;
+  /** `check`'s state: the channel set of the `notified()` waiting for its end (-1: none). */
+  checkLow: number;
+  checkHigh: number;
   /** The ids the PD holds, as a channel set: a `notified()` can only be for some of them. */
   readonly heldLow: number;
   readonly heldHigh: number;
-  /** The endpoint the last endpoint record named, and its counters (most records name the same one). */
+  /** The endpoint the last endpoint lane named, and its counters (most name the same one). */
   lastEndpoint: number;
   lastEndpointCounters: EndpointCounters | undefined;
+  /** Records `check` skipped, and records overwritten before the kernel could copy them (`collect`). */
   skipped: number;
-  records: number;
+  lost: number;
 }
 
 export class KernelTrace {
@@ -323,14 +340,12 @@ export class KernelTrace {
   readonly sampleEvery: number;
   private readonly stats: StatsCollector;
   private readonly onBroken: (pd: string, why: string) => void;
-  /** Endpoint calls whose call or reply record waits for the other. */
+  /** Sampled endpoint calls whose call or reply record waits for the other. */
   private readonly endpointCalls = new EndpointCallJoin();
-  /** By the plan's channel index, made when the first record of a call on it is scanned. */
+  /** By the plan's channel index, made when the first record of a call on it is sampled or joined. */
   private readonly joins: (CallJoin | undefined)[] = [];
-  /** Per PD, records its ring held when the running drain began: what the drain takes (it does not chase a writer). */
-  private readonly due = new Map<PdTrace, number>();
-  /** When the last (or running) drain started: no record may be stamped later (and a millisecond); `tick` times its gap from it. */
-  private drainedAt = 0;
+  /** When the count tables were last read. */
+  private countedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: TraceOptions, stats: StatsCollector, onBroken: (pd: string, why: string) => void) {
     this.recordsPerPd = options.recordsPerPd;
@@ -341,8 +356,10 @@ export class KernelTrace {
     this.onBroken = onBroken;
   }
 
-  /** Makes PD `info`'s ring; hand the result to the PD in its boot data. */
+  /** Makes PD `info`'s ring; hand the result to the PD in its boot data. A PD started again gets a new ring. */
   add(info: TracedPd, counters: PdCounters): TraceBootData {
+    const before = this.pds.get(info.name);
+    if (before !== undefined) this.count(before); // what it counted before it started again
     const buffer = createTraceRing(this.recordsPerPd);
     const reader = new TraceRingReader(buffer); // before the PD holds the buffer: its capacity is ours
     const channelOf = new Int32Array(CHANNEL_IDS).fill(-1);
@@ -363,98 +380,92 @@ export class KernelTrace {
       if (end.serves === true) servesOn[end.id] = end.channel;
       this.joins[end.channel] = undefined; // a PD started again numbers its records from 0: what waited is void
     }
-    const flight = new FlightRecorder(this.eventsPerPd);
-    const sink = (records: Int32Array, first: number, count: number): void => {
-      // In pieces the recorder holds whole, each scanned before the next can evict it: every record is counted.
-      while (count > 0) {
-        const run = Math.min(count, flight.limit);
-        const from = flight.written;
-        flight.append(records, first, run);
-        this.scan(pd, from, flight.written, this.drainedAt);
-        first += run;
-        count -= run;
-      }
-    };
+    const scratch = new Int32Array(SAMPLE_RECORDS * RECORD_I32);
     const pd: PdTrace = {
       info,
       reader,
       counters,
-      flight,
+      flight: new FlightRecorder(this.eventsPerPd),
       channelOf,
       peerOf,
       channelCounters,
       callsOn,
       servesOn,
       since: performance.now(),
-      sink,
-      notifiedAt: Number.NaN,
-      notifiedLow: 0,
-      notifiedHigh: 0,
+      seen: new Uint32Array(COUNT_KINDS * COUNT_LANES),
+      seenSums: new Uint32Array(COUNT_KINDS * COUNT_LANES),
+      scratch,
+      scratchF64: new Float64Array(scratch.buffer),
+      sampled: 0,
+      checkLow: -1,
+      checkHigh: 0,
       heldLow,
       heldHigh,
       lastEndpoint: -1,
       lastEndpointCounters: undefined,
       skipped: 0,
-      records: 0,
+      lost: 0,
     };
     this.pds.set(info.name, pd);
     return { buffer, timeOrigin: performance.timeOrigin, sampleEvery: this.sampleEvery };
   }
 
   /**
-   * The kernel tick's part (`Observation.tick`): drains every ring if one holds at least a quarter of its
-   * capacity, or if the last drain (a tick's, or one a reader asked for: statistics, a live view, the trace
-   * file) began DRAIN_GAP_MS ago or more; otherwise it has read one word per ring (HEAD) and returns false.
-   *
-   * Each ring's word is the PD's: a HEAD that claims a quarter or more (or more than the ring holds) only makes
-   * this tick drain, which takes at most RECORDS_PER_TURN of that ring's records and refuses a ring whose HEAD
-   * breaks the rules, as every tick did before; a HEAD that claims less only leaves the PD's own records for the
-   * next drain, DRAIN_GAP_MS away at most. Nothing a PD writes keeps another PD's ring from being drained.
-   *
-   * A ring filling at a steady rate peaks below a quarter plus one tick's records (before: one tick's); a PD that
-   * goes from quiet to writing more than three quarters of its ring within one tick drops what does not fit.
+   * The kernel tick's part (`Observation.tick`): samples the newest records of every PD that wrote some since the
+   * last tick (at most SAMPLE_RECORDS each), and reads the count tables if the last reading is COUNT_GAP_MS old.
+   * Nothing a PD writes makes the kernel read more of its ring than that, or keeps another PD's from being read.
    */
-  tick(now: number = performance.now()): boolean {
-    if (now - this.drainedAt < DRAIN_GAP_MS) {
-      let due = false;
-      for (const pd of this.pds.values()) {
-        if (pd.reader.available() >= pd.reader.capacity >>> DUE_SHIFT) {
-          due = true;
-          break;
-        }
-      }
-      if (!due) return false;
-    }
-    this.drainAt(now);
-    return true;
+  tick(now: number = performance.now()): void {
+    for (const pd of this.pds.values()) this.sample(pd, now);
+    if (now - this.countedAt >= COUNT_GAP_MS) this.countAll(now);
+  }
+
+  /** Counts and samples now, for statistics that are up to date (`stats()`, the system's end). */
+  observe(): void {
+    const now = performance.now();
+    for (const pd of this.pds.values()) this.sample(pd, now);
+    this.countAll(now);
+  }
+
+  private countAll(now: number): void {
+    this.countedAt = now;
+    for (const pd of this.pds.values()) this.count(pd);
+  }
+
+  /** HEAD of `pd`'s ring now, in records written; a HEAD that moved back faults the PD, once. */
+  private written(pd: PdTrace): number {
+    const refused = pd.reader.refusal() !== undefined;
+    const written = pd.reader.written();
+    const why = pd.reader.refusal();
+    if (!refused && why !== undefined) this.onBroken(pd.info.name, why);
+    return written;
   }
 
   /**
-   * Drains every ring, at most RECORDS_PER_TURN records each: copies them, then scans the copy. Round the PDs a
-   * chunk at a time (DRAIN_CHUNK), so that the records of one call in two rings are scanned close together.
+   * Copies what is new in every ring (at most a ring's capacity each: what the PD overwrote before anyone asked
+   * is counted as lost) into the flight recorders, and checks it. For the readers of records: the trace file and
+   * live views.
    */
-  drain(): void {
-    this.drainAt(performance.now());
-  }
-
-  /** `drain`, begun at `now` (just read): no record may be stamped later than that (and a millisecond). */
-  private drainAt(now: number): void {
-    this.drainedAt = now;
-    const due = this.due;
-    // What each ring holds now, and no more: records written while the drain runs wait for the next one (reading
-    // lines a PD is writing would only move them back and forth between the cores).
-    for (const pd of this.pds.values()) due.set(pd, Math.min(RECORDS_PER_TURN, pd.reader.available()));
-    for (let more = true; more; ) {
-      more = false;
-      for (const pd of this.pds.values()) {
-        const left = due.get(pd) ?? 0;
-        if (left === 0) continue;
-        const taken = pd.reader.take(Math.min(DRAIN_CHUNK, left), pd.sink);
-        due.set(pd, taken === 0 ? 0 : left - taken);
-        if (taken > 0 && left > taken) more = true;
-        const why = pd.reader.refusal();
-        if (why !== undefined) this.onBroken(pd.info.name, why);
+  collect(): void {
+    const now = performance.now();
+    for (const pd of this.pds.values()) {
+      const flight = pd.flight;
+      const written = this.written(pd);
+      if (written <= flight.written) continue;
+      const from = Math.max(flight.written, pd.reader.oldest(written));
+      if (from > flight.written) {
+        pd.lost += from - flight.written;
+        flight.skipTo(from);
       }
+      pd.reader.copy(from, written, (records, first, count) => flight.append(records, first, count));
+      // What the PD may have begun overwriting while it was copied is not kept.
+      const intact = Math.min(written, pd.reader.oldest(this.written(pd)));
+      for (let n = Math.max(from, flight.oldest); n < intact; n++) {
+        flight.i32[flight.slot(n) * RECORD_I32 + RECORD_FIELD.KIND] = SKIPPED;
+        pd.lost++;
+      }
+      this.check(pd, Math.max(from, flight.oldest, intact), written, now);
+      pd.reader.copied(written);
     }
   }
 
@@ -466,30 +477,33 @@ export class KernelTrace {
     this.kernelWritten++;
   }
 
-  /** Records seen, dropped by PDs (their rings were full), skipped as malformed, and records evicted. */
+  /**
+   * Records the PDs wrote (by their HEADs), lost (overwritten before the kernel could copy them for a trace file
+   * or live view), skipped as malformed when copied, and evicted from the flight recorders.
+   */
   totals(): { records: number; dropped: number; skipped: number; evicted: number } {
     let records = 0;
     let dropped = 0;
     let skipped = 0;
     let evicted = 0;
     for (const pd of this.pds.values()) {
-      records += pd.records;
-      dropped += pd.reader.dropped;
+      records += this.written(pd);
+      dropped += pd.lost;
       skipped += pd.skipped;
       evicted += pd.flight.evicted;
     }
     return { records, dropped, skipped, evicted };
   }
 
-  /** Per-PD dropped and skipped counts. */
+  /** Per-PD lost (`dropped`) and skipped counts. */
   lossOf(name: string): { dropped: number; skipped: number } {
     const pd = this.pds.get(name);
-    return pd === undefined ? { dropped: 0, skipped: 0 } : { dropped: pd.reader.dropped, skipped: pd.skipped };
+    return pd === undefined ? { dropped: 0, skipped: 0 } : { dropped: pd.lost, skipped: pd.skipped };
   }
 
   /** The trace so far as a Trace Event file (events of the last `sinceMs` only, if given), decoded now. */
   file(sinceMs?: number): TraceFile {
-    this.drain();
+    this.collect();
     const calledAt = this.joinAll();
     const from = sinceMs === undefined ? -Infinity : (performance.now() - sinceMs) * 1000;
     const events: TraceEvent[] = [
@@ -532,245 +546,246 @@ export class KernelTrace {
     return new LiveTrace(this, this.pds, () => ({ events: this.kernelEvents, written: this.kernelWritten, limit: this.eventsPerPd }), backlog);
   }
 
-  // ---- the scan: records to counters, no allocation -----------------------------------------------------
+  // ---- counting: the PDs' count tables to counters ------------------------------------------------------
 
   /**
-   * Checks records [from, to) of `pd`'s flight recorder and counts them: operations, per-channel and
-   * per-endpoint counters, and the latency of every call and serving whose begin and end it saw. A record it
-   * cannot use is marked SKIPPED in the flight recorder and counted.
+   * Adds what `pd` counted since the last reading to its counters: each lane of COUNTED read as a u32 and taken
+   * as what it grew by (mod 2^32: a lane that went down counts as a lie, not at all), times `sampleEvery`. A lane
+   * for a channel or ring the PD does not hold, or on the wrong side of a channel, is not counted.
    */
-  private scan(pd: PdTrace, from: number, to: number, now: number): void {
-    const flight = pd.flight;
-    const i32 = flight.i32;
-    const f64 = flight.f64;
+  private count(pd: PdTrace): void {
+    const reader = pd.reader;
     const ops = pd.counters.ops;
-    const c = pd.counters;
     const weight = this.sampleEvery;
-    // The run: a PD making calls back to back writes the same kind on the same channel record after record (PPCALL,
-    // or PROTECTED_REPLIED), and the first of them, checked in full below, stands for the rest: each of those is
-    // only counted (in `run`, added to the counters when the run ends) and, if its call is sampled, joined. A
-    // third of the per-record cost of the full switch, which on a busy 2-core machine is CPU taken from the PDs.
-    let runKind = 0;
-    let runObject = -1;
-    let runLocal = 0;
-    let runIndex = -1;
-    let runJoin: CallJoin | undefined;
-    let run = 0;
-    for (let n = from; n < to; n++) {
-      const w = flight.slot(n) * RECORD_I32;
+    const rings = pd.info.rings?.length ?? 0;
+    for (const kind of COUNTED) {
+      for (let lane = 0; lane < COUNT_LANES; lane++) {
+        const i = kind * COUNT_LANES + lane;
+        const value = reader.count(TRACE_COUNTS, i);
+        const grew = (value - pd.seen[i]!) >>> 0;
+        if (grew === 0) continue;
+        pd.seen[i] = value;
+        if (grew >= 2 ** 31) continue;
+        const n = grew * weight;
+        switch (kind) {
+          case TraceKind.PPCALL:
+            if (pd.callsOn[lane]! < 0) continue;
+            ops[Operation.ppcall]! += n;
+            pd.channelCounters[lane]!.ppcalls += n;
+            break;
+          case TraceKind.PROTECTED:
+          case TraceKind.PROTECTED_REPLIED:
+            if (pd.servesOn[lane]! < 0) continue;
+            ops[Operation.protected]! += n;
+            break;
+          case TraceKind.NOTIFY: {
+            const channel = pd.channelCounters[lane];
+            if (channel === undefined) continue;
+            ops[Operation.notify]! += n;
+            channel.notifies += n;
+            break;
+          }
+          case TraceKind.NOTIFIED_END:
+            ops[Operation.notified]! += n;
+            break;
+          case TraceKind.RING_PUBLISH:
+          case TraceKind.RING_RECEIVE: {
+            if (lane >= rings) continue;
+            const sum = reader.count(TRACE_SUMS, i);
+            const messages = (sum - pd.seenSums[i]!) >>> 0;
+            pd.seenSums[i] = sum;
+            const publish = kind === TraceKind.RING_PUBLISH;
+            ops[publish ? Operation.ringPublish : Operation.ringReceive]! += n;
+            if (messages < 2 ** 31) ops[publish ? Operation.ringPublished : Operation.ringReceived]! += messages * weight;
+            break;
+          }
+          default: {
+            // An endpoint lane: the endpoint it last counted (the PD's word, as an endpoint record's is).
+            const endpoint = this.endpointOf(pd, reader.count(TRACE_OBJECTS, i));
+            if (kind === TraceKind.ENDPOINT_CALL) {
+              ops[Operation.call]! += n;
+              if (endpoint !== undefined) endpoint.calls += n;
+            } else if (kind === TraceKind.ENDPOINT_SEND) {
+              ops[Operation.send]! += n;
+              if (endpoint !== undefined) endpoint.sends += n;
+            } else if (kind === TraceKind.ENDPOINT_RECEIVE) {
+              ops[Operation.receive]! += n;
+              if (endpoint !== undefined) endpoint.receives += n;
+            } else {
+              if (kind === TraceKind.ENDPOINT_REPLIED) {
+                ops[Operation.receive]! += n; // the receive is in the reply's record
+                if (endpoint !== undefined) endpoint.receives += n;
+              }
+              ops[Operation.reply]! += n;
+              if (endpoint !== undefined) endpoint.replies += n;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // ---- sampling: the newest records to latencies, no allocation -----------------------------------------
+
+  /**
+   * Reads the records `pd` wrote since the last sample, the newest SAMPLE_RECORDS at most, and feeds them to the
+   * joins (latencies) and the entry-point state. A record it cannot use is passed over (`check` counts it, if a
+   * reader ever copies it).
+   */
+  private sample(pd: PdTrace, now: number): void {
+    const written = this.written(pd);
+    if (written <= pd.sampled) return;
+    const from = Math.max(pd.sampled, written - SAMPLE_RECORDS, pd.reader.oldest(written));
+    const c = pd.counters;
+    if (from > pd.sampled) c.entry = undefined; // what it did in between is not known
+    let into = 0;
+    const scratch = pd.scratch;
+    pd.reader.copy(from, written, (records, first, count) => {
+      scratch.set(records.subarray(first * RECORD_I32, (first + count) * RECORD_I32), into * RECORD_I32);
+      into += count;
+    });
+    pd.sampled = written;
+    const intact = Math.max(from, pd.reader.oldest(this.written(pd)));
+    const f64 = pd.scratchF64;
+    let previousEnd = 0;
+    for (let n = intact; n < written; n++) {
+      const w = (n - from) * RECORD_I32;
       const at = f64[w >> 1]!;
-      const kind = i32[w + RECORD_FIELD.KIND]!;
-      if (!(at >= 0 && at <= now + 1) || kind < 1 || kind > MAX_TRACE_KIND) {
-        i32[w + RECORD_FIELD.KIND] = SKIPPED; // not finite, from the future, before the origin, or an unknown kind
-        pd.skipped++;
-        continue;
-      }
-      const object = i32[w + RECORD_FIELD.OBJECT]! >>> 0;
-      const b = i32[w + RECORD_FIELD.B]! >>> 0;
-      if (kind === runKind && object === runObject) {
-        // This record and the ones after it that continue the run, in a loop of their own (which takes this one
-        // at least: it passed the same checks above).
-        const end = Math.max(n + 1, this.runEnd(pd, n, to, now, kind, object, runJoin, runIndex));
-        run += end - n;
-        n = end - 1;
-        continue;
-      }
-      if (run > 0) this.countRun(pd, runKind, runLocal, run);
-      run = 0;
-      runKind = 0;
+      const kind = scratch[w + RECORD_FIELD.KIND]!;
+      if (!(at >= 0 && at <= now + 1) || kind < 1 || kind > MAX_TRACE_KIND) continue; // as `check` skips
+      const object = scratch[w + RECORD_FIELD.OBJECT]! >>> 0;
       const local = object < CHANNEL_IDS ? object : CHANNEL_IDS - 1;
-      let used = true;
-      // Set by a record that starts a run: its call's channel (the plan's) and join.
-      let startIndex = -1;
-      let startJoin: CallJoin | undefined;
+      const b = scratch[w + RECORD_FIELD.B]! >>> 0;
+      const a = scratch[w + RECORD_FIELD.A]! >>> 0;
+      const end = previousEnd;
+      previousEnd = kind === TraceKind.PROTECTED ? at + a / 1e6 : at;
       switch (kind) {
         case TraceKind.PPCALL: {
           const index = pd.callsOn[local]!;
-          if (index < 0) used = false;
-          else {
-            const join = this.joinOf(index, pd.info.name, pd.peerOf[local]!);
-            ops[Operation.ppcall]! += weight;
-            pd.channelCounters[local]!.ppcalls += weight;
-            [startIndex, startJoin] = [index, join];
-            if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) this.joinCall(join, pd, index, b, n, at);
-          }
+          const join = index < 0 ? undefined : this.joinOf(index, pd.info.name, pd.peerOf[local]!);
+          if (join === undefined) break;
+          const k = b & (JOIN_SLOTS - 1);
+          if (join.replies.take(k, index, 0, b) !== undefined) this.timeCall(join, at, join.replies.at[k]!, join.replies.record[k]!);
+          else join.calls.hold(k, pd, index, 0, b, 0, at);
           break;
         }
         case TraceKind.PROTECTED:
         case TraceKind.PROTECTED_REPLIED: {
           const index = pd.servesOn[local]!;
-          if (index < 0) used = false;
-          else {
-            const join = this.joinOf(index, pd.peerOf[local]!, pd.info.name);
-            ops[Operation.protected]! += weight;
-            // When the reply was published: a PROTECTED's start plus its run, a PROTECTED_REPLIED's own time.
-            let replied = at;
-            if (kind === TraceKind.PROTECTED) {
-              const ns = i32[w + RECORD_FIELD.A]! >>> 0;
-              pd.channelCounters[local]!.serveLatency.record(ns);
-              replied = at + ns / 1e6;
-            }
-            // A PROTECTED carries its own latency: only a PROTECTED_REPLIED starts a run.
-            if (kind === TraceKind.PROTECTED_REPLIED) [startIndex, startJoin] = [index, join];
-            if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) this.joinServing(join, pd, index, b, n, replied);
-          }
+          const join = index < 0 ? undefined : this.joinOf(index, pd.peerOf[local]!, pd.info.name);
+          if (join === undefined) break;
+          // A PROTECTED timed itself (NaN: no start to find); a PROTECTED_REPLIED began when the call was published,
+          // not before the callee's previous record.
+          if (kind === TraceKind.PROTECTED) join.channel.serveLatency.record(a);
+          const replied = kind === TraceKind.PROTECTED ? at + a / 1e6 : at;
+          const notBefore = kind === TraceKind.PROTECTED ? Number.NaN : Math.max(end, pd.since);
+          const k = b & (JOIN_SLOTS - 1);
+          if (join.calls.take(k, index, 0, b) !== undefined) this.timeCall(join, join.calls.at[k]!, replied, notBefore);
+          else join.replies.hold(k, pd, index, 0, b, notBefore, replied);
           break;
         }
-        case TraceKind.NOTIFY: {
-          const channel = pd.channelCounters[local];
-          if (channel === undefined) used = false;
-          else {
-            ops[Operation.notify]! += weight;
-            channel.notifies += weight;
-          }
-          break;
-        }
-        case TraceKind.NOTIFIED_BEGIN: {
-          const high = i32[w + RECORD_FIELD.A]!;
-          if ((object & ~pd.heldLow) !== 0 || (high & ~pd.heldHigh) !== 0 || (object | high) === 0) used = false;
-          else {
-            pd.notifiedAt = at;
-            pd.notifiedLow = object;
-            pd.notifiedHigh = high;
-            c.entry = "notified";
-            c.entrySince = at;
-          }
-          break;
-        }
-        case TraceKind.NOTIFIED_END:
-          if (Number.isNaN(pd.notifiedAt) || object !== pd.notifiedLow >>> 0 || i32[w + RECORD_FIELD.A]! !== pd.notifiedHigh) used = false;
-          else {
-            ops[Operation.notified]! += weight;
-            pd.notifiedAt = Number.NaN;
-            c.entry = undefined;
-          }
-          break;
         case TraceKind.ENDPOINT_CALL: {
-          ops[Operation.call]! += weight;
-          const endpoint = this.endpointOf(pd, object);
-          if (endpoint !== undefined) endpoint.calls += weight;
-          if (((b - 1) & (JOIN_EVERY - 1)) !== 0) break; // joined by the trace file (joinAll)
           const join = this.endpointCalls;
-          const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
-          const k = endpointCallSlot(object, slotIndex, b);
-          if (join.replies.take(k, object, slotIndex, b) !== undefined) this.completeEndpointCall(pd, n, at, join.replies.at[k]!, endpoint);
-          else join.calls.hold(k, pd, object, slotIndex, b, n, at);
+          const k = endpointCallSlot(object, a, b);
+          if (join.replies.take(k, object, a, b) !== undefined) this.endpointOf(pd, object)?.callLatency.record(roundTrip(at, join.replies.at[k]!));
+          else join.calls.hold(k, pd, object, a, b, 0, at);
           break;
         }
-        case TraceKind.ENDPOINT_SEND:
-        case TraceKind.ENDPOINT_RECEIVE:
         case TraceKind.ENDPOINT_REPLY:
         case TraceKind.ENDPOINT_REPLIED: {
-          const endpoint = this.endpointOf(pd, object);
-          if (kind === TraceKind.ENDPOINT_SEND) {
-            ops[Operation.send]! += weight;
-            if (endpoint !== undefined) endpoint.sends += weight;
-          } else if (kind === TraceKind.ENDPOINT_RECEIVE) {
-            ops[Operation.receive]! += weight;
-            if (endpoint !== undefined) endpoint.receives += weight;
-          } else {
-            if (kind === TraceKind.ENDPOINT_REPLIED) {
-              ops[Operation.receive]! += weight; // the receive is in the reply's record
-              if (endpoint !== undefined) endpoint.receives += weight;
-            }
-            ops[Operation.reply]! += weight;
-            if (endpoint !== undefined) endpoint.replies += weight;
-            // The call this answers waits for its end (ENDPOINT_CALL), or this waits for it (one in JOIN_EVERY).
-            if (((b - 1) & (JOIN_EVERY - 1)) !== 0) break;
-            const join = this.endpointCalls;
-            const slotIndex = i32[w + RECORD_FIELD.A]! >>> 0;
-            const k = endpointCallSlot(object, slotIndex, b);
-            const caller = join.calls.take(k, object, slotIndex, b);
-            if (caller !== undefined) this.completeEndpointCall(caller, join.calls.record[k]!, join.calls.at[k]!, at, endpoint);
-            else join.replies.hold(k, pd, object, slotIndex, b, n, at);
-          }
+          const join = this.endpointCalls;
+          const k = endpointCallSlot(object, a, b);
+          if (join.calls.take(k, object, a, b) !== undefined) this.endpointOf(pd, object)?.callLatency.record(roundTrip(join.calls.at[k]!, at));
+          else join.replies.hold(k, pd, object, a, b, 0, at);
           break;
         }
-        case TraceKind.RING_PUBLISH:
-          if (object >= (pd.info.rings?.length ?? 0)) {
-            used = false;
-            break;
-          }
-          // `a` messages in one batch: the operation is the batch, the messages are counted beside it.
-          ops[Operation.ringPublish]! += weight;
-          ops[Operation.ringPublished]! += weight * (i32[w + RECORD_FIELD.A]! >>> 0);
+        case TraceKind.NOTIFIED_BEGIN:
+          c.entry = "notified";
+          c.entrySince = at;
           break;
-        case TraceKind.RING_RECEIVE:
-          if (object >= (pd.info.rings?.length ?? 0)) {
-            used = false;
-            break;
-          }
-          ops[Operation.ringReceive]! += weight;
-          ops[Operation.ringReceived]! += weight * (i32[w + RECORD_FIELD.A]! >>> 0);
+        case TraceKind.NOTIFIED_END:
+          c.entry = undefined;
           break;
         default:
-          used = false;
-      }
-      if (startIndex >= 0) {
-        runKind = kind;
-        runObject = object;
-        runLocal = local;
-        runIndex = startIndex;
-        runJoin = startJoin;
-      }
-      if (used) pd.records++;
-      else {
-        i32[w + RECORD_FIELD.KIND] = SKIPPED; // a channel the PD does not hold, an end without its begin
-        pd.skipped++;
+          break;
       }
     }
-    if (run > 0) this.countRun(pd, runKind, runLocal, run);
   }
 
   /**
-   * The run's loop (`scan`): from record `from` of `pd`, which continues the run (its `kind`, a PPCALL or
-   * PROTECTED_REPLIED, and its `object`, and valid), to the first record that does not, or `to`. Joins the
-   * sampled calls on the way (`join`, channel `index`). Returns where the run stopped.
+   * A sampled call's two records are in: published at `calledAt`, its reply at `repliedAt`. Counts its round trip
+   * and, for a serving taken while spinning (`notBefore` a number: the end of the callee's previous record), the
+   * serving from when the call was published (not before `notBefore`).
    */
-  private runEnd(pd: PdTrace, from: number, to: number, now: number, kind: number, object: number, join: CallJoin | undefined, index: number): number {
+  private timeCall(join: CallJoin, calledAt: number, repliedAt: number, notBefore: number): void {
+    join.channel.callLatency.record(roundTrip(calledAt, repliedAt));
+    if (Number.isNaN(notBefore)) return;
+    const began = Math.min(repliedAt, Math.max(calledAt, notBefore));
+    join.channel.serveLatency.record(Math.round((repliedAt - began) * 1e6));
+  }
+
+  // ---- checking: what a reader copied, before anyone decodes it ---------------------------------------
+
+  /**
+   * Checks records [from, to) of `pd`'s flight recorder, as copied: a record with an unknown kind, a time not
+   * finite or out of [0, now], a channel the PD does not hold or on the wrong side of it, a ring it does not hold,
+   * or a notified() end without its begin is marked SKIPPED (the decoders pass over it) and counted.
+   */
+  private check(pd: PdTrace, from: number, to: number, now: number): void {
     const flight = pd.flight;
     const i32 = flight.i32;
     const f64 = flight.f64;
-    const calls = kind === TraceKind.PPCALL;
-    const latest = now + 1;
-    let n = from;
-    for (; n < to; n++) {
+    const rings = pd.info.rings?.length ?? 0;
+    for (let n = from; n < to; n++) {
       const w = flight.slot(n) * RECORD_I32;
       const at = f64[w >> 1]!;
-      if (i32[w + RECORD_FIELD.KIND] !== kind || i32[w + RECORD_FIELD.OBJECT]! >>> 0 !== object || !(at >= 0 && at <= latest)) break;
-      const b = i32[w + RECORD_FIELD.B]! >>> 0;
-      if (join !== undefined && ((b - 1) & (JOIN_EVERY - 1)) === 0) {
-        if (calls) this.joinCall(join, pd, index, b, n, at);
-        else this.joinServing(join, pd, index, b, n, at);
+      const kind = i32[w + RECORD_FIELD.KIND]!;
+      const object = i32[w + RECORD_FIELD.OBJECT]! >>> 0;
+      const local = object < CHANNEL_IDS ? object : CHANNEL_IDS - 1;
+      let used: boolean;
+      if (!(at >= 0 && at <= now + 1)) used = false;
+      else {
+        switch (kind) {
+          case TraceKind.PPCALL:
+            used = pd.callsOn[local]! >= 0;
+            break;
+          case TraceKind.PROTECTED:
+          case TraceKind.PROTECTED_REPLIED:
+            used = pd.servesOn[local]! >= 0;
+            break;
+          case TraceKind.NOTIFY:
+            used = pd.channelCounters[local] !== undefined;
+            break;
+          case TraceKind.NOTIFIED_BEGIN: {
+            const high = i32[w + RECORD_FIELD.A]!;
+            used = (object & ~pd.heldLow) === 0 && (high & ~pd.heldHigh) === 0 && (object | high) !== 0;
+            if (used) [pd.checkLow, pd.checkHigh] = [object, high];
+            break;
+          }
+          case TraceKind.NOTIFIED_END:
+            used = pd.checkLow >= 0 && object === pd.checkLow && i32[w + RECORD_FIELD.A]! === pd.checkHigh;
+            if (used) pd.checkLow = -1;
+            break;
+          case TraceKind.ENDPOINT_CALL:
+          case TraceKind.ENDPOINT_SEND:
+          case TraceKind.ENDPOINT_RECEIVE:
+          case TraceKind.ENDPOINT_REPLY:
+          case TraceKind.ENDPOINT_REPLIED:
+            used = true;
+            break;
+          case TraceKind.RING_PUBLISH:
+          case TraceKind.RING_RECEIVE:
+            used = object < rings;
+            break;
+          default:
+            used = false; // an unknown kind, or one no longer written (1-4, 10)
+        }
+      }
+      if (!used) {
+        i32[w + RECORD_FIELD.KIND] = SKIPPED;
+        pd.skipped++;
       }
     }
-    return n;
-  }
-
-  /** Counts the `run` records after the first of a run (`scan`): PPCALLs or PROTECTED_REPLIEDs on channel id `local`. */
-  private countRun(pd: PdTrace, kind: number, local: number, run: number): void {
-    const weighted = run * this.sampleEvery;
-    if (kind === TraceKind.PPCALL) {
-      pd.counters.ops[Operation.ppcall]! += weighted;
-      pd.channelCounters[local]!.ppcalls += weighted;
-    } else {
-      pd.counters.ops[Operation.protected]! += weighted;
-    }
-    pd.records += run;
-  }
-
-  /** A sampled call's PPCALL (record `n` of `pd`, at `at`): joined with its serving's record, or left for it. */
-  private joinCall(join: CallJoin, pd: PdTrace, index: number, b: number, n: number, at: number): void {
-    const k = b & (JOIN_SLOTS - 1);
-    if (join.replies.take(k, index, 0, b) !== undefined) this.complete(join, n, at, join.replies.record[k]!, join.replies.at[k]!);
-    else join.calls.hold(k, pd, index, 0, b, n, at);
-  }
-
-  /** A sampled call's serving record (record `n` of `pd`, the reply published at `replied`): joined with its PPCALL, or left for it. */
-  private joinServing(join: CallJoin, pd: PdTrace, index: number, b: number, n: number, replied: number): void {
-    const k = b & (JOIN_SLOTS - 1);
-    if (join.calls.take(k, index, 0, b) !== undefined) this.complete(join, join.calls.record[k]!, join.calls.at[k]!, n, replied);
-    else join.replies.hold(k, pd, index, 0, b, n, replied);
   }
 
   /**
@@ -787,17 +802,16 @@ export class KernelTrace {
   }
 
   /**
-   * Both records of one call are in: the caller's PPCALL (flight index `call`, published at `calledAt`) and the
-   * callee's (flight index `reply`, the reply published at `repliedAt`). Writes the round trip and the reply's
-   * label into the caller's record and, for a PROTECTED_REPLIED, turns the callee's into the PROTECTED it stands
-   * for, starting when the call was published (but not before the callee's previous record, or its start: a
-   * caller's time cannot stretch the callee's track back over what it did before); counts the latencies.
+   * Both records of one call are in the flight recorders: the caller's PPCALL (flight index `call`, published at
+   * `calledAt`) and the callee's (flight index `reply`, the reply published at `repliedAt`). Writes the round trip
+   * and the reply's label into the caller's record and, for a PROTECTED_REPLIED, turns the callee's into the
+   * PROTECTED it stands for, starting when the call was published (but not before the callee's previous record,
+   * or its start: a caller's time cannot stretch the callee's track back over what it did before).
    */
-  private complete(join: CallJoin, call: number, calledAt: number, reply: number, repliedAt: number, count = true): void {
+  private complete(join: CallJoin, call: number, calledAt: number, reply: number, repliedAt: number): void {
     const caller = join.caller.flight;
     const callee = join.callee.flight;
     const ns = roundTrip(calledAt, repliedAt);
-    if (count) join.channel.callLatency.record(ns);
     const r = callee.slot(reply) * RECORD_I32;
     const kept = reply >= callee.oldest;
     const replyLabel = kept ? callee.i32[r + RECORD_FIELD.EXTRA]! : 0;
@@ -810,7 +824,6 @@ export class KernelTrace {
     const previous = Math.max(join.callee.since, reply - 1 >= callee.oldest ? endOf(callee, reply - 1) : 0);
     const began = Math.min(repliedAt, Math.max(calledAt, previous));
     const served = Math.round((repliedAt - began) * 1e6);
-    if (count) join.channel.serveLatency.record(served);
     callee.f64[r >> 1] = began;
     callee.i32[r + RECORD_FIELD.KIND] = TraceKind.PROTECTED;
     callee.i32[r + RECORD_FIELD.A] = Math.min(0xffff_ffff, served);
@@ -819,20 +832,17 @@ export class KernelTrace {
   /**
    * Both records of an endpoint call are in: the caller's ENDPOINT_CALL (flight index `call` of `caller`, published
    * at `calledAt`) and the receiver's reply (published at `repliedAt`). Writes the round trip into the caller's
-   * record and counts it.
+   * record.
    */
-  private completeEndpointCall(caller: PdTrace, call: number, calledAt: number, repliedAt: number, endpoint: EndpointCounters | undefined, count = true): void {
-    const ns = roundTrip(calledAt, repliedAt);
-    if (count) endpoint?.callLatency.record(ns);
+  private completeEndpointCall(caller: PdTrace, call: number, calledAt: number, repliedAt: number): void {
     const flight = caller.flight;
-    if (call >= flight.oldest) flight.i32[flight.slot(call) * RECORD_I32 + RECORD_FIELD.EXTRA] = ns;
+    if (call >= flight.oldest) flight.i32[flight.slot(call) * RECORD_I32 + RECORD_FIELD.EXTRA] = roundTrip(calledAt, repliedAt);
   }
 
   /**
-   * Joins the calls the drain left unjoined (all but one in JOIN_EVERY), over everything the flight recorders
-   * keep, for a trace file: a caller's PPCALL or ENDPOINT_CALL still without its round trip meets the other
-   * side's record of the same call (same channel and number; same endpoint, slot and SEQ). Counts nothing (the
-   * statistics took their sample as they drained). Returns when each endpoint call kept was published, by
+   * Joins the calls the flight recorders keep, for a trace file: a caller's PPCALL or ENDPOINT_CALL still without
+   * its round trip meets the other side's record of the same call (same channel and number; same endpoint, slot
+   * and SEQ). Counts nothing (the statistics take their samples on the tick). Returns when each endpoint call kept was published, by
    * endpoint, slot and SEQ (`endpointMessageKey`), for the receives in ENDPOINT_REPLIED records.
    */
   private joinAll(): Map<string, number> {
@@ -856,7 +866,7 @@ export class KernelTrace {
         calls.set(key, f.f64[w >> 1]!);
         if (f.i32[w + RECORD_FIELD.EXTRA] !== 0) continue;
         const repliedAt = replies.get(key);
-        if (repliedAt !== undefined) this.completeEndpointCall(pd, n, f.f64[w >> 1]!, repliedAt, undefined, false);
+        if (repliedAt !== undefined) this.completeEndpointCall(pd, n, f.f64[w >> 1]!, repliedAt);
       }
     }
     // Ppcalls, channel by channel.
@@ -881,7 +891,7 @@ export class KernelTrace {
         const r = callee.flight.slot(reply) * RECORD_I32;
         const at = callee.flight.f64[r >> 1]!;
         const repliedAt = callee.flight.i32[r + RECORD_FIELD.KIND] === TraceKind.PROTECTED ? at + (callee.flight.i32[r + RECORD_FIELD.A]! >>> 0) / 1e6 : at;
-        this.complete(join, n, caller.flight.f64[w >> 1]!, reply, repliedAt, false);
+        this.complete(join, n, caller.flight.f64[w >> 1]!, reply, repliedAt);
       }
     });
     return calls;
@@ -956,7 +966,7 @@ interface PdDecoding {
 
 /**
  * Records to Trace Events: pairs begins and ends into slices and joins flows across PDs. Only the decoding
- * paths use it (a trace file, a live view), never the drain. Records the scan marked SKIPPED are passed over.
+ * paths use it (a trace file, a live view), never the tick. Records `check` marked SKIPPED are passed over.
  */
 class Decoder {
   private readonly flows = new Map<string, FlowHalf>();
@@ -1197,14 +1207,14 @@ export class LiveTrace {
     this.trace = trace;
     this.pds = pds;
     this.kernel = kernel;
-    trace.drain();
+    trace.collect();
     for (const pd of pds.values()) this.cursor.set(pd, Math.max(pd.flight.oldest, pd.flight.written - backlog));
     const k = kernel();
     this.kernelCursor = Math.max(k.written - k.events.length, k.written - backlog);
   }
 
   next(max: number): TraceEvent[] {
-    this.trace.drain();
+    this.trace.collect();
     const out: TraceEvent[] = [];
     const k = this.kernel();
     const kernelFrom = Math.max(this.kernelCursor, k.written - Math.min(k.events.length, max));

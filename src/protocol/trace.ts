@@ -1,19 +1,27 @@
 /**
  * The trace ring's ABI: a PD's record of what it did (calls, replies, entry points, endpoint messages), in a
- * SharedArrayBuffer that only the PD and the kernel hold. The PD writes fixed-size records; the kernel drains
- * them (kernel/trace.ts) and turns them into statistics and a Chrome Trace Event / Perfetto file. The ring's
- * two halves live in shm/trace-ring.ts.
+ * SharedArrayBuffer that only the PD and the kernel hold. The PD writes fixed-size records into a ring it
+ * overwrites oldest first (its flight recorder: it never waits and never drops), and counts every record it
+ * writes in a table beside it. The kernel never reads the ring as a PD runs: it reads the counts for statistics,
+ * a few of the newest records each tick for latencies, and the ring itself only when a trace file or a live view
+ * asks (kernel/trace.ts). The ring's two halves live in shm/trace-ring.ts.
  *
  * Header (byte offsets; one 128-byte line per writer, see layout.ts `LINE`):
  *
- *  byte  | field        | written by                                   | read by
- *  ------+--------------+----------------------------------------------+------------------------------------
- *    0   | MAGIC        | kernel, at creation                          | runtime (sanity check)
- *    4   | CAPACITY     | kernel, at creation (records, a power of 2)  | runtime; the kernel keeps its own copy
- *  128   | HEAD (u32)   | PD: records published (Atomics.store)        | kernel (Atomics.load)
- *  132   | DROPPED (u32)| PD: records it dropped, the ring being full  | kernel (a hint: the PD writes it)
- *  256   | TAIL (u32)   | kernel: records consumed (Atomics.store)     | PD, only when its cached TAIL says full
- *  384   | records      | PD: record HEAD % CAPACITY, before HEAD moves| kernel, between TAIL and HEAD
+ *  byte  | field          | written by                                   | read by
+ *  ------+----------------+----------------------------------------------+------------------------------------
+ *    0   | MAGIC          | kernel, at creation                          | runtime (sanity check)
+ *    4   | CAPACITY       | kernel, at creation (records, a power of 2)  | runtime; the kernel keeps its own copy
+ *  128   | HEAD (u32)     | PD: records written, ever (Atomics.store)    | kernel (Atomics.load)
+ *  256   | READ (u32)     | kernel: records it has copied out, ever      | nobody it trusts (tests wait on it)
+ *  384   | COUNTS         | PD: records written, by kind and lane (u32)  | kernel, when it counts
+ *  COUNTS + 1 table  | OBJECTS | PD: the object the lane last counted  | kernel, for endpoint lanes
+ *  COUNTS + 2 tables | SUMS    | PD: the sum of `a` over the lane (ring kinds: messages) | kernel
+ *  TRACE_RECORDS     | records | PD: record n at slot n % CAPACITY, before HEAD moves past n | kernel
+ *
+ * A table is COUNT_KINDS x COUNT_LANES u32, kind-major: a record of kind k on object o counts in lane
+ * `o & (COUNT_LANES - 1)` of row k (a channel id, a ring end's index; an endpoint id, which the lane's OBJECTS
+ * word names).
  *
  * Record (RECORD_BYTES = 32, little-endian):
  *
@@ -27,32 +35,45 @@
  *   24  | u32    | label of the message (low 32 bits)
  *   28  | u32    | extra: the reply's label (PPCALL); else 0
  *
- * Everything in a record is the PD's word: the kernel bounds what it reads (never more than CAPACITY records
- * per drain, a HEAD further than CAPACITY ahead of TAIL refuses the ring), skips records of an unknown kind or
- * with a time that is not finite, and joins calls to replies by sequence numbers that it maps itself (local
- * channel ids to the plan's channels), so a lying PD garbles only its own track.
+ * Everything here is the PD's word: the kernel bounds what it reads (never more than CAPACITY records at a
+ * time, whatever HEAD says; a HEAD that moves back refuses the ring), counts a lane only where the PD holds
+ * what the lane names, skips records of an unknown kind or with a time that is not finite, and joins calls to
+ * replies by sequence numbers that it maps itself (local channel ids to the plan's channels), so a lying PD
+ * garbles only its own track and its own counts.
  */
 
-export const TRACE_MAGIC = 0x54524331; // "TRC1"
+export const TRACE_MAGIC = 0x54524332; // "TRC2"
 
 export const TRACE_I32 = {
   MAGIC: 0,
   CAPACITY: 1,
   HEAD: 32,
-  DROPPED: 33,
-  TAIL: 64,
+  READ: 64,
 } as const;
 
-/** Byte offset of record 0. */
-export const TRACE_RECORDS = 384;
+/** Rows of a count table: kinds 0..MAX_TRACE_KIND. */
+export const COUNT_KINDS = 19;
+/** Lanes of a row: a power of two. */
+export const COUNT_LANES = 64;
+/** Byte offsets of the three tables. */
+export const TRACE_COUNTS = 384;
+export const COUNT_TABLE_BYTES = COUNT_KINDS * COUNT_LANES * 4;
+export const TRACE_OBJECTS = TRACE_COUNTS + COUNT_TABLE_BYTES;
+export const TRACE_SUMS = TRACE_OBJECTS + COUNT_TABLE_BYTES;
+/** Byte offset of record 0 (a whole number of 128-byte lines after the tables). */
+export const TRACE_RECORDS = Math.ceil((TRACE_SUMS + COUNT_TABLE_BYTES) / 128) * 128;
 export const RECORD_BYTES = 32;
 /** A record in 32-bit words, and the index of each field (the f64 `at` is words 0-1). */
 export const RECORD_I32 = 8;
 export const RECORD_FIELD = { KIND: 2, OBJECT: 3, A: 4, B: 5, LABEL: 6, EXTRA: 7 } as const;
 
-/** Default ring size: 65,536 records (2 MiB) per PD: 13 ms of back-to-back ppcalls, more than the kernel lets pass between drains. */
-export const DEFAULT_TRACE_RECORDS = 65_536;
-export const MAX_TRACE_RECORDS = 1 << 20;
+/**
+ * Default ring size: 262,144 records (8 MiB) per PD, what a trace file keeps of each: ~0.1 s of back-to-back
+ * ppcalls, minutes of a system at rest. Memory the PD has not written yet costs nothing (the pages are not
+ * touched).
+ */
+export const DEFAULT_TRACE_RECORDS = 262_144;
+export const MAX_TRACE_RECORDS = 1 << 22;
 
 /**
  * What a record says happened. `NOTIFIED_BEGIN` / `NOTIFIED_END` make a slice on the PD's track; PPCALL,

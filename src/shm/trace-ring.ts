@@ -1,35 +1,43 @@
 /**
- * A PD's trace ring (layout in protocol/trace.ts): fixed 32-byte records, one producer (the PD's runtime),
- * one consumer (the kernel). Simpler than shm/ring.ts on purpose: records never span slots and never block,
- * a record that finds the ring full is dropped and counted, so tracing can never slow a PD down by waiting.
+ * A PD's trace ring (layout in protocol/trace.ts): fixed 32-byte records, one producer (the PD's runtime), read
+ * by the kernel only when it wants records. The PD overwrites the oldest record once the ring is full, so it
+ * never waits and never drops: the ring is its flight recorder, the last CAPACITY records it wrote. Beside it,
+ * the PD counts every record it writes (by kind and lane), so the kernel has exact counts without reading a
+ * record.
  *
- * The producer may not change roles with the consumer. Ordering:
- * - the PD writes a record with plain stores, then publishes it with one `Atomics.store` of HEAD (release);
- * - the kernel reads HEAD with `Atomics.load` (acquire), copies records TAIL..HEAD out, then publishes TAIL
- *   with `Atomics.store`, which hands those slots back;
- * - the PD reads TAIL only when its cached copy says the ring is full; a stale TAIL only makes it drop a
- *   record it could have kept, never overwrite one the kernel has not read.
+ * Ordering:
+ * - the PD writes record n (slot n % CAPACITY) with plain stores, then publishes it with one `Atomics.store`
+ *   of HEAD = n + 1 (release); its counts are plain stores, read by the kernel whenever it counts (a count read
+ *   a record early or late is read right the next time);
+ * - the kernel reads HEAD with `Atomics.load` (acquire) and copies records out of [HEAD - CAPACITY + 1, HEAD);
+ *   then it reads HEAD again: a record the PD may have begun overwriting meanwhile (n <= HEAD' - CAPACITY) is
+ *   not kept. Record HEAD - CAPACITY is never read: it is the slot the PD may be writing.
  *
  * The kernel trusts nothing in the buffer but what it wrote itself: it keeps the capacity it created the ring
- * with and refuses a ring whose HEAD runs more than CAPACITY ahead of its TAIL (or behind it). The reader only
- * copies: it hands the kernel raw spans of records (one typed-array copy each, no object per record), and the
- * kernel checks each record where it reads it (kernel/trace.ts). Reading is bounded by `max` per drain.
+ * with, counts records by HEAD's movement from what it saw last (at most CAPACITY of them are ever read, however
+ * far HEAD jumps), and refuses a ring whose HEAD moves back. The reader only copies: it hands the kernel raw
+ * spans of records (one typed-array copy each, no object per record), and the kernel checks each record where
+ * it reads it (kernel/trace.ts).
  */
 
 import {
+  COUNT_LANES,
   DEFAULT_TRACE_RECORDS,
   MAX_TRACE_KIND,
   MAX_TRACE_RECORDS,
   RECORD_BYTES,
   RECORD_FIELD,
   RECORD_I32,
+  TRACE_COUNTS,
   TRACE_I32,
   TRACE_MAGIC,
+  TRACE_OBJECTS,
   TRACE_RECORDS,
+  TRACE_SUMS,
   type TraceKind,
 } from "../protocol/trace.ts";
 
-/** Makes a trace ring of `records` (rounded up to a power of two, 64..2^20). */
+/** Makes a trace ring of `records` (rounded up to a power of two, 64..2^22). */
 export function createTraceRing(records: number = DEFAULT_TRACE_RECORDS): SharedArrayBuffer {
   const capacity = 2 ** Math.min(Math.log2(MAX_TRACE_RECORDS), Math.max(6, Math.ceil(Math.log2(Math.max(1, records)))));
   const buffer = new SharedArrayBuffer(TRACE_RECORDS + capacity * RECORD_BYTES);
@@ -44,12 +52,9 @@ export class TraceRingWriter {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly mask: number;
-  private readonly capacity: number;
   /** Added to `performance.now()`: this thread's clock on the kernel's time origin. */
   private readonly offset: number;
   private head = 0;
-  private tail = 0;
-  private dropped = 0;
   /**
    * `sampleEvery - 1`: an operation numbered n (from 1) is recorded when `((n - 1) & sampleMask) === 0`, so the
    * first one always is (0: every one). Callers test it, so an operation that is not sampled costs a subtraction,
@@ -66,7 +71,6 @@ export class TraceRingWriter {
     if (this.i32[TRACE_I32.MAGIC] !== TRACE_MAGIC || capacity <= 0 || (capacity & (capacity - 1)) !== 0 || TRACE_RECORDS + capacity * RECORD_BYTES > buffer.byteLength) {
       throw new RangeError("trace ring: not a trace ring made by createTraceRing");
     }
-    this.capacity = capacity;
     this.mask = capacity - 1;
     this.offset = performance.timeOrigin - kernelTimeOrigin;
     this.sampleMask = Number.isInteger(sampleEvery) && sampleEvery > 1 && (sampleEvery & (sampleEvery - 1)) === 0 ? sampleEvery - 1 : 0;
@@ -78,8 +82,8 @@ export class TraceRingWriter {
   }
 
   /**
-   * Records one event now. Never blocks and never allocates: a full ring drops the record and counts it.
-   * Cost: one clock read, six plain stores and one `Atomics.store`.
+   * Records one event now. Never blocks, never drops and never allocates: a full ring loses its oldest record.
+   * Cost: one clock read, eight plain stores and one `Atomics.store`.
    */
   record(kind: TraceKind, object: number, a: number, b: number, label: number): void {
     this.recordAt(performance.now() + this.offset, kind, object, a, b, label);
@@ -97,7 +101,7 @@ export class TraceRingWriter {
 
   /**
    * Records a whole call (or protected()) that began at `at` (from `now()`) and ends now: one record whose `a`
-   * is the time between in ns, `extra` the reply's label (TraceKind.PROTECTED: a serving the PD timed itself). One clock read, seven plain stores, one `Atomics.store`.
+   * is the time between in ns, `extra` the reply's label (TraceKind.PROTECTED: a serving the PD timed itself).
    */
   recordCall(kind: TraceKind, object: number, at: number, b: number, label: number, extra: number): void {
     const ns = Math.round((performance.now() + this.offset - at) * 1e6);
@@ -109,17 +113,9 @@ export class TraceRingWriter {
     return ((b - 1) & this.sampleMask) === 0;
   }
 
-  /** Records one event stamped `at` (from `now()`). */
+  /** Records one event stamped `at` (from `now()`), and counts it in its kind's row, lane `object`. */
   recordAt(at: number, kind: TraceKind, object: number, a: number, b: number, label: number, extra = 0): void {
     const head = this.head;
-    if (((head - this.tail) >>> 0) >= this.capacity) {
-      this.tail = Atomics.load(this.i32, TRACE_I32.TAIL) >>> 0; // acquire: the kernel is done with those slots
-      if (((head - this.tail) >>> 0) >= this.capacity) {
-        this.dropped = (this.dropped + 1) >>> 0;
-        Atomics.store(this.i32, TRACE_I32.DROPPED, this.dropped | 0);
-        return;
-      }
-    }
     const w = (TRACE_RECORDS >> 2) + (head & this.mask) * RECORD_I32;
     const i32 = this.i32;
     this.f64[w >> 1] = at; // plain stores, published by the store of HEAD
@@ -129,8 +125,17 @@ export class TraceRingWriter {
     i32[w + RECORD_FIELD.B] = b;
     i32[w + RECORD_FIELD.LABEL] = label;
     i32[w + RECORD_FIELD.EXTRA] = extra;
+    const lane = kind * COUNT_LANES + (object & (COUNT_LANES - 1));
+    i32[(TRACE_COUNTS >> 2) + lane] = (i32[(TRACE_COUNTS >> 2) + lane]! + 1) | 0;
+    i32[(TRACE_OBJECTS >> 2) + lane] = object;
     this.head = (head + 1) >>> 0;
     Atomics.store(i32, TRACE_I32.HEAD, this.head | 0); // publishes the record
+  }
+
+  /** Adds `n` to lane `object` of `kind`'s sums (a ring batch's messages, beside its record). */
+  sum(kind: TraceKind, object: number, n: number): void {
+    const lane = (TRACE_SUMS >> 2) + kind * COUNT_LANES + (object & (COUNT_LANES - 1));
+    this.i32[lane] = (this.i32[lane]! + n) | 0;
   }
 }
 
@@ -168,19 +173,21 @@ export function readRecord(i32: Int32Array, f64: Float64Array, index: number): T
 
 /**
  * Where the kernel's reader hands records: `count` records starting at record `first` of `records` (a view of
- * the ring's record area, RECORD_I32 words per record). Called at most twice per take (the ring wraps); the
+ * the ring's record area, RECORD_I32 words per record). Called at most twice per copy (the ring wraps); the
  * view is the shared buffer itself, so the sink must copy what it keeps before it returns.
  */
 export type TraceSpanSink = (records: Int32Array, first: number, count: number) => void;
 
-/** The kernel's half. */
+/** The kernel's half. Record numbers are the kernel's own count from 0 (HEAD's 32 bits, unwrapped). */
 export class TraceRingReader {
   private readonly i32: Int32Array;
   /** The record area alone: record k is words k*RECORD_I32 .. +RECORD_I32. */
   private readonly records: Int32Array;
   /** Records the ring holds: the kernel's own copy, read once before the PD held the buffer. */
   readonly capacity: number;
-  private tail = 0;
+  /** HEAD as last read, and the records written by then (HEAD unwrapped). */
+  private head = 0;
+  private total = 0;
   private refused: string | undefined;
 
   /** `buffer` straight from `createTraceRing`, before the PD holds it: its capacity is read (and kept) now. */
@@ -190,47 +197,54 @@ export class TraceRingReader {
     this.records = new Int32Array(buffer, TRACE_RECORDS, this.capacity * RECORD_I32);
   }
 
-  /** Why the ring was refused (its HEAD broke the ring's rules), if it was; it is then not read again. */
+  /** Why the ring was refused (its HEAD moved back), if it was; it is then not read again. */
   refusal(): string | undefined {
     return this.refused;
   }
 
-  /** Records the PD says it dropped (the ring was full): a hint, for the dropped-events counter. */
-  get dropped(): number {
-    return Atomics.load(this.i32, TRACE_I32.DROPPED) >>> 0;
-  }
-
   /**
-   * Records published and not yet taken (0 once the ring is refused; a HEAD past the rules refuses it at `take`).
-   * One `Atomics.load` of HEAD (acquire), whatever the PD wrote there: a lying HEAD reads as anything from 0 to
-   * `capacity + 1` (too far ahead), never more.
+   * Records the PD has written, ever, by its HEAD now (one `Atomics.load`, acquire). A HEAD that moved back (by
+   * less than 2^31: further reads as forward) refuses the ring; a refused ring reads as it last was.
    */
-  available(): number {
-    if (this.refused !== undefined) return 0;
-    return Math.min(this.capacity + 1, (Atomics.load(this.i32, TRACE_I32.HEAD) - this.tail) >>> 0);
-  }
-
-  /**
-   * Takes at most `max` records, oldest first, handing them to `sink` as one or two spans of the ring (no
-   * record is decoded or validated here: the sink copies raw words, and whoever decodes them checks them).
-   * Returns how many it took. The slots go back to the PD when this returns.
-   */
-  take(max: number, sink: TraceSpanSink): number {
-    if (this.refused !== undefined) return 0;
-    const head = Atomics.load(this.i32, TRACE_I32.HEAD) >>> 0; // acquire: records before HEAD are written
-    const available = (head - this.tail) >>> 0;
-    if (available > this.capacity) {
-      this.refused = `HEAD ${head} is ${available} records past TAIL ${this.tail}, more than the ring's ${this.capacity}`;
-      return 0;
+  written(): number {
+    if (this.refused !== undefined) return this.total;
+    const head = Atomics.load(this.i32, TRACE_I32.HEAD) >>> 0;
+    const ahead = (head - this.head) | 0;
+    if (ahead < 0) {
+      this.refused = `HEAD moved back from ${this.head} to ${head}`;
+      return this.total;
     }
-    const n = Math.min(available, max);
-    if (n === 0) return 0;
-    const first = this.tail & (this.capacity - 1);
+    this.head = head;
+    this.total += ahead;
+    return this.total;
+  }
+
+  /** The oldest record the ring may still hold whole, with `written` records written. */
+  oldest(written: number): number {
+    return Math.max(0, written - this.capacity + 1);
+  }
+
+  /**
+   * Hands records [from, to) to `sink` as one or two spans of the ring (no record is decoded or validated here:
+   * the sink copies raw words, and whoever decodes them checks them). The caller keeps `from` at or past
+   * `oldest(written())` and, after the copy, keeps only the records at or past `oldest(written())` read again.
+   */
+  copy(from: number, to: number, sink: TraceSpanSink): void {
+    const n = to - from;
+    if (n <= 0) return;
+    const first = from & (this.capacity - 1);
     const run = Math.min(n, this.capacity - first);
     sink(this.records, first, run);
     if (run < n) sink(this.records, 0, n - run);
-    this.tail = (this.tail + n) >>> 0;
-    Atomics.store(this.i32, TRACE_I32.TAIL, this.tail | 0); // hands the slots back to the PD
-    return n;
+  }
+
+  /** Tells the PD how far the kernel has copied (nothing it reads: a hint, for tests and tools). */
+  copied(upTo: number): void {
+    Atomics.store(this.i32, TRACE_I32.READ, upTo | 0);
+  }
+
+  /** Count table word `lane` (kind * COUNT_LANES + lane) of table `table` (a byte offset: TRACE_COUNTS, ...). */
+  count(table: number, lane: number): number {
+    return this.i32[(table >> 2) + lane]! >>> 0;
   }
 }

@@ -2,7 +2,8 @@
  * Async rings in the trace (issue #14): when the system is traced, the PD runtime installs a tracer that knows
  * the PD's async channel ends by their memory (a producer's ring, a consumer's claim word: both unique to the
  * end), and each producer and consumer made on one of them records every batch it publishes or takes, as one
- * record (`RING_PUBLISH` / `RING_RECEIVE`, `object`: the end's index in the PD's boot data, `a`: messages).
+ * record (`RING_PUBLISH` / `RING_RECEIVE`, `object`: the end's index in the PD's boot data, `a`: messages),
+ * its messages summed in the ring's count tables.
  *
  * One PD runs per thread, so the tracer is this module's, set once at the PD's start. An end the tracer does
  * not know (made by hand from a descriptor, or rewired after a restart) records nothing; untraced, an end
@@ -24,12 +25,18 @@ export class RingTrace {
 
   /** `messages` (> 0) published with one store. Batches have no number: sampled by the writer's count. */
   published(messages: number): void {
-    if (messages > 0 && this.writer.sampled()) this.writer.record(TraceKind.RING_PUBLISH, this.index, messages, 0, 0);
+    if (messages > 0 && this.writer.sampled()) {
+      this.writer.record(TraceKind.RING_PUBLISH, this.index, messages, 0, 0);
+      this.writer.sum(TraceKind.RING_PUBLISH, this.index, messages);
+    }
   }
 
   /** `messages` (> 0) taken in one call. */
   received(messages: number): void {
-    if (messages > 0 && this.writer.sampled()) this.writer.record(TraceKind.RING_RECEIVE, this.index, messages, 0, 0);
+    if (messages > 0 && this.writer.sampled()) {
+      this.writer.record(TraceKind.RING_RECEIVE, this.index, messages, 0, 0);
+      this.writer.sum(TraceKind.RING_RECEIVE, this.index, messages);
+    }
   }
 }
 
