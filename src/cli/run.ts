@@ -105,7 +105,7 @@ function faultLine(f: PdFault): string {
   return `isokit: ${pc.red("fault")} in ${pc.cyan(f.pd)} (${f.entry}): ${messageOf(f.error)}`;
 }
 
-/** What --trace and --stats ask for, once the system has stopped (its trace rings drained). */
+/** What --trace and --stats ask for, once the system has stopped (its trace rings still readable). */
 function report(system: RunningSystem, options: RunOptions, io: Io): void {
   if (options.trace !== undefined) {
     const file = system.observer.traceFile();

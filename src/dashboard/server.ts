@@ -9,8 +9,8 @@
  * each tick sends the statistics snapshot plus only what is new since the last tick (trace events, capability
  * events); while the machine has no core to spare it sends fewer (`busyTicksPerSec`, cadence.ts). Trace
  * records are decoded only while a page is connected, and about `TRACE_PER_TICK` a tick at most
- * (the rest are skipped and counted, as the trace file keeps them): the kernel's drain copies records and
- * counts them, the feed decodes what a page will show, and sends it as numbers (`TraceDelta`), not as Trace
+ * (the rest are skipped and counted, as the trace file keeps them): the live view copies the new records out of
+ * the rings (the PDs count them themselves), the feed decodes what a page will show, and sends it as numbers (`TraceDelta`), not as Trace
  * Event objects.
  *
  * Bound to 127.0.0.1 unless `host` says otherwise: the page shows everything the system does, to anyone who
@@ -161,7 +161,7 @@ export async function startDashboard(system: RunningSystem, options: DashboardOp
       return;
     }
     if (!due) return;
-    const stats = system.stats(); // drains the trace rings first: the events below include what it read
+    const stats = system.stats(); // reads the PDs' counts; the live view below copies the new records
     const topology = observer.topology();
     const common = {
       type: "tick",

@@ -2,8 +2,8 @@
  * Live statistics of a running system (issue #14): per PD, per Microkit channel and per endpoint — operations,
  * latency histograms (p50 / p99 / max), queue depth, faults, restarts and capability counts. The kernel builds
  * them from what it already sees (PD states and faults, its own registry) and from the PDs' trace rings
- * (kernel/trace.ts), so nothing here is ever on a PD's hot path: a PD only writes trace records, the kernel
- * pairs them into calls and feeds the durations to the histograms below.
+ * (kernel/trace.ts), so nothing here is ever on a PD's hot path: a PD only writes and counts trace records, the
+ * kernel reads the counts, pairs the newest records into calls and feeds the durations to the histograms below.
  *
  * Everything that comes from a trace ring is the PD's word (a hostile PD can make its own numbers up, never
  * another PD's: a call is counted on the caller's track from the caller's records, its serving from the
@@ -41,7 +41,7 @@ const MAX_EXPONENT = 40;
 const BUCKETS = 2 * SUB + (MAX_EXPONENT - SUB_BITS) * SUB;
 
 /**
- * One latency histogram, recorded on the kernel's drain for every call it pairs, so a record costs a few integer
+ * One latency histogram, recorded on the kernel's tick for every call its sample pairs, so a record costs a few integer
  * operations and one store (an HDR histogram object cost ~20 ns a value, on cores the PDs spin on). The counts
  * array is made on the first value: an idle channel costs an object.
  */
@@ -88,7 +88,7 @@ export class Latency {
 function bucketOf(v: number): number {
   if (v < 2 * SUB) return v | 0;
   if (v < 2 ** 31) {
-    // Integer operations only: this runs for every call the drain pairs.
+    // Integer operations only: this runs for every call the tick's sample pairs.
     const iv = v >>> 0;
     const shift = 31 - Math.clz32(iv) - SUB_BITS; // iv >>> shift lies in [SUB, 2 * SUB)
     return 2 * SUB + (shift - 1) * SUB + ((iv >>> shift) - SUB);
@@ -127,7 +127,10 @@ export interface PdStats {
   readonly queueDepth: number;
   /** The entry point it is in, if it has been in one for more than `longEntryMs` (a PD that never returns). */
   readonly inEntryFor?: { readonly entry: string; readonly ms: number } | undefined;
-  /** Trace records it dropped (its ring was full), and records the kernel skipped as malformed. */
+  /**
+   * Trace records it overwrote before a trace file or live view could copy them (its ring keeps its last
+   * `recordsPerPd`), and records the kernel skipped as malformed when it copied them.
+   */
   readonly traceDropped: number;
   readonly traceSkipped: number;
 }
@@ -181,7 +184,7 @@ export interface PdCounters {
   faults: number;
   restarts: number;
   outputLines: number;
-  /** Operations by `Operation` index: counted on the kernel's drain, a float add each. */
+  /** Operations by `Operation` index: from the PD's count table, read on the kernel's tick. */
   readonly ops: Float64Array;
   /** Entry point the PD is in now, and since when (ms, kernel clock), from its trace records. */
   entry: string | undefined;

@@ -457,7 +457,9 @@ export class KernelTrace {
         pd.lost += from - flight.written;
         flight.skipTo(from);
       }
-      pd.reader.copy(from, written, (records, first, count) => flight.append(records, first, count));
+      pd.reader.copy(from, written, (records, first, count) => {
+        flight.append(records, first, count);
+      });
       // What the PD may have begun overwriting while it was copied is not kept.
       const intact = Math.min(written, pd.reader.oldest(this.written(pd)));
       for (let n = Math.max(from, flight.oldest); n < intact; n++) {

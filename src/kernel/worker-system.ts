@@ -118,12 +118,11 @@ interface KernelChannel {
 }
 
 /**
- * The kernel's one timer for the drains: every KERNEL_TICK_MS it turns the output (kernel/output.ts: lines in
- * order within OUTPUT_WINDOW_MS) and then the trace (kernel/stats.ts `Observation.tick`: drained when a ring is a
- * quarter full, or every DRAIN_GAP_MS). One timer, not one per drain: on 2 cores each wakeup of the kernel's
- * thread takes a core from PDs that may be spinning on both, and a turn or tick with nothing to do costs a load
- * per ring. 10 ms keeps output prompt, and a PD traced in full that makes ppcalls back to back writes about a
- * quarter of the default trace ring in it.
+ * The kernel's one timer for output and trace: every KERNEL_TICK_MS it turns the output (kernel/output.ts: lines
+ * in order within OUTPUT_WINDOW_MS) and then the trace (kernel/stats.ts `Observation.tick`: the newest records of
+ * each ring that moved, the count tables once a second). One timer, not one each: on 2 cores each wakeup of the
+ * kernel's thread takes a core from PDs that may be spinning on both, and a turn or tick with nothing to do
+ * costs a load per ring. 10 ms keeps output prompt.
  */
 const KERNEL_TICK_MS = 10;
 
@@ -291,7 +290,7 @@ export class WorkerSystem implements RunningSystem {
       };
       this.spawn(pd, boot, port1);
     }
-    // unref: draining is no reason to keep a process alive (the workers keep it alive while they run)
+    // unref: the tick is no reason to keep a process alive (the workers keep it alive while they run)
     const observation = this.observation;
     this.tick = setInterval(() => {
       this.output.turn(false);
