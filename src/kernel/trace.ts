@@ -77,7 +77,7 @@ export interface TraceOptions {
   /**
    * Trace one operation in this many (a power of two, default 1: every one). Above 1, each PD records only the
    * calls, servings and messages numbered 1, 1 + sampleEvery, 1 + 2 * sampleEvery, ... (both ends number a call
-   * alike, so sampled calls still join their serving), and operation counts are the records seen times
+   * alike, so sampled calls still join their serving), and operation counts are the records the PDs counted times
    * `sampleEvery`: what the dashboard uses to watch a system at full speed (`DASHBOARD_TRACE`).
    */
   readonly sampleEvery?: number;
