@@ -124,7 +124,7 @@ const DEFAULT_EVENTS_PER_PD = 262_144;
 const CHANNEL_IDS = 64;
 /** A flow's end is put this far (µs) inside the slice it binds to, so it is enclosed whatever the rounding. */
 const EPSILON_US = 0.001;
-/** The kind the scan writes over a record it skipped, so decoders skip it without checking it again. */
+/** The kind `check` writes over a record it skipped (or one overwritten as it was copied), so decoders skip it without checking it again. */
 const SKIPPED = 0;
 /** Calls per channel whose first record waits for the other end's (a power of two, many ticks' samples). */
 const JOIN_SLOTS = 4096;
@@ -279,7 +279,7 @@ class FlightRecorder {
 
 /**
  * Endpoint calls whose two records (the caller's ENDPOINT_CALL, the receiver's ENDPOINT_REPLY) have not both been
- * scanned, one table for the system, by a hash of (endpoint, slot, SEQ) (`endpointCallSlot`): a slot is taken over
+ * sampled, one table for the system, by a hash of (endpoint, slot, SEQ) (`endpointCallSlot`): a slot is taken over
  * by a later call that hashes alike, so a record whose other half never comes is forgotten, not kept. A reply
  * written by a PD that is not the receiver can end an honest caller's call early, never move its start, and the
  * decoder keeps every call's end before its caller's next record.
@@ -1021,7 +1021,7 @@ class Decoder {
       case TraceKind.PROTECTED:
       case TraceKind.PROTECTED_REPLIED: {
         // A whole call (or protected()) in one record: the slice it would have been as a begin and an end. A
-        // PROTECTED_REPLIED is one the scan could not join (the caller's record never came): the serving's start
+        // PROTECTED_REPLIED is one the file could not join (the caller's record never came): the serving's start
         // is unknown, it is shown as a point at the reply. A call's end is the callee's word, so it is kept
         // before the caller's next record.
         const [beginKind, endKind] = r.kind === TraceKind.PPCALL ? [TraceKind.PPCALL_BEGIN, TraceKind.PPCALL_END] : [TraceKind.PROTECTED_BEGIN, TraceKind.PROTECTED_END];

@@ -153,7 +153,7 @@ export interface TraceRecord {
 /**
  * Record `index` of `i32` / `f64` (record words, RECORD_I32 apiece, from word 0: a ring's records or a copy of
  * them), or undefined if its kind is unknown or its time not finite. Allocates: for the decoding paths (a
- * trace file, a live view, tests), never for the drain.
+ * trace file, a live view, tests), never for the tick's sample.
  */
 export function readRecord(i32: Int32Array, f64: Float64Array, index: number): TraceRecord | undefined {
   const at = index * RECORD_I32;
